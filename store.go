@@ -1,0 +1,146 @@
+package twin
+
+import (
+	"context"
+	"time"
+)
+
+// StateStore keeps the current state per asset. It is a cache of the log: the
+// sync worker is its only writer and can rebuild it from the log.
+type StateStore interface {
+	// GetStates returns the states of ids in one round trip, in the same order;
+	// an asset without state gets nil. Errors: INTERNAL (store unreachable).
+	GetStates(ctx context.Context, ids []string) ([]*State, error)
+	// PutStates writes states in one round trip (pipelined); each replaces the
+	// asset's previous state. Errors: INTERNAL.
+	PutStates(ctx context.Context, states []*State) error
+	// DeleteStates removes the states of ids (used when a rebuild replaces the live state).
+	// Errors: INTERNAL.
+	DeleteStates(ctx context.Context, ids []string) error
+}
+
+// Agg is an aggregate function over the samples of a bucket.
+type Agg string
+
+// The aggregates.
+const (
+	AggAvg   Agg = "AVG"
+	AggMin   Agg = "MIN"
+	AggMax   Agg = "MAX"
+	AggSum   Agg = "SUM"
+	AggCount Agg = "COUNT"
+	AggFirst Agg = "FIRST"
+	AggLast  Agg = "LAST"
+)
+
+// Aggs lists every aggregate.
+var Aggs = []Agg{AggAvg, AggMin, AggMax, AggSum, AggCount, AggFirst, AggLast}
+
+// Fill says what a history query puts in a bucket without samples.
+type Fill string
+
+// The fills.
+const (
+	FillNone     Fill = ""         // empty buckets are left out
+	FillNull     Fill = "NULL"     // empty buckets appear with a null value
+	FillPrevious Fill = "PREVIOUS" // empty buckets repeat the previous bucket's value
+)
+
+// HistoryQuery asks for one downsampled series.
+type HistoryQuery struct {
+	// Asset and Metric select the series (Metric is a curated signal name).
+	Asset  string
+	Metric string
+	// From (inclusive) and To (exclusive) bound the sample times.
+	From, To time.Time
+	// Interval is the bucket width; 0 means raw samples.
+	Interval time.Duration
+	// Agg is the aggregate per bucket.
+	Agg Agg
+	// Fill says what to do with empty buckets.
+	Fill Fill
+	// Location aligns day (and longer) buckets to local midnight; nil is UTC.
+	Location *time.Location
+}
+
+// Point is one bucket (or raw sample) of a series.
+type Point struct {
+	// TS is the bucket's start (or the sample time).
+	TS time.Time `json:"ts"`
+	// Value is the aggregate; nil for a gap-filled empty bucket.
+	Value *float64 `json:"value"`
+}
+
+// Series is the answer to one HistoryQuery.
+type Series struct {
+	// Asset and Metric echo the query.
+	Asset  string `json:"asset"`
+	Metric string `json:"metric"`
+	// Interval and Agg echo the query.
+	Interval time.Duration `json:"interval"`
+	Agg      Agg           `json:"agg"`
+	// Points are in time order.
+	Points []Point `json:"points"`
+}
+
+// HistoryStore keeps curated samples and answers downsampled queries.
+type HistoryStore interface {
+	// AppendSamples writes samples in one batch. It is idempotent: rows are unique
+	// per (asset, signal, ts), so a replayed sample is a no-op. Errors: INTERNAL.
+	AppendSamples(ctx context.Context, samples []Sample) error
+	// QueryHistory answers many queries at once (one round trip per distinct
+	// (range, interval, agg) where the store can), in the same order.
+	// Errors: BAD_INPUT (bad interval or range), LIMIT (too many points), INTERNAL.
+	QueryHistory(ctx context.Context, queries []HistoryQuery) ([]Series, error)
+}
+
+// EventQuery selects a page of events.
+type EventQuery struct {
+	// Assets restricts to these asset ids; nil means all assets.
+	Assets []string
+	// Kinds restricts to these kinds; nil means all kinds.
+	Kinds []EventKind
+	// From (inclusive) and To (exclusive) bound event times; zero means unbounded.
+	From, To time.Time
+	// AfterSeq returns only events stored after this sequence number (a cursor); 0 is the start.
+	AfterSeq int64
+	// First is the page size (> 0).
+	First int
+}
+
+// EventPage is one page of events in store order (Seq ascending).
+type EventPage struct {
+	// Events are the page's events.
+	Events []Event
+	// HasNext reports whether more events match after the page.
+	HasNext bool
+}
+
+// EventStore keeps business events.
+type EventStore interface {
+	// AppendEvents writes events in one batch, idempotent by Event.ID (a replayed
+	// event is a no-op), and assigns Seq to new ones. Errors: INTERNAL.
+	AppendEvents(ctx context.Context, events []Event) error
+	// ListEvents returns one page in Seq order. A page never skips an event that a
+	// concurrent writer commits later with a lower Seq. Errors: BAD_INPUT, INTERNAL.
+	ListEvents(ctx context.Context, q EventQuery) (EventPage, error)
+}
+
+// Notice is what the bus carries: a durable event, or a changed state.
+type Notice struct {
+	// Event is set for a business event (already stored, so it has its Seq).
+	Event *Event `json:"event,omitempty"`
+	// State is set for a changed asset state.
+	State *State `json:"state,omitempty"`
+}
+
+// Bus fans notices out from sync workers to gateways (Redis pub/sub in
+// production, in-process in dev).
+type Bus interface {
+	// Publish announces notices; only call it after they are durable. Errors: INTERNAL.
+	Publish(ctx context.Context, notices []Notice) error
+	// Subscribe delivers notices published from now on until ctx ends, then closes
+	// the channel. A subscriber that cannot keep up loses notices (counted) rather
+	// than blocking the publisher. Errors: INTERNAL.
+	Subscribe(ctx context.Context) (<-chan Notice, error)
+}

@@ -1,0 +1,207 @@
+// Package twin holds twingraph's domain: the asset model, curated samples, the
+// business state of an asset, business events, and the small batch-shaped
+// interfaces the stores implement.
+//
+// It knows no infrastructure: no Kafka, Redis, SQL or GraphQL. Every other
+// package depends on it; it depends on nothing but the standard library.
+package twin
+
+import (
+	"time"
+)
+
+// Mode is the business operating mode of an asset, computed by its type's mode rules.
+type Mode string
+
+// The modes. UNKNOWN is the mode before any data has arrived.
+const (
+	ModeRunning Mode = "RUNNING"
+	ModeIdle    Mode = "IDLE"
+	ModeFault   Mode = "FAULT"
+	ModeStop    Mode = "STOP"
+	ModeUnknown Mode = "UNKNOWN"
+)
+
+// Modes lists every mode in a stable order.
+var Modes = []Mode{ModeRunning, ModeIdle, ModeFault, ModeStop, ModeUnknown}
+
+// Valid reports whether m is one of the five modes.
+func (m Mode) Valid() bool {
+	switch m {
+	case ModeRunning, ModeIdle, ModeFault, ModeStop, ModeUnknown:
+		return true
+	}
+	return false
+}
+
+// Asset is one node of the asset hierarchy (site, area, line, machine, sub-assembly).
+// Assets are owned by the model file; telemetry never changes them.
+type Asset struct {
+	// ID is the canonical asset path, e.g. "plant/jkt1/packaging/line3".
+	ID string `json:"id"`
+	// Name is the human-readable name.
+	Name string `json:"name"`
+	// Type names an AssetType of the model ("site", "packaging_line", ...).
+	Type string `json:"type"`
+	// Parents are the ids of the assets directly above; empty for a root.
+	Parents []string `json:"parents,omitempty"`
+	// Attributes is nameplate and other static data (rated speed, vendor, ...).
+	Attributes map[string]any `json:"attributes,omitempty"`
+	// Timezone is the IANA zone of the site the asset belongs to, inherited from
+	// the nearest ancestor that sets one; "UTC" when none does.
+	Timezone string `json:"timezone,omitempty"`
+	// Line is the line of the model file that declares the asset (for error messages).
+	Line int `json:"-"`
+}
+
+// Location returns the asset's time zone, UTC when it is unset or unknown.
+func (a *Asset) Location() *time.Location {
+	if a == nil || a.Timezone == "" {
+		return time.UTC
+	}
+	loc, err := time.LoadLocation(a.Timezone)
+	if err != nil {
+		return time.UTC
+	}
+	return loc
+}
+
+// ValueKind says which of the four telemetry value shapes a signal carries.
+type ValueKind string
+
+// The value kinds.
+const (
+	KindNumber ValueKind = "number"
+	KindBool   ValueKind = "bool"
+	KindString ValueKind = "string"
+	KindList   ValueKind = "list" // a list of strings, e.g. active fault codes
+)
+
+// SignalDef is a curated signal of an asset type: a stable name with a unit and a valid range.
+type SignalDef struct {
+	// Name is the stable signal name, e.g. "press1_bar".
+	Name string `json:"name"`
+	// Kind is the value shape; numbers unless said otherwise.
+	Kind ValueKind `json:"kind"`
+	// Unit is the engineering unit ("bar", "°C", "units/min"); empty for unitless signals.
+	Unit string `json:"unit,omitempty"`
+	// Min and Max bound valid numeric values; nil means unbounded. A value outside
+	// is kept in history with bad quality and never drives state.
+	Min *float64 `json:"min,omitempty"`
+	Max *float64 `json:"max,omitempty"`
+	// Description says what the signal measures.
+	Description string `json:"description,omitempty"`
+}
+
+// InRange reports whether a numeric value lies within the signal's valid range.
+func (s *SignalDef) InRange(v float64) bool {
+	if s.Min != nil && v < *s.Min {
+		return false
+	}
+	if s.Max != nil && v > *s.Max {
+		return false
+	}
+	return true
+}
+
+// ModeRule maps a condition over an asset's current signal values to a mode.
+// Rules of a type are tried in order; the first match wins.
+type ModeRule struct {
+	// When is the condition's source text (an expr-lang expression over signal names).
+	When string `json:"when"`
+	// Mode is the mode the asset takes when the condition holds.
+	Mode Mode `json:"mode"`
+	// Match evaluates the compiled condition against current signal values
+	// (name → float64, bool, string or []string; absent signals are missing).
+	// It is filled in when the model is loaded so the root package stays free of
+	// the expression engine. An evaluation error counts as no match.
+	Match func(env map[string]any) (bool, error) `json:"-"`
+}
+
+// OEEConfig names the inputs of an asset type's OEE estimate.
+// OEE = availability × performance × quality, each clamped to [0, 1]:
+// availability = running seconds today / seconds since local midnight (or since the first sample today),
+// performance = total units / (rated speed × running minutes),
+// quality = good units / total units.
+type OEEConfig struct {
+	// RatedSpeedAttribute names the nameplate attribute holding the rated speed in units/min.
+	RatedSpeedAttribute string `json:"ratedSpeedAttribute,omitempty"`
+	// SpeedSignal is the signal carrying actual speed in units/min (throughput).
+	SpeedSignal string `json:"speedSignal,omitempty"`
+	// GoodSignal and TotalSignal are today's good and total unit counters.
+	GoodSignal  string `json:"goodSignal,omitempty"`
+	TotalSignal string `json:"totalSignal,omitempty"`
+}
+
+// AssetType describes what assets of one type measure and how their mode is derived.
+type AssetType struct {
+	// Name is the type's name, referred to by Asset.Type.
+	Name string `json:"name"`
+	// Signals are the curated signals, in declaration order.
+	Signals []SignalDef `json:"signals,omitempty"`
+	// ModeRules decide the mode; empty means the type has no mode (stays UNKNOWN).
+	ModeRules []ModeRule `json:"modeRules,omitempty"`
+	// Debounce is the minimum time a new mode must hold (by sample time) before it is taken.
+	Debounce time.Duration `json:"debounce,omitempty"`
+	// FaultSignal, ProductSignal and BatchSignal name the signals that carry the
+	// business fields; empty when the type has none.
+	FaultSignal   string `json:"faultSignal,omitempty"`
+	ProductSignal string `json:"productSignal,omitempty"`
+	BatchSignal   string `json:"batchSignal,omitempty"`
+	// OEE names the inputs of the OEE estimate; nil when the type has none.
+	OEE *OEEConfig `json:"oee,omitempty"`
+}
+
+// Signal returns the named signal definition, or nil.
+func (t *AssetType) Signal(name string) *SignalDef {
+	if t == nil {
+		return nil
+	}
+	for i := range t.Signals {
+		if t.Signals[i].Name == name {
+			return &t.Signals[i]
+		}
+	}
+	return nil
+}
+
+// TagMapping maps a raw device tag onto a curated signal by a linear transform:
+// curated = raw × Scale + Offset.
+type TagMapping struct {
+	// Device and Tag identify the raw source ("plc-17", "1024").
+	Device string `json:"device"`
+	Tag    string `json:"tag"`
+	// Asset and Signal identify the curated target.
+	Asset  string `json:"asset"`
+	Signal string `json:"signal"`
+	// Scale multiplies the raw value (1 when unset); Offset is added after.
+	Scale  float64 `json:"scale"`
+	Offset float64 `json:"offset"`
+}
+
+// Model is the loaded, validated asset hierarchy: a DAG of assets with their
+// types and the raw-tag signal map. Implementations are immutable and safe for
+// concurrent use. Slices returned are in model-file order and must not be modified.
+type Model interface {
+	// Asset returns the asset with the id, or nil.
+	Asset(id string) *Asset
+	// Assets returns every asset.
+	Assets() []*Asset
+	// Roots returns the assets without parents.
+	Roots() []*Asset
+	// Parents returns the assets directly above id.
+	Parents(id string) []*Asset
+	// Children returns the assets directly below id, only of type typ unless typ is "".
+	Children(id, typ string) []*Asset
+	// Ancestors returns every distinct asset above id, nearest first.
+	Ancestors(id string) []*Asset
+	// Descendants returns every distinct asset below id (breadth first), only of
+	// type typ unless typ is "", at most maxDepth levels down unless maxDepth <= 0.
+	Descendants(id, typ string, maxDepth int) []*Asset
+	// IsUnder reports whether id is under (or equal to) ancestor.
+	IsUnder(id, ancestor string) bool
+	// Type returns the named asset type, or nil.
+	Type(name string) *AssetType
+	// Mapping returns the signal map entry of a raw device tag.
+	Mapping(device, tag string) (TagMapping, bool)
+}
