@@ -1,0 +1,64 @@
+# twingraph — two commands matter: `make dev` runs the whole twin in one process,
+# `make test` passes the tests. Each does its own set-up on a fresh machine.
+
+GO        ?= go
+BIN       ?= bin/twingraph
+GOFLAGS   ?=
+# npm projects whose node_modules the tests need (TimescaleDB engine, federation composition).
+NPM_DIRS  := $(wildcard internal/testenv/pglite resolvers/testdata/compose)
+
+.PHONY: dev build test test-deps npm-deps generate check-generated web bench vet fmt
+
+build:
+	$(GO) build $(GOFLAGS) -o $(BIN) ./cmd/twingraph
+
+## dev: broker + sync worker + memory stores + simulator + GraphiQL on http://127.0.0.1:8080
+dev: build
+	./$(BIN) dev
+
+## test: install the servers the tests start privately, then run every test.
+test: test-deps npm-deps
+	$(GO) vet ./...
+	$(GO) test -p 2 -count=1 -timeout 20m ./...
+
+# Redis and PostgreSQL are started by the tests themselves (private dirs, free ports);
+# here we only make sure the binaries exist.
+test-deps:
+	@command -v redis-server >/dev/null && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends redis-server postgresql; \
+	  else \
+	    echo "install redis-server and postgresql (apt-get install redis-server postgresql)"; exit 1; \
+	  fi; }
+	@command -v node >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y nodejs npm; \
+	  else echo "install nodejs and npm"; exit 1; fi; }
+
+npm-deps:
+	@for d in $(NPM_DIRS); do \
+	  if [ ! -d $$d/node_modules ] || [ $$d/package-lock.json -nt $$d/node_modules ]; then \
+	    echo "npm ci in $$d"; (cd $$d && npm ci --no-audit --no-fund) || exit 1; \
+	  fi; \
+	done
+
+## generate: regenerate gqlgen output (graph/) from schema.graphqls.
+generate:
+	$(GO) generate ./...
+
+## check-generated: fail when regenerating changes any file.
+check-generated: generate
+	@git diff --exit-code --stat -- graph resolvers schema.graphqls || { echo "generated code is stale: run make generate"; exit 1; }
+
+## web: rebuild the embedded GraphiQL page from npm.
+web:
+	cd web && npm ci --no-audit --no-fund && npm run build
+
+## bench: the benchmarks named in the README (figures, not assertions).
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 2s ./...
+
+vet:
+	$(GO) vet ./...
+
+fmt:
+	gofmt -l -w $$(git ls-files '*.go' | grep -v '^graph/')
