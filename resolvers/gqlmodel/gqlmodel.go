@@ -1,0 +1,191 @@
+// Package gqlmodel holds the hand-written Go side of the GraphQL schema that
+// the domain package twin does not provide: the Duration and JSON scalars and
+// the few result types that carry data for field resolvers. gqlgen binds the
+// schema to these types (see gqlgen.yml); it must not import graph/ or
+// resolvers/, which import it.
+package gqlmodel
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+
+	twin "github.com/twingraph/twingraph"
+)
+
+// MarshalDuration writes a duration in its shortest unit form ("15m", "1d").
+func MarshalDuration(d time.Duration) graphql.Marshaler {
+	return graphql.WriterFunc(func(w io.Writer) {
+		io.WriteString(w, strconv.Quote(FormatDuration(d)))
+	})
+}
+
+// UnmarshalDuration reads "10s", "1m", "15m", "1h", "1d" (and Go durations such
+// as "90s" or "1h30m"); anything else, and non-positive durations, are BAD_INPUT.
+func UnmarshalDuration(v any) (time.Duration, error) {
+	s, ok := v.(string)
+	if !ok {
+		return 0, twin.Errorf(twin.EBADINPUT, "a Duration is a string such as \"15m\", got %T", v)
+	}
+	return ParseDuration(s)
+}
+
+// ParseDuration parses a Duration scalar; days ("1d", "7d") are 24 h each.
+func ParseDuration(s string) (time.Duration, error) {
+	t := strings.TrimSpace(s)
+	var d time.Duration
+	var err error
+	if n, ok := strings.CutSuffix(t, "d"); ok {
+		var k int64
+		k, err = strconv.ParseInt(n, 10, 64)
+		d = time.Duration(k) * 24 * time.Hour
+	} else {
+		d, err = time.ParseDuration(t)
+	}
+	if err != nil || d <= 0 {
+		return 0, twin.Errorf(twin.EBADINPUT, "bad duration %q: use a positive duration such as \"10s\", \"1m\", \"15m\", \"1h\" or \"1d\"", s)
+	}
+	return d, nil
+}
+
+// FormatDuration writes d in the largest unit that divides it ("1d", "15m", "90s").
+func FormatDuration(d time.Duration) string {
+	switch {
+	case d == 0:
+		return "0s"
+	case d%(24*time.Hour) == 0:
+		return strconv.FormatInt(int64(d/(24*time.Hour)), 10) + "d"
+	case d%time.Hour == 0:
+		return strconv.FormatInt(int64(d/time.Hour), 10) + "h"
+	case d%time.Minute == 0:
+		return strconv.FormatInt(int64(d/time.Minute), 10) + "m"
+	case d%time.Second == 0:
+		return strconv.FormatInt(int64(d/time.Second), 10) + "s"
+	}
+	return d.String()
+}
+
+// MarshalJSON writes v as plain JSON, so a number reads as a number; a
+// twin.Value becomes its bare value. Non-finite numbers (which JSON cannot
+// carry) and unencodable values become null.
+func MarshalJSON(v any) graphql.Marshaler {
+	return graphql.WriterFunc(func(w io.Writer) {
+		if f, ok := v.(float64); ok && (math.IsNaN(f) || math.IsInf(f, 0)) {
+			io.WriteString(w, "null")
+			return
+		}
+		b, err := json.Marshal(v)
+		if err != nil {
+			io.WriteString(w, "null")
+			return
+		}
+		w.Write(b)
+	})
+}
+
+// UnmarshalJSON accepts any input value as is (numbers as float64).
+func UnmarshalJSON(v any) (any, error) {
+	if n, ok := v.(json.Number); ok {
+		f, err := n.Float64()
+		if err != nil {
+			return nil, fmt.Errorf("bad number %s", n)
+		}
+		return f, nil
+	}
+	return v, nil
+}
+
+// MetricValue is the current value of one signal of an asset.
+type MetricValue struct {
+	// Name is the signal name.
+	Name string
+	// Value is the plain value (float64, bool, string or []string).
+	Value any
+	// Unit is the signal's unit; nil when it has none.
+	Unit *string
+	// TS is the sample time of the value.
+	TS time.Time
+}
+
+// Series is one downsampled series with the signal's unit.
+type Series struct {
+	// Metric is the signal name.
+	Metric string
+	// Unit is the signal's unit; nil when it has none.
+	Unit *string
+	// Interval is the bucket width; nil for raw samples.
+	Interval *time.Duration
+	// Agg is the aggregate per bucket.
+	Agg twin.Agg
+	// Points are in time order.
+	Points []*twin.Point
+}
+
+// ModeChange is one mode change as the modeChanged subscription delivers it.
+type ModeChange struct {
+	// Cursor resumes the subscription after this change.
+	Cursor string
+	// Asset is the asset that changed mode.
+	Asset *Asset
+	// FromMode and ToMode are the modes before and after.
+	FromMode twin.Mode
+	ToMode   twin.Mode
+	// TS is the sample time of the change.
+	TS time.Time
+	// DurationSeconds is how long FromMode lasted; nil when unknown.
+	DurationSeconds *float64
+}
+
+// ModeSeconds is the time one asset spent in one mode during a window.
+type ModeSeconds struct {
+	// Mode is the mode.
+	Mode twin.Mode
+	// Seconds is the time in it.
+	Seconds float64
+}
+
+// FaultSummary is what one fault code did during a window.
+type FaultSummary struct {
+	// Code is the fault code.
+	Code string
+	// Count is how many times it was raised.
+	Count int
+	// Seconds is how long it was active within the window.
+	Seconds float64
+}
+
+// AssetShift is one asset's part of a shift report.
+type AssetShift struct {
+	// Asset is the asset.
+	Asset *Asset
+	// SecondsByMode covers the whole window, one entry per mode, in twin.Modes order.
+	SecondsByMode []*ModeSeconds
+	// OEE over the window; nil when the type has no OEE inputs.
+	OEE *float64
+	// UnitsProduced during the window; nil when the type has no unit counter.
+	UnitsProduced *float64
+	// Faults are per code, in code order.
+	Faults []*FaultSummary
+	// Events are the window's events of the asset, oldest first; the events
+	// field returns the first n of them.
+	Events []twin.Event
+}
+
+// Asset is an asset as the schema sees it: the domain asset, plus the marker
+// method that makes it a federation entity (which package twin must not know).
+type Asset struct {
+	*twin.Asset
+}
+
+// IsEntity marks Asset as an Apollo Federation entity.
+func (Asset) IsEntity() {}
+
+// Node is the Go side of the Node interface. It has no methods so domain types
+// such as twin.Asset satisfy it without knowing about GraphQL.
+type Node interface{}
