@@ -1,0 +1,597 @@
+package hierarchy
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+	_ "time/tzdata" // timezones validate and resolve on hosts without /usr/share/zoneinfo
+
+	"gopkg.in/yaml.v3"
+
+	twin "github.com/twingraph/twingraph"
+)
+
+// LoadFile reads and loads a model file; problems are reported with the path as given.
+func LoadFile(path string) (*Model, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read model: %w", err)
+	}
+	return Load(path, data)
+}
+
+// Load parses and validates a model. filename is used only in problem messages.
+// A model that is not valid returns a *LoadError listing every problem found.
+func Load(filename string, data []byte) (*Model, error) {
+	l := &loader{reporter: reporter{file: filename}}
+	m := l.load(data)
+	if len(l.problems) > 0 {
+		sort.SliceStable(l.problems, func(i, j int) bool { return l.problems[i].Line < l.problems[j].Line })
+		return nil, &LoadError{Problems: l.problems}
+	}
+	return m, nil
+}
+
+// Lines of declarations kept beside the domain values for later cross-checks.
+type typeDecl struct {
+	t        *twin.AssetType
+	line     int
+	sigLines map[string]int
+	refs     []signalRef
+}
+
+// signalRef is a type field naming one of the type's signals (faultSignal, oee.goodSignal, ...).
+type signalRef struct {
+	what string
+	name string
+	line int
+	kind twin.ValueKind
+}
+
+type assetDecl struct {
+	a           *twin.Asset
+	line        int
+	typeLine    int
+	parentLines []int
+	tzLine      int
+}
+
+type loader struct {
+	reporter
+	types     map[string]*typeDecl
+	typeOrder []*typeDecl
+	assets    map[string]*assetDecl
+	order     []*assetDecl
+	mappings  []twin.TagMapping
+}
+
+var (
+	identRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	// typeNameRe admits the names DTDL-derived and hand-written models use.
+	typeNameRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.:-]*$`)
+)
+
+func (l *loader) load(data []byte) *Model {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		l.syntax(err)
+		return nil
+	}
+	if len(bytes.TrimSpace(data)) == 0 || len(doc.Content) == 0 {
+		l.errf(1, "model is empty: want types:, assets: and signalMap:")
+		return nil
+	}
+	top := l.fields(doc.Content[0], "model", "types", "assets", "signalMap")
+	if top == nil {
+		return nil
+	}
+	l.types = map[string]*typeDecl{}
+	l.assets = map[string]*assetDecl{}
+	if f, ok := top["types"]; ok {
+		l.loadTypes(f.val)
+	}
+	if f, ok := top["assets"]; ok {
+		for _, n := range l.seq(f.val, "assets") {
+			l.loadAsset(n)
+		}
+	}
+	l.checkOEE()
+	l.checkParents()
+	acyclic := l.checkCycles()
+	if acyclic {
+		l.inheritTimezones()
+	}
+	if f, ok := top["signalMap"]; ok {
+		l.loadSignalMap(f.val)
+	}
+	if len(l.problems) > 0 {
+		return nil
+	}
+	return l.build()
+}
+
+func (l *loader) loadTypes(n *yaml.Node) {
+	n = resolve(n)
+	if isNull(n) {
+		return
+	}
+	if n.Kind != yaml.MappingNode {
+		l.errf(n.Line, "types must be a mapping of type name to type")
+		return
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		name := k.Value
+		if !typeNameRe.MatchString(name) {
+			l.errf(k.Line, "bad type name %q: want letters, digits and _ . : -", name)
+			continue
+		}
+		if prev, dup := l.types[name]; dup {
+			l.errf(k.Line, "duplicate type %q (first at line %d)", name, prev.line)
+			continue
+		}
+		td := l.loadType(name, k.Line, v)
+		l.types[name] = td
+		l.typeOrder = append(l.typeOrder, td)
+	}
+}
+
+func (l *loader) loadType(name string, line int, n *yaml.Node) *typeDecl {
+	td := &typeDecl{t: &twin.AssetType{Name: name}, line: line, sigLines: map[string]int{}}
+	what := fmt.Sprintf("type %q", name)
+	fs := l.fields(n, what, "signals", "modeRules", "debounce", "faultSignal", "productSignal", "batchSignal", "oee")
+	if fs == nil {
+		return td
+	}
+	if f, ok := fs["signals"]; ok {
+		for _, sn := range l.seq(f.val, what+" signals") {
+			l.loadSignal(td, sn)
+		}
+	}
+	if f, ok := fs["debounce"]; ok {
+		if s, ok := l.str(f, what+" debounce"); ok {
+			d, err := time.ParseDuration(s)
+			switch {
+			case err != nil:
+				l.errf(f.val.Line, "%s: bad debounce %q: want a duration such as 0s, 500ms or 5s", what, s)
+			case d < 0:
+				l.errf(f.val.Line, "%s: debounce %q must not be negative", what, s)
+			default:
+				td.t.Debounce = d
+			}
+		}
+	}
+	ref := func(key string, kind twin.ValueKind, dst *string) {
+		f, ok := fs[key]
+		if !ok {
+			return
+		}
+		if s, ok := l.str(f, what+" "+key); ok && s != "" {
+			*dst = s
+			td.refs = append(td.refs, signalRef{what: key, name: s, line: f.val.Line, kind: kind})
+		}
+	}
+	ref("faultSignal", twin.KindList, &td.t.FaultSignal)
+	ref("productSignal", twin.KindString, &td.t.ProductSignal)
+	ref("batchSignal", twin.KindString, &td.t.BatchSignal)
+	if f, ok := fs["oee"]; ok {
+		ofs := l.fields(f.val, what+" oee", "ratedSpeedAttribute", "speedSignal", "goodSignal", "totalSignal")
+		if ofs != nil {
+			o := &twin.OEEConfig{}
+			if af, ok := ofs["ratedSpeedAttribute"]; ok {
+				o.RatedSpeedAttribute, _ = l.str(af, what+" oee.ratedSpeedAttribute")
+			}
+			oref := func(key string, dst *string) {
+				f, ok := ofs[key]
+				if !ok {
+					return
+				}
+				if s, ok := l.str(f, what+" oee."+key); ok && s != "" {
+					*dst = s
+					td.refs = append(td.refs, signalRef{what: "oee." + key, name: s, line: f.val.Line, kind: twin.KindNumber})
+				}
+			}
+			oref("speedSignal", &o.SpeedSignal)
+			oref("goodSignal", &o.GoodSignal)
+			oref("totalSignal", &o.TotalSignal)
+			td.t.OEE = o
+		}
+	}
+	for _, r := range td.refs {
+		s := td.t.Signal(r.name)
+		switch {
+		case s == nil:
+			l.errf(r.line, "%s: %s names unknown signal %q", what, r.what, r.name)
+		case s.Kind != r.kind:
+			l.errf(r.line, "%s: %s %q must be a %s signal, not %s", what, r.what, r.name, r.kind, s.Kind)
+		}
+	}
+	if f, ok := fs["modeRules"]; ok {
+		for _, rn := range l.seq(f.val, what+" modeRules") {
+			l.loadRule(td, rn)
+		}
+	}
+	return td
+}
+
+func (l *loader) loadSignal(td *typeDecl, n *yaml.Node) {
+	what := fmt.Sprintf("type %q signal", td.t.Name)
+	fs := l.fields(n, what, "name", "kind", "unit", "min", "max", "description")
+	if fs == nil {
+		return
+	}
+	var s twin.SignalDef
+	f, ok := fs["name"]
+	if !ok {
+		l.errf(n.Line, "%s: missing required field name", what)
+		return
+	}
+	s.Name, _ = l.str(f, what+" name")
+	what = fmt.Sprintf("type %q signal %q", td.t.Name, s.Name)
+	if !identRe.MatchString(s.Name) {
+		l.errf(f.val.Line, "bad signal name %q in type %q: want an identifier (letters, digits, _) usable in mode rules", s.Name, td.t.Name)
+		return
+	}
+	if prev, dup := td.sigLines[s.Name]; dup {
+		l.errf(f.val.Line, "duplicate signal %q in type %q (first at line %d)", s.Name, td.t.Name, prev)
+		return
+	}
+	s.Kind = twin.KindNumber
+	if f, ok := fs["kind"]; ok {
+		k, _ := l.str(f, what+" kind")
+		switch twin.ValueKind(k) {
+		case twin.KindNumber, twin.KindBool, twin.KindString, twin.KindList:
+			s.Kind = twin.ValueKind(k)
+		default:
+			l.errf(f.val.Line, "%s: bad kind %q: want number, bool, string or list", what, k)
+		}
+	}
+	if f, ok := fs["unit"]; ok {
+		s.Unit, _ = l.str(f, what+" unit")
+	}
+	if f, ok := fs["description"]; ok {
+		s.Description, _ = l.str(f, what+" description")
+	}
+	for _, key := range []string{"min", "max"} {
+		f, ok := fs[key]
+		if !ok {
+			continue
+		}
+		if s.Kind != twin.KindNumber {
+			l.errf(f.key.Line, "%s: %s applies to number signals only, not %s", what, key, s.Kind)
+			continue
+		}
+		if v, ok := l.number(f, what+" "+key); ok {
+			if key == "min" {
+				s.Min = &v
+			} else {
+				s.Max = &v
+			}
+		}
+	}
+	if s.Min != nil && s.Max != nil && *s.Min > *s.Max {
+		l.errf(fs["max"].val.Line, "%s: min %g is greater than max %g", what, *s.Min, *s.Max)
+	}
+	td.sigLines[s.Name] = f.val.Line
+	td.t.Signals = append(td.t.Signals, s)
+}
+
+func (l *loader) loadRule(td *typeDecl, n *yaml.Node) {
+	what := fmt.Sprintf("type %q mode rule", td.t.Name)
+	fs := l.fields(n, what, "when", "mode")
+	if fs == nil {
+		return
+	}
+	wf, okW := fs["when"]
+	mf, okM := fs["mode"]
+	if !okW {
+		l.errf(n.Line, "%s: missing required field when", what)
+	}
+	if !okM {
+		l.errf(n.Line, "%s: missing required field mode", what)
+	}
+	if !okW || !okM {
+		return
+	}
+	when, ok1 := l.str(wf, what+" when")
+	mode, ok2 := l.str(mf, what+" mode")
+	if !ok1 || !ok2 {
+		return
+	}
+	if !twin.Mode(mode).Valid() {
+		l.errf(mf.val.Line, "%s: bad mode %q: want RUNNING, IDLE, FAULT, STOP or UNKNOWN", what, mode)
+		return
+	}
+	if strings.TrimSpace(when) == "" {
+		l.errf(wf.val.Line, "%s: when must not be empty (use \"true\" for a default)", what)
+		return
+	}
+	match, err := compileRule(td.t, when)
+	if err != nil {
+		l.errf(wf.val.Line, "%s %q: %v", what, when, err)
+		return
+	}
+	td.t.ModeRules = append(td.t.ModeRules, twin.ModeRule{When: when, Mode: twin.Mode(mode), Match: match})
+}
+
+func (l *loader) loadAsset(n *yaml.Node) {
+	fs := l.fields(n, "asset", "id", "name", "type", "parent", "parents", "attributes", "timezone")
+	if fs == nil {
+		return
+	}
+	idf, ok := fs["id"]
+	if !ok {
+		l.errf(n.Line, "asset: missing required field id")
+		return
+	}
+	id, _ := l.str(idf, "asset id")
+	if msg := badID(id); msg != "" {
+		l.errf(idf.val.Line, "bad asset id %q: %s", id, msg)
+		return
+	}
+	if prev, dup := l.assets[id]; dup {
+		l.errf(idf.val.Line, "duplicate asset id %q (first at line %d)", id, prev.line)
+		return
+	}
+	what := fmt.Sprintf("asset %q", id)
+	ad := &assetDecl{a: &twin.Asset{ID: id, Line: n.Line}, line: n.Line}
+	l.assets[id] = ad
+	l.order = append(l.order, ad)
+
+	if f, ok := fs["name"]; ok {
+		ad.a.Name, _ = l.str(f, what+" name")
+	}
+	if ad.a.Name == "" {
+		ad.a.Name = id[strings.LastIndexByte(id, '/')+1:]
+	}
+	if f, ok := fs["type"]; ok {
+		ad.a.Type, _ = l.str(f, what+" type")
+		ad.typeLine = f.val.Line
+	}
+	if ad.a.Type == "" {
+		l.errf(n.Line, "%s: missing required field type", what)
+	} else if _, ok := l.types[ad.a.Type]; !ok {
+		l.errf(ad.typeLine, "%s: unknown type %q", what, ad.a.Type)
+	}
+	pf, hasP := fs["parent"]
+	psf, hasPs := fs["parents"]
+	switch {
+	case hasP && hasPs:
+		l.errf(psf.key.Line, "%s: give parent or parents, not both", what)
+	case hasP:
+		ad.a.Parents, ad.parentLines = l.strList(pf, what+" parent")
+	case hasPs:
+		ad.a.Parents, ad.parentLines = l.strList(psf, what+" parents")
+	}
+	seen := map[string]bool{}
+	for i, p := range ad.a.Parents {
+		if seen[p] {
+			l.errf(ad.parentLines[i], "%s: parent %q listed twice", what, p)
+		}
+		seen[p] = true
+	}
+	if f, ok := fs["attributes"]; ok {
+		an := resolve(f.val)
+		if !isNull(an) {
+			if an.Kind != yaml.MappingNode {
+				l.errf(an.Line, "%s: attributes must be a mapping", what)
+			} else if v, err := plain(an); err != nil {
+				l.errf(an.Line, "%s: attributes: %v", what, err)
+			} else if m, ok := v.(map[string]any); ok {
+				ad.a.Attributes = m
+			}
+		}
+	}
+	if f, ok := fs["timezone"]; ok {
+		tz, _ := l.str(f, what+" timezone")
+		ad.tzLine = f.val.Line
+		if _, err := time.LoadLocation(tz); err != nil || tz == "" || tz == "Local" {
+			l.errf(f.val.Line, "%s: bad timezone %q: want an IANA name such as Asia/Jakarta or UTC", what, tz)
+		} else {
+			ad.a.Timezone = tz
+		}
+	}
+}
+
+// badID says what is wrong with an asset id, or "".
+func badID(id string) string {
+	switch {
+	case id == "":
+		return "must not be empty"
+	case strings.HasPrefix(id, "/") || strings.HasSuffix(id, "/"):
+		return "must not start or end with /"
+	case strings.Contains(id, "//"):
+		return "must not contain an empty path segment"
+	case strings.ContainsFunc(id, func(r rune) bool { return r <= ' ' || r == 0x7f }):
+		return "must not contain spaces or control characters"
+	}
+	return ""
+}
+
+func (l *loader) checkParents() {
+	for _, ad := range l.order {
+		for i, p := range ad.a.Parents {
+			if _, ok := l.assets[p]; !ok {
+				l.errf(ad.parentLines[i], "asset %q: unknown parent %q", ad.a.ID, p)
+			}
+		}
+	}
+}
+
+// checkCycles reports each parent cycle once, naming its ids in order, and
+// reports whether the known parent edges form a DAG.
+func (l *loader) checkCycles() bool {
+	const (
+		white = iota
+		grey
+		black
+	)
+	color := make(map[string]int, len(l.order))
+	ok := true
+	var stack []string
+	var visit func(id string)
+	visit = func(id string) {
+		color[id] = grey
+		stack = append(stack, id)
+		ad := l.assets[id]
+		for i, p := range ad.a.Parents {
+			if _, known := l.assets[p]; !known {
+				continue
+			}
+			switch color[p] {
+			case white:
+				visit(p)
+			case grey:
+				ok = false
+				start := len(stack) - 1
+				for stack[start] != p {
+					start--
+				}
+				cyc := append(append([]string(nil), stack[start:]...), p)
+				l.errf(ad.parentLines[i], "parent cycle: %s (each asset lists the next as a parent)", strings.Join(cyc, " -> "))
+			}
+		}
+		stack = stack[:len(stack)-1]
+		color[id] = black
+	}
+	for _, ad := range l.order {
+		if color[ad.a.ID] == white {
+			visit(ad.a.ID)
+		}
+	}
+	return ok
+}
+
+// inheritTimezones gives each asset the timezone of its nearest ancestor that
+// sets one. In a DAG two parents may lead to different zones; that has no
+// sensible answer (whose midnight starts "today"?), so it is an error.
+func (l *loader) inheritTimezones() {
+	type tz struct{ zone, from string }
+	eff := make(map[string]tz, len(l.order))
+	var get func(ad *assetDecl) tz
+	get = func(ad *assetDecl) tz {
+		if z, ok := eff[ad.a.ID]; ok {
+			return z
+		}
+		var z tz
+		if ad.a.Timezone != "" || ad.tzLine > 0 {
+			z = tz{ad.a.Timezone, ad.a.ID}
+		} else {
+			for _, p := range ad.a.Parents {
+				pd, ok := l.assets[p]
+				if !ok {
+					continue
+				}
+				pz := get(pd)
+				switch {
+				case pz.zone == "":
+				case z.zone == "":
+					z = pz
+				case z.zone != pz.zone:
+					l.errf(ad.line, "asset %q: inherits timezone %q from %q and %q from %q; set timezone on it explicitly",
+						ad.a.ID, z.zone, z.from, pz.zone, pz.from)
+				}
+			}
+		}
+		eff[ad.a.ID] = z
+		return z
+	}
+	for _, ad := range l.order {
+		z := get(ad)
+		ad.a.Timezone = z.zone
+		if ad.a.Timezone == "" {
+			ad.a.Timezone = "UTC"
+		}
+	}
+}
+
+func (l *loader) loadSignalMap(n *yaml.Node) {
+	seen := map[string]int{}
+	for _, en := range l.seq(n, "signalMap") {
+		fs := l.fields(en, "signalMap entry", "device", "tag", "asset", "signal", "scale", "offset")
+		if fs == nil {
+			continue
+		}
+		var m twin.TagMapping
+		complete := true
+		for _, k := range []struct {
+			key string
+			dst *string
+		}{{"device", &m.Device}, {"tag", &m.Tag}, {"asset", &m.Asset}, {"signal", &m.Signal}} {
+			f, ok := fs[k.key]
+			if ok {
+				*k.dst, _ = l.str(f, "signalMap "+k.key)
+			}
+			if *k.dst == "" {
+				l.errf(en.Line, "signalMap entry: missing required field %s", k.key)
+				complete = false
+			}
+		}
+		m.Scale = 1
+		if f, ok := fs["scale"]; ok {
+			if v, ok := l.number(f, "signalMap scale"); ok {
+				if v == 0 {
+					l.errf(f.val.Line, "signalMap scale must not be 0")
+				}
+				m.Scale = v
+			}
+		}
+		if f, ok := fs["offset"]; ok {
+			m.Offset, _ = l.number(f, "signalMap offset")
+		}
+		if !complete {
+			continue
+		}
+		key := m.Device + "\x00" + m.Tag
+		if prev, dup := seen[key]; dup {
+			l.errf(fs["tag"].val.Line, "signalMap: duplicate device %q tag %q (first at line %d)", m.Device, m.Tag, prev)
+			continue
+		}
+		seen[key] = en.Line
+		ad, ok := l.assets[m.Asset]
+		if !ok {
+			l.errf(fs["asset"].val.Line, "signalMap: unknown asset %q", m.Asset)
+			continue
+		}
+		td := l.types[ad.a.Type]
+		if td == nil {
+			continue // unknown type already reported
+		}
+		sig := td.t.Signal(m.Signal)
+		if sig == nil {
+			l.errf(fs["signal"].val.Line, "signalMap: unknown signal %q for asset %q of type %q", m.Signal, m.Asset, td.t.Name)
+			continue
+		}
+		if sig.Kind != twin.KindNumber {
+			for _, k := range []string{"scale", "offset"} {
+				if f, ok := fs[k]; ok {
+					l.errf(f.key.Line, "signalMap: %s applies to number signals only; %q is %s", k, m.Signal, sig.Kind)
+				}
+			}
+		}
+		l.mappings = append(l.mappings, m)
+	}
+}
+
+// checkOEE reports nameplate attributes that OEE cannot use; missing ones are
+// allowed (the estimate is then absent), wrong-typed ones are mistakes.
+func (l *loader) checkOEE() {
+	for _, ad := range l.order {
+		td := l.types[ad.a.Type]
+		if td == nil || td.t.OEE == nil || td.t.OEE.RatedSpeedAttribute == "" {
+			continue
+		}
+		v, ok := ad.a.Attributes[td.t.OEE.RatedSpeedAttribute]
+		if !ok {
+			continue
+		}
+		if f, isNum := v.(float64); !isNum || f <= 0 {
+			l.errf(ad.line, "asset %q: attribute %s (rated speed for OEE) must be a positive number, got %v",
+				ad.a.ID, td.t.OEE.RatedSpeedAttribute, v)
+		}
+	}
+}
