@@ -235,7 +235,7 @@ func normalize(v any) any {
 	return v
 }
 
-var syntaxLine = regexp.MustCompile(`line (\d+)`)
+var syntaxLine = regexp.MustCompile(`line (\d+): `)
 
 // syntaxProblems turns a yaml.v3 parse error into located problems.
 func (r *reporter) syntax(err error) {
@@ -244,10 +244,12 @@ func (r *reporter) syntax(err error) {
 		msgs = te.Errors
 	}
 	for _, m := range msgs {
+		m = strings.TrimPrefix(m, "yaml: ")
 		line := 0
-		if sm := syntaxLine.FindStringSubmatch(m); sm != nil {
-			line, _ = strconv.Atoi(sm[1])
+		if loc := syntaxLine.FindStringSubmatchIndex(m); loc != nil {
+			line, _ = strconv.Atoi(m[loc[2]:loc[3]])
+			m = m[:loc[0]] + m[loc[1]:]
 		}
-		r.errf(line, "%s", strings.TrimPrefix(m, "yaml: "))
+		r.errf(line, "%s", m)
 	}
 }
