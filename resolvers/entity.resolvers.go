@@ -7,17 +7,31 @@ package resolvers
 
 import (
 	"context"
-	"fmt"
 
+	twin "github.com/twingraph/twingraph"
 	"github.com/twingraph/twingraph/graph"
 	"github.com/twingraph/twingraph/graph/model"
 	"github.com/twingraph/twingraph/resolvers/gqlmodel"
 )
 
 func (r *entityResolver) FindManyAssetByIDs(ctx context.Context, reps []*model.AssetByIDsInput) ([]*gqlmodel.Asset, error) {
-	panic(fmt.Errorf("not implemented: FindManyAssetByIDs - findManyAssetByIDs"))
+	out := make([]*gqlmodel.Asset, len(reps))
+	found := make([]*twin.Asset, 0, len(reps))
+	for i, rep := range reps {
+		a := r.cfg.Model.Asset(rep.ID)
+		if a == nil {
+			// Federation expects null for an entity this subgraph does not know.
+			continue
+		}
+		out[i] = wrap(a)
+		found = append(found, a)
+	}
+	// Entities are resolved in one call; their states in one store round trip.
+	r.prefetchStates(ctx, found)
+	return out, nil
 }
 
+// Entity returns graph.EntityResolver implementation.
 func (r *Resolver) Entity() graph.EntityResolver { return &entityResolver{r} }
 
 type entityResolver struct{ *Resolver }

@@ -1,8 +1,91 @@
+// Package resolvers implements twingraph's GraphQL API on top of the domain
+// interfaces of package twin: the resolvers gqlgen calls (follow-schema layout),
+// per-request DataLoaders, the subscription hub, and NewHandler, the
+// http.Handler that serves it all.
+//
+// It holds no state of its own beyond per-request caches and the hub: the
+// model, stores, bus and clock come in through Config.
 package resolvers
 
-// This file will not be regenerated automatically.
-//
-// It serves as dependency injection for your app, add any dependencies you require
-// here.
+import (
+	"log/slog"
+	"time"
 
-type Resolver struct{}
+	twin "github.com/twingraph/twingraph"
+	"github.com/twingraph/twingraph/resolvers/gqlmodel"
+)
+
+// Resolver is the root resolver: it holds only interfaces (model, stores, bus,
+// clock) and the subscription hub.
+type Resolver struct {
+	cfg Config
+	hub *Hub
+}
+
+func (r *Resolver) now() time.Time { return r.cfg.Now() }
+
+func (r *Resolver) log() *slog.Logger { return r.cfg.Logger }
+
+// wrap returns the schema's view of a domain asset; nil stays nil.
+func wrap(a *twin.Asset) *gqlmodel.Asset {
+	if a == nil {
+		return nil
+	}
+	return &gqlmodel.Asset{Asset: a}
+}
+
+// wrapAll wraps a list of domain assets.
+func wrapAll(as []*twin.Asset) []*gqlmodel.Asset {
+	out := make([]*gqlmodel.Asset, len(as))
+	for i, a := range as {
+		out[i] = wrap(a)
+	}
+	return out
+}
+
+// assetType returns the type of the asset with the id, or nil.
+func (r *Resolver) assetType(id string) (*twin.Asset, *twin.AssetType) {
+	a := r.cfg.Model.Asset(id)
+	if a == nil {
+		return nil, nil
+	}
+	return a, r.cfg.Model.Type(a.Type)
+}
+
+// mustAsset returns the asset with the id or a NOT_FOUND error.
+func (r *Resolver) mustAsset(id string) (*twin.Asset, error) {
+	a := r.cfg.Model.Asset(id)
+	if a == nil {
+		return nil, twin.Errorf(twin.ENOTFOUND, "no asset %q", id)
+	}
+	return a, nil
+}
+
+// checkFirst bounds a page size to 1..MaxPageSize.
+func (r *Resolver) checkFirst(first int) error {
+	if first < 1 {
+		return twin.Errorf(twin.EBADINPUT, "first must be at least 1, got %d", first)
+	}
+	if first > r.cfg.MaxPageSize {
+		return twin.Errorf(twin.ELIMIT, "first must be at most %d, got %d", r.cfg.MaxPageSize, first)
+	}
+	return nil
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// nonEmpty returns nil for "" so optional strings read as null.
+func nonEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// nonZeroTime returns nil for the zero time so unknown times read as null.
+func nonZeroTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}

@@ -7,7 +7,8 @@ package resolvers
 
 import (
 	"context"
-	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	twin "github.com/twingraph/twingraph"
@@ -17,177 +18,382 @@ import (
 )
 
 func (r *assetResolver) Attributes(ctx context.Context, obj *gqlmodel.Asset) (any, error) {
-	panic(fmt.Errorf("not implemented: Attributes - attributes"))
+	if len(obj.Attributes) == 0 {
+		return nil, nil
+	}
+	return obj.Attributes, nil
 }
 
 func (r *assetResolver) Parents(ctx context.Context, obj *gqlmodel.Asset) ([]*gqlmodel.Asset, error) {
-	panic(fmt.Errorf("not implemented: Parents - parents"))
+	as := r.cfg.Model.Parents(obj.ID)
+	r.prefetchStates(ctx, as)
+	return wrapAll(as), nil
 }
 
 func (r *assetResolver) Children(ctx context.Context, obj *gqlmodel.Asset, typeArg *string) ([]*gqlmodel.Asset, error) {
-	panic(fmt.Errorf("not implemented: Children - children"))
+	as := r.cfg.Model.Children(obj.ID, deref(typeArg))
+	r.prefetchStates(ctx, as)
+	return wrapAll(as), nil
 }
 
 func (r *assetResolver) Ancestors(ctx context.Context, obj *gqlmodel.Asset) ([]*gqlmodel.Asset, error) {
-	panic(fmt.Errorf("not implemented: Ancestors - ancestors"))
+	as := r.cfg.Model.Ancestors(obj.ID)
+	r.prefetchStates(ctx, as)
+	return wrapAll(as), nil
 }
 
 func (r *assetResolver) Descendants(ctx context.Context, obj *gqlmodel.Asset, typeArg *string, maxDepth *int) ([]*gqlmodel.Asset, error) {
-	panic(fmt.Errorf("not implemented: Descendants - descendants"))
+	depth := 0
+	if maxDepth != nil {
+		if *maxDepth < 1 {
+			return nil, twin.Errorf(twin.EBADINPUT, "maxDepth must be at least 1, got %d", *maxDepth)
+		}
+		depth = *maxDepth
+	}
+	as := r.cfg.Model.Descendants(obj.ID, deref(typeArg), depth)
+	r.prefetchStates(ctx, as)
+	return wrapAll(as), nil
 }
 
 func (r *assetResolver) Signals(ctx context.Context, obj *gqlmodel.Asset) ([]*twin.SignalDef, error) {
-	panic(fmt.Errorf("not implemented: Signals - signals"))
+	t := r.cfg.Model.Type(obj.Type)
+	if t == nil {
+		return []*twin.SignalDef{}, nil
+	}
+	out := make([]*twin.SignalDef, len(t.Signals))
+	for i := range t.Signals {
+		out[i] = &t.Signals[i]
+	}
+	return out, nil
 }
 
 func (r *assetResolver) State(ctx context.Context, obj *gqlmodel.Asset) (*twin.State, error) {
-	panic(fmt.Errorf("not implemented: State - state"))
+	return r.loaders(ctx).State.Load(ctx, obj.ID)
 }
 
 func (r *assetResolver) History(ctx context.Context, obj *gqlmodel.Asset, metric string, from time.Time, to time.Time, interval *time.Duration, agg *twin.Agg, fill *twin.Fill) (*gqlmodel.Series, error) {
-	panic(fmt.Errorf("not implemented: History - history"))
+	t := r.cfg.Model.Type(obj.Type)
+	sig := t.Signal(metric)
+	if sig == nil {
+		return nil, twin.Errorf(twin.EBADINPUT, "asset %q has no metric %q", obj.ID, metric)
+	}
+	if !from.Before(to) {
+		return nil, twin.Errorf(twin.EBADINPUT, "from must be before to")
+	}
+	q := twin.HistoryQuery{Asset: obj.ID, Metric: metric, From: from, To: to, Agg: twin.AggAvg, Location: obj.Location()}
+	if interval != nil {
+		q.Interval = *interval
+	}
+	if agg != nil {
+		q.Agg = *agg
+	}
+	if fill != nil {
+		q.Fill = *fill
+	}
+	if q.Interval == 0 && q.Fill != twin.FillNone {
+		return nil, twin.Errorf(twin.EBADINPUT, "fill needs an interval")
+	}
+	s, err := r.loaders(ctx).History.Load(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	out := &gqlmodel.Series{Metric: metric, Unit: nonEmpty(sig.Unit), Agg: q.Agg, Points: make([]*twin.Point, len(s.Points))}
+	if q.Interval > 0 {
+		out.Interval = ptr(q.Interval)
+	}
+	for i := range s.Points {
+		out.Points[i] = &s.Points[i]
+	}
+	return out, nil
 }
 
 func (r *assetResolver) Events(ctx context.Context, obj *gqlmodel.Asset, from *time.Time, to *time.Time, kinds []twin.EventKind, first int, after *string) (*model.EventConnection, error) {
-	panic(fmt.Errorf("not implemented: Events - events"))
+	if err := r.checkFirst(first); err != nil {
+		return nil, err
+	}
+	seq, err := ParseEventCursor(after)
+	if err != nil {
+		return nil, err
+	}
+	k := eventKey{asset: obj.ID, afterSeq: seq, first: first}
+	if from != nil {
+		k.from = *from
+	}
+	if to != nil {
+		k.to = *to
+	}
+	if len(kinds) > 0 {
+		ks := make([]string, len(kinds))
+		for i, kind := range kinds {
+			ks[i] = string(kind)
+		}
+		k.kinds = strings.Join(ks, ",")
+	}
+	page, err := r.loaders(ctx).Events.Load(ctx, k)
+	if err != nil {
+		return nil, err
+	}
+	conn := &model.EventConnection{Edges: make([]*model.EventEdge, len(page.Events)), PageInfo: &model.PageInfo{HasNextPage: page.HasNext}}
+	for i := range page.Events {
+		e := &page.Events[i]
+		conn.Edges[i] = &model.EventEdge{Cursor: EventCursor(e.Seq), Node: e}
+	}
+	if n := len(page.Events); n > 0 {
+		conn.PageInfo.EndCursor = ptr(EventCursor(page.Events[n-1].Seq))
+	} else if after != nil {
+		conn.PageInfo.EndCursor = after
+	}
+	return conn, nil
 }
 
 func (r *assetResolver) Rollup(ctx context.Context, obj *gqlmodel.Asset) (*model.Rollup, error) {
-	panic(fmt.Errorf("not implemented: Rollup - rollup"))
+	return r.rollup(ctx, obj.Asset)
 }
 
 func (r *assetShiftResolver) Events(ctx context.Context, obj *gqlmodel.AssetShift, first int) ([]*twin.Event, error) {
-	panic(fmt.Errorf("not implemented: Events - events"))
+	if err := r.checkFirst(first); err != nil {
+		return nil, err
+	}
+	n := min(first, len(obj.Events))
+	out := make([]*twin.Event, n)
+	for i := range n {
+		out[i] = &obj.Events[i]
+	}
+	return out, nil
 }
 
 func (r *assetStateResolver) Asset(ctx context.Context, obj *twin.State) (*gqlmodel.Asset, error) {
-	panic(fmt.Errorf("not implemented: Asset - asset"))
+	return wrap(r.cfg.Model.Asset(obj.Asset)), nil
 }
 
 func (r *assetStateResolver) ModeSince(ctx context.Context, obj *twin.State) (*time.Time, error) {
-	panic(fmt.Errorf("not implemented: ModeSince - modeSince"))
+	return nonZeroTime(obj.ModeSince), nil
 }
 
 func (r *assetStateResolver) UpdatedAt(ctx context.Context, obj *twin.State) (*time.Time, error) {
-	panic(fmt.Errorf("not implemented: UpdatedAt - updatedAt"))
+	return nonZeroTime(obj.UpdatedAt), nil
 }
 
 func (r *assetStateResolver) Product(ctx context.Context, obj *twin.State) (*string, error) {
-	panic(fmt.Errorf("not implemented: Product - product"))
+	return nonEmpty(obj.Product), nil
 }
 
 func (r *assetStateResolver) Batch(ctx context.Context, obj *twin.State) (*string, error) {
-	panic(fmt.Errorf("not implemented: Batch - batch"))
+	return nonEmpty(obj.Batch), nil
 }
 
 func (r *assetStateResolver) UptimeSecondsToday(ctx context.Context, obj *twin.State) (float64, error) {
-	panic(fmt.Errorf("not implemented: UptimeSecondsToday - uptimeSecondsToday"))
+	a := r.cfg.Model.Asset(obj.Asset)
+	return obj.UptimeAt(r.now(), a.Location()), nil
 }
 
 func (r *assetStateResolver) Speed(ctx context.Context, obj *twin.State) (*float64, error) {
-	panic(fmt.Errorf("not implemented: Speed - speed"))
+	_, t := r.assetType(obj.Asset)
+	if v, ok := twin.Throughput(t, obj); ok {
+		return &v, nil
+	}
+	return nil, nil
 }
 
 func (r *assetStateResolver) Oee(ctx context.Context, obj *twin.State) (*float64, error) {
-	panic(fmt.Errorf("not implemented: Oee - oee"))
+	a, t := r.assetType(obj.Asset)
+	if a == nil {
+		return nil, nil
+	}
+	if v, ok := twin.OEEAt(a, t, obj, r.now()); ok {
+		return &v, nil
+	}
+	return nil, nil
 }
 
 func (r *assetStateResolver) Metric(ctx context.Context, obj *twin.State, name string) (*gqlmodel.MetricValue, error) {
-	panic(fmt.Errorf("not implemented: Metric - metric"))
+	m, ok := obj.Metrics[name]
+	if !ok {
+		return nil, nil
+	}
+	_, t := r.assetType(obj.Asset)
+	return metricValue(t, name, m), nil
 }
 
 func (r *assetStateResolver) Metrics(ctx context.Context, obj *twin.State) ([]*gqlmodel.MetricValue, error) {
-	panic(fmt.Errorf("not implemented: Metrics - metrics"))
+	_, t := r.assetType(obj.Asset)
+	out := make([]*gqlmodel.MetricValue, 0, len(obj.Metrics))
+	// Signals in type order first, then any others by name, so the list is stable.
+	seen := make(map[string]bool, len(obj.Metrics))
+	if t != nil {
+		for _, s := range t.Signals {
+			if m, ok := obj.Metrics[s.Name]; ok {
+				out = append(out, metricValue(t, s.Name, m))
+				seen[s.Name] = true
+			}
+		}
+	}
+	var rest []string
+	for name := range obj.Metrics {
+		if !seen[name] {
+			rest = append(rest, name)
+		}
+	}
+	slices.Sort(rest)
+	for _, name := range rest {
+		out = append(out, metricValue(t, name, obj.Metrics[name]))
+	}
+	return out, nil
 }
 
 func (r *queryResolver) Asset(ctx context.Context, id string) (*gqlmodel.Asset, error) {
-	panic(fmt.Errorf("not implemented: Asset - asset"))
+	return wrap(r.cfg.Model.Asset(id)), nil
 }
 
 func (r *queryResolver) Assets(ctx context.Context, typeArg *string, under *string, first int, after *string) (*model.AssetConnection, error) {
-	panic(fmt.Errorf("not implemented: Assets - assets"))
+	if err := r.checkFirst(first); err != nil {
+		return nil, err
+	}
+	afterID, err := parseAssetCursor(after)
+	if err != nil {
+		return nil, err
+	}
+	var all []*twin.Asset
+	if under != nil {
+		u, err := r.mustAsset(*under)
+		if err != nil {
+			return nil, err
+		}
+		if typeArg == nil || u.Type == *typeArg {
+			all = append(all, u)
+		}
+		all = append(all, r.cfg.Model.Descendants(u.ID, deref(typeArg), 0)...)
+	} else {
+		for _, a := range r.cfg.Model.Assets() {
+			if typeArg == nil || a.Type == *typeArg {
+				all = append(all, a)
+			}
+		}
+	}
+	start := 0
+	if afterID != "" {
+		i := slices.IndexFunc(all, func(a *twin.Asset) bool { return a.ID == afterID })
+		if i < 0 {
+			return nil, twin.Errorf(twin.EBADINPUT, "cursor names an asset not in this list")
+		}
+		start = i + 1
+	}
+	end := min(start+first, len(all))
+	page := all[start:end]
+	r.prefetchStates(ctx, page, "edges", "node")
+	conn := &model.AssetConnection{Edges: make([]*model.AssetEdge, len(page)), PageInfo: &model.PageInfo{HasNextPage: end < len(all)}}
+	for i, a := range page {
+		conn.Edges[i] = &model.AssetEdge{Cursor: assetCursor(a.ID), Node: wrap(a)}
+	}
+	if len(page) > 0 {
+		conn.PageInfo.EndCursor = ptr(assetCursor(page[len(page)-1].ID))
+	}
+	return conn, nil
 }
 
 func (r *queryResolver) Node(ctx context.Context, id string) (gqlmodel.Node, error) {
-	panic(fmt.Errorf("not implemented: Node - node"))
+	if a := r.cfg.Model.Asset(id); a != nil {
+		return wrap(a), nil
+	}
+	return nil, nil
 }
 
 func (r *queryResolver) Roots(ctx context.Context) ([]*gqlmodel.Asset, error) {
-	panic(fmt.Errorf("not implemented: Roots - roots"))
+	as := r.cfg.Model.Roots()
+	r.prefetchStates(ctx, as)
+	return wrapAll(as), nil
 }
 
 func (r *queryResolver) ShiftReport(ctx context.Context, under string, from time.Time, to time.Time) (*model.ShiftReport, error) {
-	panic(fmt.Errorf("not implemented: ShiftReport - shiftReport"))
+	return r.shiftReport(ctx, under, from, to)
 }
 
 func (r *signalResolver) Unit(ctx context.Context, obj *twin.SignalDef) (*string, error) {
-	panic(fmt.Errorf("not implemented: Unit - unit"))
+	return nonEmpty(obj.Unit), nil
 }
 
 func (r *signalResolver) Kind(ctx context.Context, obj *twin.SignalDef) (string, error) {
-	panic(fmt.Errorf("not implemented: Kind - kind"))
+	if obj.Kind == "" {
+		return string(twin.KindNumber), nil
+	}
+	return string(obj.Kind), nil
 }
 
 func (r *subscriptionResolver) ModeChanged(ctx context.Context, under *string, after *string) (<-chan *gqlmodel.ModeChange, error) {
-	panic(fmt.Errorf("not implemented: ModeChanged - modeChanged"))
+	return r.modeChanged(ctx, under, after)
 }
 
 func (r *subscriptionResolver) TwinEvents(ctx context.Context, under *string, kinds []twin.EventKind, after *string) (<-chan *twin.Event, error) {
-	panic(fmt.Errorf("not implemented: TwinEvents - twinEvents"))
+	return r.twinEvents(ctx, under, kinds, after)
 }
 
 func (r *subscriptionResolver) AssetState(ctx context.Context, id string) (<-chan *twin.State, error) {
-	panic(fmt.Errorf("not implemented: AssetState - assetState"))
+	return r.assetState(ctx, id)
 }
 
 func (r *twinEventResolver) Asset(ctx context.Context, obj *twin.Event) (*gqlmodel.Asset, error) {
-	panic(fmt.Errorf("not implemented: Asset - asset"))
+	if a := r.cfg.Model.Asset(obj.Asset); a != nil {
+		return wrap(a), nil
+	}
+	// An event of an asset since removed from the model still names its id.
+	return wrap(&twin.Asset{ID: obj.Asset, Name: obj.Asset}), nil
 }
 
 func (r *twinEventResolver) FromMode(ctx context.Context, obj *twin.Event) (*twin.Mode, error) {
-	panic(fmt.Errorf("not implemented: FromMode - fromMode"))
+	if obj.FromMode == "" {
+		return nil, nil
+	}
+	return &obj.FromMode, nil
 }
 
 func (r *twinEventResolver) ToMode(ctx context.Context, obj *twin.Event) (*twin.Mode, error) {
-	panic(fmt.Errorf("not implemented: ToMode - toMode"))
+	if obj.ToMode == "" {
+		return nil, nil
+	}
+	return &obj.ToMode, nil
 }
 
 func (r *twinEventResolver) Code(ctx context.Context, obj *twin.Event) (*string, error) {
-	panic(fmt.Errorf("not implemented: Code - code"))
+	return nonEmpty(obj.Code), nil
 }
 
 func (r *twinEventResolver) Batch(ctx context.Context, obj *twin.Event) (*string, error) {
-	panic(fmt.Errorf("not implemented: Batch - batch"))
+	return nonEmpty(obj.Batch), nil
 }
 
 func (r *twinEventResolver) Product(ctx context.Context, obj *twin.Event) (*string, error) {
-	panic(fmt.Errorf("not implemented: Product - product"))
+	return nonEmpty(obj.Product), nil
 }
 
 func (r *twinEventResolver) Cursor(ctx context.Context, obj *twin.Event) (string, error) {
-	panic(fmt.Errorf("not implemented: Cursor - cursor"))
+	return EventCursor(obj.Seq), nil
 }
 
+// Asset returns graph.AssetResolver implementation.
 func (r *Resolver) Asset() graph.AssetResolver { return &assetResolver{r} }
 
+// AssetShift returns graph.AssetShiftResolver implementation.
 func (r *Resolver) AssetShift() graph.AssetShiftResolver { return &assetShiftResolver{r} }
 
+// AssetState returns graph.AssetStateResolver implementation.
 func (r *Resolver) AssetState() graph.AssetStateResolver { return &assetStateResolver{r} }
 
+// Query returns graph.QueryResolver implementation.
 func (r *Resolver) Query() graph.QueryResolver { return &queryResolver{r} }
 
+// Signal returns graph.SignalResolver implementation.
 func (r *Resolver) Signal() graph.SignalResolver { return &signalResolver{r} }
 
+// Subscription returns graph.SubscriptionResolver implementation.
 func (r *Resolver) Subscription() graph.SubscriptionResolver { return &subscriptionResolver{r} }
 
+// TwinEvent returns graph.TwinEventResolver implementation.
 func (r *Resolver) TwinEvent() graph.TwinEventResolver { return &twinEventResolver{r} }
 
-type (
-	assetResolver        struct{ *Resolver }
-	assetShiftResolver   struct{ *Resolver }
-	assetStateResolver   struct{ *Resolver }
-	queryResolver        struct{ *Resolver }
-	signalResolver       struct{ *Resolver }
-	subscriptionResolver struct{ *Resolver }
-	twinEventResolver    struct{ *Resolver }
-)
+type assetResolver struct{ *Resolver }
+type assetShiftResolver struct{ *Resolver }
+type assetStateResolver struct{ *Resolver }
+type queryResolver struct{ *Resolver }
+type signalResolver struct{ *Resolver }
+type subscriptionResolver struct{ *Resolver }
+type twinEventResolver struct{ *Resolver }

@@ -1,0 +1,202 @@
+package resolvers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/errcode"
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	coderws "github.com/coder/websocket"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	twin "github.com/twingraph/twingraph"
+	"github.com/twingraph/twingraph/graph"
+)
+
+// Defaults of the Config knobs left zero.
+const (
+	DefaultMaxPageSize       = 100
+	DefaultComplexityLimit   = 50_000
+	DefaultQueryCacheSize    = 1000
+	DefaultSubscriberBuffer  = 256
+	DefaultKeepAliveInterval = 10 * time.Second
+)
+
+// Config is what the GraphQL handler serves from. Model and States are
+// required; History, Events and Bus may be nil only if the fields that need
+// them are never asked for.
+type Config struct {
+	// Model is the asset hierarchy.
+	Model twin.Model
+	// States holds current asset states.
+	States twin.StateStore
+	// History answers history queries.
+	History twin.HistoryStore
+	// Events lists business events (pages, subscription resumes, shift reports).
+	Events twin.EventStore
+	// Bus carries live events and states for subscriptions.
+	Bus twin.Bus
+	// Now is the clock for read-time figures (uptime today, OEE); time.Now when nil.
+	Now func() time.Time
+	// Logger logs internal errors and recovered panics; nil logs nothing.
+	Logger *slog.Logger
+	// MaxPageSize bounds every `first` argument; DefaultMaxPageSize when 0.
+	MaxPageSize int
+	// ComplexityLimit refuses queries above this complexity (each field costs 1,
+	// times `first` under connections); DefaultComplexityLimit when 0, none when < 0.
+	ComplexityLimit int
+	// QueryCacheSize is how many parsed queries are kept; DefaultQueryCacheSize when 0.
+	QueryCacheSize int
+	// SubscriberBuffer is how many notices a subscriber may fall behind before
+	// it is dropped; DefaultSubscriberBuffer when 0.
+	SubscriberBuffer int
+	// KeepAliveInterval is the WebSocket keepalive period; DefaultKeepAliveInterval when 0.
+	KeepAliveInterval time.Duration
+	// OnSlowSubscriber, when not nil, is called each time a slow subscriber is
+	// dropped (for a metrics counter).
+	OnSlowSubscriber func()
+}
+
+// Handler is the GraphQL endpoint: queries over POST and GET, subscriptions
+// over WebSocket (graphql-transport-ws and the legacy graphql-ws) and SSE.
+type Handler struct {
+	http.Handler
+	hub *Hub
+}
+
+// Close ends every live subscription and the hub's bus subscription.
+func (h *Handler) Close() { h.hub.Close() }
+
+// DroppedSubscribers returns how many slow subscribers have been dropped.
+func (h *Handler) DroppedSubscribers() int64 { return h.hub.Dropped() }
+
+// NewHandler returns the GraphQL http.Handler (a *Handler) for cfg. Mount it
+// at /graphql. It panics if cfg.Model or cfg.States is nil.
+func NewHandler(cfg Config) http.Handler {
+	return New(cfg)
+}
+
+// New is NewHandler with the concrete type, for callers that want Close or
+// the dropped-subscriber count.
+func New(cfg Config) *Handler {
+	if cfg.Model == nil || cfg.States == nil {
+		panic("resolvers: Config.Model and Config.States are required")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.MaxPageSize <= 0 {
+		cfg.MaxPageSize = DefaultMaxPageSize
+	}
+	if cfg.ComplexityLimit == 0 {
+		cfg.ComplexityLimit = DefaultComplexityLimit
+	}
+	if cfg.QueryCacheSize <= 0 {
+		cfg.QueryCacheSize = DefaultQueryCacheSize
+	}
+	if cfg.SubscriberBuffer <= 0 {
+		cfg.SubscriberBuffer = DefaultSubscriberBuffer
+	}
+	if cfg.KeepAliveInterval <= 0 || cfg.KeepAliveInterval > DefaultKeepAliveInterval {
+		cfg.KeepAliveInterval = DefaultKeepAliveInterval
+	}
+	hub := NewHub(cfg.Bus, cfg.SubscriberBuffer, cfg.Logger, cfg.OnSlowSubscriber)
+	res := &Resolver{cfg: cfg, hub: hub}
+	gc := graph.Config{Resolvers: res}
+	gc.Complexity.Asset.Events = func(childComplexity int, _, _ *time.Time, _ []twin.EventKind, first int, _ *string) int {
+		return 1 + childComplexity*max(first, 1)
+	}
+	gc.Complexity.Query.Assets = func(childComplexity int, _, _ *string, first int, _ *string) int {
+		return 1 + childComplexity*max(first, 1)
+	}
+	srv := handler.New(graph.NewExecutableSchema(gc))
+
+	srv.AddTransport(transport.Websocket{
+		KeepAlivePingInterval: cfg.KeepAliveInterval,
+		// Browsers on other origins (GraphiQL elsewhere, dashboards) subscribe too.
+		Implementation: transport.CoderWebsocketImplementation{AcceptOptions: coderws.AcceptOptions{InsecureSkipVerify: true}},
+		InitFunc: func(ctx context.Context, p transport.InitPayload) (context.Context, *transport.InitPayload, error) {
+			// Subscriptions outlive the upgrade request: give them their own loaders.
+			return context.WithValue(ctx, loadersKey{}, newLoaders(&res.cfg)), &p, nil
+		},
+	})
+	srv.AddTransport(transport.SSE{})
+	srv.AddTransport(transport.Options{})
+	srv.AddTransport(transport.GET{})
+	srv.AddTransport(transport.POST{})
+
+	srv.SetQueryCache(lru.New[*ast.QueryDocument](cfg.QueryCacheSize))
+	srv.Use(extension.Introspection{})
+	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](100)})
+	if cfg.ComplexityLimit > 0 {
+		srv.Use(extension.FixedComplexityLimit(cfg.ComplexityLimit))
+	}
+	srv.SetErrorPresenter(errorPresenter(cfg.Logger))
+	srv.SetRecoverFunc(func(ctx context.Context, p any) error {
+		if cfg.Logger != nil {
+			cfg.Logger.Error("panic in GraphQL resolver", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+		}
+		return twin.Errorf(twin.EINTERNAL, "internal error")
+	})
+	return &Handler{Handler: LoadersMiddleware(&res.cfg, srv), hub: hub}
+}
+
+// gqlgen's own error codes, mapped onto the project's stable codes.
+var gqlgenCodes = map[string]string{
+	errcode.ValidationFailed:        twin.EBADINPUT,
+	errcode.ParseFailed:             twin.EBADINPUT,
+	"COMPLEXITY_LIMIT_EXCEEDED":     twin.ELIMIT,
+	"PERSISTED_QUERY_NOT_FOUND":     twin.EBADINPUT,
+	"PERSISTED_QUERY_NOT_SUPPORTED": twin.EBADINPUT,
+}
+
+// errorPresenter gives every error a stable extensions.code: a domain error's
+// own code, BAD_INPUT for requests gqlgen refuses (parse, validation, argument
+// coercion), LIMIT for too complex queries, and INTERNAL (logged with its cause,
+// shown without it) for anything else.
+func errorPresenter(logger *slog.Logger) graphql.ErrorPresenterFunc {
+	return func(ctx context.Context, err error) *gqlerror.Error {
+		gerr := graphql.DefaultErrorPresenter(ctx, err)
+		if gerr.Extensions == nil {
+			gerr.Extensions = map[string]any{}
+		}
+		var te *twin.Error
+		if errors.As(err, &te) {
+			gerr.Message = te.Message
+			gerr.Extensions["code"] = te.Code
+			return gerr
+		}
+		if c, ok := gerr.Extensions["code"].(string); ok {
+			if mapped, ok := gqlgenCodes[c]; ok {
+				gerr.Extensions["code"] = mapped
+				gerr.Extensions["reason"] = c
+				return gerr
+			}
+			if c == twin.ENOTFOUND || c == twin.EBADINPUT || c == twin.EFORBIDDEN || c == twin.ELIMIT || c == twin.EINTERNAL {
+				return gerr
+			}
+		}
+		var qe *gqlerror.Error
+		if errors.As(err, &qe) && qe.Unwrap() == nil {
+			// gqlgen's own refusals (bad variables, argument coercion) carry no cause.
+			gerr.Extensions["code"] = twin.EBADINPUT
+			return gerr
+		}
+		if logger != nil {
+			logger.Error("GraphQL request failed", "err", err, "path", gerr.Path.String())
+		}
+		gerr.Message = "internal error"
+		gerr.Extensions["code"] = twin.EINTERNAL
+		return gerr
+	}
+}

@@ -1,0 +1,364 @@
+package resolvers
+
+import (
+	"context"
+	"math"
+	"slices"
+	"time"
+
+	twin "github.com/twingraph/twingraph"
+	"github.com/twingraph/twingraph/graph/model"
+	"github.com/twingraph/twingraph/resolvers/gqlmodel"
+)
+
+// maxShiftEvents bounds the events a shift report reads, so a huge window
+// over a huge subtree is refused instead of exhausting memory.
+const maxShiftEvents = 200_000
+
+// shiftReport builds the handover report for the assets under (and including)
+// under whose type has a mode. Per asset:
+//   - secondsByMode splits [from, to) by mode: the mode in force at from is the
+//     fromMode of the window's first MODE_CHANGED (or, with no change in the
+//     window, the current mode, or the fromMode of the first change after to);
+//     time after now, and before the first data, is UNKNOWN. The five entries
+//     sum to the window.
+//   - faults count FAULT_RAISED per code in the window and the seconds each code
+//     was active within it (a code cleared in the window without a raise in it
+//     was active since from).
+//   - unitsProduced is the rise of the type's unit counter over the window (a
+//     counter reset counts from zero), from per-bucket maxima of history;
+//     oee = availability (RUNNING / known time) × performance (units / (rated
+//     speed × running minutes)) × quality (good / total units), each in [0, 1].
+func (r *Resolver) shiftReport(ctx context.Context, under string, from, to time.Time) (*model.ShiftReport, error) {
+	root, err := r.mustAsset(under)
+	if err != nil {
+		return nil, err
+	}
+	if !from.Before(to) {
+		return nil, twin.Errorf(twin.EBADINPUT, "from must be before to")
+	}
+	m := r.cfg.Model
+	var assets []*twin.Asset
+	for _, a := range append([]*twin.Asset{root}, m.Descendants(root.ID, "", 0)...) {
+		if t := m.Type(a.Type); t != nil && len(t.ModeRules) > 0 {
+			assets = append(assets, a)
+		}
+	}
+	rep := &model.ShiftReport{From: from, To: to, Assets: []*gqlmodel.AssetShift{}}
+	if len(assets) == 0 {
+		return rep, nil
+	}
+	ids := make([]string, len(assets))
+	for i, a := range assets {
+		ids[i] = a.ID
+	}
+	states, err := r.cfg.States.GetStates(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	events, err := r.allEvents(ctx, twin.EventQuery{Assets: ids, From: from, To: to})
+	if err != nil {
+		return nil, err
+	}
+	byAsset := make(map[string][]twin.Event, len(assets))
+	for _, e := range events {
+		byAsset[e.Asset] = append(byAsset[e.Asset], e)
+	}
+	now := r.now()
+	end := to
+	if now.Before(end) {
+		end = now
+	}
+	if end.Before(from) {
+		end = from
+	}
+
+	// Counter histories for every asset that counts units, in one batch.
+	var hq []twin.HistoryQuery
+	hqIndex := map[string][2]int{}
+	interval := counterInterval(to.Sub(from))
+	for _, a := range assets {
+		t := m.Type(a.Type)
+		if t.OEE == nil || t.OEE.TotalSignal == "" {
+			continue
+		}
+		idx := [2]int{len(hq), -1}
+		hq = append(hq, twin.HistoryQuery{Asset: a.ID, Metric: t.OEE.TotalSignal, From: from, To: to, Interval: interval, Agg: twin.AggMax, Location: a.Location()})
+		if t.OEE.GoodSignal != "" {
+			idx[1] = len(hq)
+			hq = append(hq, twin.HistoryQuery{Asset: a.ID, Metric: t.OEE.GoodSignal, From: from, To: to, Interval: interval, Agg: twin.AggMax, Location: a.Location()})
+		}
+		hqIndex[a.ID] = idx
+	}
+	var series []twin.Series
+	if len(hq) > 0 {
+		series, err = r.cfg.History.QueryHistory(ctx, hq)
+		if err != nil {
+			return nil, err
+		}
+	}
+
+	for i, a := range assets {
+		evs := byAsset[a.ID]
+		slices.SortStableFunc(evs, func(x, y twin.Event) int { return x.TS.Compare(y.TS) })
+		st := states[i]
+		startMode, err := r.modeAt(ctx, a.ID, st, evs, to)
+		if err != nil {
+			return nil, err
+		}
+		secs := modeSeconds(startMode, evs, from, end)
+		secs[twin.ModeUnknown] += to.Sub(end).Seconds()
+		as := &gqlmodel.AssetShift{Asset: wrap(a), Events: evs, Faults: faultSummary(st, evs, from, end)}
+		for _, mode := range twin.Modes {
+			as.SecondsByMode = append(as.SecondsByMode, &gqlmodel.ModeSeconds{Mode: mode, Seconds: secs[mode]})
+		}
+		if idx, ok := hqIndex[a.ID]; ok {
+			total := counterRise(series[idx[0]].Points)
+			as.UnitsProduced = &total
+			good := math.NaN()
+			if idx[1] >= 0 {
+				good = counterRise(series[idx[1]].Points)
+			}
+			as.OEE = shiftOEE(a, m.Type(a.Type), secs, total, good)
+		}
+		rep.Assets = append(rep.Assets, as)
+	}
+	return rep, nil
+}
+
+// allEvents pages through every event that matches q.
+func (r *Resolver) allEvents(ctx context.Context, q twin.EventQuery) ([]twin.Event, error) {
+	q.First = 1000
+	var out []twin.Event
+	for {
+		p, err := r.cfg.Events.ListEvents(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p.Events...)
+		if len(out) > maxShiftEvents {
+			return nil, twin.Errorf(twin.ELIMIT, "more than %d events in the window: ask for a shorter window or a smaller subtree", maxShiftEvents)
+		}
+		if !p.HasNext || len(p.Events) == 0 {
+			return out, nil
+		}
+		q.AfterSeq = p.Events[len(p.Events)-1].Seq
+	}
+}
+
+// modeAt returns the mode in force at the window's start.
+func (r *Resolver) modeAt(ctx context.Context, id string, st *twin.State, evs []twin.Event, to time.Time) (twin.Mode, error) {
+	for _, e := range evs {
+		if e.Kind == twin.EventModeChanged {
+			return e.FromMode, nil
+		}
+	}
+	if st == nil {
+		return twin.ModeUnknown, nil
+	}
+	if st.ModeSince.Before(to) {
+		return st.Mode, nil
+	}
+	// The current mode began after the window: the mode during it is the one
+	// the first later change left.
+	p, err := r.cfg.Events.ListEvents(ctx, twin.EventQuery{Assets: []string{id}, Kinds: []twin.EventKind{twin.EventModeChanged}, From: to, First: 1})
+	if err != nil {
+		return "", err
+	}
+	if len(p.Events) > 0 {
+		return p.Events[0].FromMode, nil
+	}
+	return st.Mode, nil
+}
+
+// modeSeconds splits [from, end) by mode from the start mode and the window's
+// MODE_CHANGED events (in time order).
+func modeSeconds(start twin.Mode, evs []twin.Event, from, end time.Time) map[twin.Mode]float64 {
+	secs := make(map[twin.Mode]float64, len(twin.Modes))
+	mode, since := start, from
+	for _, e := range evs {
+		if e.Kind != twin.EventModeChanged || e.TS.Before(from) {
+			continue
+		}
+		t := e.TS
+		if t.After(end) {
+			t = end
+		}
+		if t.After(since) {
+			secs[norm(mode)] += t.Sub(since).Seconds()
+			since = t
+		}
+		mode = e.ToMode
+	}
+	if end.After(since) {
+		secs[norm(mode)] += end.Sub(since).Seconds()
+	}
+	return secs
+}
+
+func norm(m twin.Mode) twin.Mode {
+	if m.Valid() {
+		return m
+	}
+	return twin.ModeUnknown
+}
+
+// faultSummary counts raises and active seconds per fault code within [from, end).
+func faultSummary(st *twin.State, evs []twin.Event, from, end time.Time) []*gqlmodel.FaultSummary {
+	type acc struct {
+		count   int
+		seconds float64
+		since   time.Time
+		active  bool
+		seen    bool
+	}
+	codes := map[string]*acc{}
+	get := func(c string) *acc {
+		a := codes[c]
+		if a == nil {
+			a = &acc{}
+			codes[c] = a
+		}
+		return a
+	}
+	clip := func(t time.Time) time.Time {
+		if t.Before(from) {
+			return from
+		}
+		if t.After(end) {
+			return end
+		}
+		return t
+	}
+	for _, e := range evs {
+		switch e.Kind {
+		case twin.EventFaultRaised:
+			a := get(e.Code)
+			a.seen = true
+			a.count++
+			if !a.active {
+				a.active, a.since = true, clip(e.TS)
+			}
+		case twin.EventFaultCleared:
+			a := get(e.Code)
+			if !a.seen && !a.active {
+				// Raised before the window.
+				a.active, a.since = true, from
+			}
+			a.seen = true
+			if a.active {
+				a.seconds += clip(e.TS).Sub(a.since).Seconds()
+				a.active = false
+			}
+		}
+	}
+	// Codes active now that had no event in the window were active throughout.
+	if st != nil {
+		for _, c := range st.FaultCodes {
+			if _, ok := codes[c]; ok {
+				continue
+			}
+			since, ok := st.FaultSince[c]
+			if ok && since.Before(end) {
+				a := get(c)
+				a.active, a.since = true, clip(since)
+			}
+		}
+	}
+	out := []*gqlmodel.FaultSummary{}
+	for c, a := range codes {
+		if a.active {
+			a.seconds += end.Sub(a.since).Seconds()
+		}
+		out = append(out, &gqlmodel.FaultSummary{Code: c, Count: a.count, Seconds: a.seconds})
+	}
+	slices.SortFunc(out, func(x, y *gqlmodel.FaultSummary) int {
+		switch {
+		case x.Code < y.Code:
+			return -1
+		case x.Code > y.Code:
+			return 1
+		}
+		return 0
+	})
+	return out
+}
+
+// counterInterval picks a bucket width that keeps a counter series near 500
+// points: one minute at least, whole minutes always.
+func counterInterval(window time.Duration) time.Duration {
+	iv := (window / 500).Truncate(time.Minute)
+	if iv < time.Minute {
+		iv = time.Minute
+	}
+	return iv
+}
+
+// counterRise sums the increases of a monotone counter across buckets; a drop
+// is a reset, after which the counter's value is all new units.
+func counterRise(ps []twin.Point) float64 {
+	var total float64
+	prev := math.NaN()
+	for _, p := range ps {
+		if p.Value == nil {
+			continue
+		}
+		v := *p.Value
+		switch {
+		case math.IsNaN(prev):
+		case v >= prev:
+			total += v - prev
+		default:
+			total += v
+		}
+		prev = v
+	}
+	return total
+}
+
+func shiftOEE(a *twin.Asset, t *twin.AssetType, secs map[twin.Mode]float64, total, good float64) *float64 {
+	known := 0.0
+	for _, m := range twin.Modes {
+		if m != twin.ModeUnknown {
+			known += secs[m]
+		}
+	}
+	running := secs[twin.ModeRunning]
+	if known <= 0 || t.OEE == nil {
+		return nil
+	}
+	availability := running / known
+	performance := 1.0
+	if rated, ok := numAttr(a, t.OEE.RatedSpeedAttribute); ok && rated > 0 {
+		if running > 0 {
+			performance = clamp01(total / (rated * running / 60))
+		} else {
+			performance = 0
+		}
+	}
+	quality := 1.0
+	if !math.IsNaN(good) && total > 0 {
+		quality = clamp01(good / total)
+	}
+	v := clamp01(availability) * performance * quality
+	return &v
+}
+
+func numAttr(a *twin.Asset, name string) (float64, bool) {
+	if name == "" {
+		return 0, false
+	}
+	switch v := a.Attributes[name].(type) {
+	case float64:
+		return v, true
+	case int:
+		return float64(v), true
+	case int64:
+		return float64(v), true
+	}
+	return 0, false
+}
+
+func clamp01(v float64) float64 {
+	return math.Max(0, math.Min(1, v))
+}

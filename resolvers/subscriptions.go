@@ -1,0 +1,209 @@
+package resolvers
+
+import (
+	"context"
+	"slices"
+
+	twin "github.com/twingraph/twingraph"
+	"github.com/twingraph/twingraph/resolvers/gqlmodel"
+)
+
+// replayPage is the page size of a resume's replay from the event store.
+const replayPage = 500
+
+// eventFilter decides which events a subscription delivers.
+type eventFilter struct {
+	model  twin.Model
+	under  string           // "" is every asset
+	kinds  []twin.EventKind // nil is every kind
+	assets []string         // under and its descendants, for the store query; nil for all
+}
+
+func (f *eventFilter) match(e *twin.Event) bool {
+	if f.kinds != nil && !slices.Contains(f.kinds, e.Kind) {
+		return false
+	}
+	return f.under == "" || f.model.IsUnder(e.Asset, f.under)
+}
+
+func (r *Resolver) newEventFilter(under *string, kinds []twin.EventKind) (*eventFilter, error) {
+	f := &eventFilter{model: r.cfg.Model}
+	if len(kinds) > 0 {
+		f.kinds = kinds
+	}
+	if under != nil {
+		a, err := r.mustAsset(*under)
+		if err != nil {
+			return nil, err
+		}
+		f.under = a.ID
+		f.assets = []string{a.ID}
+		for _, d := range r.cfg.Model.Descendants(a.ID, "", 0) {
+			f.assets = append(f.assets, d.ID)
+		}
+	}
+	return f, nil
+}
+
+// streamEvents delivers matching events to emit: with a cursor, first every
+// stored event after it, then live ones. The bus subscription is taken before
+// the replay starts, so an event stored during the replay arrives live; live
+// events the replay already delivered are recognised by Seq and skipped, so
+// there is no gap and no duplicate. It returns when ctx ends, emit returns
+// false, or the subscriber falls behind (the hub drops it).
+func (r *Resolver) streamEvents(ctx context.Context, f *eventFilter, after *string, emit func(*twin.Event) bool) (func(), error) {
+	seq, err := ParseEventCursor(after)
+	if err != nil {
+		return nil, err
+	}
+	live, err := r.hub.Subscribe(ctx)
+	if err != nil {
+		return nil, err
+	}
+	run := func() {
+		replayed := map[int64]bool{}
+		if after != nil {
+			q := twin.EventQuery{Assets: f.assets, Kinds: f.kinds, AfterSeq: seq, First: replayPage}
+			for {
+				p, err := r.cfg.Events.ListEvents(ctx, q)
+				if err != nil {
+					if ctx.Err() == nil && r.log() != nil {
+						r.log().Error("subscription replay failed", "err", err)
+					}
+					return
+				}
+				for i := range p.Events {
+					e := p.Events[i]
+					replayed[e.Seq] = true
+					if !emit(&e) {
+						return
+					}
+				}
+				if !p.HasNext || len(p.Events) == 0 {
+					break
+				}
+				q.AfterSeq = p.Events[len(p.Events)-1].Seq
+			}
+		}
+		for n := range live {
+			if n.Event == nil || !f.match(n.Event) {
+				continue
+			}
+			if replayed[n.Event.Seq] {
+				delete(replayed, n.Event.Seq)
+				continue
+			}
+			e := *n.Event
+			if !emit(&e) {
+				return
+			}
+		}
+	}
+	return run, nil
+}
+
+// send delivers v on out unless ctx ends first.
+func send[T any](ctx context.Context, out chan<- T, v T) bool {
+	select {
+	case out <- v:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func (r *Resolver) twinEvents(ctx context.Context, under *string, kinds []twin.EventKind, after *string) (<-chan *twin.Event, error) {
+	f, err := r.newEventFilter(under, kinds)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	out := make(chan *twin.Event)
+	run, err := r.streamEvents(ctx, f, after, func(e *twin.Event) bool { return send(ctx, out, e) })
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	go func() {
+		defer close(out)
+		defer cancel()
+		run()
+	}()
+	return out, nil
+}
+
+func (r *Resolver) modeChanged(ctx context.Context, under *string, after *string) (<-chan *gqlmodel.ModeChange, error) {
+	f, err := r.newEventFilter(under, []twin.EventKind{twin.EventModeChanged})
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	out := make(chan *gqlmodel.ModeChange)
+	run, err := r.streamEvents(ctx, f, after, func(e *twin.Event) bool {
+		a := r.cfg.Model.Asset(e.Asset)
+		if a == nil {
+			a = &twin.Asset{ID: e.Asset, Name: e.Asset}
+		}
+		return send(ctx, out, &gqlmodel.ModeChange{
+			Cursor: EventCursor(e.Seq), Asset: wrap(a), FromMode: norm(e.FromMode), ToMode: norm(e.ToMode),
+			TS: e.TS, DurationSeconds: e.DurationSeconds,
+		})
+	})
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	go func() {
+		defer close(out)
+		defer cancel()
+		run()
+	}()
+	return out, nil
+}
+
+// assetState sends the asset's current state (when it has one), then each new
+// state the bus announces.
+func (r *Resolver) assetState(ctx context.Context, id string) (<-chan *twin.State, error) {
+	if _, err := r.mustAsset(id); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	live, err := r.hub.Subscribe(ctx)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	out := make(chan *twin.State)
+	go func() {
+		defer close(out)
+		defer cancel()
+		states, err := r.cfg.States.GetStates(ctx, []string{id})
+		if err != nil {
+			if r.log() != nil {
+				r.log().Error("read state for subscription", "err", err)
+			}
+			return
+		}
+		var last *twin.State
+		if len(states) == 1 && states[0] != nil {
+			last = states[0]
+			if !send(ctx, out, last) {
+				return
+			}
+		}
+		for n := range live {
+			if n.State == nil || n.State.Asset != id {
+				continue
+			}
+			// A state read above may be newer than a notice still in flight.
+			if last != nil && n.State.UpdatedAt.Before(last.UpdatedAt) {
+				continue
+			}
+			last = n.State
+			if !send(ctx, out, n.State) {
+				return
+			}
+		}
+	}()
+	return out, nil
+}
