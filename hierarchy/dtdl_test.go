@@ -1,0 +1,121 @@
+package hierarchy_test
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"strings"
+	"testing"
+
+	twin "github.com/twingraph/twingraph"
+	"github.com/twingraph/twingraph/hierarchy"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files in testdata")
+
+func TestImportDTDL(t *testing.T) {
+	in, err := os.ReadFile("testdata/line.dtdl.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := hierarchy.ImportDTDL("line.dtdl.json", in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const golden = "testdata/line.golden.yaml"
+	if *update {
+		if err := os.WriteFile(golden, out, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(out, want) {
+		t.Errorf("output differs from %s (rerun with -update if intended):\n%s", golden, out)
+	}
+
+	// Round trip: the output is a valid model, and adding an asset uses it.
+	m, err := hierarchy.Load("imported.yaml", out)
+	if err != nil {
+		t.Fatalf("imported model does not load: %v\n%s", err, out)
+	}
+	typ := m.Type("packaging_line")
+	if typ == nil {
+		t.Fatalf("no packaging_line type; types: %v", m.Types())
+	}
+	checks := []struct {
+		name string
+		kind twin.ValueKind
+		unit string
+	}{
+		{"power_on", twin.KindBool, ""},    // inherited through extends
+		{"fault_codes", twin.KindList, ""}, // array of strings
+		{"press1_bar", twin.KindNumber, "bar"},
+		{"temp1_c", twin.KindNumber, "°C"}, // degreeCelsius
+		{"vibration_rms", twin.KindNumber, "mm/s"},
+		{"state", twin.KindString, ""},       // string enum
+		{"rated_speed", twin.KindNumber, ""}, // property
+	}
+	for _, c := range checks {
+		s := typ.Signal(c.name)
+		if s == nil || s.Kind != c.kind || s.Unit != c.unit {
+			t.Errorf("signal %s = %+v, want kind %s unit %q", c.name, s, c.kind, c.unit)
+		}
+	}
+	if typ.Signal("position") != nil || typ.Signal("feeds") != nil {
+		t.Error("object telemetry and relationships must not become signals")
+	}
+	if !strings.Contains(string(out), "not imported: Telemetry position (schema has no signal form), Relationship feeds, Command reset") {
+		t.Error("skipped contents are not listed")
+	}
+
+	withAsset := strings.Replace(string(out), "assets: []", "assets:\n  - {id: l3, type: packaging_line}", 1)
+	if _, err := hierarchy.Load("imported.yaml", []byte(withAsset)); err != nil {
+		t.Errorf("imported types do not take assets: %v", err)
+	}
+}
+
+func TestImportDTDL_Errors(t *testing.T) {
+	tests := []struct {
+		name, doc, msg string
+	}{
+		{"not json", `types: {}`, "not a DTDL document"},
+		{"bad json", `[{"@id": }]`, "not a DTDL document: invalid character"},
+		{"bad element", `[{"@id": 5}]`, "element 0"},
+		{"not an interface", `[{"@id": "dtmi:a:B;1", "@type": "Telemetry"}]`, "not Interface"},
+		{"missing id", `[{"@type": "Interface"}]`, "without @id"},
+		{"duplicate id", `[{"@id": "dtmi:a:B;1", "@type": "Interface"}, {"@id": "dtmi:a:B;1", "@type": "Interface"}]`, "duplicate interface"},
+		{"same type name", `[{"@id": "dtmi:a:B;1", "@type": "Interface"}, {"@id": "dtmi:a:B;2", "@type": "Interface"}]`, `both become type "b"`},
+		{"unknown base", `[{"@id": "dtmi:a:B;1", "@type": "Interface", "extends": "dtmi:a:C;1"}]`, "not in the document"},
+		{"extends cycle", `[{"@id": "dtmi:a:B;1", "@type": "Interface", "extends": ["dtmi:a:C;1"]},
+			{"@id": "dtmi:a:C;1", "@type": "Interface", "extends": "dtmi:a:B;1"}]`, "extends itself"},
+		{"signal name clash", `[{"@id": "dtmi:a:B;1", "@type": "Interface", "contents": [
+			{"@type": "Telemetry", "name": "fooBar", "schema": "double"},
+			{"@type": "Telemetry", "name": "foo_bar", "schema": "double"}]}]`, `both become signal "foo_bar"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := hierarchy.ImportDTDL("x.json", []byte(tt.doc))
+			if err == nil || !strings.HasPrefix(err.Error(), "x.json: ") || !strings.Contains(err.Error(), tt.msg) {
+				t.Errorf("err = %v, want x.json: ...%s", err, tt.msg)
+			}
+		})
+	}
+}
+
+func TestImportDTDL_SingleInterface(t *testing.T) {
+	out, err := hierarchy.ImportDTDL("pump.json", []byte(`{"@context": "dtmi:dtdl:context;2", "@id": "dtmi:acme:HTTPPump;1", "@type": "Interface",
+		"contents": [{"@type": "Telemetry", "name": "flow", "schema": "float", "unit": "litrePerSecond"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := hierarchy.Load("pump.yaml", out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := m.Type("http_pump").Signal("flow"); s == nil || s.Unit != "l/s" {
+		t.Errorf("flow = %+v\n%s", s, out)
+	}
+}
