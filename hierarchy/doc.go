@@ -16,7 +16,7 @@
 //	types:                       # type name → type; order is kept
 //	  packaging_line:
 //	    signals:                 # curated signals, in order
-//	      - name: press1_bar     # required; an identifier (used in rules)
+//	      - name: press1_bar     # required; an identifier usable in rules (not in, not, matches ...)
 //	        kind: number         # number (default) | bool | string | list
 //	        unit: bar            # optional engineering unit
 //	        min: 0               # optional valid range, numbers only;

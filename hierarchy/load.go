@@ -236,6 +236,10 @@ func (l *loader) loadSignal(td *typeDecl, n *yaml.Node) {
 		l.errf(f.val.Line, "bad signal name %q in type %q: want an identifier (letters, digits, _) usable in mode rules", s.Name, td.t.Name)
 		return
 	}
+	if reservedInRules(s.Name) {
+		l.errf(f.val.Line, "signal name %q in type %q is a reserved word of mode rule expressions", s.Name, td.t.Name)
+		return
+	}
 	if prev, dup := td.sigLines[s.Name]; dup {
 		l.errf(f.val.Line, "duplicate signal %q in type %q (first at line %d)", s.Name, td.t.Name, prev)
 		return

@@ -102,6 +102,16 @@ func TestLoad_Problems(t *testing.T) {
 			line: 4, msg: `bad signal name "press-1"`,
 		},
 		{
+			name: "reserved signal name",
+			yaml: `types:
+  line:
+    signals:
+      - name: p
+      - name: matches
+`,
+			line: 5, msg: `signal name "matches" in type "line" is a reserved word`,
+		},
+		{
 			name: "bad signal kind",
 			yaml: `types:
   line:
@@ -142,7 +152,7 @@ func TestLoad_Problems(t *testing.T) {
       - mode: RUNNING
         when: "speed > 0"
 `,
-			line: 7, msg: "unknown name speed",
+			line: 7, msg: `unknown signal "speed" (1:1); type "line" has: p`,
 		},
 		{
 			name: "rule type error",

@@ -2,6 +2,7 @@ package hierarchy
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	gosync "sync"
 
@@ -29,9 +30,14 @@ func compileRule(t *twin.AssetType, when string) (func(map[string]any) (bool, er
 	}
 	prog, err := expr.Compile(when, expr.Env(env), expr.AsBool())
 	if err != nil {
-		msg := err.Error()
-		if i := strings.IndexByte(msg, '\n'); i >= 0 {
-			msg = msg[:i]
+		// The engine's message spans lines (source and caret); keep the first.
+		msg, _, _ := strings.Cut(err.Error(), "\n")
+		if m := unknownName.FindStringSubmatch(msg); m != nil {
+			names := make([]string, len(t.Signals))
+			for i, s := range t.Signals {
+				names[i] = s.Name
+			}
+			msg = fmt.Sprintf("unknown signal %q%s; type %q has: %s", m[1], m[2], t.Name, strings.Join(names, ", "))
 		}
 		return nil, fmt.Errorf("%s", msg)
 	}
@@ -55,6 +61,20 @@ func compileRule(t *twin.AssetType, when string) (func(map[string]any) (bool, er
 		}
 		return b, nil
 	}, nil
+}
+
+var unknownName = regexp.MustCompile(`^unknown name (\w+)( \(\d+:\d+\))?`)
+
+// reservedInRules reports whether a signal name cannot be read by rule
+// expressions because the language claims it (in, not, matches, let, nil ...).
+// Builtin function names are fine: the environment shadows them.
+func reservedInRules(name string) bool {
+	prog, err := expr.Compile(name, expr.Env(map[string]any{name: true}), expr.AsBool())
+	if err != nil {
+		return true
+	}
+	id, ok := prog.Node().(*ast.IdentifierNode)
+	return !ok || id.Value != name
 }
 
 // zero is a value of the Go type a signal of the kind has in rule environments.
