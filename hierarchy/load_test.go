@@ -256,6 +256,103 @@ func TestLoad_Problems(t *testing.T) {
 			line: 20, msg: `inherits timezone "Asia/Jakarta" from "a" and "Europe/Berlin" from "b"`,
 		},
 		{
+			name: "empty model",
+			yaml: "\n",
+			line: 1, msg: "model is empty",
+		},
+		{
+			name: "types not a mapping",
+			yaml: "types: [a, b]\n",
+			line: 1, msg: "types must be a mapping",
+		},
+		{
+			name: "duplicate type",
+			yaml: `types:
+  site: {}
+  site: {}
+`,
+			line: 3, msg: `duplicate type "site" (first at line 2)`,
+		},
+		{
+			name: "bad type name",
+			yaml: `types:
+  "my type": {}
+`,
+			line: 2, msg: `bad type name "my type"`,
+		},
+		{
+			name: "rule missing mode",
+			yaml: `types:
+  line:
+    modeRules:
+      - when: "true"
+`,
+			line: 4, msg: "missing required field mode",
+		},
+		{
+			name: "bad asset id",
+			yaml: baseTypes + `assets:
+  - id: plant//line
+    type: site
+`,
+			line: 18, msg: `bad asset id "plant//line": must not contain an empty path segment`,
+		},
+		{
+			name: "asset id with space",
+			yaml: baseTypes + `assets:
+  - {id: "plant/line 1", type: site}
+`,
+			line: 18, msg: "must not contain spaces",
+		},
+		{
+			name: "parent and parents",
+			yaml: baseTypes + `assets:
+  - {id: s, type: site}
+  - id: t
+    type: site
+    parent: s
+    parents: [s]
+`,
+			line: 22, msg: "give parent or parents, not both",
+		},
+		{
+			name: "min not a number",
+			yaml: `types:
+  line:
+    signals:
+      - {name: p, min: low}
+`,
+			line: 4, msg: `min must be a number, got "low"`,
+		},
+		{
+			name: "max infinite",
+			yaml: `types:
+  line:
+    signals:
+      - {name: p, max: .inf}
+`,
+			line: 4, msg: "must be a finite number",
+		},
+		{
+			name: "min on bool",
+			yaml: `types:
+  line:
+    signals:
+      - {name: p, kind: bool, min: 0}
+`,
+			line: 4, msg: "min applies to number signals only",
+		},
+		{
+			name: "merge key with unknown key",
+			yaml: `common: &c {unit: bar, colour: red}
+types:
+  line:
+    signals:
+      - {<<: *c, name: p}
+`,
+			line: 1, msg: `unknown key "colour"`,
+		},
+		{
 			name: "unknown top-level key",
 			yaml: baseTypes + `asets: []
 `,
@@ -423,6 +520,49 @@ assets:
 		t.Error("unknown ids must give nil")
 	}
 }
+
+func TestLoad_Anchors(t *testing.T) {
+	_, err := hierarchy.Load("m.yaml", []byte(mAnchors+"    tag: 1\n"))
+	if err == nil || !strings.Contains(err.Error(), `m.yaml:16: asset: unknown key "tag"`) {
+		t.Fatalf("err = %v, want unknown key tag at line 16", err)
+	}
+	m, err := hierarchy.Load("m.yaml", []byte(mAnchors))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := m.Type("pump").Signal("suction_bar")
+	if s == nil || s.Unit != "bar" || *s.Min != 0 || *s.Max != 4 {
+		t.Errorf("merged signal = %+v", s)
+	}
+	if len(m.Type("fan").ModeRules) != 2 {
+		t.Error("aliased rule list not shared")
+	}
+	attrs := m.Asset("p1").Attributes
+	if attrs["rated"] != float64(16) || attrs["big"] != float64(12000) {
+		t.Errorf("numbers not normalized to float64: %#v", attrs)
+	}
+	if nested, ok := attrs["nested"].(map[string]any); !ok || nested["list"].([]any)[0] != float64(1) {
+		t.Errorf("nested attributes = %#v", attrs["nested"])
+	}
+}
+
+// mAnchors shares a signal by merge key and a rule list by alias.
+const mAnchors = `types:
+  pump:
+    signals:
+      - &pressure {name: discharge_bar, unit: bar, min: 0, max: 16}
+      - {<<: *pressure, name: suction_bar, max: 4}
+    modeRules: &rules
+      - {when: "discharge_bar > 1", mode: RUNNING}
+      - {when: "true", mode: IDLE}
+  fan:
+    signals: [{name: discharge_bar, unit: mbar}]
+    modeRules: *rules
+assets:
+  - id: p1
+    type: pump
+    attributes: {rated: 0x10, nested: {list: [1, two]}, big: 12_000}
+`
 
 func TestLoadFile(t *testing.T) {
 	if _, err := hierarchy.LoadFile("../examples/plant.yaml"); err != nil {
