@@ -31,7 +31,6 @@ func (r *entityResolver) FindManyAssetByIDs(ctx context.Context, reps []*model.A
 	return out, nil
 }
 
-// Entity returns graph.EntityResolver implementation.
 func (r *Resolver) Entity() graph.EntityResolver { return &entityResolver{r} }
 
 type entityResolver struct{ *Resolver }

@@ -369,31 +369,26 @@ func (r *twinEventResolver) Cursor(ctx context.Context, obj *twin.Event) (string
 	return EventCursor(obj.Seq), nil
 }
 
-// Asset returns graph.AssetResolver implementation.
 func (r *Resolver) Asset() graph.AssetResolver { return &assetResolver{r} }
 
-// AssetShift returns graph.AssetShiftResolver implementation.
 func (r *Resolver) AssetShift() graph.AssetShiftResolver { return &assetShiftResolver{r} }
 
-// AssetState returns graph.AssetStateResolver implementation.
 func (r *Resolver) AssetState() graph.AssetStateResolver { return &assetStateResolver{r} }
 
-// Query returns graph.QueryResolver implementation.
 func (r *Resolver) Query() graph.QueryResolver { return &queryResolver{r} }
 
-// Signal returns graph.SignalResolver implementation.
 func (r *Resolver) Signal() graph.SignalResolver { return &signalResolver{r} }
 
-// Subscription returns graph.SubscriptionResolver implementation.
 func (r *Resolver) Subscription() graph.SubscriptionResolver { return &subscriptionResolver{r} }
 
-// TwinEvent returns graph.TwinEventResolver implementation.
 func (r *Resolver) TwinEvent() graph.TwinEventResolver { return &twinEventResolver{r} }
 
-type assetResolver struct{ *Resolver }
-type assetShiftResolver struct{ *Resolver }
-type assetStateResolver struct{ *Resolver }
-type queryResolver struct{ *Resolver }
-type signalResolver struct{ *Resolver }
-type subscriptionResolver struct{ *Resolver }
-type twinEventResolver struct{ *Resolver }
+type (
+	assetResolver        struct{ *Resolver }
+	assetShiftResolver   struct{ *Resolver }
+	assetStateResolver   struct{ *Resolver }
+	queryResolver        struct{ *Resolver }
+	signalResolver       struct{ *Resolver }
+	subscriptionResolver struct{ *Resolver }
+	twinEventResolver    struct{ *Resolver }
+)

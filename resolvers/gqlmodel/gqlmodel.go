@@ -189,3 +189,24 @@ func (Asset) IsEntity() {}
 // Node is the Go side of the Node interface. It has no methods so domain types
 // such as twin.Asset satisfy it without knowing about GraphQL.
 type Node interface{}
+
+// MarshalTime writes an RFC 3339 timestamp (with sub-second digits only when
+// needed) in UTC.
+func MarshalTime(t time.Time) graphql.Marshaler {
+	return graphql.WriterFunc(func(w io.Writer) {
+		io.WriteString(w, strconv.Quote(t.UTC().Format(time.RFC3339Nano)))
+	})
+}
+
+// UnmarshalTime reads an RFC 3339 timestamp; anything else is BAD_INPUT.
+func UnmarshalTime(v any) (time.Time, error) {
+	s, ok := v.(string)
+	if !ok {
+		return time.Time{}, twin.Errorf(twin.EBADINPUT, "a Time is an RFC 3339 string, got %T", v)
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, twin.Errorf(twin.EBADINPUT, "bad time %q: use RFC 3339, e.g. 2026-11-24T06:00:00Z", s)
+	}
+	return t, nil
+}
