@@ -72,3 +72,28 @@ func BenchmarkModeRules(b *testing.B) {
 		}
 	}
 }
+
+// Rules are shared by every worker goroutine; Match must be safe concurrently.
+func TestModeRules_Concurrent(t *testing.T) {
+	typ := mustLoadPlant(t).TypeOf(line3)
+	done := make(chan twin.Mode)
+	for i := range 4 {
+		go func() {
+			env := map[string]any{"power_on": true, "fault_codes": []string{}, "speed_units_per_min": float64(i)}
+			var got twin.Mode
+			for range 200 {
+				got = mode(t, typ, env)
+			}
+			done <- got
+		}()
+	}
+	running := 0
+	for range 4 {
+		if <-done == twin.ModeRunning {
+			running++
+		}
+	}
+	if running != 3 { // speeds 1, 2, 3 run; speed 0 idles
+		t.Errorf("%d goroutines saw RUNNING, want 3", running)
+	}
+}
