@@ -233,9 +233,17 @@ func (h *fakeHistory) QueryHistory(ctx context.Context, qs []twin.HistoryQuery) 
 
 // fakeEvents keeps events in Seq order and publishes nothing by itself.
 type fakeEvents struct {
-	mu     gosync.Mutex
-	events []twin.Event
-	calls  atomic.Int64
+	mu         gosync.Mutex
+	events     []twin.Event
+	calls      atomic.Int64
+	beforeList func() // run once, unlocked, at the start of the next ListEvents
+}
+
+// onNextList sets a hook the next ListEvents runs before it reads.
+func (s *fakeEvents) onNextList(f func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.beforeList = f
 }
 
 func (s *fakeEvents) AppendEvents(ctx context.Context, events []twin.Event) error {
@@ -260,6 +268,13 @@ func (s *fakeEvents) last(n int) []twin.Event {
 
 func (s *fakeEvents) ListEvents(ctx context.Context, q twin.EventQuery) (twin.EventPage, error) {
 	s.calls.Add(1)
+	s.mu.Lock()
+	hook := s.beforeList
+	s.beforeList = nil
+	s.mu.Unlock()
+	if hook != nil {
+		hook()
+	}
 	if q.First <= 0 {
 		return twin.EventPage{}, twin.Errorf(twin.EBADINPUT, "first must be positive")
 	}

@@ -114,12 +114,12 @@ func (h *Hub) run(in <-chan twin.Notice, done chan struct{}, gen int) {
 			case s.ch <- n:
 			default:
 				// Too slow: drop it rather than block everyone else.
-				s.closed = true
-				close(s.ch)
 				h.dropped.Add(1)
 				if h.onDrop != nil {
 					h.onDrop()
 				}
+				s.closed = true
+				close(s.ch)
 				if h.logger != nil {
 					h.logger.Warn("slow subscriber dropped", "buffer", h.buffer)
 				}

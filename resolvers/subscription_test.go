@@ -1,0 +1,370 @@
+package resolvers_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	twin "github.com/twingraph/twingraph"
+	"github.com/twingraph/twingraph/resolvers"
+)
+
+// wsClient speaks graphql-transport-ws (or the legacy graphql-ws) to a server.
+type wsClient struct {
+	tb     testing.TB
+	conn   *websocket.Conn
+	legacy bool
+}
+
+type wsMsg struct {
+	ID      string          `json:"id,omitempty"`
+	Type    string          `json:"type"`
+	Payload json.RawMessage `json:"payload,omitempty"`
+}
+
+func dialWS(tb testing.TB, srv *httptest.Server, protocol string) *wsClient {
+	tb.Helper()
+	d := websocket.Dialer{Subprotocols: []string{protocol}, HandshakeTimeout: 10 * time.Second}
+	conn, resp, err := d.Dial("ws"+strings.TrimPrefix(srv.URL, "http")+"/graphql", http.Header{"Origin": {"http://elsewhere.example"}})
+	if err != nil {
+		tb.Fatalf("dial: %v", err)
+	}
+	resp.Body.Close()
+	if conn.Subprotocol() != protocol {
+		tb.Fatalf("subprotocol = %q, want %q", conn.Subprotocol(), protocol)
+	}
+	c := &wsClient{tb: tb, conn: conn, legacy: protocol == "graphql-ws"}
+	tb.Cleanup(func() { conn.Close() })
+	c.send(wsMsg{Type: "connection_init", Payload: json.RawMessage(`{}`)})
+	if m := c.read(); m.Type != "connection_ack" {
+		tb.Fatalf("got %s, want connection_ack", m.Type)
+	}
+	return c
+}
+
+func (c *wsClient) send(m wsMsg) {
+	c.tb.Helper()
+	if err := c.conn.WriteJSON(m); err != nil {
+		c.tb.Fatalf("write: %v", err)
+	}
+}
+
+// read returns the next message that is not a keepalive.
+func (c *wsClient) read() wsMsg {
+	c.tb.Helper()
+	for {
+		// A generous bound so a broken server fails the test instead of hanging it.
+		c.conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+		var m wsMsg
+		if err := c.conn.ReadJSON(&m); err != nil {
+			c.tb.Fatalf("read: %v", err)
+		}
+		switch m.Type {
+		case "ping":
+			c.send(wsMsg{Type: "pong"})
+			continue
+		case "pong", "ka":
+			continue
+		}
+		return m
+	}
+}
+
+func (c *wsClient) subscribe(id, query string) {
+	c.tb.Helper()
+	typ := "subscribe"
+	if c.legacy {
+		typ = "start"
+	}
+	p, _ := json.Marshal(map[string]any{"query": query})
+	c.send(wsMsg{ID: id, Type: typ, Payload: p})
+}
+
+// next reads the next data message of subscription id into out.
+func (c *wsClient) next(id string, out any) {
+	c.tb.Helper()
+	m := c.read()
+	want := "next"
+	if c.legacy {
+		want = "data"
+	}
+	if m.Type != want || m.ID != id {
+		c.tb.Fatalf("got %s %s %s, want %s for %s", m.Type, m.ID, m.Payload, want, id)
+	}
+	var p struct {
+		Data   json.RawMessage
+		Errors []gqlError
+	}
+	if err := json.Unmarshal(m.Payload, &p); err != nil || len(p.Errors) > 0 {
+		c.tb.Fatalf("payload %s: %v", m.Payload, err)
+	}
+	if err := json.Unmarshal(p.Data, out); err != nil {
+		c.tb.Fatalf("data %s: %v", p.Data, err)
+	}
+}
+
+// waitSubscribers waits until the bus has n subscribers: the hub subscribes
+// when its first subscription starts and lets go when the last one ends.
+func waitSubscribers(tb testing.TB, b *fakeBus, n int) {
+	tb.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for b.subscribers() != n {
+		if time.Now().After(deadline) {
+			tb.Fatalf("bus has %d subscribers, want %d", b.subscribers(), n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+type modeChangedMsg struct {
+	ModeChanged struct {
+		Cursor          string
+		Asset           struct{ ID string }
+		FromMode        string
+		ToMode          string
+		TS              string
+		DurationSeconds *float64
+	}
+}
+
+func TestSubscription_ModeChangedLive(t *testing.T) {
+	for _, protocol := range []string{"graphql-transport-ws", "graphql-ws"} {
+		t.Run(protocol, func(t *testing.T) {
+			e := newEnv(t, mustDemoModel(t))
+			srv := httptest.NewServer(e.h)
+			defer srv.Close()
+			c := dialWS(t, srv, protocol)
+			c.subscribe("1", `subscription { modeChanged(under: "plant/jkt1/packaging") { cursor asset { id } fromMode toMode ts durationSeconds } }`)
+			waitSubscribers(t, e.bus, 1)
+
+			stored := e.appendAndPublish(t,
+				modeChange("plant/jkt1/processing/cooking", twin.ModeIdle, twin.ModeRunning, now, 1), // not under packaging
+				twin.Event{Kind: twin.EventFaultRaised, Asset: line3, TS: now, Code: "E1"},             // not a mode change
+				modeChange(line3, twin.ModeRunning, twin.ModeFault, now, 42),
+			)
+			var m modeChangedMsg
+			c.next("1", &m)
+			mc := m.ModeChanged
+			if mc.Asset.ID != line3 || mc.FromMode != "RUNNING" || mc.ToMode != "FAULT" || mc.DurationSeconds == nil || *mc.DurationSeconds != 42 ||
+				mc.TS != "2026-11-24T07:00:00Z" || mc.Cursor != resolvers.EventCursor(stored[2].Seq) {
+				t.Errorf("modeChanged = %+v", mc)
+			}
+		})
+	}
+}
+
+func TestSubscription_ResumeDeliversExactlyTheMissed(t *testing.T) {
+	e := newEnv(t, mustDemoModel(t))
+	srv := httptest.NewServer(e.h)
+	defer srv.Close()
+	q := func(after string) string {
+		a := ""
+		if after != "" {
+			a = `, after: "` + after + `"`
+		}
+		return `subscription { twinEvents(under: "plant/jkt1/packaging/line3"` + a + `) { id kind cursor asset { id } toMode } }`
+	}
+	type msg struct {
+		TwinEvents struct {
+			ID, Kind, Cursor string
+			Asset            struct{ ID string }
+			ToMode           *string
+		}
+	}
+
+	c := dialWS(t, srv, "graphql-transport-ws")
+	c.subscribe("a", q(""))
+	waitSubscribers(t, e.bus, 1)
+	e.appendAndPublish(t, modeChange(line3, twin.ModeIdle, twin.ModeRunning, now, 1))
+	var first msg
+	c.next("a", &first)
+	cursor := first.TwinEvents.Cursor
+	c.conn.Close()
+	waitSubscribers(t, e.bus, 0)
+
+	// Three transitions while nobody listens, plus one elsewhere.
+	missed := e.appendAndPublish(t,
+		modeChange(line3, twin.ModeRunning, twin.ModeFault, now.Add(time.Second), 1),
+		modeChange("plant/jkt1/processing/cooking", twin.ModeIdle, twin.ModeRunning, now, 1),
+		modeChange(line3, twin.ModeFault, twin.ModeIdle, now.Add(2*time.Second), 1),
+		modeChange(line3, twin.ModeIdle, twin.ModeRunning, now.Add(3*time.Second), 1),
+	)
+
+	c2 := dialWS(t, srv, "graphql-transport-ws")
+	c2.subscribe("b", q(cursor))
+	for _, want := range []twin.Event{missed[0], missed[2], missed[3]} {
+		var m msg
+		c2.next("b", &m)
+		if m.TwinEvents.ID != want.ID || m.TwinEvents.Cursor != resolvers.EventCursor(want.Seq) {
+			t.Fatalf("resumed with %+v, want event seq %d", m.TwinEvents, want.Seq)
+		}
+	}
+	// Then live, with nothing repeated in between.
+	waitSubscribers(t, e.bus, 1)
+	live := e.appendAndPublish(t, modeChange(line3, twin.ModeRunning, twin.ModeStop, now.Add(4*time.Second), 1))
+	var m msg
+	c2.next("b", &m)
+	if m.TwinEvents.ID != live[0].ID {
+		t.Fatalf("after the replay got %+v, want the live event", m.TwinEvents)
+	}
+}
+
+func TestSubscription_ResumeOverlapsLiveWithoutDuplicates(t *testing.T) {
+	e := newEnv(t, mustDemoModel(t))
+	srv := httptest.NewServer(e.h)
+	defer srv.Close()
+	old := e.appendAndPublish(t, modeChange(line3, twin.ModeIdle, twin.ModeRunning, now, 1))
+	missed := e.appendAndPublish(t, modeChange(line3, twin.ModeRunning, twin.ModeIdle, now.Add(time.Second), 1))
+
+	// An event committed while the replay reads the store reaches the
+	// subscriber twice (store and bus); it must be delivered once.
+	duringc := make(chan []twin.Event, 1)
+	e.events.onNextList(func() {
+		duringc <- e.appendAndPublish(t, modeChange(line3, twin.ModeIdle, twin.ModeFault, now.Add(2*time.Second), 1))
+	})
+	c := dialWS(t, srv, "graphql-transport-ws")
+	c.subscribe("r", `subscription { twinEvents(after: "`+resolvers.EventCursor(old[0].Seq)+`") { id } }`)
+	var got []string
+	for range 2 {
+		var m struct{ TwinEvents struct{ ID string } }
+		c.next("r", &m)
+		got = append(got, m.TwinEvents.ID)
+	}
+	after := e.appendAndPublish(t, modeChange(line3, twin.ModeFault, twin.ModeStop, now.Add(3*time.Second), 1))
+	var m struct{ TwinEvents struct{ ID string } }
+	c.next("r", &m)
+	got = append(got, m.TwinEvents.ID)
+	during := <-duringc
+	want := []string{missed[0].ID, during[0].ID, after[0].ID}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("delivered %v, want %v", got, want)
+		}
+	}
+}
+
+func TestSubscription_AssetState(t *testing.T) {
+	e := newEnv(t, mustDemoModel(t))
+	e.putState(runningLine3())
+	srv := httptest.NewServer(e.h)
+	defer srv.Close()
+	c := dialWS(t, srv, "graphql-transport-ws")
+	c.subscribe("s", `subscription { assetState(id: "plant/jkt1/packaging/line3") { mode uptimeSecondsToday metric(name: "press1_bar") { value } } }`)
+	type msg struct {
+		AssetState struct {
+			Mode               string
+			UptimeSecondsToday float64
+			Metric             struct{ Value float64 }
+		}
+	}
+	var m msg
+	c.next("s", &m)
+	if m.AssetState.Mode != "RUNNING" || m.AssetState.Metric.Value != 6.2 {
+		t.Fatalf("current state = %+v", m.AssetState)
+	}
+	waitSubscribers(t, e.bus, 1)
+	st := runningLine3()
+	st.Mode = twin.ModeFault
+	st.UpdatedAt = now
+	other := twin.NewState(line3 + "/capper")
+	e.bus.Publish(context.Background(), []twin.Notice{{State: other}, {State: st}})
+	c.next("s", &m)
+	if m.AssetState.Mode != "FAULT" {
+		t.Fatalf("new state = %+v", m.AssetState)
+	}
+}
+
+func TestSubscription_Errors(t *testing.T) {
+	e := newEnv(t, mustDemoModel(t))
+	srv := httptest.NewServer(e.h)
+	defer srv.Close()
+	c := dialWS(t, srv, "graphql-transport-ws")
+	c.subscribe("x", `subscription { assetState(id: "no/such") { mode } }`)
+	m := c.read()
+	if m.Type != "error" && m.Type != "next" {
+		t.Fatalf("got %s %s", m.Type, m.Payload)
+	}
+	if !strings.Contains(string(m.Payload), twin.ENOTFOUND) {
+		t.Errorf("unknown asset: %s, want NOT_FOUND", m.Payload)
+	}
+	c.subscribe("y", `subscription { twinEvents(after: "garbage") { id } }`)
+	m = c.read()
+	for m.Type == "complete" {
+		m = c.read()
+	}
+	if !strings.Contains(string(m.Payload), twin.EBADINPUT) {
+		t.Errorf("bad cursor: %s %s, want BAD_INPUT", m.Type, m.Payload)
+	}
+}
+
+func TestSubscription_SSE(t *testing.T) {
+	e := newEnv(t, mustDemoModel(t))
+	srv := httptest.NewServer(e.h)
+	defer srv.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	body := `{"query":"subscription { modeChanged { asset { id } toMode } }"}`
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL+"/graphql", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "text/event-stream")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/event-stream") {
+		t.Fatalf("content type %q", ct)
+	}
+	waitSubscribers(t, e.bus, 1)
+	e.appendAndPublish(t, modeChange(line3, twin.ModeIdle, twin.ModeRunning, now, 1))
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		line := sc.Text()
+		if data, ok := strings.CutPrefix(line, "data: "); ok && strings.Contains(data, "modeChanged") {
+			if !strings.Contains(data, line3) || !strings.Contains(data, "RUNNING") {
+				t.Errorf("event %s", data)
+			}
+			return
+		}
+	}
+	t.Fatalf("stream ended: %v", sc.Err())
+}
+
+func TestHub_DropsSlowSubscriber(t *testing.T) {
+	bus := &fakeBus{}
+	drops := 0
+	hub := resolvers.NewHub(bus, 4, nil, func() { drops++ })
+	defer hub.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	fast, err := hub.Subscribe(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slow, err := hub.Subscribe(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 10 {
+		bus.Publish(ctx, []twin.Notice{{Event: &twin.Event{Seq: int64(i + 1)}}})
+		if n := <-fast; n.Event.Seq != int64(i+1) {
+			t.Fatalf("fast subscriber got seq %d, want %d", n.Event.Seq, i+1)
+		}
+	}
+	got := 0
+	for range slow {
+		got++
+	}
+	if got != 4 || hub.Dropped() != 1 || drops != 1 {
+		t.Errorf("slow subscriber got %d notices before being dropped, dropped = %d/%d; want 4 and 1", got, hub.Dropped(), drops)
+	}
+	cancel()
+	waitSubscribers(t, bus, 0)
+}
