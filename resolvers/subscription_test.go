@@ -146,7 +146,7 @@ func TestSubscription_ModeChangedLive(t *testing.T) {
 
 			stored := e.appendAndPublish(t,
 				modeChange("plant/jkt1/processing/cooking", twin.ModeIdle, twin.ModeRunning, now, 1), // not under packaging
-				twin.Event{Kind: twin.EventFaultRaised, Asset: line3, TS: now, Code: "E1"},             // not a mode change
+				twin.Event{Kind: twin.EventFaultRaised, Asset: line3, TS: now, Code: "E1"},           // not a mode change
 				modeChange(line3, twin.ModeRunning, twin.ModeFault, now, 42),
 			)
 			var m modeChangedMsg
