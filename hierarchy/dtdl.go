@@ -25,21 +25,39 @@ import (
 // contents with complex schemas (Object, Map, other arrays) have no signal
 // form; they are listed in a comment on the type.
 //
-// DTDL Interfaces describe kinds of things, not the things themselves, so the
-// output has types only and an empty assets section to fill in by hand. DTDL
-// has no mode rules or valid ranges either; add them after importing.
+// DTDL Interfaces describe kinds of things, not the things themselves, so from
+// an array of Interfaces the output has types only and an empty assets section
+// to fill in by hand. Assets come along when the document is an Azure Digital
+// Twins Explorer export, an object with digitalTwinsModels (the Interfaces)
+// and digitalTwinsGraph {digitalTwins, relationships}: each twin becomes an
+// asset with id $dtId and the type of $metadata.$model; its name, displayName
+// and timezone properties fill the asset's fields, other non-$ properties become
+// attributes. Containment relationships give parents: contains, hasPart,
+// hasChild, includes and isParentOf point from parent to child; isPartOf,
+// isContainedIn, isChildOf, childOf and locatedIn from child to parent. Other
+// relationships are listed in a comment on their source asset.
+//
+// DTDL has no mode rules, valid ranges or raw tags; add them after importing.
 func ImportDTDL(filename string, data []byte) ([]byte, error) {
-	ifaces, err := parseDTDL(data)
+	out, err := importDTDL(filename, data)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", filename, err)
+	}
+	return out, nil
+}
+
+func importDTDL(filename string, data []byte) ([]byte, error) {
+	ifaces, graph, err := parseDTDL(data)
+	if err != nil {
+		return nil, err
 	}
 	byID := make(map[string]*dtdlInterface, len(ifaces))
 	for _, in := range ifaces {
 		if in.ID == "" {
-			return nil, fmt.Errorf("%s: interface without @id", filename)
+			return nil, fmt.Errorf("interface without @id")
 		}
 		if _, dup := byID[in.ID]; dup {
-			return nil, fmt.Errorf("%s: duplicate interface %s", filename, in.ID)
+			return nil, fmt.Errorf("duplicate interface %s", in.ID)
 		}
 		byID[in.ID] = in
 	}
@@ -49,16 +67,16 @@ func ImportDTDL(filename string, data []byte) ([]byte, error) {
 	for _, in := range ifaces {
 		name := typeName(in.ID)
 		if prev, dup := typeOf[name]; dup {
-			return nil, fmt.Errorf("%s: interfaces %s and %s both become type %q", filename, prev, in.ID, name)
+			return nil, fmt.Errorf("interfaces %s and %s both become type %q", prev, in.ID, name)
 		}
 		typeOf[name] = in.ID
 		contents, err := flatten(in, byID, map[string]bool{})
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", filename, err)
+			return nil, err
 		}
 		typ, skipped, err := dtdlType(contents)
 		if err != nil {
-			return nil, fmt.Errorf("%s: interface %s: %w", filename, in.ID, err)
+			return nil, fmt.Errorf("interface %s: %w", in.ID, err)
 		}
 		key := str(name)
 		key.HeadComment = headComment(in)
@@ -68,18 +86,168 @@ func ImportDTDL(filename string, data []byte) ([]byte, error) {
 		types.Content = append(types.Content, key, typ)
 	}
 
-	root := &yaml.Node{Kind: yaml.MappingNode, HeadComment: fmt.Sprintf(
-		"Asset types imported from DTDL (%s).\nAdd assets, mode rules, valid ranges and a signal map; see the hierarchy package documentation.", filename)}
+	what, todo := "Asset types", "assets, mode rules"
 	assets := &yaml.Node{Kind: yaml.SequenceNode, Style: yaml.FlowStyle}
+	if graph != nil {
+		what, todo = "Assets and asset types", "mode rules"
+		if assets, err = dtdlAssets(graph, byID); err != nil {
+			return nil, err
+		}
+	}
+	root := &yaml.Node{Kind: yaml.MappingNode, HeadComment: fmt.Sprintf(
+		"%s imported from DTDL (%s).\nAdd %s, valid ranges and a signal map; see the hierarchy package documentation.", what, filename, todo)}
 	root.Content = append(root.Content, str("types"), types, str("assets"), assets)
 
 	var buf bytes.Buffer
 	enc := yaml.NewEncoder(&buf)
 	enc.SetIndent(2)
 	if err := enc.Encode(&yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{root}}); err != nil {
-		return nil, fmt.Errorf("%s: encode: %w", filename, err)
+		return nil, fmt.Errorf("encode: %w", err)
 	}
-	return buf.Bytes(), enc.Close()
+	if err := enc.Close(); err != nil {
+		return nil, fmt.Errorf("encode: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// dtdlExport is the file Azure Digital Twins Explorer exports.
+type dtdlExport struct {
+	Models []json.RawMessage `json:"digitalTwinsModels"`
+	Graph  *dtdlGraph        `json:"digitalTwinsGraph"`
+}
+
+type dtdlGraph struct {
+	Twins         []map[string]json.RawMessage `json:"digitalTwins"`
+	Relationships []dtdlRelationship           `json:"relationships"`
+}
+
+type dtdlRelationship struct {
+	Source string `json:"$sourceId"`
+	Name   string `json:"$relationshipName"`
+	Target string `json:"$targetId"`
+}
+
+// Containment relationship names, by direction.
+var (
+	parentToChild = map[string]bool{"contains": true, "hasPart": true, "hasChild": true, "includes": true, "isParentOf": true}
+	childToParent = map[string]bool{"isPartOf": true, "isContainedIn": true, "isChildOf": true, "childOf": true, "locatedIn": true}
+)
+
+func dtdlAssets(g *dtdlGraph, byID map[string]*dtdlInterface) (*yaml.Node, error) {
+	type twinAsset struct {
+		id, name, typ, tz string
+		attrs             *yaml.Node
+		parents           []string
+		other             []string
+	}
+	var order []string
+	twins := map[string]*twinAsset{}
+	for i, tw := range g.Twins {
+		var id string
+		if json.Unmarshal(tw["$dtId"], &id) != nil || id == "" {
+			return nil, fmt.Errorf("twin %d: missing $dtId", i)
+		}
+		if msg := badID(id); msg != "" {
+			return nil, fmt.Errorf("twin %q: bad asset id: %s", id, msg)
+		}
+		if _, dup := twins[id]; dup {
+			return nil, fmt.Errorf("duplicate twin %q", id)
+		}
+		var meta struct {
+			Model string `json:"$model"`
+		}
+		_ = json.Unmarshal(tw["$metadata"], &meta)
+		if byID[meta.Model] == nil {
+			return nil, fmt.Errorf("twin %q: model %q is not in digitalTwinsModels", id, meta.Model)
+		}
+		ta := &twinAsset{id: id, typ: typeName(meta.Model)}
+		attrs := map[string]any{}
+		var name, tz string
+		keys := make([]string, 0, len(tw))
+		for k := range tw {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			if strings.HasPrefix(k, "$") {
+				continue
+			}
+			var v any
+			if err := json.Unmarshal(tw[k], &v); err != nil {
+				return nil, fmt.Errorf("twin %q property %s: %w", id, k, err)
+			}
+			sv, isStr := v.(string)
+			switch {
+			case k == "timezone" && isStr:
+				tz = sv
+			case (k == "name" || (k == "displayName" && name == "")) && isStr:
+				name = sv
+			default:
+				attrs[k] = v
+			}
+		}
+		ta.name, ta.tz = name, tz
+		if len(attrs) > 0 {
+			ta.attrs = &yaml.Node{}
+			if err := ta.attrs.Encode(attrs); err != nil {
+				return nil, fmt.Errorf("twin %q attributes: %w", id, err)
+			}
+			ta.attrs.Style = yaml.FlowStyle
+		}
+		twins[id] = ta
+		order = append(order, id)
+	}
+	for _, r := range g.Relationships {
+		src, tgt := twins[r.Source], twins[r.Target]
+		if src == nil || tgt == nil {
+			return nil, fmt.Errorf("relationship %s from %q to %q names an unknown twin", r.Name, r.Source, r.Target)
+		}
+		switch {
+		case parentToChild[r.Name]:
+			tgt.parents = appendNew(tgt.parents, r.Source)
+		case childToParent[r.Name]:
+			src.parents = appendNew(src.parents, r.Target)
+		default:
+			src.other = append(src.other, r.Name+" "+r.Target)
+		}
+	}
+	seq := &yaml.Node{Kind: yaml.SequenceNode}
+	for _, id := range order {
+		ta := twins[id]
+		n := &yaml.Node{Kind: yaml.MappingNode}
+		n.Content = append(n.Content, str("id"), str(ta.id))
+		if ta.name != "" {
+			n.Content = append(n.Content, str("name"), str(ta.name))
+		}
+		n.Content = append(n.Content, str("type"), str(ta.typ))
+		if len(ta.parents) > 0 {
+			ps := &yaml.Node{Kind: yaml.SequenceNode, Style: yaml.FlowStyle}
+			for _, p := range ta.parents {
+				ps.Content = append(ps.Content, str(p))
+			}
+			n.Content = append(n.Content, str("parents"), ps)
+		}
+		if ta.tz != "" {
+			n.Content = append(n.Content, str("timezone"), str(ta.tz))
+		}
+		if ta.attrs != nil {
+			n.Content = append(n.Content, str("attributes"), ta.attrs)
+		}
+		if len(ta.other) > 0 {
+			n.HeadComment = "relationships not imported: " + strings.Join(ta.other, ", ")
+		}
+		seq.Content = append(seq.Content, n)
+	}
+	return seq, nil
+}
+
+func appendNew(list []string, s string) []string {
+	for _, x := range list {
+		if x == s {
+			return list
+		}
+	}
+	return append(list, s)
 }
 
 type dtdlInterface struct {
@@ -100,31 +268,48 @@ type dtdlContent struct {
 	Description json.RawMessage `json:"description"`
 }
 
-func parseDTDL(data []byte) ([]*dtdlInterface, error) {
+// parseDTDL reads Interfaces, and the twin graph when the document is an export.
+func parseDTDL(data []byte) ([]*dtdlInterface, *dtdlGraph, error) {
 	data = bytes.TrimSpace(data)
 	var raws []json.RawMessage
+	var graph *dtdlGraph
 	switch {
 	case len(data) > 0 && data[0] == '[':
 		if err := json.Unmarshal(data, &raws); err != nil {
-			return nil, fmt.Errorf("not a DTDL document: %w", err)
+			return nil, nil, fmt.Errorf("not a DTDL document: %w", err)
 		}
 	case len(data) > 0 && data[0] == '{':
-		raws = []json.RawMessage{data}
+		var probe map[string]json.RawMessage
+		if err := json.Unmarshal(data, &probe); err != nil {
+			return nil, nil, fmt.Errorf("not a DTDL document: %w", err)
+		}
+		if _, ok := probe["digitalTwinsModels"]; !ok {
+			raws = []json.RawMessage{data}
+			break
+		}
+		var exp dtdlExport
+		if err := json.Unmarshal(data, &exp); err != nil {
+			return nil, nil, fmt.Errorf("not a Digital Twins export: %w", err)
+		}
+		raws, graph = exp.Models, exp.Graph
+		if graph == nil {
+			graph = &dtdlGraph{}
+		}
 	default:
-		return nil, fmt.Errorf("not a DTDL document: want a JSON array of Interfaces")
+		return nil, nil, fmt.Errorf("not a DTDL document: want a JSON array of Interfaces")
 	}
 	var out []*dtdlInterface
 	for i, raw := range raws {
 		var in dtdlInterface
 		if err := json.Unmarshal(raw, &in); err != nil {
-			return nil, fmt.Errorf("element %d: %w", i, err)
+			return nil, nil, fmt.Errorf("element %d: %w", i, err)
 		}
 		if !hasType(in.Type, "Interface") {
-			return nil, fmt.Errorf("element %d (%s): @type is not Interface", i, in.ID)
+			return nil, nil, fmt.Errorf("element %d (%s): @type is not Interface", i, in.ID)
 		}
 		out = append(out, &in)
 	}
-	return out, nil
+	return out, graph, nil
 }
 
 // hasType reports whether a DTDL @type (a string or an array of strings) includes want.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"flag"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -91,6 +92,14 @@ func TestImportDTDL_Errors(t *testing.T) {
 		{"unknown base", `[{"@id": "dtmi:a:B;1", "@type": "Interface", "extends": "dtmi:a:C;1"}]`, "not in the document"},
 		{"extends cycle", `[{"@id": "dtmi:a:B;1", "@type": "Interface", "extends": ["dtmi:a:C;1"]},
 			{"@id": "dtmi:a:C;1", "@type": "Interface", "extends": "dtmi:a:B;1"}]`, "extends itself"},
+		{"twin of unknown model", `{"digitalTwinsModels": [], "digitalTwinsGraph": {"digitalTwins": [
+			{"$dtId": "a", "$metadata": {"$model": "dtmi:a:B;1"}}]}}`, "not in digitalTwinsModels"},
+		{"twin without id", `{"digitalTwinsModels": [], "digitalTwinsGraph": {"digitalTwins": [{}]}}`, "missing $dtId"},
+		{"twin with bad id", `{"digitalTwinsModels": [{"@id": "dtmi:a:B;1", "@type": "Interface"}], "digitalTwinsGraph": {"digitalTwins": [
+			{"$dtId": "a b", "$metadata": {"$model": "dtmi:a:B;1"}}]}}`, "bad asset id"},
+		{"relationship to unknown twin", `{"digitalTwinsModels": [{"@id": "dtmi:a:B;1", "@type": "Interface"}], "digitalTwinsGraph": {
+			"digitalTwins": [{"$dtId": "a", "$metadata": {"$model": "dtmi:a:B;1"}}],
+			"relationships": [{"$sourceId": "a", "$relationshipName": "contains", "$targetId": "b"}]}}`, "unknown twin"},
 		{"signal name clash", `[{"@id": "dtmi:a:B;1", "@type": "Interface", "contents": [
 			{"@type": "Telemetry", "name": "fooBar", "schema": "double"},
 			{"@type": "Telemetry", "name": "foo_bar", "schema": "double"}]}]`, `both become signal "foo_bar"`},
@@ -102,6 +111,46 @@ func TestImportDTDL_Errors(t *testing.T) {
 				t.Errorf("err = %v, want x.json: ...%s", err, tt.msg)
 			}
 		})
+	}
+}
+
+func TestImportDTDL_TwinsExport(t *testing.T) {
+	in, err := os.ReadFile("testdata/plant.adt.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := hierarchy.ImportDTDL("plant.adt.json", in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const golden = "testdata/plant.golden.yaml"
+	if *update {
+		if err := os.WriteFile(golden, out, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if want, err := os.ReadFile(golden); err != nil || !bytes.Equal(out, want) {
+		t.Errorf("output differs from %s (%v; rerun with -update if intended):\n%s", golden, err, out)
+	}
+	m, err := hierarchy.Load("plant.yaml", out)
+	if err != nil {
+		t.Fatalf("imported model does not load: %v\n%s", err, out)
+	}
+	if got := ids(m.Parents("jkt1/packaging/palletizer")); !slices.Equal(got, []string{"jkt1/packaging/line2", "jkt1/packaging/line3"}) {
+		t.Errorf("palletizer parents = %q", got)
+	}
+	if got := ids(m.Parents("jkt1/packaging/line2")); !slices.Equal(got, []string{"jkt1/packaging"}) {
+		t.Errorf("line2 parents (from isPartOf) = %q", got)
+	}
+	if got := len(m.Descendants("jkt1", "", 0)); got != 4 {
+		t.Errorf("%d descendants, want 4", got)
+	}
+	l3 := m.Asset("jkt1/packaging/line3")
+	if l3.Type != "packaging_line" || l3.Timezone != "Asia/Jakarta" || l3.Attributes["ratedSpeed"] != float64(240) {
+		t.Errorf("line3 = %+v", l3)
+	}
+	if n := m.Asset("jkt1").Name; n != "Jakarta Plant 1" {
+		t.Errorf("site name = %q", n)
 	}
 }
 
