@@ -93,6 +93,8 @@
 //
 // # DTDL
 //
-// ImportDTDL converts a DTDL v2/v3 document into model YAML; see its
-// documentation for what maps to what.
+// ImportDTDL converts DTDL v2/v3 Interfaces into model types, and an Azure
+// Digital Twins Explorer export (models plus twin graph) into types and assets
+// with parents from containment relationships; see its documentation for what
+// maps to what.
 package hierarchy

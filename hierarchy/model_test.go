@@ -53,7 +53,7 @@ func TestDemoModel(t *testing.T) {
 		switch {
 		case a.Type == "packaging_line" || a.Type == "process_line":
 			lines++
-		case len(m.Ancestors(a.ID)) == 3: // site, area, line above: a machine
+		case isMachine(m, a):
 			machines++
 			if len(typ.ModeRules) == 0 {
 				t.Errorf("machine %s of type %s has no mode rules", a.ID, a.Type)
@@ -64,6 +64,12 @@ func TestDemoModel(t *testing.T) {
 		}
 		if a.Line == 0 {
 			t.Errorf("%s has no line", a.ID)
+		}
+	}
+	// Sub-assemblies have modes too.
+	for _, id := range []string{"plant/jkt1/packaging/line3/filler/drive", "plant/jkt1/processing/cooking/oven1/burner1"} {
+		if typ := m.TypeOf(id); typ == nil || len(typ.ModeRules) == 0 {
+			t.Errorf("sub-assembly %s has no mode rules", id)
 		}
 	}
 	if lines < 3 || machines < 12 || shared < 1 {
@@ -140,6 +146,16 @@ func TestDemoModel(t *testing.T) {
 	if len(m.Mappings()) < 3 || len(m.Types()) < 8 || len(m.Assets()) != len(below)+1 {
 		t.Errorf("mappings=%d types=%d assets=%d", len(m.Mappings()), len(m.Types()), len(m.Assets()))
 	}
+}
+
+// isMachine reports whether every parent of a is a line.
+func isMachine(m *hierarchy.Model, a *twin.Asset) bool {
+	for _, p := range m.Parents(a.ID) {
+		if p.Type != "packaging_line" && p.Type != "process_line" {
+			return false
+		}
+	}
+	return len(a.Parents) > 0
 }
 
 // dagModel is small enough to write every expectation by hand:
