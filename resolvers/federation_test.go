@@ -1,0 +1,58 @@
+package resolvers_test
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// composeDir holds the npm project (package.json and its lockfile) with
+// @apollo/composition; `npm ci` there installs node_modules.
+const composeDir = "testdata/compose"
+
+// TestFederation_Composes composes our _service SDL with a second subgraph
+// that extends Asset, with Apollo's own composition library.
+func TestFederation_Composes(t *testing.T) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		missing(t, "node is not installed")
+	}
+	if _, err := os.Stat(filepath.Join(composeDir, "node_modules", "@apollo", "composition")); err != nil {
+		missing(t, "run `npm ci` in resolvers/"+composeDir)
+	}
+	e := newEnv(t, mustDemoModel(t))
+	var svc struct {
+		Service struct{ SDL string } `json:"_service"`
+	}
+	e.post(t, `{ _service { sdl } }`, &svc)
+	ours := filepath.Join(t.TempDir(), "twingraph.graphql")
+	if err := os.WriteFile(ours, []byte(svc.Service.SDL), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(node, "compose.js", "twingraph="+ours, "maintenance=maintenance.graphql")
+	cmd.Dir = composeDir
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("composition failed: %v\n%s", err, stderr.String())
+	}
+	super := string(out)
+	for _, want := range []string{"openWorkOrders", "shiftReport", "join__type(graph: TWINGRAPH, key: \"id\")", "join__type(graph: MAINTENANCE, key: \"id\")"} {
+		if !strings.Contains(super, want) {
+			t.Errorf("supergraph lacks %q", want)
+		}
+	}
+}
+
+// missing skips a test whose tool is absent, except under CI where a missing
+// tool is a broken set-up.
+func missing(t *testing.T, why string) {
+	t.Helper()
+	if os.Getenv("CI") == "true" {
+		t.Fatal(why)
+	}
+	t.Skip(why)
+}
