@@ -1,0 +1,180 @@
+package sync
+
+import (
+	"runtime"
+	"strings"
+	gosync "sync"
+
+	twin "github.com/twingraph/twingraph"
+)
+
+// record is one telemetry message taken from the log.
+type record struct {
+	topic     string
+	partition int32
+	offset    int64
+	key       []byte
+	value     []byte
+}
+
+// rejected is one refused element of a record, bound for the dead-letter topic.
+type rejected struct {
+	rec    *record
+	index  int
+	reason string
+}
+
+// reasonCode returns the stable code of a Reject reason ("bad_json: ..." → "bad_json"),
+// the label its DLQ counter carries.
+func reasonCode(reason string) string {
+	if i := strings.IndexByte(reason, ':'); i > 0 {
+		return reason[:i]
+	}
+	return "other"
+}
+
+// applied is what one batch of records did: everything the flush writes.
+type applied struct {
+	// samples are every decoded sample in log order, late and bad ones included:
+	// history keeps them all.
+	samples []twin.Sample
+	// events are the business events in per-asset log order.
+	events []twin.Event
+	// states are the new states of the assets the batch touched.
+	states []*twin.State
+	// rejects go to the dead-letter topic.
+	rejects []rejected
+	// next is the offset to commit per partition (last offset + 1).
+	next map[int32]int64
+	// records is how many records the batch held.
+	records int
+}
+
+// decoded is the decode result of one record.
+type decoded struct {
+	samples []twin.Sample
+	rejects []Reject
+}
+
+// parallelism is how many goroutines decode and transition a batch.
+func parallelism() int { return max(1, runtime.GOMAXPROCS(0)) }
+
+// decodeAll decodes records in parallel, keeping their order, and stamps each
+// sample with its log position.
+func decodeAll(m twin.Model, log string, recs []*record) []decoded {
+	out := make([]decoded, len(recs))
+	par := parallelism()
+	if len(recs) < 64 {
+		par = 1
+	}
+	chunk := (len(recs) + par - 1) / par
+	var wg gosync.WaitGroup
+	for lo := 0; lo < len(recs); lo += chunk {
+		hi := min(lo+chunk, len(recs))
+		wg.Go(func() {
+			for i := lo; i < hi; i++ {
+				r := recs[i]
+				s, rj := Decode(m, r.value)
+				pos := twin.LogPos{Log: log, Partition: r.partition, Offset: r.offset}
+				for j := range s {
+					s[j].Pos = pos
+				}
+				out[i] = decoded{samples: s, rejects: rj}
+			}
+		})
+	}
+	wg.Wait()
+	return out
+}
+
+// applyBatch decodes recs and runs every touched asset's samples, in log order,
+// through Transition, asset by asset in parallel. states holds the current
+// state per asset and is updated in place; load fetches the states of assets
+// not in it (nil result entries mean no state yet). It returns an error only
+// when load fails, leaving states unchanged.
+func applyBatch(m twin.Model, log string, recs []*record, states map[string]*twin.State,
+	load func(ids []string) ([]*twin.State, error)) (*applied, error) {
+	dec := decodeAll(m, log, recs)
+	res := &applied{next: map[int32]int64{}, records: len(recs)}
+	byAsset := map[string][]twin.Sample{}
+	var order []string
+	n := 0
+	for i := range dec {
+		n += len(dec[i].samples)
+	}
+	res.samples = make([]twin.Sample, 0, n)
+	for i, d := range dec {
+		r := recs[i]
+		if next := r.offset + 1; next > res.next[r.partition] {
+			res.next[r.partition] = next
+		}
+		for _, rj := range d.rejects {
+			res.rejects = append(res.rejects, rejected{rec: r, index: rj.Index, reason: rj.Reason})
+		}
+		for _, s := range d.samples {
+			res.samples = append(res.samples, s)
+			if _, ok := byAsset[s.Asset]; !ok {
+				order = append(order, s.Asset)
+			}
+			byAsset[s.Asset] = append(byAsset[s.Asset], s)
+		}
+	}
+
+	var missing []string
+	for _, id := range order {
+		if _, ok := states[id]; !ok {
+			missing = append(missing, id)
+		}
+	}
+	if len(missing) > 0 && load != nil {
+		got, err := load(missing)
+		if err != nil {
+			return nil, err
+		}
+		for i, id := range missing {
+			if i < len(got) && got[i] != nil {
+				states[id] = got[i]
+			}
+		}
+	}
+
+	type out struct {
+		st  *twin.State
+		evs []twin.Event
+	}
+	outs := make([]out, len(order))
+	run := func(i int) {
+		id := order[i]
+		a := m.Asset(id)
+		if a == nil {
+			return // Decode only yields samples of known assets
+		}
+		st, evs := Transition(a, m.Type(a.Type), states[id], byAsset[id])
+		outs[i] = out{st, evs}
+	}
+	par := parallelism()
+	if len(order) < 2*par || len(res.samples) < 256 {
+		for i := range order {
+			run(i)
+		}
+	} else {
+		var wg gosync.WaitGroup
+		for w := 0; w < par; w++ {
+			wg.Go(func() {
+				for i := w; i < len(order); i += par {
+					run(i)
+				}
+			})
+		}
+		wg.Wait()
+	}
+	for i, id := range order {
+		if outs[i].st == nil {
+			continue
+		}
+		states[id] = outs[i].st
+		res.states = append(res.states, outs[i].st)
+		res.events = append(res.events, outs[i].evs...)
+	}
+	return res, nil
+}

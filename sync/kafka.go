@@ -1,0 +1,44 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
+)
+
+// baseConfig is the librdkafka configuration every client of the package shares.
+func baseConfig(brokers string) kafka.ConfigMap {
+	return kafka.ConfigMap{
+		"bootstrap.servers": brokers,
+		// Brokers without client telemetry (kfake) would otherwise log errors forever.
+		"enable.metrics.push": false,
+	}
+}
+
+// logIdentity names the current incarnation of topic for LogPos.Log:
+// "topic@<topic id>". The topic id changes when the topic is deleted and
+// recreated, and differs on another cluster, so offsets stamped on states are
+// never mistaken for a replay of a different log. When the broker does not
+// report topic ids it falls back to "topic@cluster:<cluster id>".
+func logIdentity(ctx context.Context, admin *kafka.AdminClient, topic string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	res, err := admin.DescribeTopics(ctx, kafka.NewTopicCollectionOfTopicNames([]string{topic}))
+	if err == nil && len(res.TopicDescriptions) == 1 {
+		d := res.TopicDescriptions[0]
+		if d.Error.Code() != kafka.ErrNoError {
+			return "", fmt.Errorf("describe topic %s: %w", topic, d.Error)
+		}
+		if id := d.TopicID; id.GetMostSignificantBits() != 0 || id.GetLeastSignificantBits() != 0 {
+			return topic + "@" + id.String(), nil
+		}
+	}
+	cid, cerr := admin.ClusterID(ctx)
+	if cerr != nil || cid == "" {
+		return "", fmt.Errorf("identify topic %s: %w", topic, errors.Join(err, cerr))
+	}
+	return topic + "@cluster:" + cid, nil
+}

@@ -1,0 +1,85 @@
+package sync
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are the worker's Prometheus series (namespace twingraph_sync_).
+type metrics struct {
+	messages    prometheus.Counter
+	samples     prometheus.Counter
+	events      prometheus.Counter
+	dlq         *prometheus.CounterVec
+	batches     prometheus.Counter
+	flush       prometheus.Histogram
+	storeErrors prometheus.Counter
+	commits     prometheus.Counter
+	lag         *prometheus.GaugeVec
+	assigned    prometheus.Gauge
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	if reg == nil {
+		// A private registry: the metrics still count (Stats reads the same
+		// numbers), and several workers in one process never collide.
+		reg = prometheus.NewRegistry()
+	}
+	m := &metrics{
+		messages: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "twingraph", Subsystem: "sync",
+			Name: "messages_total", Help: "Telemetry messages consumed and flushed."}),
+		samples: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "twingraph", Subsystem: "sync",
+			Name: "samples_total", Help: "Curated samples decoded and written to history (late and bad ones included)."}),
+		events: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "twingraph", Subsystem: "sync",
+			Name: "events_total", Help: "Business events written."}),
+		dlq: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "twingraph", Subsystem: "sync",
+			Name: "dlq_total", Help: "Rejected telemetry elements sent to the dead-letter topic, by reason code."}, []string{"reason"}),
+		batches: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "twingraph", Subsystem: "sync",
+			Name: "batches_total", Help: "Batches flushed and committed."}),
+		flush: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "twingraph", Subsystem: "sync",
+			Name: "flush_seconds", Help: "Time to apply, write and commit one batch.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)}),
+		storeErrors: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "twingraph", Subsystem: "sync",
+			Name: "store_errors_total", Help: "Failed flush attempts (store or dead-letter writes); each is retried."}),
+		commits: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "twingraph", Subsystem: "sync",
+			Name: "commits_total", Help: "Offset commits."}),
+		lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "twingraph", Subsystem: "sync",
+			Name: "lag_messages", Help: "Messages behind the high watermark per assigned partition, as of the last flush."}, []string{"partition"}),
+		assigned: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "twingraph", Subsystem: "sync",
+			Name: "assigned_partitions", Help: "Partitions this worker owns."}),
+	}
+	var err error
+	reg1 := func(c prometheus.Collector) prometheus.Collector {
+		if err != nil {
+			return c
+		}
+		if e := reg.Register(c); e != nil {
+			var are prometheus.AlreadyRegisteredError
+			if errors.As(e, &are) {
+				// A second worker in the process shares the series.
+				return are.ExistingCollector
+			}
+			err = e
+		}
+		return c
+	}
+	m.messages = reg1(m.messages).(prometheus.Counter)
+	m.samples = reg1(m.samples).(prometheus.Counter)
+	m.events = reg1(m.events).(prometheus.Counter)
+	m.dlq = reg1(m.dlq).(*prometheus.CounterVec)
+	m.batches = reg1(m.batches).(prometheus.Counter)
+	m.flush = reg1(m.flush).(prometheus.Histogram)
+	m.storeErrors = reg1(m.storeErrors).(prometheus.Counter)
+	m.commits = reg1(m.commits).(prometheus.Counter)
+	m.lag = reg1(m.lag).(*prometheus.GaugeVec)
+	m.assigned = reg1(m.assigned).(prometheus.Gauge)
+	if err != nil {
+		return nil, fmt.Errorf("register sync metrics: %w", err)
+	}
+	return m, nil
+}
+
+func partLabel(p int32) string { return strconv.Itoa(int(p)) }

@@ -1,0 +1,549 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	gosync "sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
+	"github.com/prometheus/client_golang/prometheus"
+
+	twin "github.com/twingraph/twingraph"
+)
+
+// Defaults of Config.
+const (
+	DefaultGroup     = "twingraph-sync"
+	DefaultTopic     = "telemetry"
+	DefaultDLQTopic  = "telemetry.dlq"
+	DefaultBatchSize = 5000
+	// DefaultBatchWait keeps produce → visible latency low: a batch waits at
+	// most this long for more records before it is flushed.
+	DefaultBatchWait = 10 * time.Millisecond
+)
+
+// Backoff bounds of a failing flush.
+const (
+	minBackoff = 50 * time.Millisecond
+	maxBackoff = 5 * time.Second
+	// revokeFlushTimeout bounds the flush a partition revocation waits for;
+	// past it the batch is abandoned uncommitted and the next owner replays it.
+	revokeFlushTimeout = 10 * time.Second
+)
+
+// Config configures a Worker.
+type Config struct {
+	// Brokers is the Kafka bootstrap list ("host:port,host:port"). Required.
+	Brokers string
+	// Group is the consumer group; DefaultGroup when empty. Workers in one
+	// group share the partitions.
+	Group string
+	// Topic is the telemetry topic; DefaultTopic when empty.
+	Topic string
+	// DLQTopic receives refused telemetry; DefaultDLQTopic when empty.
+	DLQTopic string
+	// Model is the asset model telemetry is decoded against. Required.
+	Model twin.Model
+	// States, History and Events are the stores the worker writes. Required.
+	States  twin.StateStore
+	History twin.HistoryStore
+	Events  twin.EventStore
+	// Bus announces stored events and changed states; nil publishes nothing.
+	Bus twin.Bus
+	// BatchSize is the most records flushed at once; DefaultBatchSize when <= 0.
+	BatchSize int
+	// BatchWait is the longest a record waits for its batch to fill; DefaultBatchWait when <= 0.
+	BatchWait time.Duration
+	// Logger receives the worker's logs; nil logs nothing.
+	Logger *slog.Logger
+	// Registerer receives the worker's metrics (twingraph_sync_*); nil keeps them private.
+	Registerer prometheus.Registerer
+}
+
+// Stats are running totals of a worker.
+type Stats struct {
+	// Messages is the number of records flushed and committed.
+	Messages int64
+	// Samples is the number of samples written to history (late and bad included).
+	Samples int64
+	// Events is the number of business events written.
+	Events int64
+	// Rejected is the number of refused elements sent to the dead-letter topic.
+	Rejected int64
+	// Batches is the number of batches flushed.
+	Batches int64
+	// StoreErrors is the number of failed flush attempts (each retried).
+	StoreErrors int64
+	// Log is the identity of the log being consumed (see LogPos.Log).
+	Log string
+	// Partitions are the partitions the worker owns now.
+	Partitions []int32
+}
+
+// Worker consumes the telemetry topic in a consumer group and keeps the stores
+// in step with it: per asset in log order, assets in parallel, offsets
+// committed only after history, events, states and dead letters are durable.
+type Worker struct {
+	cfg    Config
+	logger *slog.Logger
+	m      *metrics
+
+	messages, samples, events, rejected, batches, storeErrors atomic.Int64
+	mu                                                        gosync.Mutex // guards log and parts for Stats
+	log                                                       string
+	parts                                                     []int32
+	running                                                   atomic.Bool
+
+	// Owned by the Run goroutine (rebalance callbacks run inside its Poll calls).
+	ctx       context.Context
+	c         *kafka.Consumer
+	admin     *kafka.AdminClient
+	dlq       *dlq
+	states    map[string]*twin.State
+	pending   []*record
+	deadline  time.Time
+	assigned  []kafka.TopicPartition
+	paused    bool
+	inFlush   bool
+	abandoned bool
+	// dropped is set when a batch was given up uncommitted: committing any
+	// later offset of the assignment would skip it, so nothing more is
+	// flushed until the partitions are revoked and reassigned.
+	dropped bool
+}
+
+// NewWorker checks cfg, fills its defaults and registers the metrics.
+func NewWorker(cfg Config) (*Worker, error) {
+	if cfg.Brokers == "" {
+		return nil, errors.New("sync worker: no Kafka brokers")
+	}
+	if cfg.Model == nil || cfg.States == nil || cfg.History == nil || cfg.Events == nil {
+		return nil, errors.New("sync worker: model, state, history and event stores are required")
+	}
+	if cfg.Group == "" {
+		cfg.Group = DefaultGroup
+	}
+	if cfg.Topic == "" {
+		cfg.Topic = DefaultTopic
+	}
+	if cfg.DLQTopic == "" {
+		cfg.DLQTopic = DefaultDLQTopic
+	}
+	if cfg.BatchSize <= 0 {
+		cfg.BatchSize = DefaultBatchSize
+	}
+	if cfg.BatchWait <= 0 {
+		cfg.BatchWait = DefaultBatchWait
+	}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	m, err := newMetrics(cfg.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	return &Worker{cfg: cfg, logger: logger.With("component", "sync"), m: m}, nil
+}
+
+// Stats returns the worker's running totals. It is safe to call at any time.
+func (w *Worker) Stats() Stats {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return Stats{
+		Messages:    w.messages.Load(),
+		Samples:     w.samples.Load(),
+		Events:      w.events.Load(),
+		Rejected:    w.rejected.Load(),
+		Batches:     w.batches.Load(),
+		StoreErrors: w.storeErrors.Load(),
+		Log:         w.log,
+		Partitions:  append([]int32(nil), w.parts...),
+	}
+}
+
+// Run consumes until ctx ends, then flushes what it holds, leaves the group
+// and returns nil. Bad telemetry and store outages never stop it; it returns
+// an error only when it cannot start or the Kafka client fails fatally.
+// A Worker runs once.
+func (w *Worker) Run(ctx context.Context) error {
+	if !w.running.CompareAndSwap(false, true) {
+		return errors.New("sync worker: already ran")
+	}
+	w.ctx = ctx
+	w.states = map[string]*twin.State{}
+
+	cfg := baseConfig(w.cfg.Brokers)
+	cfg["group.id"] = w.cfg.Group
+	cfg["enable.auto.commit"] = false
+	cfg["enable.auto.offset.store"] = false
+	cfg["auto.offset.reset"] = "earliest"
+	cfg["session.timeout.ms"] = 10000
+	cfg["heartbeat.interval.ms"] = 1000
+	// An idle partition's fetch returns after this long; new records are
+	// answered at once, so it bounds idle polling, not latency.
+	cfg["fetch.wait.max.ms"] = 100
+	c, err := kafka.NewConsumer(&cfg)
+	if err != nil {
+		return fmt.Errorf("sync worker: consumer: %w", err)
+	}
+	w.c = c
+	admin, err := kafka.NewAdminClientFromConsumer(c)
+	if err != nil {
+		c.Close()
+		return fmt.Errorf("sync worker: admin client: %w", err)
+	}
+	w.admin = admin
+	d, err := newDLQ(w.cfg.Brokers, w.cfg.DLQTopic, w.logger)
+	if err != nil {
+		admin.Close()
+		c.Close()
+		return fmt.Errorf("sync worker: %w", err)
+	}
+	w.dlq = d
+	defer func() {
+		admin.Close()
+		// Close leaves the group; its revocation callback finds nothing pending.
+		if err := c.Close(); err != nil {
+			w.logger.Warn("close consumer", "err", err)
+		}
+		d.close()
+		w.setParts(nil)
+	}()
+
+	// Offsets are stamped with the log identity, so it must be known before
+	// the first record is applied.
+	for backoff := minBackoff; ; backoff = min(2*backoff, maxBackoff) {
+		id, err := logIdentity(ctx, admin, w.cfg.Topic)
+		if err == nil {
+			w.setLog(id)
+			break
+		}
+		w.logger.Warn("identify telemetry log, retrying", "topic", w.cfg.Topic, "err", err)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(backoff):
+		}
+	}
+	if err := c.SubscribeTopics([]string{w.cfg.Topic}, w.rebalance); err != nil {
+		return fmt.Errorf("sync worker: subscribe %s: %w", w.cfg.Topic, err)
+	}
+	w.logger.Info("sync worker started", "topic", w.cfg.Topic, "group", w.cfg.Group, "log", w.currentLog())
+
+	for ctx.Err() == nil {
+		timeout := 100
+		if len(w.pending) > 0 {
+			timeout = max(0, int(time.Until(w.deadline).Milliseconds()))
+		}
+		if err := w.handle(c.Poll(timeout)); err != nil {
+			return err
+		}
+		if n := len(w.pending); n >= w.cfg.BatchSize || (n > 0 && !time.Now().Before(w.deadline)) {
+			if err := w.flush(ctx); err != nil && ctx.Err() == nil {
+				return err
+			}
+		}
+	}
+	// Flush what was read before stopping; if the stores are down this gives
+	// up after a while and the records are replayed by the next owner.
+	if len(w.pending) > 0 && !w.dropped {
+		fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if err := w.flush(fctx); err != nil {
+			w.logger.Warn("final flush failed; records stay uncommitted", "err", err)
+		}
+		cancel()
+	}
+	w.logger.Info("sync worker stopped")
+	return nil
+}
+
+// handle takes one polled event: records join the pending batch.
+func (w *Worker) handle(ev kafka.Event) error {
+	switch e := ev.(type) {
+	case nil:
+	case *kafka.Message:
+		if e.TopicPartition.Error != nil {
+			w.logger.Warn("consume", "err", e.TopicPartition.Error)
+			return nil
+		}
+		if len(w.pending) == 0 {
+			w.deadline = time.Now().Add(w.cfg.BatchWait)
+		}
+		w.pending = append(w.pending, &record{
+			topic:     *e.TopicPartition.Topic,
+			partition: e.TopicPartition.Partition,
+			offset:    int64(e.TopicPartition.Offset),
+			key:       e.Key,
+			value:     e.Value,
+		})
+	case kafka.Error:
+		if e.IsFatal() {
+			return fmt.Errorf("sync worker: kafka: %w", e)
+		}
+		w.logger.Debug("kafka client", "err", e)
+	}
+	return nil
+}
+
+// rebalance runs inside Poll when the group moves partitions. A revocation
+// flushes and commits what was read from them and forgets the cached states,
+// so the next owner (maybe this worker again) reloads them from the store.
+func (w *Worker) rebalance(c *kafka.Consumer, ev kafka.Event) error {
+	switch e := ev.(type) {
+	case kafka.AssignedPartitions:
+		// A recreated topic gets a new id: look again at every assignment.
+		if id, err := logIdentity(w.ctx, w.admin, w.cfg.Topic); err == nil {
+			if old := w.currentLog(); old != id {
+				w.logger.Info("telemetry log changed", "from", old, "to", id)
+				w.states = map[string]*twin.State{}
+			}
+			w.setLog(id)
+		} else {
+			w.logger.Warn("identify telemetry log; keeping the last identity", "err", err)
+		}
+		w.assigned = e.Partitions
+		w.paused = false
+		w.setParts(e.Partitions)
+		w.logger.Info("partitions assigned", "partitions", partNums(e.Partitions))
+		return c.Assign(e.Partitions)
+	case kafka.RevokedPartitions:
+		lost := c.AssignmentLost()
+		switch {
+		case w.inFlush:
+			// The revocation came while a failing flush waited to retry: give
+			// the batch up uncommitted; the next owner replays it.
+			w.abandoned = true
+		case lost, w.dropped:
+			// Another member may own them already, or an earlier batch was
+			// given up: committing now would be wrong.
+		default:
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(w.ctx), revokeFlushTimeout)
+			if err := w.flush(ctx); err != nil {
+				w.logger.Warn("flush on revocation failed; records stay uncommitted", "err", err)
+			}
+			cancel()
+		}
+		w.pending = nil
+		w.dropped = false
+		w.states = map[string]*twin.State{}
+		w.assigned = nil
+		w.paused = false
+		w.setParts(nil)
+		w.logger.Info("partitions revoked", "partitions", partNums(e.Partitions), "lost", lost)
+		return c.Unassign()
+	}
+	return nil
+}
+
+// flush applies the pending batch and writes it: history, events, states,
+// bus, dead letters, and only then the offsets. On an error it pauses the
+// partitions, keeps polling (to stay in the group) and retries with backoff
+// until it succeeds, ctx ends, or the partitions are revoked.
+func (w *Worker) flush(ctx context.Context) error {
+	if len(w.pending) == 0 || w.dropped {
+		return nil
+	}
+	batch := w.pending
+	w.pending = nil
+	w.inFlush, w.abandoned = true, false
+	defer func() { w.inFlush = false }()
+
+	start := time.Now()
+	log := w.currentLog()
+	var res *applied
+	stage := 0
+	backoff := minBackoff
+	for {
+		var err error
+		if res == nil {
+			res, err = applyBatch(w.cfg.Model, log, batch, w.states, func(ids []string) ([]*twin.State, error) {
+				st, err := w.cfg.States.GetStates(ctx, ids)
+				if err != nil {
+					return nil, fmt.Errorf("load states: %w", err)
+				}
+				return st, nil
+			})
+		}
+		if err == nil {
+			stage, err = w.write(ctx, res, stage)
+		}
+		if err == nil {
+			break
+		}
+		w.storeErrors.Add(1)
+		w.m.storeErrors.Inc()
+		w.logger.Error("flush failed, retrying", "err", err, "backoff", backoff, "records", len(batch))
+		w.pause()
+		if err := w.wait(ctx, backoff); err != nil {
+			w.dropped = true
+			return err
+		}
+		if w.abandoned {
+			return nil
+		}
+		backoff = min(2*backoff, maxBackoff)
+	}
+	w.resume()
+	w.commit(res.next)
+
+	w.messages.Add(int64(res.records))
+	w.samples.Add(int64(len(res.samples)))
+	w.events.Add(int64(len(res.events)))
+	w.rejected.Add(int64(len(res.rejects)))
+	w.batches.Add(1)
+	w.m.messages.Add(float64(res.records))
+	w.m.samples.Add(float64(len(res.samples)))
+	w.m.events.Add(float64(len(res.events)))
+	for _, r := range res.rejects {
+		w.m.dlq.WithLabelValues(reasonCode(r.reason)).Inc()
+	}
+	w.m.batches.Inc()
+	w.m.flush.Observe(time.Since(start).Seconds())
+	return nil
+}
+
+// write performs the stages of a flush from stage on and returns the first
+// stage not yet done. Every stage is idempotent, so a retry may repeat one.
+func (w *Worker) write(ctx context.Context, res *applied, stage int) (int, error) {
+	for ; stage < 5; stage++ {
+		var err error
+		switch stage {
+		case 0:
+			if len(res.samples) > 0 {
+				err = w.cfg.History.AppendSamples(ctx, res.samples)
+			}
+		case 1:
+			if len(res.events) > 0 {
+				err = w.cfg.Events.AppendEvents(ctx, res.events)
+			}
+		case 2:
+			if len(res.states) > 0 {
+				err = w.cfg.States.PutStates(ctx, res.states)
+			}
+		case 3:
+			w.publish(ctx, res)
+		case 4:
+			err = w.dlq.send(ctx, res.rejects)
+		}
+		if err != nil {
+			return stage, fmt.Errorf("%s: %w", stageNames[stage], err)
+		}
+	}
+	return stage, nil
+}
+
+var stageNames = []string{"append history", "append events", "put states", "publish", "dead-letter"}
+
+// publish announces the durable events and changed states. The bus is for
+// live views; a failure is logged, not retried (subscribers resume from the
+// event store).
+func (w *Worker) publish(ctx context.Context, res *applied) {
+	if w.cfg.Bus == nil || (len(res.events) == 0 && len(res.states) == 0) {
+		return
+	}
+	notices := make([]twin.Notice, 0, len(res.events)+len(res.states))
+	for i := range res.events {
+		notices = append(notices, twin.Notice{Event: &res.events[i]})
+	}
+	for _, st := range res.states {
+		notices = append(notices, twin.Notice{State: st})
+	}
+	if err := w.cfg.Bus.Publish(ctx, notices); err != nil {
+		w.logger.Warn("publish notices", "err", err)
+	}
+}
+
+// commit commits the next offsets of a flushed batch and updates the lag gauges.
+func (w *Worker) commit(next map[int32]int64) {
+	if len(next) == 0 {
+		return
+	}
+	tps := make([]kafka.TopicPartition, 0, len(next))
+	for p, off := range next {
+		tps = append(tps, kafka.TopicPartition{Topic: &w.cfg.Topic, Partition: p, Offset: kafka.Offset(off)})
+	}
+	if _, err := w.c.CommitOffsets(tps); err != nil {
+		// The writes are durable and idempotent: the records are replayed and skipped.
+		w.logger.Warn("commit offsets", "err", err)
+		return
+	}
+	w.m.commits.Inc()
+	for p, off := range next {
+		if _, high, err := w.c.GetWatermarkOffsets(w.cfg.Topic, p); err == nil && high >= off {
+			w.m.lag.WithLabelValues(partLabel(p)).Set(float64(high - off))
+		}
+	}
+}
+
+// wait polls the consumer for d: heartbeats and rebalances go on while a
+// failing flush backs off. Records polled meanwhile (the partitions are
+// paused, so only ones already fetched) start the next batch.
+func (w *Worker) wait(ctx context.Context, d time.Duration) error {
+	end := time.Now().Add(d)
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		left := time.Until(end)
+		if left <= 0 || w.abandoned {
+			return nil
+		}
+		if err := w.handle(w.c.Poll(int(min(left, 100*time.Millisecond).Milliseconds()) + 1)); err != nil {
+			return err
+		}
+	}
+}
+
+func (w *Worker) pause() {
+	if w.paused || len(w.assigned) == 0 {
+		return
+	}
+	if err := w.c.Pause(w.assigned); err != nil {
+		w.logger.Warn("pause partitions", "err", err)
+		return
+	}
+	w.paused = true
+}
+
+func (w *Worker) resume() {
+	if !w.paused {
+		return
+	}
+	if err := w.c.Resume(w.assigned); err != nil {
+		w.logger.Warn("resume partitions", "err", err)
+	}
+	w.paused = false
+}
+
+func (w *Worker) currentLog() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.log
+}
+
+func (w *Worker) setLog(id string) {
+	w.mu.Lock()
+	w.log = id
+	w.mu.Unlock()
+}
+
+func (w *Worker) setParts(tps []kafka.TopicPartition) {
+	n := len(tps)
+	w.mu.Lock()
+	w.parts = partNums(tps)
+	w.mu.Unlock()
+	w.m.assigned.Set(float64(n))
+}
+
+func partNums(tps []kafka.TopicPartition) []int32 {
+	ps := make([]int32, 0, len(tps))
+	for _, tp := range tps {
+		ps = append(ps, tp.Partition)
+	}
+	return ps
+}
