@@ -120,11 +120,11 @@ func (r *Resolver) loaders(ctx context.Context) *Loaders {
 }
 
 // prefetchStates loads the states of a whole list of assets in one store call
-// when the query selects their state (directly or through rollup-free
-// fragments), so a query level costs one GetStates however wide it is. Errors
-// are left for the per-asset state resolvers to report.
+// when the query selects their state (directly or through fragments), so a
+// query level costs one GetStates however wide it is, and a single asset pays
+// no loader wait. Errors are left for the per-asset state resolvers to report.
 func (r *Resolver) prefetchStates(ctx context.Context, assets []*twin.Asset, path ...string) {
-	if len(assets) < 2 || !selects(ctx, append(path, "state")...) {
+	if len(assets) == 0 || !selects(ctx, append(path, "state")...) {
 		return
 	}
 	l := r.loaders(ctx)

@@ -242,7 +242,12 @@ func (r *assetStateResolver) Metrics(ctx context.Context, obj *twin.State) ([]*g
 }
 
 func (r *queryResolver) Asset(ctx context.Context, id string) (*gqlmodel.Asset, error) {
-	return wrap(r.cfg.Model.Asset(id)), nil
+	a := r.cfg.Model.Asset(id)
+	if a == nil {
+		return nil, nil
+	}
+	r.prefetchStates(ctx, []*twin.Asset{a})
+	return wrap(a), nil
 }
 
 func (r *queryResolver) Assets(ctx context.Context, typeArg *string, under *string, first int, after *string) (*model.AssetConnection, error) {
@@ -293,6 +298,7 @@ func (r *queryResolver) Assets(ctx context.Context, typeArg *string, under *stri
 
 func (r *queryResolver) Node(ctx context.Context, id string) (gqlmodel.Node, error) {
 	if a := r.cfg.Model.Asset(id); a != nil {
+		r.prefetchStates(ctx, []*twin.Asset{a})
 		return wrap(a), nil
 	}
 	return nil, nil
