@@ -125,10 +125,6 @@ func New(cfg Config) *Handler {
 		KeepAlivePingInterval: cfg.KeepAliveInterval,
 		// Browsers on other origins (GraphiQL elsewhere, dashboards) subscribe too.
 		Implementation: transport.CoderWebsocketImplementation{AcceptOptions: coderws.AcceptOptions{InsecureSkipVerify: true}},
-		InitFunc: func(ctx context.Context, p transport.InitPayload) (context.Context, *transport.InitPayload, error) {
-			// Subscriptions outlive the upgrade request: give them their own loaders.
-			return context.WithValue(ctx, loadersKey{}, newLoaders(&res.cfg)), &p, nil
-		},
 	})
 	srv.AddTransport(transport.SSE{})
 	srv.AddTransport(transport.Options{})
@@ -141,6 +137,7 @@ func New(cfg Config) *Handler {
 	if cfg.ComplexityLimit > 0 {
 		srv.Use(extension.FixedComplexityLimit(cfg.ComplexityLimit))
 	}
+	srv.AroundResponses(withLoaders(&res.cfg))
 	srv.SetErrorPresenter(errorPresenter(cfg.Logger))
 	srv.SetRecoverFunc(func(ctx context.Context, p any) error {
 		if cfg.Logger != nil {
@@ -148,7 +145,7 @@ func New(cfg Config) *Handler {
 		}
 		return twin.Errorf(twin.EINTERNAL, "internal error")
 	})
-	return &Handler{Handler: LoadersMiddleware(&res.cfg, srv), hub: hub}
+	return &Handler{Handler: srv, hub: hub}
 }
 
 // gqlgen's own error codes, mapped onto the project's stable codes.

@@ -2,7 +2,6 @@ package resolvers
 
 import (
 	"context"
-	"net/http"
 	gosync "sync"
 	"time"
 
@@ -101,15 +100,16 @@ func splitComma(s string) []string {
 	return out
 }
 
-// LoadersMiddleware puts fresh Loaders into each request's context.
-func LoadersMiddleware(cfg *Config, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx := context.WithValue(r.Context(), loadersKey{}, newLoaders(cfg))
-		next.ServeHTTP(w, r.WithContext(ctx))
-	})
+// withLoaders gives each response fresh Loaders: a query's one response, and
+// each message of a subscription, so a long-lived subscription never serves a
+// state cached for an earlier message.
+func withLoaders(cfg *Config) graphql.ResponseMiddleware {
+	return func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+		return next(context.WithValue(ctx, loadersKey{}, newLoaders(cfg)))
+	}
 }
 
-// For returns the request's loaders. Outside a request (a subscription's later
+// loaders returns the response's loaders. Outside a response (a subscription's later
 // messages, a test calling a resolver directly) it returns fresh ones, so a
 // long-lived context never serves stale states.
 func (r *Resolver) loaders(ctx context.Context) *Loaders {

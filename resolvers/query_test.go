@@ -127,8 +127,15 @@ func TestQuery_Asset(t *testing.T) {
 	if len(st.Metrics) != 7 || st.Metrics[0].Name != "power_on" {
 		t.Errorf("metrics = %v", st.Metrics)
 	}
-	if st.UptimeSecondsToday < 0 {
-		t.Errorf("uptimeSecondsToday = %v", st.UptimeSecondsToday)
+	// 3000 s accounted a second before now, still RUNNING: the read adds that second.
+	if st.UptimeSecondsToday != 3001 {
+		t.Errorf("uptimeSecondsToday = %v, want 3001", st.UptimeSecondsToday)
+	}
+	if st.Speed == nil || *st.Speed != 218 {
+		t.Errorf("speed = %v, want 218", st.Speed)
+	}
+	if st.Oee == nil || *st.Oee <= 0 || *st.Oee > 1 {
+		t.Errorf("oee = %v, want an estimate in (0, 1]", st.Oee)
 	}
 }
 

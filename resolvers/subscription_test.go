@@ -368,3 +368,33 @@ func TestHub_DropsSlowSubscriber(t *testing.T) {
 	cancel()
 	waitSubscribers(t, bus, 0)
 }
+
+func TestSubscription_MessagesReadFreshState(t *testing.T) {
+	e := newEnv(t, mustDemoModel(t))
+	e.putState(runningLine3())
+	srv := httptest.NewServer(e.h)
+	defer srv.Close()
+	c := dialWS(t, srv, "graphql-transport-ws")
+	c.subscribe("f", `subscription { modeChanged { toMode asset { state { mode } } } }`)
+	waitSubscribers(t, e.bus, 1)
+	type msg struct {
+		ModeChanged struct {
+			ToMode string
+			Asset  struct{ State struct{ Mode string } }
+		}
+	}
+	e.appendAndPublish(t, modeChange(line3, twin.ModeIdle, twin.ModeRunning, now, 1))
+	var m msg
+	c.next("f", &m)
+	if m.ModeChanged.Asset.State.Mode != "RUNNING" {
+		t.Fatalf("first message = %+v", m)
+	}
+	st := runningLine3()
+	st.Mode = twin.ModeFault
+	e.putState(st)
+	e.appendAndPublish(t, modeChange(line3, twin.ModeRunning, twin.ModeFault, now.Add(time.Second), 1))
+	c.next("f", &m)
+	if m.ModeChanged.ToMode != "FAULT" || m.ModeChanged.Asset.State.Mode != "FAULT" {
+		t.Fatalf("second message = %+v, want the state read afresh", m)
+	}
+}
