@@ -1,0 +1,243 @@
+package sync_test
+
+import (
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	twin "github.com/twingraph/twingraph"
+	"github.com/twingraph/twingraph/examples"
+	"github.com/twingraph/twingraph/hierarchy"
+	twinsync "github.com/twingraph/twingraph/sync"
+)
+
+const line3 = "plant/jkt1/packaging/line3"
+
+func mustPlant(tb testing.TB) *hierarchy.Model {
+	tb.Helper()
+	m, err := hierarchy.Load(examples.PlantFile, examples.PlantYAML)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return m
+}
+
+var rejectCodes = []string{"bad_json", "missing_field", "bad_ts", "unknown_asset", "unknown_signal",
+	"unknown_tag", "wrong_type", "non_finite"}
+
+func TestDecode_rejects(t *testing.T) {
+	m := mustPlant(t)
+	cases := []struct{ name, msg, code string }{
+		{"not JSON", `hello`, "bad_json"},
+		{"truncated", `{"asset":"` + line3 + `","signal":`, "bad_json"},
+		{"not an object", `42`, "bad_json"},
+		{"empty", ``, "bad_json"},
+		{"field of the wrong JSON type", `{"asset":5,"signal":"temp1_c","value":1,"ts":1}`, "bad_json"},
+		{"no signal", `{"asset":"` + line3 + `","value":1,"ts":1795500000123}`, "missing_field"},
+		{"no asset", `{"signal":"temp1_c","value":1,"ts":1795500000123}`, "missing_field"},
+		{"no value", `{"asset":"` + line3 + `","signal":"temp1_c","ts":1795500000123}`, "missing_field"},
+		{"null value", `{"asset":"` + line3 + `","signal":"temp1_c","value":null,"ts":1795500000123}`, "missing_field"},
+		{"no ts", `{"asset":"` + line3 + `","signal":"temp1_c","value":1}`, "missing_field"},
+		{"nothing", `{}`, "missing_field"},
+		{"device without tag", `{"device":"plc-17","value":1,"ts":1}`, "missing_field"},
+		{"ts not RFC 3339", `{"asset":"` + line3 + `","signal":"temp1_c","value":1,"ts":"yesterday"}`, "bad_ts"},
+		{"ts a bool", `{"asset":"` + line3 + `","signal":"temp1_c","value":1,"ts":true}`, "bad_ts"},
+		{"ts past year 9999", `{"asset":"` + line3 + `","signal":"temp1_c","value":1,"ts":999999999999999}`, "bad_ts"},
+		{"unknown asset", `{"asset":"plant/nowhere","signal":"temp1_c","value":1,"ts":1795500000123}`, "unknown_asset"},
+		{"unknown signal", `{"asset":"` + line3 + `","signal":"colour","value":1,"ts":1795500000123}`, "unknown_signal"},
+		{"unknown tag", `{"device":"plc-17","tag":"77","value":1,"ts":1795500000123}`, "unknown_tag"},
+		{"unknown device", `{"device":"plc-99","tag":"1024","value":1,"ts":1795500000123}`, "unknown_tag"},
+		{"string for a number", `{"asset":"` + line3 + `","signal":"speed_units_per_min","value":"fast","ts":1795500000123}`, "wrong_type"},
+		{"number for a bool", `{"asset":"` + line3 + `","signal":"power_on","value":1,"ts":1795500000123}`, "wrong_type"},
+		{"list of numbers", `{"asset":"` + line3 + `","signal":"fault_codes","value":[1,2],"ts":1795500000123}`, "wrong_type"},
+		{"object value", `{"asset":"` + line3 + `","signal":"temp1_c","value":{"v":1},"ts":1795500000123}`, "wrong_type"},
+		{"raw list for a number", `{"device":"plc-17","tag":"1024","value":["a"],"ts":1795500000123}`, "wrong_type"},
+		{"tag a bool", `{"device":"plc-17","tag":true,"value":1,"ts":1795500000123}`, "wrong_type"},
+		{"overflowing number", `{"asset":"` + line3 + `","signal":"temp1_c","value":1e999,"ts":1795500000123}`, "non_finite"},
+		{"overflowing negative raw", `{"device":"plc-17","tag":"1024","value":-1e999,"ts":1795500000123}`, "non_finite"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			samples, rejects := twinsync.Decode(m, []byte(c.msg))
+			if len(samples) != 0 || len(rejects) != 1 {
+				t.Fatalf("samples %v rejects %v", samples, rejects)
+			}
+			if r := rejects[0]; r.Index != 0 || !strings.HasPrefix(r.Reason, c.code+": ") {
+				t.Fatalf("reject %+v, want code %s", r, c.code)
+			}
+		})
+	}
+	seen := map[string]bool{}
+	for _, c := range cases {
+		seen[c.code] = true
+	}
+	for _, code := range rejectCodes {
+		if !seen[code] {
+			t.Errorf("no case for %s", code)
+		}
+	}
+}
+
+func TestDecode_good(t *testing.T) {
+	m := mustPlant(t)
+	ms := time.UnixMilli(1795500000123).UTC()
+	rfc := time.Date(2026, 11, 24, 6, 0, 0, 0, time.UTC)
+	cases := []struct {
+		name, msg string
+		signal    string
+		value     twin.Value
+		ts        time.Time
+		quality   twin.Quality
+	}{
+		{"curated number", `{"asset":"` + line3 + `","signal":"speed_units_per_min","value":218,"ts":"2026-11-24T06:00:00Z"}`,
+			"speed_units_per_min", twin.Number(218), rfc, twin.QualityGood},
+		{"local offset becomes UTC", `{"asset":"` + line3 + `","signal":"temp1_c","value":21.5,"ts":"2026-11-24T13:00:00+07:00"}`,
+			"temp1_c", twin.Number(21.5), rfc, twin.QualityGood},
+		{"fractional seconds", `{"asset":"` + line3 + `","signal":"temp1_c","value":21.5,"ts":"2026-11-24T06:00:00.25Z"}`,
+			"temp1_c", twin.Number(21.5), rfc.Add(250 * time.Millisecond), twin.QualityGood},
+		{"epoch milliseconds", `{"asset":"` + line3 + `","signal":"power_on","value":true,"ts":1795500000123}`,
+			"power_on", twin.Bool(true), ms, twin.QualityGood},
+		{"fault list is a sorted set", `{"asset":"` + line3 + `","signal":"fault_codes","value":["E9","E1","E9"],"ts":1795500000123}`,
+			"fault_codes", twin.NewList([]string{"E1", "E9"}), ms, twin.QualityGood},
+		{"empty fault list", `{"asset":"` + line3 + `","signal":"fault_codes","value":[],"ts":1795500000123}`,
+			"fault_codes", twin.NewList(nil), ms, twin.QualityGood},
+		{"string", `{"asset":"` + line3 + `","signal":"batch","value":"B-0042","ts":1795500000123}`,
+			"batch", twin.String("B-0042"), ms, twin.QualityGood},
+		{"out of range is kept as BAD", `{"asset":"` + line3 + `","signal":"speed_units_per_min","value":900,"ts":1795500000123}`,
+			"speed_units_per_min", twin.Number(900), ms, twin.QualityBad},
+		{"raw scaled", `{"device":"plc-17","tag":"1024","value":542,"ts":1795500000123}`,
+			"press1_bar", twin.Number(5.42), ms, twin.QualityGood},
+		{"raw tag as a number", `{"device":"plc-17","tag":1024,"value":542,"ts":1795500000123}`,
+			"press1_bar", twin.Number(5.42), ms, twin.QualityGood},
+		{"raw scaled out of range", `{"device":"plc-17","tag":"1024","value":5420,"ts":1795500000123}`,
+			"press1_bar", twin.Number(54.2), ms, twin.QualityBad},
+		{"raw bit becomes a bool", `{"device":"plc-17","tag":"1","value":0,"ts":1795500000123}`,
+			"power_on", twin.Bool(false), ms, twin.QualityGood},
+		{"raw fault list", `{"device":"plc-17","tag":"2","value":["F2"],"ts":1795500000123}`,
+			"fault_codes", twin.NewList([]string{"F2"}), ms, twin.QualityGood},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			samples, rejects := twinsync.Decode(m, []byte(c.msg))
+			if len(rejects) != 0 || len(samples) != 1 {
+				t.Fatalf("samples %v rejects %v", samples, rejects)
+			}
+			s := samples[0]
+			if s.Asset != line3 || s.Signal != c.signal || !s.TS.Equal(c.ts) || s.Quality != c.quality || s.Pos != (twin.LogPos{}) {
+				t.Fatalf("got %+v", s)
+			}
+			if c.value.Kind == twin.KindNumber && s.Value.Kind == twin.KindNumber {
+				if math.Abs(s.Value.Num-c.value.Num) > 1e-9 {
+					t.Fatalf("value %v, want %v", s.Value, c.value)
+				}
+			} else if !s.Value.Equal(c.value) {
+				t.Fatalf("value %#v, want %#v", s.Value, c.value)
+			}
+			if s.TS.Location() != time.UTC {
+				t.Fatalf("ts not in UTC: %v", s.TS)
+			}
+		})
+	}
+}
+
+func TestDecode_array(t *testing.T) {
+	m := mustPlant(t)
+	msg := `[
+	  {"asset":"` + line3 + `","signal":"power_on","value":true,"ts":"2026-11-24T06:00:00Z"},
+	  "garbage",
+	  {"asset":"plant/nowhere","signal":"x","value":1,"ts":1},
+	  {"device":"plc-17","tag":"900","value":218,"ts":"2026-11-24T06:00:00Z"},
+	  {"asset":"` + line3 + `","signal":"speed_units_per_min","value":"fast","ts":1}
+	]`
+	samples, rejects := twinsync.Decode(m, []byte(msg))
+	if len(samples) != 2 || samples[0].Signal != "power_on" || samples[1].Signal != "speed_units_per_min" {
+		t.Fatalf("samples %+v", samples)
+	}
+	want := []struct {
+		i    int
+		code string
+	}{{1, "bad_json"}, {2, "unknown_asset"}, {4, "wrong_type"}}
+	if len(rejects) != len(want) {
+		t.Fatalf("rejects %+v", rejects)
+	}
+	for k, w := range want {
+		if rejects[k].Index != w.i || !strings.HasPrefix(rejects[k].Reason, w.code+":") {
+			t.Errorf("reject %d = %+v, want index %d code %s", k, rejects[k], w.i, w.code)
+		}
+	}
+
+	// An array that is not JSON at all is one reject.
+	if s, r := twinsync.Decode(m, []byte(`[{"asset":`)); len(s) != 0 || len(r) != 1 || !strings.HasPrefix(r[0].Reason, "bad_json") {
+		t.Fatalf("broken array: %v %v", s, r)
+	}
+	if s, r := twinsync.Decode(m, []byte(` [] `)); len(s) != 0 || len(r) != 0 {
+		t.Fatalf("empty array: %v %v", s, r)
+	}
+}
+
+func TestDecode_longNamesAreCut(t *testing.T) {
+	m := mustPlant(t)
+	long := strings.Repeat("é", 500)
+	_, r := twinsync.Decode(m, []byte(`{"asset":"`+long+`","signal":"x","value":1,"ts":1}`))
+	if len(r) != 1 || len(r[0].Reason) > 200 {
+		t.Fatalf("reasons %+v", r)
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	m := mustPlant(f)
+	for _, s := range []string{
+		`{"asset":"` + line3 + `","signal":"speed_units_per_min","value":218,"ts":"2026-11-24T06:00:00Z"}`,
+		`{"device":"plc-17","tag":"1024","value":542,"ts":1795500000123}`,
+		`[{"device":"plc-17","tag":"1","value":1,"ts":1.5},{"asset":"` + line3 + `","signal":"fault_codes","value":["a"],"ts":0}]`,
+		`{"asset":"` + line3 + `","signal":"temp1_c","value":1e999,"ts":-1}`,
+		`[1,"x",null,{},[]]`, `null`, `"`, `{"ts":"2026-11-24T06:00:00+25:00"}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, msg []byte) {
+		samples, rejects := twinsync.Decode(m, msg)
+		for _, r := range rejects {
+			code, _, ok := strings.Cut(r.Reason, ": ")
+			if !ok || !contains(rejectCodes, code) {
+				t.Fatalf("reason %q", r.Reason)
+			}
+		}
+		for _, s := range samples {
+			a := m.Asset(s.Asset)
+			if a == nil {
+				t.Fatalf("sample of unknown asset %q", s.Asset)
+			}
+			def := m.Type(a.Type).Signal(s.Signal)
+			if def == nil || s.Value.Kind != kindOf(def) {
+				t.Fatalf("sample %+v does not fit its signal", s)
+			}
+			if s.Value.Kind == twin.KindNumber && (math.IsNaN(s.Value.Num) || math.IsInf(s.Value.Num, 0)) {
+				t.Fatalf("non-finite sample %+v", s)
+			}
+			if s.Quality != twin.QualityGood && s.Quality != twin.QualityBad {
+				t.Fatalf("quality %q", s.Quality)
+			}
+			if _, err := s.TS.MarshalJSON(); err != nil {
+				t.Fatalf("ts %v: %v", s.TS, err)
+			}
+		}
+	})
+}
+
+func contains(l []string, s string) bool {
+	for _, x := range l {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func kindOf(def *twin.SignalDef) twin.ValueKind {
+	if def.Kind == "" {
+		return twin.KindNumber
+	}
+	return def.Kind
+}
