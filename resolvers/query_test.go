@@ -1,6 +1,9 @@
 package resolvers_test
 
 import (
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -635,5 +638,29 @@ func TestQuery_ShiftReport(t *testing.T) {
 		if a.Oee == nil || *a.Oee <= 0 || *a.Oee > 1 {
 			t.Errorf("oee = %v", a.Oee)
 		}
+	}
+}
+
+func TestQuery_HistoryBatchedAcrossAssets(t *testing.T) {
+	e := newEnv(t, mustDemoModel(t))
+	var resp map[string]any
+	e.post(t, `{ roots { descendants(type: "packaging_line") {
+		history(metric: "press1_bar", from: "2026-11-24T06:00:00Z", to: "2026-11-24T07:00:00Z", interval: "15m") { points { value } }
+		speed: history(metric: "speed_units_per_min", from: "2026-11-24T06:00:00Z", to: "2026-11-24T07:00:00Z", interval: "1h", agg: LAST) { agg }
+	} } }`, &resp)
+	e.history.mu.Lock()
+	defer e.history.mu.Unlock()
+	if len(e.history.batches) != 1 || len(e.history.batches[0]) != 6 {
+		t.Errorf("history went to the store in %d batches, want one of 6", len(e.history.batches))
+	}
+}
+
+func TestQuery_OverGET(t *testing.T) {
+	e := newEnv(t, mustDemoModel(t))
+	req := httptest.NewRequest(http.MethodGet, "/graphql?query="+url.QueryEscape(`{ asset(id: "plant/jkt1") { id type } }`), nil)
+	rec := httptest.NewRecorder()
+	e.h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"type":"site"`) {
+		t.Errorf("GET: %d %s", rec.Code, rec.Body)
 	}
 }
