@@ -1,0 +1,116 @@
+package sync_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
+
+	twin "github.com/twingraph/twingraph"
+	"github.com/twingraph/twingraph/internal/testenv"
+	twinsync "github.com/twingraph/twingraph/sync"
+)
+
+// benchRecords is how many telemetry records the end-to-end benchmark produces.
+const benchRecords = 200_000
+
+// benchScript is single-sample telemetry spread over every packaging asset
+// with a speed signal, each sample newer than the last, so all of it applies.
+func benchScript(m twin.Model, n int) []msg {
+	var assets []string
+	for _, a := range m.Assets() {
+		if t := m.Type(a.Type); t != nil && t.Signal("speed_units_per_min") != nil {
+			assets = append(assets, a.ID)
+		}
+	}
+	out := make([]msg, n)
+	for i := range out {
+		a := assets[i%len(assets)]
+		at := time.Duration(i/len(assets)) * time.Second
+		sig, val := "speed_units_per_min", fmt.Sprint(100+i%50)
+		switch i % 50 {
+		case 10:
+			sig, val = "fault_codes", `["E1"]`
+		case 11:
+			sig, val = "fault_codes", `[]`
+		}
+		out[i] = msg{a, curated(a, sig, val, at)}
+	}
+	return out
+}
+
+// BenchmarkWorker_EndToEnd measures telemetry records per second from Kafka to
+// state + history + events in memory stores, beside the raw consume rate of
+// the same topic by a plain confluent-kafka-go consumer in the same run.
+//
+//	go test ./sync -run '^$' -bench WorkerEndToEnd -benchtime 1x
+func BenchmarkWorker_EndToEnd(b *testing.B) {
+	addr := testenv.Kafka(b)
+	m := mustModel(b)
+	produce(b, addr, "telemetry", benchScript(m, benchRecords))
+	group := 0
+
+	b.Run("raw-consume", func(b *testing.B) {
+		var total int
+		start := time.Now()
+		for range b.N {
+			group++
+			total += rawConsume(b, addr, fmt.Sprintf("raw-%d", group), benchRecords)
+		}
+		b.ReportMetric(float64(total)/time.Since(start).Seconds(), "records/s")
+	})
+	b.Run("worker", func(b *testing.B) {
+		var total, samples, events int64
+		var elapsed time.Duration
+		for range b.N {
+			group++
+			s := newStores()
+			w, err := twinsync.NewWorker(twinsync.Config{Brokers: addr, Group: fmt.Sprintf("bench-%d", group),
+				Model: m, States: s.states, History: s.history, Events: s.events, Bus: s.bus})
+			if err != nil {
+				b.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			start := time.Now()
+			go func() { done <- w.Run(ctx) }()
+			for w.Stats().Messages < benchRecords {
+				time.Sleep(time.Millisecond)
+			}
+			elapsed += time.Since(start)
+			cancel()
+			if err := <-done; err != nil {
+				b.Fatal(err)
+			}
+			st := w.Stats()
+			total += st.Messages
+			samples += st.Samples
+			events += st.Events
+		}
+		b.ReportMetric(float64(total)/elapsed.Seconds(), "records/s")
+		b.ReportMetric(float64(samples)/elapsed.Seconds(), "samples/s")
+		b.ReportMetric(float64(events)/elapsed.Seconds(), "bizevents/s")
+	})
+}
+
+// rawConsume reads n records of the telemetry topic in a fresh group and returns how many it read.
+func rawConsume(tb testing.TB, addr, group string, n int) int {
+	c, err := kafka.NewConsumer(&kafka.ConfigMap{"bootstrap.servers": addr, "group.id": group,
+		"auto.offset.reset": "earliest", "enable.metrics.push": false, "enable.auto.commit": false})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Subscribe("telemetry", nil); err != nil {
+		tb.Fatal(err)
+	}
+	got := 0
+	for got < n {
+		if _, ok := c.Poll(100).(*kafka.Message); ok {
+			got++
+		}
+	}
+	return got
+}
