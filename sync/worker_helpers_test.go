@@ -38,7 +38,6 @@ type stores struct {
 	bus     twin.Bus
 }
 
-
 // msg is one telemetry record to produce.
 type msg struct {
 	key   string
