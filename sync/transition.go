@@ -6,6 +6,7 @@ package sync
 
 import (
 	"slices"
+	gosync "sync"
 	"time"
 
 	twin "github.com/twingraph/twingraph"
@@ -79,11 +80,14 @@ func Transition(a *twin.Asset, t *twin.AssetType, st *twin.State, samples []twin
 	if ns.FaultCodes == nil {
 		ns.FaultCodes = []string{}
 	}
-	x := transition{a: a, t: t, ns: ns, loc: a.Location()}
+	x := transition{a: a, t: t, ns: ns, loc: location(a)}
 	var in map[string]int64
 	if st != nil {
 		in = st.Offsets
 	}
+	// Samples of a batch mostly share a partition: build its key once.
+	var lastLog, key string
+	lastPart := int32(-1)
 
 	var instant time.Time
 	open := false
@@ -93,7 +97,9 @@ func Transition(a *twin.Asset, t *twin.AssetType, st *twin.State, samples []twin
 			continue
 		}
 		if s.Pos.Log != "" {
-			key := s.Pos.Key()
+			if s.Pos.Log != lastLog || s.Pos.Partition != lastPart {
+				lastLog, lastPart, key = s.Pos.Log, s.Pos.Partition, s.Pos.Key()
+			}
 			if off, ok := in[key]; ok && off >= s.Pos.Offset {
 				continue
 			}
@@ -107,14 +113,15 @@ func Transition(a *twin.Asset, t *twin.AssetType, st *twin.State, samples []twin
 		if s.Quality == twin.QualityBad || s.Value.IsZero() {
 			continue
 		}
-		if m, ok := ns.Metrics[s.Signal]; ok && !s.TS.After(m.TS) {
+		m, seen := ns.Metrics[s.Signal]
+		if seen && !s.TS.After(m.TS) {
 			continue
 		}
 		if open && !s.TS.Equal(instant) {
 			x.evaluate(instant)
 		}
 		open, instant = true, s.TS
-		x.apply(s)
+		x.apply(s, !seen || !m.Value.Equal(s.Value))
 	}
 	if open {
 		x.evaluate(instant)
@@ -130,10 +137,34 @@ type transition struct {
 	loc    *time.Location
 	env    map[string]any // rule environment, built lazily from ns.Metrics
 	events []twin.Event
+	// changed says a value differs from the one the rules last saw. Rules are
+	// pure functions of the values, so without a change they would choose
+	// again what they chose at the last evaluation (the previous call's last
+	// instant included), and are not run.
+	changed bool
+	// day caches the site-local day [dayStart, dayEnd) named dayName.
+	dayName          string
+	dayStart, dayEnd time.Time
+}
+
+// locations caches time zones by name: time.LoadLocation reads the zone file
+// on every call, far too slow for once per batch.
+var locations gosync.Map // string → *time.Location
+
+func location(a *twin.Asset) *time.Location {
+	if a.Timezone == "" || a.Timezone == "UTC" {
+		return time.UTC
+	}
+	if loc, ok := locations.Load(a.Timezone); ok {
+		return loc.(*time.Location)
+	}
+	loc := a.Location()
+	locations.Store(a.Timezone, loc)
+	return loc
 }
 
 // apply stores one sample's value as the signal's current value.
-func (x *transition) apply(s *twin.Sample) {
+func (x *transition) apply(s *twin.Sample, changed bool) {
 	v := s.Value
 	if v.Kind == twin.KindList {
 		v.List = slices.Clone(v.List)
@@ -142,8 +173,11 @@ func (x *transition) apply(s *twin.Sample) {
 		}
 	}
 	x.ns.Metrics[s.Signal] = twin.Metric{Value: v, TS: s.TS}
-	if x.env != nil {
-		x.env[s.Signal] = v.Any()
+	if changed {
+		x.changed = true
+		if x.env != nil {
+			x.env[s.Signal] = v.Any()
+		}
 	}
 	if s.TS.After(x.ns.UpdatedAt) {
 		x.ns.UpdatedAt = s.TS
@@ -189,6 +223,10 @@ func (x *transition) mode(now time.Time) {
 	if ns.PendingMode == "" {
 		x.account(now)
 	}
+	if !x.changed {
+		return
+	}
+	x.changed = false
 	c, ok := x.rules()
 	if !ok {
 		return
@@ -258,7 +296,7 @@ func (x *transition) rules() (twin.Mode, bool) {
 // the uptime of the site-local day, starting a new day at local midnight.
 func (x *transition) account(to time.Time) {
 	ns := x.ns
-	day, midnight := localDay(to, x.loc)
+	day, midnight := x.localDay(to)
 	if ns.UptimeAsOf.IsZero() {
 		ns.UptimeDay, ns.UptimeSeconds, ns.DayStart, ns.UptimeAsOf = day, 0, to, to
 		return
@@ -281,10 +319,15 @@ func (x *transition) account(to time.Time) {
 }
 
 // localDay returns the site-local date of t and the instant of its local midnight.
-func localDay(t time.Time, loc *time.Location) (string, time.Time) {
-	lt := t.In(loc)
-	y, m, d := lt.Date()
-	return lt.Format(time.DateOnly), time.Date(y, m, d, 0, 0, 0, 0, loc)
+func (x *transition) localDay(t time.Time) (string, time.Time) {
+	if t.Before(x.dayStart) || !t.Before(x.dayEnd) {
+		lt := t.In(x.loc)
+		y, m, d := lt.Date()
+		x.dayName = lt.Format(time.DateOnly)
+		x.dayStart = time.Date(y, m, d, 0, 0, 0, 0, x.loc)
+		x.dayEnd = time.Date(y, m, d+1, 0, 0, 0, 0, x.loc)
+	}
+	return x.dayName, x.dayStart
 }
 
 // faults diffs the fault signal's set against the active codes.
