@@ -1,0 +1,145 @@
+// Package postgres keeps twingraph's history (samples, downsampled series) and
+// business events in PostgreSQL through a pgx pool.
+//
+// Two paths share one API. Where the timescaledb extension is available the
+// samples live in a hypertable with continuous aggregates at 1m, 5m, 1h and 1d
+// (real-time aggregation on, refresh policies, optional compression and
+// retention). On plain PostgreSQL they live in a table partitioned by month
+// with rollup tables at the same tiers, maintained by the store in the same
+// statement as the insert. Both carry count, sum, min, max, first and last per
+// bucket, so any coarser interval re-aggregates exactly, and both include a
+// late sample at once (see AppendSamples).
+//
+// The schema comes from the migrations embedded in package sql; Migrate applies
+// them and CheckSchema refuses to serve an older schema. This package knows
+// nothing of Kafka, Redis or GraphQL.
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	gosync "sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	twin "github.com/twingraph/twingraph"
+)
+
+// Options tune the store. The zero value is usable.
+type Options struct {
+	// NoTimescale keeps a fresh database on the plain PostgreSQL path even
+	// where the timescaledb extension is available. It has no effect on a
+	// database already migrated: its flavour is fixed by its first migration.
+	NoTimescale bool
+	// CompressAfter compresses hypertable chunks older than this (TimescaleDB
+	// only); 0 (the default) leaves them uncompressed. Applied by Migrate.
+	CompressAfter time.Duration
+	// Retention drops raw samples older than this (TimescaleDB only; the
+	// continuous aggregates keep their rows); 0 (the default) keeps them
+	// forever. Applied by Migrate.
+	Retention time.Duration
+	// BatchRows caps the rows of one INSERT statement; 0 means 5000.
+	BatchRows int
+	// MaxConns caps the pool's connections; 0 keeps pgx's default.
+	MaxConns int32
+	// Logger logs refreshes and retries; nil means no logging.
+	Logger *slog.Logger
+}
+
+// Store is the PostgreSQL history and event store. It implements
+// twin.HistoryStore and twin.EventStore and is safe for concurrent use.
+type Store struct {
+	pool   *pgxpool.Pool
+	opt    Options
+	log    *slog.Logger
+	pglite bool
+
+	mu      gosync.Mutex
+	flavour flavour         // known after Migrate or CheckSchema
+	parts   map[string]bool // monthly partitions known to exist (plain path)
+}
+
+var (
+	_ twin.HistoryStore = (*Store)(nil)
+	_ twin.EventStore   = (*Store)(nil)
+)
+
+type flavour string
+
+const (
+	flavourUnknown   flavour = ""
+	flavourPostgres  flavour = "postgres"
+	flavourTimescale flavour = "timescale"
+)
+
+// Open connects a pool to url (a postgres:// URL or DSN) and checks that the
+// server answers. It does not migrate: call Migrate, or CheckSchema before
+// serving. On the PGlite engine (PostgreSQL compiled to WebAssembly, whose
+// connections share one session) it forces default_query_exec_mode=exec.
+func Open(ctx context.Context, url string, opt Options) (*Store, error) {
+	if opt.BatchRows <= 0 {
+		opt.BatchRows = 5000
+	}
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: parse url: %w", err)
+	}
+	if opt.MaxConns > 0 {
+		cfg.MaxConns = opt.MaxConns
+	}
+	s := &Store{opt: opt, log: opt.Logger, parts: map[string]bool{}}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	// Probe with the simple protocol: a prepared statement would be left
+	// behind in PGlite's shared session and collide with another connection's.
+	probe, err := pgx.ConnectConfig(ctx, cfg.ConnConfig.Copy())
+	if err != nil {
+		return nil, fmt.Errorf("postgres: connect: %w", err)
+	}
+	var version string
+	err = probe.QueryRow(ctx, "SELECT version()", pgx.QueryExecModeSimpleProtocol).Scan(&version)
+	_ = probe.Close(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: connect: %w", err)
+	}
+	if strings.Contains(strings.ToLower(version), "emscripten") {
+		s.pglite = true
+		cfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeExec
+	}
+	s.pool, err = pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: pool: %w", err)
+	}
+	return s, nil
+}
+
+// Close closes the pool.
+func (s *Store) Close() { s.pool.Close() }
+
+// Pool returns the connection pool, for tests and benchmarks that compare
+// the store with direct SQL.
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// Timescale reports whether the database is on the TimescaleDB path. It is
+// known after Migrate or CheckSchema succeeded; false before.
+func (s *Store) Timescale() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.flavour == flavourTimescale
+}
+
+func (s *Store) getFlavour() flavour {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.flavour
+}
+
+// internal wraps an infrastructure error as INTERNAL, keeping the cause for logs.
+func internal(op string, err error) error {
+	return fmt.Errorf("postgres: %s: %w", op, err)
+}
