@@ -1,0 +1,196 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	twin "github.com/twingraph/twingraph"
+	"github.com/twingraph/twingraph/examples"
+	"github.com/twingraph/twingraph/gateway"
+	"github.com/twingraph/twingraph/hierarchy"
+	"github.com/twingraph/twingraph/resolvers"
+	"github.com/twingraph/twingraph/store/memory"
+	"github.com/twingraph/twingraph/store/postgres"
+	"github.com/twingraph/twingraph/store/redis"
+)
+
+// Main holds one process's wiring: the model, the stores and the servers every
+// subcommand is assembled from. End-to-end tests use it instead of copying it.
+type Main struct {
+	// Logger receives the process's logs (stderr by default).
+	Logger *slog.Logger
+	// Model is the loaded asset hierarchy.
+	Model *hierarchy.Model
+	// States, History, Events and Bus are the stores in use.
+	States  twin.StateStore
+	History twin.HistoryStore
+	Events  twin.EventStore
+	Bus     twin.Bus
+	// Registry collects the process's metrics for /metrics.
+	Registry *prometheus.Registry
+
+	redis    *redis.Store
+	postgres *postgres.Store
+	closers  []func()
+}
+
+// NewMain returns a Main logging to stderr at the given level ("debug", "info", "warn", "error").
+func NewMain(stderr io.Writer, level string) *Main {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		lv = slog.LevelInfo
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return &Main{
+		Logger:   slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lv})),
+		Registry: reg,
+	}
+}
+
+// LoadModel loads the model file, or the embedded demo plant when path is "".
+func (m *Main) LoadModel(path string) error {
+	var err error
+	if path == "" {
+		m.Model, err = hierarchy.Load("examples/"+examples.PlantFile, examples.PlantYAML)
+	} else {
+		m.Model, err = hierarchy.LoadFile(path)
+	}
+	if err != nil {
+		return fmt.Errorf("load model:\n%w", err)
+	}
+	return nil
+}
+
+// OpenStores opens Redis for state and the bus and PostgreSQL for history and
+// events; an empty URL keeps that part in memory (allowMemory) or is an error.
+// The PostgreSQL schema must be current: run `twingraph migrate` first.
+func (m *Main) OpenStores(ctx context.Context, redisURL, postgresURL, namespace string, allowMemory bool) error {
+	if !allowMemory {
+		var missing []string
+		if redisURL == "" {
+			missing = append(missing, "--redis")
+		}
+		if postgresURL == "" {
+			missing = append(missing, "--postgres")
+		}
+		if len(missing) > 0 {
+			return fmt.Errorf("%s required (or set %s)", strings.Join(missing, " and "), envList(missing))
+		}
+	}
+	if redisURL != "" {
+		rs, err := redis.Open(ctx, redisURL, redis.Options{Namespace: namespace})
+		if err != nil {
+			return fmt.Errorf("open redis: %w", err)
+		}
+		m.redis = rs
+		m.closers = append(m.closers, rs.Close)
+		m.States, m.Bus = rs, rs
+	} else {
+		m.States, m.Bus = memory.NewStateStore(), memory.NewBus()
+	}
+	if postgresURL != "" {
+		ps, err := postgres.Open(ctx, postgresURL, postgres.Options{Logger: m.Logger})
+		if err != nil {
+			return fmt.Errorf("open postgres: %w", err)
+		}
+		m.postgres = ps
+		m.closers = append(m.closers, ps.Close)
+		if err := ps.CheckSchema(ctx); err != nil {
+			return err
+		}
+		m.History, m.Events = ps, ps
+	} else {
+		m.History, m.Events = memory.NewHistoryStore(), memory.NewEventStore()
+	}
+	return nil
+}
+
+func envList(flags []string) string {
+	var out []string
+	for _, f := range flags {
+		out = append(out, envName(strings.TrimPrefix(f, "--")))
+	}
+	return strings.Join(out, ", ")
+}
+
+// Ready reports whether the stores answer: the gateway's /readyz.
+func (m *Main) Ready(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if _, err := m.States.GetStates(ctx, []string{"_readyz"}); err != nil {
+		return fmt.Errorf("state store: %w", err)
+	}
+	if _, err := m.Events.ListEvents(ctx, twin.EventQuery{Assets: []string{"_readyz"}, First: 1}); err != nil {
+		return fmt.Errorf("event store: %w", err)
+	}
+	return nil
+}
+
+// Gateway builds the HTTP handler: GraphQL, REST, GraphiQL, health and metrics.
+func (m *Main) Gateway() http.Handler {
+	dropped := prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "twingraph_subscribers_dropped_total",
+		Help: "Subscribers dropped because they could not keep up.",
+	})
+	m.Registry.MustRegister(dropped)
+	gql := resolvers.New(resolvers.Config{
+		Model: m.Model, States: m.States, History: m.History, Events: m.Events, Bus: m.Bus,
+		Logger: m.Logger, OnSlowSubscriber: dropped.Inc,
+	})
+	m.closers = append(m.closers, gql.Close)
+	return gateway.New(gateway.Config{
+		Model: m.Model, States: m.States, History: m.History, Events: m.Events,
+		GraphQL: gql, Ready: m.Ready, Logger: m.Logger, Registerer: m.Registry,
+		Metrics: promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}),
+	})
+}
+
+// Listen binds the HTTP address and serves the gateway until ctx ends.
+// It returns the bound address at once; serving errors go to errc.
+func (m *Main) Listen(ctx context.Context, addr string, errc chan<- error) (string, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", fmt.Errorf("listen http: %w", err)
+	}
+	srv := &http.Server{Handler: m.Gateway(), ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errc <- fmt.Errorf("http: %w", err)
+		}
+	}()
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}()
+	return ln.Addr().String(), nil
+}
+
+// Close releases the stores in reverse order of opening.
+func (m *Main) Close() {
+	for i := len(m.closers) - 1; i >= 0; i-- {
+		m.closers[i]()
+	}
+	m.closers = nil
+}
+
+// defaultString returns v, or def when v is empty.
+func defaultString(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}

@@ -1,0 +1,85 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/twingraph/twingraph/broker"
+	"github.com/twingraph/twingraph/simulate"
+	twinsync "github.com/twingraph/twingraph/sync"
+)
+
+// runDev runs the whole twin in one process on the embedded default: broker,
+// sync worker, stores, simulator and gateway.
+func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("dev", stderr)
+	httpAddr := fs.String("http", "127.0.0.1:8080", "gateway listen address")
+	kafkaListen := fs.String("kafka-listen", "127.0.0.1:9092", "embedded Kafka-protocol broker listen address")
+	modelPath := fs.String("model", "", "model file (default: the embedded demo plant)")
+	noSim := fs.Bool("no-sim", false, "do not run the simulator")
+	simRate := fs.Float64("sim-rate", 0, "simulator messages per second (0: the simulator's default)")
+	redisURL := fs.String("redis", "", "Redis URL for state and live events (default: in memory)")
+	postgresURL := fs.String("postgres", "", "PostgreSQL URL for history and events (default: in memory)")
+	namespace := fs.String("namespace", "twin", "Redis key namespace")
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+
+	m := NewMain(stderr, *logLevel)
+	defer m.Close()
+	if err := m.LoadModel(*modelPath); err != nil {
+		return err
+	}
+	if err := m.OpenStores(ctx, *redisURL, *postgresURL, *namespace, true); err != nil {
+		return err
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	b, err := broker.Start(ctx, *kafkaListen, m.Logger)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+
+	errc := make(chan error, 4)
+	w, err := twinsync.NewWorker(twinsync.Config{
+		Brokers: b.Addr(), Model: m.Model,
+		States: m.States, History: m.History, Events: m.Events, Bus: m.Bus,
+		Logger: m.Logger, Registerer: m.Registry,
+	})
+	if err != nil {
+		return err
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := w.Run(ctx); err != nil {
+			errc <- fmt.Errorf("sync worker: %w", err)
+		}
+	}()
+	if !*noSim {
+		go func() {
+			err := simulate.Run(ctx, simulate.Config{Brokers: b.Addr(), Model: m.Model, Rate: *simRate, Logger: m.Logger})
+			if err != nil && ctx.Err() == nil {
+				errc <- fmt.Errorf("simulator: %w", err)
+			}
+		}()
+	}
+
+	addr, err := m.Listen(ctx, *httpAddr, errc)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "ready http=%s kafka=%s\n", addr, b.Addr())
+
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	cancel()
+	<-done
+	return err
+}

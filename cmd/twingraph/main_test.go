@@ -1,0 +1,330 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
+)
+
+// startDev runs `twingraph dev` in-process on free ports and returns the
+// gateway and broker addresses from its ready line.
+func startDev(t *testing.T, extra ...string) (httpAddr, kafkaAddr string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	var stderr bytes.Buffer
+	done := make(chan int, 1)
+	args := append([]string{"dev", "--http", "127.0.0.1:0", "--kafka-listen", "127.0.0.1:0", "--log-level", "warn"}, extra...)
+	go func() { done <- run(ctx, args, pw, &stderr); pw.Close() }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case code := <-done:
+			if code != 0 {
+				t.Errorf("dev exited %d: %s", code, stderr.String())
+			}
+		case <-time.After(30 * time.Second):
+			t.Errorf("dev did not stop")
+		}
+	})
+	lines := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			select {
+			case lines <- sc.Text():
+			default:
+			}
+		}
+	}()
+	select {
+	case line := <-lines:
+		m := regexp.MustCompile(`^ready http=(\S+) kafka=(\S+)$`).FindStringSubmatch(line)
+		if m == nil {
+			t.Fatalf("ready line = %q", line)
+		}
+		return m[1], m[2]
+	case code := <-done:
+		t.Fatalf("dev exited %d before ready: %s", code, stderr.String())
+	case <-time.After(60 * time.Second):
+		t.Fatalf("no ready line; stderr: %s", stderr.String())
+	}
+	return "", ""
+}
+
+// produce sends telemetry messages with the production client and waits for delivery.
+func produce(t *testing.T, brokers string, msgs ...string) {
+	t.Helper()
+	p, err := kafka.NewProducer(&kafka.ConfigMap{"bootstrap.servers": brokers, "enable.metrics.push": false, "linger.ms": 0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	topic := "telemetry"
+	deliveries := make(chan kafka.Event, len(msgs))
+	for _, m := range msgs {
+		var key struct{ Asset, Device string }
+		_ = json.Unmarshal([]byte(m), &key)
+		k := key.Asset + key.Device
+		if err := p.Produce(&kafka.Message{TopicPartition: kafka.TopicPartition{Topic: &topic, Partition: kafka.PartitionAny},
+			Key: []byte(k), Value: []byte(m)}, deliveries); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range msgs {
+		select {
+		case e := <-deliveries:
+			if m, ok := e.(*kafka.Message); ok && m.TopicPartition.Error != nil {
+				t.Fatal(m.TopicPartition.Error)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatal("delivery timed out")
+		}
+	}
+}
+
+// graphql posts a query and decodes data into out; GraphQL errors fail the test.
+func graphql(t *testing.T, addr, query string, out any) {
+	t.Helper()
+	body, _ := json.Marshal(map[string]string{"query": query})
+	resp, err := http.Post("http://"+addr+"/graphql", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var r struct {
+		Data   json.RawMessage
+		Errors []map[string]any
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Errors) > 0 {
+		t.Fatalf("graphql errors: %v", r.Errors)
+	}
+	if err := json.Unmarshal(r.Data, out); err != nil {
+		t.Fatal(err)
+	}
+}
+
+type line3State struct {
+	Asset struct {
+		Type  string
+		State *struct {
+			Mode       string
+			UpdatedAt  string
+			FaultCodes []string
+			Batch      string
+			Press      *struct {
+				Value float64
+				Unit  string
+			}
+		}
+	}
+}
+
+const line3Query = `{ asset(id: "plant/jkt1/packaging/line3") { type state { mode updatedAt faultCodes batch
+  press: metric(name: "press1_bar") { value unit } } } }`
+
+// eventually polls f until it returns true or the deadline passes.
+func eventually(t *testing.T, within time.Duration, f func() bool) bool {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for time.Now().Before(deadline) {
+		if f() {
+			return true
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return false
+}
+
+func TestDev_TelemetryReachesGraphQL(t *testing.T) {
+	httpAddr, kafkaAddr := startDev(t, "--no-sim")
+
+	var before line3State
+	graphql(t, httpAddr, line3Query, &before)
+	if before.Asset.Type != "packaging_line" {
+		t.Fatalf("line3 type = %q", before.Asset.Type)
+	}
+	if before.Asset.State != nil && before.Asset.State.Mode != "UNKNOWN" {
+		t.Fatalf("mode before any telemetry = %q, want UNKNOWN or no state", before.Asset.State.Mode)
+	}
+
+	ts := "2026-11-24T06:00:00Z"
+	produce(t, kafkaAddr,
+		fmt.Sprintf(`[{"asset":"plant/jkt1/packaging/line3","signal":"power_on","value":true,"ts":%q},
+		  {"asset":"plant/jkt1/packaging/line3","signal":"speed_units_per_min","value":218,"ts":%q}]`, ts, ts),
+		`{"device":"plc-17","tag":"1024","value":542,"ts":1795500000123}`,
+		`{"asset":"plant/jkt1/packaging/line3","signal":"fault_codes","value":["E42"],"ts":"2026-11-24T06:00:05Z"}`,
+	)
+
+	var got line3State
+	ok := eventually(t, 20*time.Second, func() bool {
+		graphql(t, httpAddr, line3Query, &got)
+		s := got.Asset.State
+		return s != nil && s.Mode == "FAULT" && s.Press != nil
+	})
+	if !ok {
+		t.Fatalf("state never showed the telemetry: %+v", got.Asset.State)
+	}
+	s := got.Asset.State
+	if s.Press.Unit != "bar" || s.Press.Value != 5.42 {
+		t.Errorf("press1_bar = %+v, want 5.42 bar (raw 542 through the signal map)", *s.Press)
+	}
+	if len(s.FaultCodes) != 1 || s.FaultCodes[0] != "E42" {
+		t.Errorf("faultCodes = %v", s.FaultCodes)
+	}
+	// updatedAt is the newest sample's time, not the wall clock.
+	if want := "2026-11-24T06:00:05Z"; s.UpdatedAt != want {
+		t.Errorf("updatedAt = %q, want %q", s.UpdatedAt, want)
+	}
+}
+
+func TestDev_SimulatorKeepsStateFresh(t *testing.T) {
+	httpAddr, _ := startDev(t)
+	var first line3State
+	if !eventually(t, 15*time.Second, func() bool {
+		graphql(t, httpAddr, line3Query, &first)
+		return first.Asset.State != nil && first.Asset.State.Press != nil && first.Asset.State.UpdatedAt != ""
+	}) {
+		t.Fatal("simulated line3 state never appeared")
+	}
+	modes := map[string]bool{"RUNNING": true, "IDLE": true, "FAULT": true, "STOP": true, "UNKNOWN": true}
+	if !modes[first.Asset.State.Mode] {
+		t.Errorf("mode = %q", first.Asset.State.Mode)
+	}
+	var second line3State
+	if !eventually(t, 10*time.Second, func() bool {
+		graphql(t, httpAddr, line3Query, &second)
+		return second.Asset.State.UpdatedAt > first.Asset.State.UpdatedAt
+	}) {
+		t.Errorf("updatedAt did not advance from %s", first.Asset.State.UpdatedAt)
+	}
+}
+
+func TestDev_DAGHasSharedMachine(t *testing.T) {
+	httpAddr, _ := startDev(t, "--no-sim")
+	var got struct {
+		Roots []struct {
+			ID          string
+			Descendants []struct {
+				ID      string
+				Parents []struct{ ID string }
+			}
+		}
+	}
+	graphql(t, httpAddr, `{ roots { id descendants { id parents { id } } } }`, &got)
+	if len(got.Roots) == 0 {
+		t.Fatal("no roots")
+	}
+	for _, r := range got.Roots {
+		seen := map[string]bool{}
+		shared := 0
+		for _, d := range r.Descendants {
+			if seen[d.ID] {
+				t.Errorf("%s listed twice under %s", d.ID, r.ID)
+			}
+			seen[d.ID] = true
+			if len(d.Parents) > 1 {
+				shared++
+			}
+		}
+		if r.ID == "plant/jkt1" && (len(seen) < 17 || shared == 0) {
+			t.Errorf("plant has %d descendants, %d with two parents", len(seen), shared)
+		}
+	}
+}
+
+func TestModelCheck(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "cycle.yaml")
+	os.WriteFile(bad, []byte(`types:
+  site: {}
+  area: {}
+assets:
+  - id: a
+    type: site
+    parents: [b]
+  - id: b
+    type: area
+    parents: [a]
+`), 0o644)
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"model", "check", bad}, &stdout, &stderr)
+	if code == 0 {
+		t.Fatalf("model check on a cycle exited 0: %s", stdout.String())
+	}
+	if !regexp.MustCompile(regexp.QuoteMeta(bad) + `:\d+: .*cycle`).MatchString(stderr.String()) {
+		t.Errorf("stderr does not name the file, a line and the cycle:\n%s", stderr.String())
+	}
+
+	stdout.Reset()
+	stderr.Reset()
+	good := filepath.Join(dir, "plant.yaml")
+	data, _ := os.ReadFile("../../examples/plant.yaml")
+	os.WriteFile(good, data, 0o644)
+	if code := run(context.Background(), []string{"model", "check", good}, &stdout, &stderr); code != 0 {
+		t.Fatalf("demo model check exited %d: %s", code, stderr.String())
+	}
+	if !strings.Contains(stdout.String(), "ok") {
+		t.Errorf("stdout = %q", stdout.String())
+	}
+}
+
+func TestParseFlags_EnvTwin(t *testing.T) {
+	t.Setenv("TWIN_KAFKA_LISTEN", "127.0.0.1:19092")
+	t.Setenv("TWIN_NO_SIM", "true")
+	t.Setenv("TWIN_HTTP", "127.0.0.1:18080")
+	fs := newFlagSet("dev", io.Discard)
+	listen := fs.String("kafka-listen", "127.0.0.1:9092", "")
+	noSim := fs.Bool("no-sim", false, "")
+	httpAddr := fs.String("http", "127.0.0.1:8080", "")
+	if err := parseFlags(fs, []string{"--http", "127.0.0.1:28080"}); err != nil {
+		t.Fatal(err)
+	}
+	if *listen != "127.0.0.1:19092" || !*noSim {
+		t.Errorf("env twins not applied: kafka-listen=%q no-sim=%v", *listen, *noSim)
+	}
+	if *httpAddr != "127.0.0.1:28080" {
+		t.Errorf("command line must win over env: http=%q", *httpAddr)
+	}
+
+	t.Setenv("TWIN_NO_SIM", "maybe")
+	fs = newFlagSet("dev", io.Discard)
+	fs.Bool("no-sim", false, "")
+	if err := parseFlags(fs, nil); err == nil || !strings.Contains(err.Error(), "TWIN_NO_SIM") {
+		t.Errorf("bad env value error = %v, want one naming TWIN_NO_SIM", err)
+	}
+
+	t.Setenv("TWIN_POSTGRES", "")
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"migrate"}, &stdout, &stderr); code == 0 {
+		t.Fatal("migrate without --postgres exited 0")
+	}
+	if !strings.Contains(stderr.String(), "TWIN_POSTGRES") {
+		t.Errorf("error does not name the env twin: %s", stderr.String())
+	}
+}
+
+func TestUnknownCommand(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"frobnicate"}, &stdout, &stderr); code != 2 {
+		t.Errorf("exit = %d, want 2", code)
+	}
+	if !strings.Contains(stderr.String(), "unknown command") {
+		t.Errorf("stderr = %q", stderr.String())
+	}
+}

@@ -1,0 +1,34 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/twingraph/twingraph/simulate"
+	twinsync "github.com/twingraph/twingraph/sync"
+)
+
+// runSimulate produces realistic telemetry for every asset of the model until stopped.
+func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("simulate", stderr)
+	kafka := fs.String("kafka", "127.0.0.1:9092", "Kafka bootstrap servers")
+	topic := fs.String("topic", twinsync.DefaultTopic, "telemetry topic")
+	modelPath := fs.String("model", "", "model file (default: the embedded demo plant)")
+	rate := fs.Float64("rate", 0, "messages per second (0: the simulator's default)")
+	seed := fs.Int64("seed", 1, "random seed (same seed, same telemetry shape)")
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	m := NewMain(stderr, *logLevel)
+	if err := m.LoadModel(*modelPath); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "simulating %d assets to %s/%s\n", len(m.Model.Assets()), *kafka, *topic)
+	err := simulate.Run(ctx, simulate.Config{Brokers: *kafka, Topic: *topic, Model: m.Model, Rate: *rate, Seed: *seed, Logger: m.Logger})
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
+}

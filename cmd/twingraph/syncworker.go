@@ -1,0 +1,66 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	twinsync "github.com/twingraph/twingraph/sync"
+)
+
+// runSync runs one sync worker of the consumer group; start several to scale out.
+func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("sync", stderr)
+	kafka := fs.String("kafka", "127.0.0.1:9092", "Kafka bootstrap servers")
+	group := fs.String("group", twinsync.DefaultGroup, "consumer group")
+	topic := fs.String("topic", twinsync.DefaultTopic, "telemetry topic")
+	modelPath := fs.String("model", "", "model file (default: the embedded demo plant)")
+	redisURL := fs.String("redis", "", "Redis URL (state and live events)")
+	postgresURL := fs.String("postgres", "", "PostgreSQL URL (history and events)")
+	namespace := fs.String("namespace", "twin", "Redis key namespace")
+	metricsAddr := fs.String("metrics", "", "serve /metrics and /healthz on this address (off when empty)")
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	m := NewMain(stderr, *logLevel)
+	defer m.Close()
+	if err := m.LoadModel(*modelPath); err != nil {
+		return err
+	}
+	if err := m.OpenStores(ctx, *redisURL, *postgresURL, *namespace, false); err != nil {
+		return err
+	}
+	w, err := twinsync.NewWorker(twinsync.Config{
+		Brokers: *kafka, Group: *group, Topic: *topic, Model: m.Model,
+		States: m.States, History: m.History, Events: m.Events, Bus: m.Bus,
+		Logger: m.Logger, Registerer: m.Registry,
+	})
+	if err != nil {
+		return err
+	}
+	if *metricsAddr != "" {
+		ln, err := net.Listen("tcp", *metricsAddr)
+		if err != nil {
+			return fmt.Errorf("listen metrics: %w", err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}))
+		mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		go func() {
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				m.Logger.Error("metrics server", "err", err)
+			}
+		}()
+		defer srv.Close()
+	}
+	fmt.Fprintf(stdout, "ready kafka=%s group=%s\n", *kafka, *group)
+	return w.Run(ctx)
+}
