@@ -269,6 +269,8 @@ func TestQuery_Errors(t *testing.T) {
 		{"bad duration", `{ asset(id: "plant/jkt1/packaging/line3") { history(metric: "press1_bar", from: "2026-11-24T00:00:00Z", to: "2026-11-24T01:00:00Z", interval: "fortnight") { agg } } }`, twin.EBADINPUT},
 		{"bad time", `{ asset(id: "plant/jkt1/packaging/line3") { history(metric: "press1_bar", from: "yesterday", to: "2026-11-24T01:00:00Z") { agg } } }`, twin.EBADINPUT},
 		{"unknown metric", `{ asset(id: "plant/jkt1/packaging/line3") { history(metric: "nope", from: "2026-11-24T00:00:00Z", to: "2026-11-24T01:00:00Z") { agg } } }`, twin.EBADINPUT},
+		{"too many points", `{ asset(id: "plant/jkt1/packaging/line3") { history(metric: "press1_bar", from: "2026-11-23T00:00:00Z", to: "2026-11-24T00:00:00Z", interval: "1s") { agg } } }`, twin.ELIMIT},
+		{"to before from", `{ asset(id: "plant/jkt1/packaging/line3") { history(metric: "press1_bar", from: "2026-11-24T00:00:00Z", to: "2026-11-23T00:00:00Z") { agg } } }`, twin.EBADINPUT},
 		{"bad cursor", `{ asset(id: "plant/jkt1/packaging/line3") { events(first: 5, after: "zzz") { edges { cursor } } } }`, twin.EBADINPUT},
 		{"unknown field", `{ asset(id: "x") { nope } }`, twin.EBADINPUT},
 		{"syntax", `{ asset(id: `, twin.EBADINPUT},

@@ -77,9 +77,6 @@ func (r *assetResolver) History(ctx context.Context, obj *gqlmodel.Asset, metric
 	if sig == nil {
 		return nil, twin.Errorf(twin.EBADINPUT, "asset %q has no metric %q", obj.ID, metric)
 	}
-	if !from.Before(to) {
-		return nil, twin.Errorf(twin.EBADINPUT, "from must be before to")
-	}
 	q := twin.HistoryQuery{Asset: obj.ID, Metric: metric, From: from, To: to, Agg: twin.AggAvg, Location: obj.Location()}
 	if interval != nil {
 		q.Interval = *interval
@@ -92,6 +89,11 @@ func (r *assetResolver) History(ctx context.Context, obj *gqlmodel.Asset, metric
 	}
 	if q.Interval == 0 && q.Fill != twin.FillNone {
 		return nil, twin.Errorf(twin.EBADINPUT, "fill needs an interval")
+	}
+	// Checked here, not only in the store, so one bad series fails alone
+	// instead of failing the whole batch it would have joined.
+	if err := twin.CheckHistoryQuery(q); err != nil {
+		return nil, err
 	}
 	s, err := r.loaders(ctx).History.Load(ctx, q)
 	if err != nil {

@@ -11,7 +11,6 @@ import (
 	"io"
 	"math"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -19,56 +18,23 @@ import (
 	twin "github.com/twingraph/twingraph"
 )
 
-// MarshalDuration writes a duration in its shortest unit form ("15m", "1d").
+// MarshalDuration writes a duration in its largest whole unit ("15m", "1d"),
+// as twin.FormatDuration does for REST.
 func MarshalDuration(d time.Duration) graphql.Marshaler {
 	return graphql.WriterFunc(func(w io.Writer) {
-		io.WriteString(w, strconv.Quote(FormatDuration(d)))
+		io.WriteString(w, strconv.Quote(twin.FormatDuration(d)))
 	})
 }
 
-// UnmarshalDuration reads "10s", "1m", "15m", "1h", "1d" (and Go durations such
-// as "90s" or "1h30m"); anything else, and non-positive durations, are BAD_INPUT.
+// UnmarshalDuration reads "10s", "1m", "15m", "1h", "1d" (any Go duration or a
+// whole number of days) with twin.ParseDuration, so GraphQL and REST agree;
+// anything else is BAD_INPUT.
 func UnmarshalDuration(v any) (time.Duration, error) {
 	s, ok := v.(string)
 	if !ok {
 		return 0, twin.Errorf(twin.EBADINPUT, "a Duration is a string such as \"15m\", got %T", v)
 	}
-	return ParseDuration(s)
-}
-
-// ParseDuration parses a Duration scalar; days ("1d", "7d") are 24 h each.
-func ParseDuration(s string) (time.Duration, error) {
-	t := strings.TrimSpace(s)
-	var d time.Duration
-	var err error
-	if n, ok := strings.CutSuffix(t, "d"); ok {
-		var k int64
-		k, err = strconv.ParseInt(n, 10, 64)
-		d = time.Duration(k) * 24 * time.Hour
-	} else {
-		d, err = time.ParseDuration(t)
-	}
-	if err != nil || d <= 0 {
-		return 0, twin.Errorf(twin.EBADINPUT, "bad duration %q: use a positive duration such as \"10s\", \"1m\", \"15m\", \"1h\" or \"1d\"", s)
-	}
-	return d, nil
-}
-
-// FormatDuration writes d in the largest unit that divides it ("1d", "15m", "90s").
-func FormatDuration(d time.Duration) string {
-	switch {
-	case d == 0:
-		return "0s"
-	case d%(24*time.Hour) == 0:
-		return strconv.FormatInt(int64(d/(24*time.Hour)), 10) + "d"
-	case d%time.Hour == 0:
-		return strconv.FormatInt(int64(d/time.Hour), 10) + "h"
-	case d%time.Minute == 0:
-		return strconv.FormatInt(int64(d/time.Minute), 10) + "m"
-	case d%time.Second == 0:
-		return strconv.FormatInt(int64(d/time.Second), 10) + "s"
-	}
-	return d.String()
+	return twin.ParseDuration(s)
 }
 
 // MarshalJSON writes v as plain JSON, so a number reads as a number; a
