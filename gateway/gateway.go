@@ -1,0 +1,142 @@
+// Package gateway is the HTTP face of twingraph: it mounts the GraphQL
+// handler, the GraphiQL page, the REST endpoints kept for simple consumers
+// (/twin/{id}, /twin/{id}/history, /twin/{id}/events), health and readiness
+// probes and the metrics endpoint on one http.Handler.
+//
+// The gateway is stateless: everything it answers comes from the model and
+// the stores it is given, so any number of replicas can run side by side. It
+// knows no infrastructure itself; cmd/twingraph wires the stores in.
+package gateway
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	twin "github.com/twingraph/twingraph"
+	"github.com/twingraph/twingraph/web"
+)
+
+// DefaultMaxPageSize bounds `first` of an events page when Config.MaxPageSize is 0.
+const DefaultMaxPageSize = 100
+
+// DefaultPageSize is the events page size when a request gives no `first`.
+const DefaultPageSize = 20
+
+// readyTimeout bounds one readiness check, so a hung store makes /readyz
+// answer 503 instead of hanging the orchestrator's probe.
+const readyTimeout = 2 * time.Second
+
+// Config is what the gateway serves from. Model and States are required;
+// every other field may be left zero.
+type Config struct {
+	// Model is the asset hierarchy; REST ids are resolved against it.
+	Model twin.Model
+	// States answers GET /twin/{id}.
+	States twin.StateStore
+	// History answers GET /twin/{id}/history; nil answers 503.
+	History twin.HistoryStore
+	// Events answers GET /twin/{id}/events; nil answers 503.
+	Events twin.EventStore
+	// GraphQL serves /graphql (every method, WebSocket upgrades and SSE
+	// included); nil answers 503.
+	GraphQL http.Handler
+	// Ready reports whether the gateway can serve (stores reachable); nil
+	// means always ready. An error's text is the 503 body of /readyz.
+	Ready func(ctx context.Context) error
+	// Metrics serves /metrics (typically promhttp.Handler); nil answers 404.
+	Metrics http.Handler
+	// Now is the clock for derived state (uptime today, OEE) and default
+	// history ranges; nil means time.Now.
+	Now func() time.Time
+	// Logger receives request logs (debug) and internal errors with their
+	// cause (error); nil means no logging.
+	Logger *slog.Logger
+	// MaxPageSize bounds `first` of events pages; 0 means DefaultMaxPageSize.
+	MaxPageSize int
+	// Registerer, when set, gets the request duration histogram
+	// (twingraph_http_request_duration_seconds by route, method and code).
+	Registerer prometheus.Registerer
+}
+
+// New returns the gateway's handler:
+//
+//	/graphql                 cfg.GraphQL (all methods, WebSocket, SSE)
+//	GET /                    the GraphiQL page; its bundle under /assets/
+//	GET /healthz             200 while the process serves
+//	GET /readyz              200 when cfg.Ready succeeds, else 503 with the reason
+//	/metrics                 cfg.Metrics
+//	GET /twin/{id}           current state in the seed's REST shape
+//	GET /twin/{id}/history   one downsampled series
+//	GET /twin/{id}/events    a page of business events
+//
+// Asset ids contain "/": REST takes them URL-escaped
+// (/twin/plant%2Fjkt1%2Fpackaging%2Fline3) or as the path tail
+// (/twin/plant/jkt1/packaging/line3/history).
+func New(cfg Config) http.Handler {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.MaxPageSize <= 0 {
+		cfg.MaxPageSize = DefaultMaxPageSize
+	}
+	g := &gateway{cfg: cfg, log: cfg.Logger}
+	mux := http.NewServeMux()
+
+	graphql := cfg.GraphQL
+	if graphql == nil {
+		graphql = unavailable("GraphQL is not configured")
+	}
+	mux.Handle("/graphql", graphql)
+	// Every method reaches the page handler, which answers 405 itself:
+	// "GET /" would conflict with the method-less "/graphql".
+	mux.Handle("/", web.Handler())
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", g.readyz)
+	if cfg.Metrics != nil {
+		mux.Handle("/metrics", cfg.Metrics)
+	}
+	mux.HandleFunc("/twin/", g.twin)
+
+	return g.instrument(mux)
+}
+
+// gateway holds what the handlers share.
+type gateway struct {
+	cfg Config
+	log *slog.Logger
+}
+
+func (g *gateway) readyz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	if g.cfg.Ready != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
+		err := g.cfg.Ready(ctx)
+		cancel()
+		if err != nil {
+			g.log.Warn("not ready", "err", err)
+			w.WriteHeader(http.StatusServiceUnavailable)
+			w.Write([]byte("not ready: " + err.Error() + "\n"))
+			return
+		}
+	}
+	w.Write([]byte("ready\n"))
+}
+
+// unavailable answers 503 for a part the process was started without.
+func unavailable(msg string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, msg, http.StatusServiceUnavailable)
+	})
+}

@@ -1,0 +1,115 @@
+package gateway
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// routeKey carries the *route label of a request, so the REST handler can
+// refine "/twin/" into "/twin/{id}/history" once it has resolved the id.
+type routeKey struct{}
+
+// setRoute names the route of the request for metrics and logs.
+func setRoute(ctx context.Context, route string) {
+	if p, ok := ctx.Value(routeKey{}).(*string); ok {
+		*p = route
+	}
+}
+
+// instrument logs every request at debug level and, with a Registerer,
+// observes its duration by route. Routes are the mux patterns (a bounded
+// set), never raw paths: asset ids would blow up the label cardinality.
+func (g *gateway) instrument(mux *http.ServeMux) http.Handler {
+	var hist *prometheus.HistogramVec
+	if g.cfg.Registerer != nil {
+		hist = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "twingraph_http_request_duration_seconds",
+			Help:    "Duration of HTTP requests served by the gateway, by route, method and status code.",
+			Buckets: []float64{.0005, .001, .002, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+		}, []string{"route", "method", "code"})
+		if err := g.cfg.Registerer.Register(hist); err != nil {
+			var are prometheus.AlreadyRegisteredError
+			if errors.As(err, &are) {
+				hist = are.ExistingCollector.(*prometheus.HistogramVec)
+			} else {
+				g.log.Error("register request metrics", "err", err)
+				hist = nil
+			}
+		}
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		route := ""
+		r = r.WithContext(context.WithValue(r.Context(), routeKey{}, &route))
+		rec := &recorder{ResponseWriter: w, code: http.StatusOK}
+		mux.ServeHTTP(rec, r)
+		if route == "" {
+			_, route = mux.Handler(r)
+			if route == "" {
+				route = "other"
+			}
+		}
+		d := time.Since(start)
+		method := r.Method
+		switch method {
+		case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodOptions:
+		default:
+			method = "other" // bounded label values
+		}
+		code := strconv.Itoa(rec.code)
+		if rec.hijacked {
+			code = "101"
+		}
+		if hist != nil {
+			hist.WithLabelValues(route, method, code).Observe(d.Seconds())
+		}
+		g.log.Debug("http request", "method", r.Method, "path", r.URL.EscapedPath(),
+			"route", route, "code", code, "duration", d)
+	})
+}
+
+// recorder remembers the status code. It passes Flush (SSE) and Hijack
+// (WebSocket upgrades) through, and Unwrap for http.ResponseController.
+type recorder struct {
+	http.ResponseWriter
+	code     int
+	wrote    bool
+	hijacked bool
+}
+
+func (r *recorder) WriteHeader(code int) {
+	if !r.wrote {
+		r.code, r.wrote = code, true
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	r.wrote = true
+	return r.ResponseWriter.Write(b)
+}
+
+// Flush sends buffered data (SSE subscriptions rely on it).
+func (r *recorder) Flush() {
+	r.wrote = true
+	http.NewResponseController(r.ResponseWriter).Flush()
+}
+
+// Hijack hands the connection to a WebSocket upgrader.
+func (r *recorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	c, rw, err := http.NewResponseController(r.ResponseWriter).Hijack()
+	if err == nil {
+		r.hijacked = true
+	}
+	return c, rw, err
+}
+
+// Unwrap exposes the underlying writer to http.ResponseController.
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
