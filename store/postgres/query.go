@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -10,6 +11,10 @@ import (
 
 	twin "github.com/twingraph/twingraph"
 )
+
+// day is the nominal width of a day bucket; intervals from a day up are
+// whole local days (twin.CheckHistoryQuery).
+const day = 24 * time.Hour
 
 // plan is how one query is answered: from which tier (nil: raw samples) and
 // with which bucket expression.
@@ -42,8 +47,13 @@ func (s *Store) QueryHistory(ctx context.Context, queries []twin.HistoryQuery) (
 	groups := map[groupKey][]int{}
 	var order []groupKey
 	plans := make([]plan, len(queries))
-	for i, q := range queries {
-		if err := checkQuery(q); err != nil {
+	queries = slices.Clone(queries)
+	for i := range queries {
+		if queries[i].Agg == "" {
+			queries[i].Agg = twin.AggAvg
+		}
+		q := queries[i]
+		if err := twin.CheckHistoryQuery(q); err != nil {
 			return nil, err
 		}
 		out[i] = twin.Series{Asset: q.Asset, Metric: q.Metric, Interval: q.Interval, Agg: q.Agg, Points: []twin.Point{}}
@@ -68,43 +78,9 @@ func (s *Store) QueryHistory(ctx context.Context, queries []twin.HistoryQuery) (
 		}
 	}
 	for i, q := range queries {
-		if q.Interval > 0 && q.Fill != twin.FillNone {
-			out[i].Points = fill(q, plans[i], out[i].Points)
-		}
+		out[i].Points = twin.FillSeries(out[i].Points, q)
 	}
 	return out, nil
-}
-
-// maxPoints caps the points of one series.
-const maxPoints = 10_000
-
-func checkQuery(q twin.HistoryQuery) error {
-	if !q.From.Before(q.To) {
-		return twin.Errorf(twin.EBADINPUT, "from must be before to")
-	}
-	if q.Interval < 0 {
-		return twin.Errorf(twin.EBADINPUT, "interval must not be negative")
-	}
-	if q.Interval > 0 && q.Interval%time.Second != 0 {
-		return twin.Errorf(twin.EBADINPUT, "interval must be whole seconds")
-	}
-	switch q.Agg {
-	case twin.AggAvg, twin.AggMin, twin.AggMax, twin.AggSum, twin.AggCount, twin.AggFirst, twin.AggLast:
-	default:
-		return twin.Errorf(twin.EBADINPUT, "unknown aggregate %q", q.Agg)
-	}
-	switch q.Fill {
-	case twin.FillNone, twin.FillNull, twin.FillPrevious:
-	default:
-		return twin.Errorf(twin.EBADINPUT, "unknown fill %q", q.Fill)
-	}
-	if q.Interval > 0 {
-		if n := int64(q.To.Sub(q.From) / q.Interval); n > maxPoints {
-			return twin.Errorf(twin.ELIMIT, "%d points exceed the limit of %d: use an interval of at least %s",
-				n, maxPoints, (q.To.Sub(q.From)/maxPoints + time.Second).Truncate(time.Second))
-		}
-	}
-	return nil
 }
 
 // planFor picks the coarsest tier whose buckets tile the query's buckets and
@@ -118,8 +94,8 @@ func planFor(q twin.HistoryQuery) plan {
 	if loc == nil {
 		loc = time.UTC
 	}
-	if q.Interval%(24*time.Hour) == 0 {
-		p.days = int(q.Interval / (24 * time.Hour))
+	if q.Interval >= day {
+		p.days = int(q.Interval / day)
 		p.loc = loc
 	}
 	for i := len(tiers) - 1; i >= 0; i-- {
@@ -136,8 +112,8 @@ func planFor(q twin.HistoryQuery) plan {
 	return p
 }
 
-// aligned reports whether t is a multiple of w since the Unix epoch (tiers are
-// UTC-aligned, days included).
+// aligned reports whether t starts a bucket of width w (tiers are UTC-aligned,
+// days included).
 func aligned(t time.Time, w time.Duration) bool {
 	return t.UnixNano()%int64(w) == 0
 }
@@ -145,33 +121,12 @@ func aligned(t time.Time, w time.Duration) bool {
 // midnightsAligned reports whether every local midnight the query's buckets
 // start at lies on a tier boundary (a zone offset of 5:30 rules out the hour tier).
 func midnightsAligned(q twin.HistoryQuery, loc *time.Location, w time.Duration) bool {
-	for d := dayStart(q.From, 1, loc); d.Before(q.To); d = d.AddDate(0, 0, 1) {
+	for d := twin.BucketStart(q.From, day, loc); d.Before(q.To); d = twin.NextBucket(d, day, loc) {
 		if !aligned(d, w) {
 			return false
 		}
 	}
 	return true
-}
-
-// dayStart returns the local midnight starting t's n-day bucket; n-day buckets
-// are counted from 1970-01-01 in the zone.
-func dayStart(t time.Time, n int, loc *time.Location) time.Time {
-	lt := t.In(loc)
-	days := int(time.Date(lt.Year(), lt.Month(), lt.Day(), 0, 0, 0, 0, time.UTC).Unix() / 86400)
-	days -= ((days % n) + n) % n
-	d := time.Unix(int64(days)*86400, 0).UTC()
-	return time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, loc)
-}
-
-// bucketStart returns the start of t's bucket under the plan.
-func bucketStart(t time.Time, interval time.Duration, p plan) time.Time {
-	if p.days > 0 {
-		return dayStart(t, p.days, p.loc)
-	}
-	ns := t.UnixNano()
-	w := int64(interval)
-	ns -= ((ns % w) + w) % w
-	return time.Unix(0, ns).UTC()
 }
 
 // aggExpr returns the SQL of the aggregate over tier rows (grouped), over tier
@@ -235,7 +190,7 @@ func groupSQL(q twin.HistoryQuery, p plan) string {
 	case p.days > 0:
 		// Local date, floored to n days since 1970-01-01, back to the zone's midnight.
 		bucket = fmt.Sprintf(`((DATE '1970-01-01' + ((((t.%[1]s AT TIME ZONE $5)::date - DATE '1970-01-01') / %[2]d) * %[2]d))::timestamp AT TIME ZONE $5)`, col, p.days)
-		if p.days == 1 && p.tier != nil && p.tier.width == 24*time.Hour && p.loc == time.UTC {
+		if p.days == 1 && p.tier != nil && p.tier.width == day && p.loc == time.UTC {
 			identity = true
 		}
 	default:
@@ -275,7 +230,7 @@ func (s *Store) queryGroup(ctx context.Context, queries []twin.HistoryQuery, p p
 	if q0.Interval == 0 {
 		// Cap raw rows like buckets: one more than allowed per series tells
 		// the caller to ask for an interval.
-		sqlText = fmt.Sprintf(`SELECT i, ts, num FROM (SELECT r.*, row_number() OVER (PARTITION BY r.i ORDER BY r.ts) AS n FROM (%s) r) x WHERE n <= %d ORDER BY i, ts`, sqlText, maxPoints+1)
+		sqlText = fmt.Sprintf(`SELECT i, ts, num FROM (SELECT r.*, row_number() OVER (PARTITION BY r.i ORDER BY r.ts) AS n FROM (%s) r) x WHERE n <= %d ORDER BY i, ts`, sqlText, twin.DefaultMaxPoints+1)
 	}
 	rows, err := s.pool.Query(ctx, sqlText, args...)
 	if err != nil {
@@ -294,38 +249,10 @@ func (s *Store) queryGroup(ctx context.Context, queries []twin.HistoryQuery, p p
 	}
 	if q0.Interval == 0 {
 		for _, k := range idx {
-			if len(out[k].Points) > maxPoints {
-				return twin.Errorf(twin.ELIMIT, "more than %d raw samples of %s %s: ask for an interval", maxPoints, queries[k].Asset, queries[k].Metric)
+			if err := twin.TooManyPoints(queries[k], len(out[k].Points), twin.DefaultMaxPoints); err != nil {
+				return err
 			}
 		}
 	}
 	return nil
-}
-
-// fill adds the empty buckets of [From, To) with a null or the previous value.
-func fill(q twin.HistoryQuery, p plan, pts []twin.Point) []twin.Point {
-	out := make([]twin.Point, 0, len(pts))
-	j := 0
-	var prev *float64
-	step := func(t time.Time) time.Time {
-		if p.days > 0 {
-			return t.AddDate(0, 0, p.days)
-		}
-		return t.Add(q.Interval)
-	}
-	for t := bucketStart(q.From, q.Interval, p); t.Before(q.To); t = step(t) {
-		if j < len(pts) && pts[j].TS.Equal(t) {
-			out = append(out, pts[j])
-			prev = pts[j].Value
-			j++
-			continue
-		}
-		var v *float64
-		if q.Fill == twin.FillPrevious && prev != nil {
-			c := *prev
-			v = &c
-		}
-		out = append(out, twin.Point{TS: t, Value: v})
-	}
-	return out
 }

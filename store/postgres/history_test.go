@@ -1,0 +1,334 @@
+package postgres_test
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+
+	twin "github.com/twingraph/twingraph"
+)
+
+// genSamples makes random samples of two assets × two signals between from
+// and to: unequal counts per bucket, some bad quality, some bools and strings,
+// values in quarters so sums are exact in float64 whatever the order.
+func genSamples(r *rand.Rand, from, to time.Time, n int) []twin.Sample {
+	var out []twin.Sample
+	span := to.Sub(from) / time.Second
+	for _, a := range []string{"plant/a", "plant/b"} {
+		for _, sig := range []string{"press_bar", "temp_c"} {
+			for range n {
+				sm := twin.Sample{
+					Asset: a, Signal: sig,
+					TS:      from.Add(time.Duration(r.Int64N(int64(span))) * time.Second).Add(time.Duration(r.IntN(1000)) * time.Millisecond),
+					Value:   twin.Number(float64(r.IntN(4000)-1000) / 4),
+					Quality: twin.QualityGood,
+				}
+				switch r.IntN(20) {
+				case 0:
+					sm.Quality = twin.QualityBad
+				case 1:
+					sm.Value = twin.Bool(r.IntN(2) == 1)
+				case 2:
+					sm.Value = twin.String("x")
+				case 3:
+					sm.Value = twin.NewList([]string{"E1"})
+				}
+				out = append(out, sm)
+			}
+		}
+	}
+	return out
+}
+
+// reference answers q directly from the unique samples (the first written of
+// each (asset, signal, ts) wins), bucketing like the store documents.
+func reference(samples []twin.Sample, q twin.HistoryQuery) []twin.Point {
+	type acc struct {
+		n               int
+		sum, min, max   float64
+		first, last     float64
+		firstTS, lastTS time.Time
+	}
+	seen := map[string]bool{}
+	buckets := map[time.Time]*acc{}
+	var raw []twin.Point
+	for _, sm := range samples {
+		key := fmt.Sprint(sm.Asset, sm.Signal, sm.TS.UnixNano())
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		if sm.Asset != q.Asset || sm.Signal != q.Metric || sm.Quality == twin.QualityBad || sm.TS.Before(q.From) || !sm.TS.Before(q.To) {
+			continue
+		}
+		var v float64
+		switch sm.Value.Kind {
+		case twin.KindNumber:
+			v = sm.Value.Num
+		case twin.KindBool:
+			if sm.Value.Bool {
+				v = 1
+			}
+		default:
+			continue
+		}
+		if q.Interval == 0 {
+			raw = append(raw, twin.Point{TS: sm.TS.UTC(), Value: &v})
+			continue
+		}
+		b := refBucket(sm.TS, q)
+		a := buckets[b]
+		if a == nil {
+			a = &acc{min: v, max: v, first: v, last: v, firstTS: sm.TS, lastTS: sm.TS}
+			buckets[b] = a
+		}
+		a.n++
+		a.sum += v
+		a.min, a.max = min(a.min, v), max(a.max, v)
+		if sm.TS.Before(a.firstTS) {
+			a.first, a.firstTS = v, sm.TS
+		}
+		if sm.TS.After(a.lastTS) {
+			a.last, a.lastTS = v, sm.TS
+		}
+	}
+	if q.Interval == 0 {
+		slices.SortFunc(raw, func(a, b twin.Point) int { return a.TS.Compare(b.TS) })
+		return raw
+	}
+	var out []twin.Point
+	for b, a := range buckets {
+		var v float64
+		switch q.Agg {
+		case twin.AggAvg:
+			v = a.sum / float64(a.n)
+		case twin.AggMin:
+			v = a.min
+		case twin.AggMax:
+			v = a.max
+		case twin.AggSum:
+			v = a.sum
+		case twin.AggCount:
+			v = float64(a.n)
+		case twin.AggFirst:
+			v = a.first
+		case twin.AggLast:
+			v = a.last
+		}
+		out = append(out, twin.Point{TS: b, Value: &v})
+	}
+	slices.SortFunc(out, func(a, b twin.Point) int { return a.TS.Compare(b.TS) })
+	return out
+}
+
+func refBucket(ts time.Time, q twin.HistoryQuery) time.Time {
+	if q.Interval%(24*time.Hour) == 0 {
+		loc := cmp.Or(q.Location, time.UTC)
+		lt := ts.In(loc)
+		return time.Date(lt.Year(), lt.Month(), lt.Day(), 0, 0, 0, 0, loc).UTC()
+	}
+	return ts.Truncate(q.Interval).UTC()
+}
+
+func samePoints(got, want []twin.Point) error {
+	if len(got) != len(want) {
+		return fmt.Errorf("%d points, want %d", len(got), len(want))
+	}
+	for i := range got {
+		if !got[i].TS.Equal(want[i].TS) || (got[i].Value == nil) != (want[i].Value == nil) ||
+			(got[i].Value != nil && *got[i].Value != *want[i].Value) {
+			return fmt.Errorf("point %d = %v %v, want %v %v", i, got[i].TS, ptr(got[i].Value), want[i].TS, ptr(want[i].Value))
+		}
+	}
+	return nil
+}
+
+func ptr(v *float64) any {
+	if v == nil {
+		return nil
+	}
+	return *v
+}
+
+// TestQueryHistory_Exact checks every interval and aggregate against a direct
+// aggregation of the raw samples, after in-order writes, a refresh of the
+// aggregates, late samples and a replay.
+func TestQueryHistory_Exact(t *testing.T) {
+	jakarta, _ := time.LoadLocation("Asia/Jakarta")
+	kolkata, _ := time.LoadLocation("Asia/Kolkata")
+	day := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+	forEngines(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		s := MustOpen(t, url)
+		r := rand.New(rand.NewPCG(1, 2))
+		// In-order data over two days, then late data inside the same range.
+		first := genSamples(r, day.Add(-12*time.Hour), day.Add(20*time.Hour), 300)
+		late := genSamples(r, day.Add(-12*time.Hour), day.Add(20*time.Hour), 60)
+		replay := first[:100]
+		if err := s.AppendSamples(ctx, first); err != nil {
+			t.Fatal(err)
+		}
+		// Materialise the continuous aggregates, so late rows land behind the watermark.
+		if err := s.RunJobs(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.AppendSamples(ctx, late); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.AppendSamples(ctx, replay); err != nil {
+			t.Fatal(err)
+		}
+		all := append(append(append([]twin.Sample{}, first...), late...), replay...)
+
+		type rng struct {
+			name     string
+			from, to time.Time
+			loc      *time.Location
+		}
+		ranges := []rng{
+			{"day", day, day.Add(24 * time.Hour), nil},
+			{"unaligned", day.Add(90 * time.Second), day.Add(3*time.Hour + 30*time.Second), nil},
+		}
+		intervals := []time.Duration{0, 30 * time.Second, time.Minute, 2 * time.Minute, 5 * time.Minute,
+			15 * time.Minute, time.Hour, 3 * time.Hour, 24 * time.Hour}
+		var queries []twin.HistoryQuery
+		for _, rg := range ranges {
+			for _, iv := range intervals {
+				for _, agg := range twin.Aggs {
+					for _, a := range []string{"plant/a", "plant/b"} {
+						for _, m := range []string{"press_bar", "temp_c"} {
+							queries = append(queries, twin.HistoryQuery{Asset: a, Metric: m, From: rg.from, To: rg.to, Interval: iv, Agg: agg})
+						}
+					}
+				}
+			}
+		}
+		// Day buckets at local midnight: a whole-hour zone and a half-hour zone.
+		for _, loc := range []*time.Location{jakarta, kolkata} {
+			for _, agg := range twin.Aggs {
+				from := time.Date(2026, 11, 19, 0, 0, 0, 0, loc)
+				queries = append(queries, twin.HistoryQuery{Asset: "plant/a", Metric: "press_bar",
+					From: from, To: from.AddDate(0, 0, 3), Interval: 24 * time.Hour, Agg: agg, Location: loc})
+			}
+		}
+		series, err := s.QueryHistory(ctx, queries)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, q := range queries {
+			want := reference(all, q)
+			if len(want) == 0 {
+				t.Fatalf("query %d has no reference points: bad test data", i)
+			}
+			if err := samePoints(series[i].Points, want); err != nil {
+				t.Errorf("%s %s %s..%s interval %v %s %v: %v", q.Asset, q.Metric, q.From, q.To, q.Interval, q.Agg, q.Location, err)
+			}
+		}
+	})
+}
+
+func TestAppendSamples_Idempotent(t *testing.T) {
+	forEngines(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		s := MustOpen(t, url)
+		r := rand.New(rand.NewPCG(3, 4))
+		from := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+		batch := genSamples(r, from, from.Add(2*time.Hour), 50)
+		dump := func() string {
+			var out string
+			for _, tbl := range []string{"samples", "samples_1m", "samples_5m", "samples_1h", "samples_1d"} {
+				var n int64
+				var sum *float64
+				if err := s.Pool().QueryRow(ctx, fmt.Sprintf("SELECT count(*), sum(%s) FROM %s",
+					map[bool]string{true: "num", false: "count"}[tbl == "samples"], tbl)).Scan(&n, &sum); err != nil {
+					t.Fatal(err)
+				}
+				out += fmt.Sprintf("%s=%d/%v ", tbl, n, ptr(sum))
+			}
+			return out
+		}
+		if err := s.AppendSamples(ctx, batch); err != nil {
+			t.Fatal(err)
+		}
+		once := dump()
+		if err := s.AppendSamples(ctx, batch); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.RunJobs(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.AppendSamples(ctx, batch); err != nil {
+			t.Fatal(err)
+		}
+		if twice := dump(); twice != once {
+			t.Fatalf("after writing the batch again:\n%s\nwant\n%s", twice, once)
+		}
+	})
+}
+
+func TestQueryHistory_Errors(t *testing.T) {
+	s := MustOpen(t, engines[0].url(t))
+	ctx := context.Background()
+	from := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		name string
+		q    twin.HistoryQuery
+		code string
+	}{
+		{"EmptyRange", twin.HistoryQuery{Asset: "a", Metric: "m", From: from, To: from, Interval: time.Minute, Agg: twin.AggAvg}, twin.EBADINPUT},
+		{"NegativeInterval", twin.HistoryQuery{Asset: "a", Metric: "m", From: from, To: from.Add(time.Hour), Interval: -time.Minute, Agg: twin.AggAvg}, twin.EBADINPUT},
+		{"BadAgg", twin.HistoryQuery{Asset: "a", Metric: "m", From: from, To: from.Add(time.Hour), Interval: time.Minute, Agg: "MEDIAN"}, twin.EBADINPUT},
+		{"TooManyPoints", twin.HistoryQuery{Asset: "a", Metric: "m", From: from, To: from.AddDate(1, 0, 0), Interval: time.Second, Agg: twin.AggAvg}, twin.ELIMIT},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := s.QueryHistory(ctx, []twin.HistoryQuery{c.q})
+			if got := twin.ErrorCode(err); got != c.code {
+				t.Fatalf("error %v, want code %s", err, c.code)
+			}
+		})
+	}
+}
+
+func TestQueryHistory_Fill(t *testing.T) {
+	s := MustOpen(t, engines[0].url(t))
+	ctx := context.Background()
+	from := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+	err := s.AppendSamples(ctx, []twin.Sample{
+		{Asset: "a", Signal: "m", TS: from.Add(10 * time.Second), Value: twin.Number(1), Quality: twin.QualityGood},
+		{Asset: "a", Signal: "m", TS: from.Add(3*time.Minute + time.Second), Value: twin.Number(4), Quality: twin.QualityGood},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := twin.HistoryQuery{Asset: "a", Metric: "m", From: from, To: from.Add(5 * time.Minute), Interval: time.Minute, Agg: twin.AggMax}
+	one, four := 1.0, 4.0
+	for _, c := range []struct {
+		fill twin.Fill
+		want []*float64
+	}{
+		{twin.FillNone, []*float64{&one, &four}},
+		{twin.FillNull, []*float64{&one, nil, nil, &four, nil}},
+		{twin.FillPrevious, []*float64{&one, &one, &one, &four, &four}},
+	} {
+		q.Fill = c.fill
+		got, err := s.QueryHistory(ctx, []twin.HistoryQuery{q})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var vals []any
+		for _, p := range got[0].Points {
+			vals = append(vals, ptr(p.Value))
+		}
+		var want []any
+		for _, v := range c.want {
+			want = append(want, ptr(v))
+		}
+		if fmt.Sprint(vals) != fmt.Sprint(want) {
+			t.Errorf("fill %q: %v, want %v", c.fill, vals, want)
+		}
+	}
+}
