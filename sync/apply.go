@@ -87,14 +87,16 @@ func decodeAll(m twin.Model, log string, recs []*record) []decoded {
 	return out
 }
 
-// applyBatch decodes recs and runs every touched asset's samples, in log order,
+// applyBatch runs every touched asset's samples, in log order,
 // through Transition, asset by asset in parallel. states holds the current
 // state per asset and is updated in place; load fetches the states of assets
 // not in it (nil result entries mean no state yet). It returns an error only
 // when load fails, leaving states unchanged.
-func applyBatch(m twin.Model, log string, recs []*record, states map[string]*twin.State,
+//
+// dec is decodeAll's result for recs, done beforehand so that decoding the
+// next batch overlaps writing this one.
+func applyBatch(m twin.Model, recs []*record, dec []decoded, states map[string]*twin.State,
 	load func(ids []string) ([]*twin.State, error)) (*applied, error) {
-	dec := decodeAll(m, log, recs)
 	res := &applied{next: map[int32]int64{}, records: len(recs)}
 	byAsset := map[string][]twin.Sample{}
 	var order []string

@@ -120,7 +120,7 @@ func Rebuild(ctx context.Context, cfg RebuildConfig) (*Rebuilt, error) {
 		if len(pending) == 0 {
 			return nil
 		}
-		res, err := applyBatch(cfg.Model, log, pending, out.States, nil)
+		res, err := applyBatch(cfg.Model, pending, decodeAll(cfg.Model, log, pending), out.States, nil)
 		if err != nil {
 			return err
 		}

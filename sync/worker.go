@@ -33,6 +33,11 @@ const (
 	// revokeFlushTimeout bounds the flush a partition revocation waits for;
 	// past it the batch is abandoned uncommitted and the next owner replays it.
 	revokeFlushTimeout = 10 * time.Second
+	// commitInterval spaces offset commits while records stream.
+	commitInterval = 100 * time.Millisecond
+	// maxInflight is how many batches may be dispatched at once: one being
+	// written while the next is decoded.
+	maxInflight = 2
 )
 
 // Config configures a Worker.
@@ -98,22 +103,49 @@ type Worker struct {
 	parts                                                     []int32
 	running                                                   atomic.Bool
 
-	// Owned by the Run goroutine (rebalance callbacks run inside its Poll calls).
-	ctx       context.Context
-	c         *kafka.Consumer
-	admin     *kafka.AdminClient
-	dlq       *dlq
-	states    map[string]*twin.State
-	pending   []*record
-	deadline  time.Time
-	assigned  []kafka.TopicPartition
-	paused    bool
-	inFlush   bool
-	abandoned bool
+	// Owned by the Run goroutine, which polls the consumer (rebalance
+	// callbacks run inside its Poll calls).
+	ctx      context.Context
+	c        *kafka.Consumer
+	admin    *kafka.AdminClient
+	dlq      *dlq
+	pending  []*record
+	deadline time.Time
+	assigned []kafka.TopicPartition
+	inflight []*job // dispatched and not finished, oldest first
+	jobs     chan *job
+	stopJobs context.Context // ends a stuck flush some time after Run's context
+
+	// Owned by the flusher goroutine while a job runs, by the Run goroutine
+	// while none does (job.done orders the two).
+	states map[string]*twin.State
 	// dropped is set when a batch was given up uncommitted: committing any
 	// later offset of the assignment would skip it, so nothing more is
 	// flushed until the partitions are revoked and reassigned.
 	dropped bool
+
+	commitMu   gosync.Mutex
+	toCommit   map[int32]int64 // flushed but not yet committed: next offset per partition
+	lastCommit time.Time
+	revoking   []*job // the jobs a revocation waits for, for its timeout
+}
+
+// job is one batch handed from the polling goroutine to the flusher.
+type job struct {
+	recs   []*record
+	dec    chan []decoded  // the decoded batch, decoded while an earlier job writes
+	ctx    context.Context // canceled to abandon the batch uncommitted
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func (j *job) finished() bool {
+	select {
+	case <-j.done:
+		return true
+	default:
+		return false
+	}
 }
 
 // NewWorker checks cfg, fills its defaults and registers the metrics.
@@ -235,31 +267,122 @@ func (w *Worker) Run(ctx context.Context) error {
 	}
 	w.logger.Info("sync worker started", "topic", w.cfg.Topic, "group", w.cfg.Group, "log", w.currentLog())
 
+	stopJobs, cancelJobs := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelJobs()
+	w.stopJobs = stopJobs
+	w.jobs = make(chan *job, maxInflight)
+	flusherDone := make(chan struct{})
+	go func() {
+		defer close(flusherDone)
+		for j := range w.jobs {
+			w.runJob(j)
+			j.cancel() // releases the job's context
+			close(j.done)
+		}
+	}()
+	defer func() {
+		close(w.jobs)
+		<-flusherDone
+		w.jobs = nil // the consumer's Close may still call rebalance
+	}()
+
 	for ctx.Err() == nil {
-		timeout := 100
-		if len(w.pending) > 0 {
-			timeout = max(0, int(time.Until(w.deadline).Milliseconds()))
-		}
-		if err := w.handle(c.Poll(timeout)); err != nil {
-			return err
-		}
-		if n := len(w.pending); n >= w.cfg.BatchSize || (n > 0 && !time.Now().Before(w.deadline)) {
-			if err := w.flush(ctx); err != nil && ctx.Err() == nil {
-				return err
+		w.prune()
+		if len(w.inflight) >= maxInflight && len(w.pending) >= 2*w.cfg.BatchSize {
+			j := w.inflight[0]
+			// Backpressure: the flusher is behind (a slow or failing store).
+			// Wait for it instead of reading on, but keep polling now and
+			// then so the group still sees this member alive. Pausing the
+			// partitions instead would drop what librdkafka has prefetched.
+			select {
+			case <-j.done:
+			case <-ctx.Done():
+			case <-time.After(100 * time.Millisecond):
 			}
 		}
+		if err := w.handle(c.Poll(w.pollTimeout())); err != nil {
+			return err
+		}
+		w.dispatch(false)
 	}
 	// Flush what was read before stopping; if the stores are down this gives
 	// up after a while and the records are replayed by the next owner.
-	if len(w.pending) > 0 && !w.dropped {
-		fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		if err := w.flush(fctx); err != nil {
-			w.logger.Warn("final flush failed; records stay uncommitted", "err", err)
-		}
-		cancel()
-	}
+	stopTimer := time.AfterFunc(5*time.Second, cancelJobs)
+	defer stopTimer.Stop()
+	w.drain()
+	w.commitNow()
 	w.logger.Info("sync worker stopped")
 	return nil
+}
+
+// pollTimeout is how long the next Poll may wait: until the pending batch is
+// due, briefly while the flusher is busy with a due batch, else 100 ms.
+func (w *Worker) pollTimeout() int {
+	if len(w.pending) == 0 {
+		return 100
+	}
+	if w.prune(); len(w.inflight) >= maxInflight {
+		return 1
+	}
+	return max(0, int(time.Until(w.deadline).Milliseconds()))
+}
+
+// dispatch hands the pending batch to the flusher when it is due (full, or
+// waited BatchWait; force: anything pending) and the flusher is free.
+func (w *Worker) dispatch(force bool) {
+	if w.jobs == nil {
+		return
+	}
+	w.prune()
+	n := len(w.pending)
+	if len(w.inflight) < maxInflight && n > 0 && (force || n >= w.cfg.BatchSize || !time.Now().Before(w.deadline)) {
+		take := min(n, w.cfg.BatchSize)
+		recs := w.pending[:take:take]
+		w.pending = w.pending[take:]
+		if len(w.pending) > 0 {
+			w.deadline = time.Now() // the rest is due at once
+		}
+		jctx, cancel := context.WithCancel(w.stopJobs)
+		j := &job{recs: recs, dec: make(chan []decoded, 1), ctx: jctx, cancel: cancel, done: make(chan struct{})}
+		log := w.currentLog()
+		go func() { j.dec <- decodeAll(w.cfg.Model, log, recs) }()
+		w.jobs <- j // never blocks: the channel holds maxInflight jobs
+		w.inflight = append(w.inflight, j)
+	}
+}
+
+// prune forgets finished jobs; jobs finish in order.
+func (w *Worker) prune() {
+	for len(w.inflight) > 0 && w.inflight[0].finished() {
+		w.inflight = w.inflight[1:]
+	}
+}
+
+// waitInflight waits until every dispatched job has finished.
+func (w *Worker) waitInflight() {
+	for _, j := range w.inflight {
+		<-j.done
+	}
+	w.inflight = nil
+}
+
+// drain waits for the flusher, then flushes everything pending, batch by batch.
+func (w *Worker) drain() {
+	for {
+		w.waitInflight()
+		if len(w.pending) == 0 {
+			return
+		}
+		w.dispatch(true)
+	}
+}
+
+// abandon gives up the batches in flight, if any, and waits for the flusher to let go.
+func (w *Worker) abandon() {
+	for _, j := range w.inflight {
+		j.cancel()
+	}
+	w.waitInflight()
 }
 
 // handle takes one polled event: records join the pending batch.
@@ -296,6 +419,7 @@ func (w *Worker) handle(ev kafka.Event) error {
 func (w *Worker) rebalance(c *kafka.Consumer, ev kafka.Event) error {
 	switch e := ev.(type) {
 	case kafka.AssignedPartitions:
+		// The flusher is idle: the revocation before waited for it.
 		// A recreated topic gets a new id: look again at every assignment.
 		if id, err := logIdentity(w.ctx, w.admin, w.cfg.Topic); err == nil {
 			if old := w.currentLog(); old != id {
@@ -307,32 +431,35 @@ func (w *Worker) rebalance(c *kafka.Consumer, ev kafka.Event) error {
 			w.logger.Warn("identify telemetry log; keeping the last identity", "err", err)
 		}
 		w.assigned = e.Partitions
-		w.paused = false
 		w.setParts(e.Partitions)
 		w.logger.Info("partitions assigned", "partitions", partNums(e.Partitions))
 		return c.Assign(e.Partitions)
 	case kafka.RevokedPartitions:
 		lost := c.AssignmentLost()
-		switch {
-		case w.inFlush:
-			// The revocation came while a failing flush waited to retry: give
-			// the batch up uncommitted; the next owner replays it.
-			w.abandoned = true
-		case lost, w.dropped:
-			// Another member may own them already, or an earlier batch was
-			// given up: committing now would be wrong.
-		default:
-			ctx, cancel := context.WithTimeout(context.WithoutCancel(w.ctx), revokeFlushTimeout)
-			if err := w.flush(ctx); err != nil {
-				w.logger.Warn("flush on revocation failed; records stay uncommitted", "err", err)
+		if lost {
+			// Another member may own them already: write and commit nothing more.
+			w.abandon()
+		} else {
+			// Finish what was read, bounded: past the bound the rest is given
+			// up uncommitted and the next owner replays it.
+			t := time.AfterFunc(revokeFlushTimeout, func() {
+				for _, j := range w.revokingJobs() {
+					j.cancel()
+				}
+			})
+			w.drainRevoking()
+			t.Stop()
+			if !w.dropped {
+				w.commitNow()
 			}
-			cancel()
 		}
 		w.pending = nil
 		w.dropped = false
 		w.states = map[string]*twin.State{}
+		w.commitMu.Lock()
+		w.toCommit = nil
+		w.commitMu.Unlock()
 		w.assigned = nil
-		w.paused = false
 		w.setParts(nil)
 		w.logger.Info("partitions revoked", "partitions", partNums(e.Partitions), "lost", lost)
 		return c.Unassign()
@@ -340,28 +467,48 @@ func (w *Worker) rebalance(c *kafka.Consumer, ev kafka.Event) error {
 	return nil
 }
 
-// flush applies the pending batch and writes it: history, events, states,
-// bus, dead letters, and only then the offsets. On an error it pauses the
-// partitions, keeps polling (to stay in the group) and retries with backoff
-// until it succeeds, ctx ends, or the partitions are revoked.
-func (w *Worker) flush(ctx context.Context) error {
-	if len(w.pending) == 0 || w.dropped {
-		return nil
-	}
-	batch := w.pending
-	w.pending = nil
-	w.inFlush, w.abandoned = true, false
-	defer func() { w.inFlush = false }()
+// revokingJobs is read by the revocation timer's goroutine.
+func (w *Worker) revokingJobs() []*job {
+	w.commitMu.Lock()
+	defer w.commitMu.Unlock()
+	return w.revoking
+}
 
+// drainRevoking is drain with the job in flight published for the revocation timer.
+func (w *Worker) drainRevoking() {
+	for {
+		w.commitMu.Lock()
+		w.revoking = append([]*job(nil), w.inflight...)
+		w.commitMu.Unlock()
+		w.waitInflight()
+		if len(w.pending) == 0 || w.dropped || w.jobs == nil {
+			w.commitMu.Lock()
+			w.revoking = nil
+			w.commitMu.Unlock()
+			return
+		}
+		w.dispatch(true)
+	}
+}
+
+// runJob applies a batch and writes it: history, events, states, bus, dead
+// letters; then its offsets become committable. On an error it backs off and
+// retries until it succeeds or the job is abandoned (revocation, shutdown).
+// It runs on the flusher goroutine.
+func (w *Worker) runJob(j *job) {
+	dec := <-j.dec
+	if w.dropped {
+		return
+	}
+	ctx := j.ctx
 	start := time.Now()
-	log := w.currentLog()
 	var res *applied
 	stage := 0
 	backoff := minBackoff
 	for {
 		var err error
 		if res == nil {
-			res, err = applyBatch(w.cfg.Model, log, batch, w.states, func(ids []string) ([]*twin.State, error) {
+			res, err = applyBatch(w.cfg.Model, j.recs, dec, w.states, func(ids []string) ([]*twin.State, error) {
 				st, err := w.cfg.States.GetStates(ctx, ids)
 				if err != nil {
 					return nil, fmt.Errorf("load states: %w", err)
@@ -375,21 +522,36 @@ func (w *Worker) flush(ctx context.Context) error {
 		if err == nil {
 			break
 		}
+		if ctx.Err() != nil {
+			w.dropped = true
+			w.logger.Warn("batch given up uncommitted; it will be replayed", "records", len(j.recs), "err", err)
+			return
+		}
 		w.storeErrors.Add(1)
 		w.m.storeErrors.Inc()
-		w.logger.Error("flush failed, retrying", "err", err, "backoff", backoff, "records", len(batch))
-		w.pause()
-		if err := w.wait(ctx, backoff); err != nil {
+		w.logger.Error("flush failed, retrying", "err", err, "backoff", backoff, "records", len(j.recs))
+		select {
+		case <-ctx.Done():
 			w.dropped = true
-			return err
-		}
-		if w.abandoned {
-			return nil
+			w.logger.Warn("batch given up uncommitted; it will be replayed", "records", len(j.recs))
+			return
+		case <-time.After(backoff):
 		}
 		backoff = min(2*backoff, maxBackoff)
 	}
-	w.resume()
-	w.commit(res.next)
+
+	w.commitMu.Lock()
+	if w.toCommit == nil {
+		w.toCommit = map[int32]int64{}
+	}
+	for p, off := range res.next {
+		w.toCommit[p] = max(w.toCommit[p], off)
+	}
+	due := time.Since(w.lastCommit) >= commitInterval
+	w.commitMu.Unlock()
+	if due {
+		w.commitNow()
+	}
 
 	w.messages.Add(int64(res.records))
 	w.samples.Add(int64(len(res.samples)))
@@ -404,7 +566,6 @@ func (w *Worker) flush(ctx context.Context) error {
 	}
 	w.m.batches.Inc()
 	w.m.flush.Observe(time.Since(start).Seconds())
-	return nil
 }
 
 // write performs the stages of a flush from stage on and returns the first
@@ -458,8 +619,16 @@ func (w *Worker) publish(ctx context.Context, res *applied) {
 	}
 }
 
-// commit commits the next offsets of a flushed batch and updates the lag gauges.
-func (w *Worker) commit(next map[int32]int64) {
+// commitNow commits the offsets of every flushed batch not committed yet and
+// updates the lag gauges. Commits are spaced by commitInterval while records
+// stream (a synchronous commit per batch would halve throughput); revocation
+// and shutdown commit at once.
+func (w *Worker) commitNow() {
+	w.commitMu.Lock()
+	next := w.toCommit
+	w.toCommit = nil
+	w.lastCommit = time.Now()
+	w.commitMu.Unlock()
 	if len(next) == 0 {
 		return
 	}
@@ -478,46 +647,6 @@ func (w *Worker) commit(next map[int32]int64) {
 			w.m.lag.WithLabelValues(partLabel(p)).Set(float64(high - off))
 		}
 	}
-}
-
-// wait polls the consumer for d: heartbeats and rebalances go on while a
-// failing flush backs off. Records polled meanwhile (the partitions are
-// paused, so only ones already fetched) start the next batch.
-func (w *Worker) wait(ctx context.Context, d time.Duration) error {
-	end := time.Now().Add(d)
-	for {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		left := time.Until(end)
-		if left <= 0 || w.abandoned {
-			return nil
-		}
-		if err := w.handle(w.c.Poll(int(min(left, 100*time.Millisecond).Milliseconds()) + 1)); err != nil {
-			return err
-		}
-	}
-}
-
-func (w *Worker) pause() {
-	if w.paused || len(w.assigned) == 0 {
-		return
-	}
-	if err := w.c.Pause(w.assigned); err != nil {
-		w.logger.Warn("pause partitions", "err", err)
-		return
-	}
-	w.paused = true
-}
-
-func (w *Worker) resume() {
-	if !w.paused {
-		return
-	}
-	if err := w.c.Resume(w.assigned); err != nil {
-		w.logger.Warn("resume partitions", "err", err)
-	}
-	w.paused = false
 }
 
 func (w *Worker) currentLog() string {
