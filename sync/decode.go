@@ -25,12 +25,32 @@ type Reject struct {
 // wire is one telemetry object as sent. Fields stay raw so that each problem
 // gets its own reject code instead of one opaque JSON error.
 type wire struct {
-	Asset  *string         `json:"asset"`
-	Signal *string         `json:"signal"`
-	Device *string         `json:"device"`
+	Asset  optString       `json:"asset"`
+	Signal optString       `json:"signal"`
+	Device optString       `json:"device"`
 	Tag    json.RawMessage `json:"tag"`
 	Value  json.RawMessage `json:"value"`
 	TS     json.RawMessage `json:"ts"`
+}
+
+// optString is a string field that may be absent; null counts as absent.
+type optString struct {
+	s   string
+	set bool
+}
+
+// UnmarshalJSON reads a JSON string or null.
+func (o *optString) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*o = optString{}
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return err
+	}
+	*o = optString{s, true}
+	return nil
 }
 
 // Timestamps outside these bounds cannot be written as RFC 3339 (years
@@ -48,7 +68,28 @@ var (
 // signal map first. A number out of its signal's range decodes with BAD
 // quality. Samples carry no log position: the caller sets Pos.
 func Decode(m twin.Model, value []byte) ([]twin.Sample, []Reject) {
+	return decode(m, value, true)
+}
+
+// decode is Decode with the fast path optional, so tests can hold the two
+// paths to the same answers.
+func decode(m twin.Model, value []byte, fast bool) ([]twin.Sample, []Reject) {
 	b := bytes.TrimSpace(value)
+	if fast {
+		if ws, ok := scanMessage(b); ok {
+			samples := make([]twin.Sample, 0, len(ws))
+			var rejects []Reject
+			for i := range ws {
+				s, reason := curateWire(m, &ws[i])
+				if reason != "" {
+					rejects = append(rejects, Reject{i, reason})
+					continue
+				}
+				samples = append(samples, s)
+			}
+			return samples, rejects
+		}
+	}
 	if len(b) > 0 && b[0] == '[' {
 		var elems []json.RawMessage
 		if err := json.Unmarshal(b, &elems); err != nil {
@@ -82,22 +123,28 @@ func decodeOne(m twin.Model, b []byte) (twin.Sample, string) {
 	if err := json.Unmarshal(b, &w); err != nil {
 		return twin.Sample{}, "bad_json: " + jsonError(err)
 	}
+	return curateWire(m, &w)
+}
+
+// curateWire checks one parsed telemetry object against the model and turns
+// it into a curated sample; reason is "" on success.
+func curateWire(m twin.Model, w *wire) (twin.Sample, string) {
 	var (
 		asset, signal string
 		mp            twin.TagMapping
 		raw           bool
 	)
 	switch {
-	case w.Asset != nil || w.Signal != nil:
-		if w.Asset == nil || *w.Asset == "" {
+	case w.Asset.set || w.Signal.set:
+		if w.Asset.s == "" {
 			return twin.Sample{}, "missing_field: asset"
 		}
-		if w.Signal == nil || *w.Signal == "" {
+		if w.Signal.s == "" {
 			return twin.Sample{}, "missing_field: signal"
 		}
-		asset, signal = *w.Asset, *w.Signal
-	case w.Device != nil || isSet(w.Tag):
-		if w.Device == nil || *w.Device == "" {
+		asset, signal = w.Asset.s, w.Signal.s
+	case w.Device.set || isSet(w.Tag):
+		if w.Device.s == "" {
 			return twin.Sample{}, "missing_field: device"
 		}
 		if !isSet(w.Tag) {
@@ -107,8 +154,8 @@ func decodeOne(m twin.Model, b []byte) (twin.Sample, string) {
 		if !ok {
 			return twin.Sample{}, "wrong_type: tag must be a string or a number"
 		}
-		if mp, ok = m.Mapping(*w.Device, tag); !ok {
-			return twin.Sample{}, fmt.Sprintf("unknown_tag: no signal map entry for device %s tag %s", quote(*w.Device), quote(tag))
+		if mp, ok = m.Mapping(w.Device.s, tag); !ok {
+			return twin.Sample{}, fmt.Sprintf("unknown_tag: no signal map entry for device %s tag %s", quote(w.Device.s), quote(tag))
 		}
 		asset, signal, raw = mp.Asset, mp.Signal, true
 	default:
@@ -159,11 +206,11 @@ func isSet(r json.RawMessage) bool { return len(r) > 0 && string(r) != "null" }
 // tagString reads a tag given as a string or (by some gateways) a number.
 func tagString(r json.RawMessage) (string, bool) {
 	if r[0] == '"' {
-		var s string
-		if json.Unmarshal(r, &s) != nil || s == "" {
+		s, ok := plainString(r)
+		if !ok && json.Unmarshal(r, &s) != nil {
 			return "", false
 		}
-		return s, true
+		return s, s != ""
 	}
 	if _, err := strconv.ParseFloat(string(r), 64); err == nil {
 		return string(r), true
@@ -171,13 +218,29 @@ func tagString(r json.RawMessage) (string, bool) {
 	return "", false
 }
 
+// plainString returns the contents of a JSON string without escapes or
+// non-ASCII bytes, which need no decoding; ok is false for any other.
+func plainString(r json.RawMessage) (string, bool) {
+	if len(r) < 2 || r[0] != '"' || r[len(r)-1] != '"' {
+		return "", false
+	}
+	for _, c := range r[1 : len(r)-1] {
+		if c == '\\' || c == '"' || c < 0x20 || c >= 0x80 {
+			return "", false
+		}
+	}
+	return string(r[1 : len(r)-1]), true
+}
+
 // parseTS reads RFC 3339 text or epoch milliseconds.
 func parseTS(r json.RawMessage) (time.Time, string) {
 	var ts time.Time
 	if r[0] == '"' {
-		var s string
-		if err := json.Unmarshal(r, &s); err != nil {
-			return ts, "bad_ts: not a string"
+		s, ok := plainString(r)
+		if !ok {
+			if err := json.Unmarshal(r, &s); err != nil {
+				return ts, "bad_ts: not a string"
+			}
 		}
 		t, err := time.Parse(time.RFC3339Nano, s)
 		if err != nil {
@@ -242,4 +305,268 @@ func quote(s string) string {
 		s = s[:cut] + "…"
 	}
 	return strconv.Quote(s)
+}
+
+// A fast path for the common shape of telemetry: flat objects with only the
+// six known keys, plain ASCII strings without escapes, and values that are
+// strings, numbers, bools, null or lists of plain strings. It allocates
+// nothing beyond the field strings. Anything else (escapes, other keys,
+// duplicate keys, nesting, non-ASCII, malformed JSON) makes it give up, and
+// encoding/json decodes the message instead, so its rejects and messages
+// stay those of the general path; tests hold both paths to the same answers.
+
+// scanMessage scans one object or an array of objects (b already trimmed).
+func scanMessage(b []byte) ([]wire, bool) {
+	sc := scanner{b: b}
+	sc.space()
+	if sc.peek() == '[' {
+		sc.i++
+		var ws []wire
+		sc.space()
+		if sc.peek() == ']' {
+			sc.i++
+			return ws, sc.end()
+		}
+		for {
+			sc.space()
+			var w wire
+			if !sc.object(&w) {
+				return nil, false
+			}
+			ws = append(ws, w)
+			sc.space()
+			switch sc.next() {
+			case ',':
+				continue
+			case ']':
+				return ws, sc.end()
+			}
+			return nil, false
+		}
+	}
+	ws := make([]wire, 1)
+	if !sc.object(&ws[0]) {
+		return nil, false
+	}
+	return ws, sc.end()
+}
+
+type scanner struct {
+	b []byte
+	i int
+}
+
+func (sc *scanner) peek() byte {
+	if sc.i < len(sc.b) {
+		return sc.b[sc.i]
+	}
+	return 0
+}
+
+func (sc *scanner) next() byte {
+	c := sc.peek()
+	sc.i++
+	return c
+}
+
+func (sc *scanner) space() {
+	for sc.i < len(sc.b) {
+		switch sc.b[sc.i] {
+		case ' ', '\t', '\n', '\r':
+			sc.i++
+		default:
+			return
+		}
+	}
+}
+
+// end reports whether only whitespace is left.
+func (sc *scanner) end() bool {
+	sc.space()
+	return sc.i == len(sc.b)
+}
+
+// object scans one flat telemetry object into w.
+func (sc *scanner) object(w *wire) bool {
+	if sc.next() != '{' {
+		return false
+	}
+	var seen uint8
+	sc.space()
+	if sc.peek() == '}' {
+		sc.i++
+		return true
+	}
+	for {
+		sc.space()
+		key, ok := sc.str()
+		if !ok {
+			return false
+		}
+		sc.space()
+		if sc.next() != ':' {
+			return false
+		}
+		sc.space()
+		var bit uint8
+		switch string(key) {
+		case "asset":
+			bit, ok = 1, sc.strField(&w.Asset)
+		case "signal":
+			bit, ok = 2, sc.strField(&w.Signal)
+		case "device":
+			bit, ok = 4, sc.strField(&w.Device)
+		case "tag":
+			bit, ok = 8, sc.raw(&w.Tag, false)
+		case "value":
+			bit, ok = 16, sc.raw(&w.Value, true)
+		case "ts":
+			bit, ok = 32, sc.raw(&w.TS, false)
+		default:
+			return false
+		}
+		if !ok || seen&bit != 0 {
+			return false
+		}
+		seen |= bit
+		sc.space()
+		switch sc.next() {
+		case ',':
+			continue
+		case '}':
+			return true
+		}
+		return false
+	}
+}
+
+// str scans a plain string and returns its contents (aliasing the input).
+func (sc *scanner) str() ([]byte, bool) {
+	if sc.next() != '"' {
+		return nil, false
+	}
+	start := sc.i
+	for sc.i < len(sc.b) {
+		c := sc.b[sc.i]
+		switch {
+		case c == '"':
+			sc.i++
+			return sc.b[start : sc.i-1], true
+		case c == '\\' || c < 0x20 || c >= 0x80:
+			return nil, false
+		}
+		sc.i++
+	}
+	return nil, false
+}
+
+// strField scans a string (or null, which leaves the field unset).
+func (sc *scanner) strField(dst *optString) bool {
+	if sc.literal("null") {
+		*dst = optString{}
+		return true
+	}
+	s, ok := sc.str()
+	if !ok {
+		return false
+	}
+	*dst = optString{string(s), true}
+	return true
+}
+
+// raw scans a string, number, bool or null (and a list of strings when
+// lists are allowed) and keeps its bytes.
+func (sc *scanner) raw(dst *json.RawMessage, lists bool) bool {
+	start := sc.i
+	var ok bool
+	switch c := sc.peek(); {
+	case c == '"':
+		_, ok = sc.str()
+	case c == '-' || (c >= '0' && c <= '9'):
+		ok = sc.number()
+	case c == 't':
+		ok = sc.literal("true")
+	case c == 'f':
+		ok = sc.literal("false")
+	case c == 'n':
+		ok = sc.literal("null")
+	case c == '[' && lists:
+		ok = sc.list()
+	}
+	if ok {
+		*dst = sc.b[start:sc.i]
+	}
+	return ok
+}
+
+func (sc *scanner) literal(lit string) bool {
+	if len(sc.b)-sc.i >= len(lit) && string(sc.b[sc.i:sc.i+len(lit)]) == lit {
+		sc.i += len(lit)
+		return true
+	}
+	return false
+}
+
+// list scans a list of plain strings.
+func (sc *scanner) list() bool {
+	sc.i++ // '['
+	sc.space()
+	if sc.peek() == ']' {
+		sc.i++
+		return true
+	}
+	for {
+		sc.space()
+		if _, ok := sc.str(); !ok {
+			return false
+		}
+		sc.space()
+		switch sc.next() {
+		case ',':
+			continue
+		case ']':
+			return true
+		}
+		return false
+	}
+}
+
+// number scans a JSON number: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+func (sc *scanner) number() bool {
+	if sc.peek() == '-' {
+		sc.i++
+	}
+	switch c := sc.peek(); {
+	case c == '0':
+		sc.i++
+	case c >= '1' && c <= '9':
+		sc.digits()
+	default:
+		return false
+	}
+	if sc.peek() == '.' {
+		sc.i++
+		if !sc.digits() {
+			return false
+		}
+	}
+	if c := sc.peek(); c == 'e' || c == 'E' {
+		sc.i++
+		if c := sc.peek(); c == '+' || c == '-' {
+			sc.i++
+		}
+		if !sc.digits() {
+			return false
+		}
+	}
+	return true
+}
+
+// digits scans one or more digits.
+func (sc *scanner) digits() bool {
+	start := sc.i
+	for sc.i < len(sc.b) && sc.b[sc.i] >= '0' && sc.b[sc.i] <= '9' {
+		sc.i++
+	}
+	return sc.i > start
 }
