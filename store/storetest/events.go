@@ -121,7 +121,9 @@ func TestEventStore(t *testing.T, open func(t *testing.T) twin.EventStore) {
 				return !e.TS.Before(t0.Add(10*time.Minute)) && e.TS.Before(t0.Add(20*time.Minute))
 			}},
 			{"everything", twin.EventQuery{Assets: []string{"plant/b"}, Kinds: []twin.EventKind{twin.EventFaultRaised}, From: t0.Add(5 * time.Minute)},
-				func(e twin.Event) bool { return e.Asset == "plant/b" && e.Kind == twin.EventFaultRaised && !e.TS.Before(t0.Add(5*time.Minute)) }},
+				func(e twin.Event) bool {
+					return e.Asset == "plant/b" && e.Kind == twin.EventFaultRaised && !e.TS.Before(t0.Add(5*time.Minute))
+				}},
 		}
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
