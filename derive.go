@@ -3,6 +3,7 @@ package twin
 import (
 	"encoding/json"
 	"math"
+	"sync"
 	"time"
 )
 
@@ -30,6 +31,8 @@ import (
 // UptimeAt returns seconds in RUNNING since local midnight (in loc; nil is
 // UTC) of now, counting the current RUNNING stretch up to now. A read after
 // midnight shows today's figure even when the last sample is from yesterday.
+// While a new mode waits out the type's debounce, the current mode is
+// assumed to go on, as the state itself says.
 func (s *State) UptimeAt(now time.Time, loc *time.Location) float64 {
 	if s == nil {
 		return 0
@@ -59,7 +62,7 @@ func OEEAt(a *Asset, t *AssetType, s *State, now time.Time) (oee float64, ok boo
 	if !ok || rated <= 0 {
 		return 0, false
 	}
-	loc := a.Location()
+	loc := siteLocation(a)
 	midnight := startOfDay(now, loc)
 	good, okGood := s.counterSince(t.OEE.GoodSignal, midnight)
 	total, okTotal := s.counterSince(t.OEE.TotalSignal, midnight)
@@ -104,6 +107,23 @@ func (s *State) counterSince(signal string, since time.Time) (float64, bool) {
 		return 0, false
 	}
 	return m.Value.Num, true
+}
+
+// zones caches time zones by name: time.LoadLocation reads the zone file on
+// every call, too slow for a figure computed on every read.
+var zones sync.Map // string → *time.Location
+
+// siteLocation is a.Location(), cached.
+func siteLocation(a *Asset) *time.Location {
+	if a.Timezone == "" || a.Timezone == "UTC" {
+		return time.UTC
+	}
+	if loc, ok := zones.Load(a.Timezone); ok {
+		return loc.(*time.Location)
+	}
+	loc := a.Location()
+	zones.Store(a.Timezone, loc)
+	return loc
 }
 
 func locOrUTC(loc *time.Location) *time.Location {
