@@ -7,6 +7,7 @@
 package twin
 
 import (
+	"sync"
 	"time"
 )
 
@@ -59,12 +60,19 @@ func (a *Asset) Location() *time.Location {
 	if a == nil || a.Timezone == "" {
 		return time.UTC
 	}
+	if loc, ok := locations.Load(a.Timezone); ok {
+		return loc.(*time.Location)
+	}
 	loc, err := time.LoadLocation(a.Timezone)
 	if err != nil {
-		return time.UTC
+		loc = time.UTC
 	}
+	locations.Store(a.Timezone, loc)
 	return loc
 }
+
+// locations caches loaded zones: LoadLocation reads the zone database every call.
+var locations sync.Map
 
 // ValueKind says which of the four telemetry value shapes a signal carries.
 type ValueKind string
