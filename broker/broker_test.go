@@ -6,11 +6,13 @@ import (
 	"time"
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
+	"go.uber.org/goleak"
 
 	"github.com/twingraph/twingraph/broker"
 )
 
 func TestStart_Metadata(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	b, err := broker.Start(context.Background(), "127.0.0.1:0", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -51,6 +53,7 @@ func TestStart_Metadata(t *testing.T) {
 }
 
 func TestStart_Produce(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	b, err := broker.Start(context.Background(), "127.0.0.1:0", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -74,6 +77,7 @@ func TestStart_Produce(t *testing.T) {
 }
 
 func TestStart_ContextEnds(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	ctx, cancel := context.WithCancel(context.Background())
 	b, err := broker.Start(ctx, "127.0.0.1:0", nil)
 	if err != nil {
@@ -84,6 +88,7 @@ func TestStart_ContextEnds(t *testing.T) {
 }
 
 func TestStart_BadAddress(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	if _, err := broker.Start(context.Background(), "nonsense", nil); err == nil {
 		t.Fatal("no error for a bad listen address")
 	}

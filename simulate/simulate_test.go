@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
+	"go.uber.org/goleak"
 
 	twin "github.com/twingraph/twingraph"
 	"github.com/twingraph/twingraph/examples"
@@ -18,6 +19,8 @@ import (
 // TestRun checks that the simulated telemetry decodes cleanly against the
 // model, covers every asset with signals, and uses the raw signal map too.
 func TestRun(t *testing.T) {
+	opts := goleak.IgnoreCurrent()
+	t.Cleanup(func() { goleak.VerifyNone(t, opts) })
 	addr := testenv.Kafka(t)
 	model, err := hierarchy.Load(examples.PlantFile, examples.PlantYAML)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
+	"go.uber.org/goleak"
 
 	twin "github.com/twingraph/twingraph"
 	"github.com/twingraph/twingraph/examples"
@@ -19,6 +20,16 @@ import (
 )
 
 const l3ID = "plant/jkt1/packaging/line3"
+
+// noLeaks fails the test if goroutines it started outlive it. It must be
+// called first, so its check runs after every other cleanup (the broker's
+// too). librdkafka's own threads are C threads, invisible here; the Go side
+// of confluent-kafka-go ends when its clients close.
+func noLeaks(t *testing.T) {
+	t.Helper()
+	opts := goleak.IgnoreCurrent()
+	t.Cleanup(func() { goleak.VerifyNone(t, opts) })
+}
 
 // mustModel loads the demo plant.
 func mustModel(tb testing.TB) *hierarchy.Model {

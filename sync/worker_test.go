@@ -73,6 +73,7 @@ func machinesScript(m twin.Model, rounds int) []msg {
 }
 
 func TestWorker_EndToEnd(t *testing.T) {
+	noLeaks(t)
 	addr := testenv.Kafka(t)
 	s := newStores()
 	script := line3Script()
@@ -186,6 +187,7 @@ func readDLQ(t *testing.T, addr string, n int) []dlqRecord {
 }
 
 func TestWorker_DeadLetters(t *testing.T) {
+	noLeaks(t)
 	addr := testenv.Kafka(t)
 	s := newStores()
 	bad := []msg{
@@ -240,6 +242,7 @@ func TestWorker_DeadLetters(t *testing.T) {
 // (as after a crash before commit), then produces the same script again: the
 // stores are unchanged both times.
 func TestWorker_Redelivery(t *testing.T) {
+	noLeaks(t)
 	addr := testenv.Kafka(t)
 	m := mustModel(t)
 	s := newStores()
@@ -283,6 +286,7 @@ func takeSnapshotNoOffsets(s snapshot) snapshot {
 // TestWorker_ScaleOut runs two workers in one group beside one worker alone:
 // the results are equal, and equal to a rebuild from the log.
 func TestWorker_ScaleOut(t *testing.T) {
+	noLeaks(t)
 	addr := testenv.Kafka(t)
 	m := mustModel(t)
 	script := append(line3Script(), machinesScript(m, 30)...)
@@ -328,6 +332,7 @@ func TestWorker_ScaleOut(t *testing.T) {
 // TestWorker_StoreOutage makes every store fail for a while: the worker backs
 // off and retries, commits nothing meanwhile, and ends with what a clean run gets.
 func TestWorker_StoreOutage(t *testing.T) {
+	noLeaks(t)
 	addr := testenv.Kafka(t)
 	m := mustModel(t)
 	script := append(line3Script(), machinesScript(m, 10)...)
@@ -351,6 +356,7 @@ func TestWorker_StoreOutage(t *testing.T) {
 }
 
 func TestVerify_ReportsDifferences(t *testing.T) {
+	noLeaks(t)
 	addr := testenv.Kafka(t)
 	m := mustModel(t)
 	s := newStores()
