@@ -16,6 +16,7 @@ import (
 	twin "github.com/twingraph/twingraph"
 	"github.com/twingraph/twingraph/examples"
 	"github.com/twingraph/twingraph/hierarchy"
+	"github.com/twingraph/twingraph/store/memory"
 	twinsync "github.com/twingraph/twingraph/sync"
 )
 
@@ -47,6 +48,10 @@ type stores struct {
 	history twin.HistoryStore
 	events  twin.EventStore
 	bus     twin.Bus
+}
+
+func newStores() *stores {
+	return &stores{memory.NewStateStore(), memory.NewHistoryStore(), memory.NewEventStore(), memory.NewBus()}
 }
 
 // msg is one telemetry record to produce.
