@@ -36,13 +36,15 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	b, err := broker.Start(ctx, *kafkaListen, m.Logger)
+	// The broker outlives the worker and the simulator: they leave the group
+	// and flush against it on the way out, then it stops.
+	b, err := broker.Start(context.WithoutCancel(ctx), *kafkaListen, m.Logger)
 	if err != nil {
 		return err
 	}
 	defer b.Close()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 
 	errc := make(chan error, 4)
 	w, err := twinsync.NewWorker(twinsync.Config{
@@ -60,8 +62,12 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			errc <- fmt.Errorf("sync worker: %w", err)
 		}
 	}()
-	if !*noSim {
+	simDone := make(chan struct{})
+	if *noSim {
+		close(simDone)
+	} else {
 		go func() {
+			defer close(simDone)
 			err := simulate.Run(ctx, simulate.Config{Brokers: b.Addr(), Model: m.Model, Rate: *simRate, Logger: m.Logger})
 			if err != nil && ctx.Err() == nil {
 				errc <- fmt.Errorf("simulator: %w", err)
@@ -81,5 +87,6 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	cancel()
 	<-done
+	<-simDone
 	return err
 }
