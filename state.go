@@ -45,7 +45,8 @@ type State struct {
 	UptimeSeconds float64 `json:"uptimeSeconds"`
 	// UptimeAsOf is the sample time UptimeSeconds is accounted up to.
 	UptimeAsOf time.Time `json:"uptimeAsOf"`
-	// DayStart is the first sample time seen on UptimeDay (for availability).
+	// DayStart is when UptimeDay's accounting began (for availability): the first
+	// sample of the day, or local midnight when the state carried over from an earlier day.
 	DayStart time.Time `json:"dayStart"`
 	// Metrics are the current values of the curated signals by name.
 	Metrics map[string]Metric `json:"metrics"`
