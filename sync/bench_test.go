@@ -103,14 +103,13 @@ func BenchmarkWorker_EndToEnd(b *testing.B) {
 				b.Fatal(err)
 			}
 			st := w.Stats()
-			b.Logf("%+v", st)
 			total += st.Messages
 			samples += st.Samples
 			events += st.Events
 		}
 		b.ReportMetric(float64(total)/elapsed.Seconds(), "records/s")
 		b.ReportMetric(float64(samples)/elapsed.Seconds(), "samples/s")
-		b.ReportMetric(float64(events)/elapsed.Seconds(), "bizevents/s")
+		b.ReportMetric(float64(events)/elapsed.Seconds(), "twinevents/s")
 	})
 }
 
@@ -118,7 +117,8 @@ func BenchmarkWorker_EndToEnd(b *testing.B) {
 // returns how many it read and how long that took from the first record on.
 func rawConsume(tb testing.TB, addr, group string, n int) (int, time.Duration) {
 	c, err := kafka.NewConsumer(&kafka.ConfigMap{"bootstrap.servers": addr, "group.id": group,
-		"auto.offset.reset": "earliest", "enable.metrics.push": false, "enable.auto.commit": false})
+		"auto.offset.reset": "earliest", "enable.metrics.push": false, "enable.auto.commit": false,
+		"fetch.queue.backoff.ms": 20}) // as the worker has it
 	if err != nil {
 		tb.Fatal(err)
 	}

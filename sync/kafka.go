@@ -18,6 +18,16 @@ func baseConfig(brokers string) kafka.ConfigMap {
 	}
 }
 
+// consumerConfig adds what every consumer of the package shares.
+func consumerConfig(brokers string) kafka.ConfigMap {
+	cfg := baseConfig(brokers)
+	// When a consumer's local queue is full librdkafka waits this long before
+	// fetching again (default 1 s): a full-second stall each time a lagging
+	// worker's queue fills while it catches up.
+	cfg["fetch.queue.backoff.ms"] = 20
+	return cfg
+}
+
 // logIdentity names the current incarnation of topic for LogPos.Log:
 // "topic@<topic id>". The topic id changes when the topic is deleted and
 // recreated, and differs on another cluster, so offsets stamped on states are

@@ -62,7 +62,7 @@ func Rebuild(ctx context.Context, cfg RebuildConfig) (*Rebuilt, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	kc := baseConfig(cfg.Brokers)
+	kc := consumerConfig(cfg.Brokers)
 	// librdkafka wants a group even for manual assignment; nothing is committed to it.
 	kc["group.id"] = "twingraph-rebuild-" + strconv.FormatUint(rand.Uint64(), 36)
 	kc["enable.auto.commit"] = false

@@ -209,7 +209,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	w.ctx = ctx
 	w.states = map[string]*twin.State{}
 
-	cfg := baseConfig(w.cfg.Brokers)
+	cfg := consumerConfig(w.cfg.Brokers)
 	cfg["group.id"] = w.cfg.Group
 	cfg["enable.auto.commit"] = false
 	cfg["enable.auto.offset.store"] = false
