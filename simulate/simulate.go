@@ -76,14 +76,29 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	rate = max(rate, float64(len(sims))/maxSamplePeriod.Seconds())
 
+	logs := make(chan kafka.LogEvent, 64)
 	p, err := kafka.NewProducer(&kafka.ConfigMap{
 		"bootstrap.servers":   cfg.Brokers,
 		"enable.metrics.push": false,
 		"linger.ms":           5,
+		// librdkafka's log lines go to the logger, not stderr.
+		"go.logs.channel.enable": true,
+		"go.logs.channel":        logs,
 	})
 	if err != nil {
 		return fmt.Errorf("simulate: producer: %w", err)
 	}
+	logsDone := make(chan struct{})
+	go func() {
+		defer close(logsDone)
+		for ev := range logs {
+			lv := slog.LevelDebug // syslog levels: 0-3 errors, 4 warnings
+			if ev.Level <= 4 {
+				lv = slog.LevelWarn
+			}
+			logger.Log(context.Background(), lv, "kafka client: "+ev.Message, "client", ev.Name)
+		}
+	}()
 	drained := make(chan struct{})
 	var failed int64
 	go func() {
@@ -106,6 +121,8 @@ func Run(ctx context.Context, cfg Config) error {
 		p.Flush(5000)
 		p.Close()
 		<-drained
+		close(logs) // Close stopped the forwarding: nothing writes to logs now
+		<-logsDone
 	}()
 
 	logger.Info("simulator started", "assets", len(sims), "rate", rate, "topic", cfg.Topic)

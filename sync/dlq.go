@@ -27,21 +27,24 @@ const (
 // dlq produces refused telemetry to the dead-letter topic and waits for the
 // broker to acknowledge it, so a batch is committed only once its rejects are durable.
 type dlq struct {
-	p      *kafka.Producer
-	topic  string
-	logger *slog.Logger
-	done   chan struct{}
+	p        *kafka.Producer
+	topic    string
+	logger   *slog.Logger
+	done     chan struct{}
+	stopLogs func()
 }
 
 func newDLQ(brokers, topic string, logger *slog.Logger) (*dlq, error) {
 	cfg := baseConfig(brokers)
 	cfg["acks"] = "all"
 	cfg["linger.ms"] = 2
+	stopLogs := routeLogs(cfg, logger)
 	p, err := kafka.NewProducer(&cfg)
 	if err != nil {
+		stopLogs()
 		return nil, fmt.Errorf("dead-letter producer: %w", err)
 	}
-	d := &dlq{p: p, topic: topic, logger: logger, done: make(chan struct{})}
+	d := &dlq{p: p, topic: topic, logger: logger, done: make(chan struct{}), stopLogs: stopLogs}
 	// Client-level events (errors, stats) arrive here; deliveries go to the
 	// per-call channels. Left unread, the channel fills and blocks librdkafka.
 	go func() {
@@ -103,4 +106,5 @@ func (d *dlq) close() {
 	d.p.Flush(5000)
 	d.p.Close()
 	<-d.done
+	d.stopLogs()
 }

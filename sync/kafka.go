@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
@@ -51,4 +52,34 @@ func logIdentity(ctx context.Context, admin *kafka.AdminClient, topic string) (s
 		return "", fmt.Errorf("identify topic %s: %w", topic, errors.Join(err, cerr))
 	}
 	return topic + "@cluster:" + cid, nil
+}
+
+// routeLogs sends librdkafka's log lines to logger instead of stderr. Call the
+// returned stop after the client is closed (Close stops the client's log
+// forwarding, so nothing writes to the channel after it).
+func routeLogs(cfg kafka.ConfigMap, logger *slog.Logger) (stop func()) {
+	ch := make(chan kafka.LogEvent, 64)
+	cfg["go.logs.channel.enable"] = true
+	cfg["go.logs.channel"] = ch
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for ev := range ch {
+			// librdkafka uses syslog levels: 0-3 errors, 4 warnings, 5-6 info, 7 debug.
+			lv := slog.LevelDebug
+			switch {
+			case ev.Level <= 3:
+				lv = slog.LevelError
+			case ev.Level == 4:
+				lv = slog.LevelWarn
+			case ev.Level <= 6:
+				lv = slog.LevelInfo
+			}
+			logger.Log(context.Background(), lv, "kafka client: "+ev.Message, "client", ev.Name, "tag", ev.Tag)
+		}
+	}()
+	return func() {
+		close(ch)
+		<-done
+	}
 }

@@ -68,11 +68,16 @@ func Rebuild(ctx context.Context, cfg RebuildConfig) (*Rebuilt, error) {
 	kc["enable.auto.commit"] = false
 	kc["enable.auto.offset.store"] = false
 	kc["enable.partition.eof"] = true
+	stopLogs := routeLogs(kc, logger)
 	c, err := kafka.NewConsumer(&kc)
 	if err != nil {
+		stopLogs()
 		return nil, fmt.Errorf("rebuild: consumer: %w", err)
 	}
-	defer c.Close()
+	defer func() {
+		c.Close()
+		stopLogs()
+	}()
 	admin, err := kafka.NewAdminClientFromConsumer(c)
 	if err != nil {
 		return nil, fmt.Errorf("rebuild: admin client: %w", err)

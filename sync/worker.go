@@ -112,7 +112,8 @@ type Worker struct {
 	pending  []*record
 	deadline time.Time
 	assigned []kafka.TopicPartition
-	inflight []*job // dispatched and not finished, oldest first
+	lastOff  map[int32]int64 // last offset read per partition, to notice a log that starts over
+	inflight []*job          // dispatched and not finished, oldest first
 	jobs     chan *job
 	stopJobs context.Context // ends a stuck flush some time after Run's context
 
@@ -208,6 +209,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	}
 	w.ctx = ctx
 	w.states = map[string]*twin.State{}
+	w.lastOff = map[int32]int64{}
 
 	cfg := consumerConfig(w.cfg.Brokers)
 	cfg["group.id"] = w.cfg.Group
@@ -219,14 +221,17 @@ func (w *Worker) Run(ctx context.Context) error {
 	// An idle partition's fetch returns after this long; new records are
 	// answered at once, so it bounds idle polling, not latency.
 	cfg["fetch.wait.max.ms"] = 100
+	stopLogs := routeLogs(cfg, w.logger)
 	c, err := kafka.NewConsumer(&cfg)
 	if err != nil {
+		stopLogs()
 		return fmt.Errorf("sync worker: consumer: %w", err)
 	}
 	w.c = c
 	admin, err := kafka.NewAdminClientFromConsumer(c)
 	if err != nil {
 		c.Close()
+		stopLogs()
 		return fmt.Errorf("sync worker: admin client: %w", err)
 	}
 	w.admin = admin
@@ -234,6 +239,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	if err != nil {
 		admin.Close()
 		c.Close()
+		stopLogs()
 		return fmt.Errorf("sync worker: %w", err)
 	}
 	w.dlq = d
@@ -244,6 +250,7 @@ func (w *Worker) Run(ctx context.Context) error {
 			w.logger.Warn("close consumer", "err", err)
 		}
 		d.close()
+		stopLogs()
 		w.setParts(nil)
 	}()
 
@@ -394,6 +401,11 @@ func (w *Worker) handle(ev kafka.Event) error {
 			w.logger.Warn("consume", "err", e.TopicPartition.Error)
 			return nil
 		}
+		p, off := e.TopicPartition.Partition, int64(e.TopicPartition.Offset)
+		if last, ok := w.lastOff[p]; ok && off <= last {
+			w.rewound(p, last, off)
+		}
+		w.lastOff[p] = off
 		if len(w.pending) == 0 {
 			w.deadline = time.Now().Add(w.cfg.BatchWait)
 		}
@@ -411,6 +423,28 @@ func (w *Worker) handle(ev kafka.Event) error {
 		w.logger.Debug("kafka client", "err", e)
 	}
 	return nil
+}
+
+// rewound handles a partition whose offsets went backwards without a
+// rebalance: the topic was deleted and recreated (a new log whose offsets start
+// over), or the group's offsets were reset (the same log, replayed). What was
+// read before is flushed under the identity it was read with; then the
+// identity is looked up again, so a new log's records are applied, not
+// skipped as replays of the old one.
+func (w *Worker) rewound(p int32, last, off int64) {
+	w.drain()
+	id, err := logIdentity(w.ctx, w.admin, w.cfg.Topic)
+	if err != nil {
+		w.logger.Warn("offsets went back; identify telemetry log failed, keeping the last identity",
+			"partition", p, "from", last, "to", off, "err", err)
+		return
+	}
+	if old := w.currentLog(); old != id {
+		w.logger.Info("telemetry log changed", "from", old, "to", id, "partition", p)
+		w.setLog(id)
+	} else {
+		w.logger.Info("offsets went back in the same log: replaying", "partition", p, "from", last, "to", off)
+	}
 }
 
 // rebalance runs inside Poll when the group moves partitions. A revocation
@@ -431,6 +465,7 @@ func (w *Worker) rebalance(c *kafka.Consumer, ev kafka.Event) error {
 			w.logger.Warn("identify telemetry log; keeping the last identity", "err", err)
 		}
 		w.assigned = e.Partitions
+		w.lastOff = map[int32]int64{}
 		w.setParts(e.Partitions)
 		w.logger.Info("partitions assigned", "partitions", partNums(e.Partitions))
 		return c.Assign(e.Partitions)
@@ -460,6 +495,7 @@ func (w *Worker) rebalance(c *kafka.Consumer, ev kafka.Event) error {
 		w.toCommit = nil
 		w.commitMu.Unlock()
 		w.assigned = nil
+		w.lastOff = map[int32]int64{}
 		w.setParts(nil)
 		w.logger.Info("partitions revoked", "partitions", partNums(e.Partitions), "lost", lost)
 		return c.Unassign()

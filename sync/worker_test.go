@@ -406,3 +406,47 @@ func TestVerify_ReportsDifferences(t *testing.T) {
 		t.Fatalf("after replace: %v %v", diffs, err)
 	}
 }
+
+// TestWorker_RecreatedTopic deletes and recreates the telemetry topic while a
+// worker runs: the new topic's offsets start again at 0, and its records must
+// apply, not be skipped as replays of the old log.
+func TestWorker_RecreatedTopic(t *testing.T) {
+	noLeaks(t)
+	addr := testenv.Kafka(t)
+	s := newStores()
+	script := line3Script()
+	produce(t, addr, "telemetry", script)
+	w := start(t, addr, "recreate", s)
+	waitMessages(t, int64(len(script)), w)
+	oldLog := w.w.Stats().Log
+
+	admin, err := kafka.NewAdminClient(&kafka.ConfigMap{"bootstrap.servers": addr, "enable.metrics.push": false})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if res, err := admin.DeleteTopics(ctx, []string{"telemetry"}); err != nil || res[0].Error.Code() != kafka.ErrNoError {
+		t.Fatalf("delete topic: %v %v", res, err)
+	}
+	eventually(t, "topic recreated", func() bool {
+		res, err := admin.CreateTopics(ctx, []kafka.TopicSpecification{{Topic: "telemetry", NumPartitions: 6, ReplicationFactor: 1}})
+		return err == nil && res[0].Error.Code() == kafka.ErrNoError
+	})
+
+	// Fewer records than before, newer timestamps: every offset is one the
+	// old log already had.
+	next := []msg{
+		{l3ID, curated(l3ID, "speed_units_per_min", "0", 30*time.Minute)},
+		{l3ID, curated(l3ID, "batch", `"B-003"`, 31*time.Minute)},
+	}
+	produce(t, addr, "telemetry", next)
+	eventually(t, "records of the new log applied", func() bool {
+		sts, err := s.states.GetStates(context.Background(), []string{l3ID})
+		return err == nil && sts[0] != nil && sts[0].Batch == "B-003" && sts[0].Mode == twin.ModeIdle
+	})
+	if newLog := w.w.Stats().Log; newLog == oldLog {
+		t.Errorf("log identity %s unchanged after the topic was recreated", newLog)
+	}
+}
