@@ -20,6 +20,7 @@ import (
 	"github.com/twingraph/twingraph/examples"
 	"github.com/twingraph/twingraph/hierarchy"
 	"github.com/twingraph/twingraph/resolvers"
+	"github.com/twingraph/twingraph/store/memory"
 )
 
 // Line3 is the demo model's seeded line.
@@ -32,9 +33,9 @@ var now = time.Date(2026, 11, 24, 7, 0, 0, 0, time.UTC)
 type env struct {
 	model   twin.Model
 	states  *countingStates
-	history *fakeHistory
-	events  *fakeEvents
-	bus     *fakeBus
+	history *recordingHistory
+	events  *hookedEvents
+	bus     *memory.Bus
 	h       *resolvers.Handler
 	c       *client.Client
 }
@@ -63,10 +64,10 @@ func newEnv(tb testing.TB, m twin.Model, opts ...envOpt) *env {
 	tb.Helper()
 	e := &env{
 		model:   m,
-		states:  &countingStates{m: map[string]*twin.State{}},
-		history: &fakeHistory{},
-		events:  &fakeEvents{},
-		bus:     &fakeBus{},
+		states:  &countingStates{StateStore: memory.NewStateStore()},
+		history: &recordingHistory{HistoryStore: memory.NewHistoryStore()},
+		events:  &hookedEvents{EventStore: memory.NewEventStore()},
+		bus:     memory.NewBus(),
 	}
 	cfg := resolvers.Config{
 		Model: m, States: e.states, History: e.history, Events: e.events, Bus: e.bus,
@@ -120,11 +121,11 @@ func codeOf(errs []gqlError) string {
 	return c
 }
 
-// putState stores a state for an asset with the given metrics.
+// putState stores a state.
 func (e *env) putState(st *twin.State) {
-	e.states.mu.Lock()
-	defer e.states.mu.Unlock()
-	e.states.m[st.Asset] = st
+	if err := e.states.PutStates(context.Background(), []*twin.State{st}); err != nil {
+		panic(err)
+	}
 }
 
 // runningLine3 is a plausible state of line3 at now.
@@ -154,120 +155,51 @@ func runningLine3() *twin.State {
 	return st
 }
 
-// countingStates is a StateStore in memory that counts GetStates calls.
+// countingStates is the memory StateStore, counting GetStates calls (and
+// able to panic, to test recovery).
 type countingStates struct {
-	mu    gosync.Mutex
-	m     map[string]*twin.State
+	*memory.StateStore
 	calls atomic.Int64
-	keys  atomic.Int64
-	panic bool
+	panic atomic.Bool
 }
 
 func (s *countingStates) GetStates(ctx context.Context, ids []string) ([]*twin.State, error) {
 	s.calls.Add(1)
-	s.keys.Add(int64(len(ids)))
-	if s.panic {
+	if s.panic.Load() {
 		panic("state store exploded")
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]*twin.State, len(ids))
-	for i, id := range ids {
-		out[i] = s.m[id].Clone()
-	}
-	return out, nil
+	return s.StateStore.GetStates(ctx, ids)
 }
 
-func (s *countingStates) PutStates(ctx context.Context, states []*twin.State) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, st := range states {
-		s.m[st.Asset] = st.Clone()
-	}
-	return nil
-}
-
-func (s *countingStates) DeleteStates(ctx context.Context, ids []string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, id := range ids {
-		delete(s.m, id)
-	}
-	return nil
-}
-
-// fakeHistory answers every query with one point per interval whose value is
-// the bucket's index, and records the batches it got.
-type fakeHistory struct {
+// recordingHistory is the memory HistoryStore, recording the batches it gets.
+type recordingHistory struct {
+	*memory.HistoryStore
 	mu      gosync.Mutex
 	batches [][]twin.HistoryQuery
-	series  func(q twin.HistoryQuery) []twin.Point
 }
 
-func (h *fakeHistory) AppendSamples(ctx context.Context, samples []twin.Sample) error { return nil }
-
-func (h *fakeHistory) QueryHistory(ctx context.Context, qs []twin.HistoryQuery) ([]twin.Series, error) {
+func (h *recordingHistory) QueryHistory(ctx context.Context, qs []twin.HistoryQuery) ([]twin.Series, error) {
 	h.mu.Lock()
 	h.batches = append(h.batches, slices.Clone(qs))
-	f := h.series
 	h.mu.Unlock()
-	out := make([]twin.Series, len(qs))
-	for i, q := range qs {
-		out[i] = twin.Series{Asset: q.Asset, Metric: q.Metric, Interval: q.Interval, Agg: q.Agg}
-		if f != nil {
-			out[i].Points = f(q)
-			continue
-		}
-		if q.Interval <= 0 {
-			continue
-		}
-		n := 0
-		for t := q.From; t.Before(q.To); t = t.Add(q.Interval) {
-			v := float64(n)
-			out[i].Points = append(out[i].Points, twin.Point{TS: t, Value: &v})
-			n++
-		}
-	}
-	return out, nil
+	return h.HistoryStore.QueryHistory(ctx, qs)
 }
 
-// fakeEvents keeps events in Seq order and publishes nothing by itself.
-type fakeEvents struct {
+// hookedEvents is the memory EventStore with a hook into the next ListEvents.
+type hookedEvents struct {
+	*memory.EventStore
 	mu         gosync.Mutex
-	events     []twin.Event
-	calls      atomic.Int64
-	beforeList func() // run once, unlocked, at the start of the next ListEvents
+	beforeList func()
 }
 
 // onNextList sets a hook the next ListEvents runs before it reads.
-func (s *fakeEvents) onNextList(f func()) {
+func (s *hookedEvents) onNextList(f func()) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.beforeList = f
 }
 
-func (s *fakeEvents) AppendEvents(ctx context.Context, events []twin.Event) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, e := range events {
-		if e.ID == "" {
-			e.ID = twin.EventID(&e)
-		}
-		e.Seq = int64(len(s.events) + 1)
-		s.events = append(s.events, e)
-	}
-	return nil
-}
-
-// stored returns the stored copies of the last n events (with Seq).
-func (s *fakeEvents) last(n int) []twin.Event {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.events[len(s.events)-n:])
-}
-
-func (s *fakeEvents) ListEvents(ctx context.Context, q twin.EventQuery) (twin.EventPage, error) {
-	s.calls.Add(1)
+func (s *hookedEvents) ListEvents(ctx context.Context, q twin.EventQuery) (twin.EventPage, error) {
 	s.mu.Lock()
 	hook := s.beforeList
 	s.beforeList = nil
@@ -275,88 +207,42 @@ func (s *fakeEvents) ListEvents(ctx context.Context, q twin.EventQuery) (twin.Ev
 	if hook != nil {
 		hook()
 	}
-	if q.First <= 0 {
-		return twin.EventPage{}, twin.Errorf(twin.EBADINPUT, "first must be positive")
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var page twin.EventPage
-	for _, e := range s.events {
-		if e.Seq <= q.AfterSeq || (q.Assets != nil && !slices.Contains(q.Assets, e.Asset)) ||
-			(q.Kinds != nil && !slices.Contains(q.Kinds, e.Kind)) ||
-			(!q.From.IsZero() && e.TS.Before(q.From)) || (!q.To.IsZero() && !e.TS.Before(q.To)) {
-			continue
-		}
-		if len(page.Events) == q.First {
-			page.HasNext = true
-			break
-		}
-		page.Events = append(page.Events, e)
-	}
-	return page, nil
+	return s.EventStore.ListEvents(ctx, q)
 }
 
-// fakeBus fans notices out to subscribers in process.
-type fakeBus struct {
-	mu   gosync.Mutex
-	subs map[chan twin.Notice]struct{}
-}
-
-func (b *fakeBus) Publish(ctx context.Context, ns []twin.Notice) error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for ch := range b.subs {
-		for _, n := range ns {
-			select {
-			case ch <- n:
-			default:
-			}
-		}
-	}
-	return nil
-}
-
-func (b *fakeBus) Subscribe(ctx context.Context) (<-chan twin.Notice, error) {
-	ch := make(chan twin.Notice, 1024)
-	b.mu.Lock()
-	if b.subs == nil {
-		b.subs = map[chan twin.Notice]struct{}{}
-	}
-	b.subs[ch] = struct{}{}
-	b.mu.Unlock()
-	go func() {
-		<-ctx.Done()
-		b.mu.Lock()
-		delete(b.subs, ch)
-		close(ch)
-		b.mu.Unlock()
-	}()
-	return ch, nil
-}
-
-func (b *fakeBus) subscribers() int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return len(b.subs)
-}
-
-// appendAndPublish stores events and then announces them, as the sync worker does.
+// appendAndPublish stores events and then announces them, as the sync worker
+// does; it returns them as stored (with Seq).
 func (e *env) appendAndPublish(tb testing.TB, evs ...twin.Event) []twin.Event {
 	tb.Helper()
 	ctx := context.Background()
+	evs = slices.Clone(evs)
 	if err := e.events.AppendEvents(ctx, evs); err != nil {
-		tb.Fatal(err)
+		tb.Error(err)
+		return nil
 	}
-	stored := e.events.last(len(evs))
-	ns := make([]twin.Notice, len(stored))
-	for i := range stored {
-		ns[i] = twin.Notice{Event: &stored[i]}
+	ns := make([]twin.Notice, len(evs))
+	for i := range evs {
+		ns[i] = twin.Notice{Event: &evs[i]}
 	}
 	if err := e.bus.Publish(ctx, ns); err != nil {
+		tb.Error(err)
+	}
+	return evs
+}
+
+// appendSamples writes samples of one asset's signal to history.
+func (e *env) appendSamples(tb testing.TB, asset, signal string, pts ...twin.Point) {
+	tb.Helper()
+	ss := make([]twin.Sample, len(pts))
+	for i, p := range pts {
+		ss[i] = twin.Sample{Asset: asset, Signal: signal, TS: p.TS, Value: twin.Number(*p.Value), Quality: twin.QualityGood}
+	}
+	if err := e.history.AppendSamples(context.Background(), ss); err != nil {
 		tb.Fatal(err)
 	}
-	return stored
 }
+
+func pt(ts time.Time, v float64) twin.Point { return twin.Point{TS: ts, Value: &v} }
 
 func modeChange(asset string, from, to twin.Mode, ts time.Time, dur float64) twin.Event {
 	e := twin.Event{Kind: twin.EventModeChanged, Asset: asset, FromMode: from, ToMode: to, TS: ts, DurationSeconds: &dur}

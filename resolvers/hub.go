@@ -100,6 +100,7 @@ func (h *Hub) remove(s *hubSub) {
 
 func (h *Hub) run(in <-chan twin.Notice, done chan struct{}, gen int) {
 	defer close(done)
+	defer h.lost(gen)
 	for n := range in {
 		h.mu.Lock()
 		if h.gen != gen {
@@ -127,6 +128,29 @@ func (h *Hub) run(in <-chan twin.Notice, done chan struct{}, gen int) {
 		}
 		h.mu.Unlock()
 	}
+}
+
+// lost ends every subscriber when the bus closed the hub's subscription on its
+// own (the bus dropped the hub, or the bus went away): a subscriber that stays
+// open would silently miss notices, while an ended one resumes with its cursor.
+func (h *Hub) lost(gen int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.gen != gen || h.cancel == nil {
+		return // ended on purpose
+	}
+	if h.logger != nil {
+		h.logger.Warn("bus subscription lost; ending subscriptions so clients resume", "subscribers", len(h.subs))
+	}
+	for s := range h.subs {
+		delete(h.subs, s)
+		if !s.closed {
+			s.closed = true
+			close(s.ch)
+		}
+	}
+	h.cancel()
+	h.cancel = nil
 }
 
 // Close ends the bus subscription and every subscriber, and waits for the

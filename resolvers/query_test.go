@@ -287,7 +287,7 @@ func TestQuery_Errors(t *testing.T) {
 
 func TestQuery_PanicIsInternal(t *testing.T) {
 	e := newEnv(t, mustDemoModel(t))
-	e.states.panic = true
+	e.states.panic.Store(true)
 	errs := e.errorsOf(t, `{ asset(id: "plant/jkt1/packaging/line3") { state { mode } } }`)
 	if codeOf(errs) != twin.EINTERNAL || strings.Contains(errs[0].Message, "exploded") {
 		t.Errorf("panic surfaced as %+v, want INTERNAL without internals", errs)
@@ -296,6 +296,9 @@ func TestQuery_PanicIsInternal(t *testing.T) {
 
 func TestQuery_History(t *testing.T) {
 	e := newEnv(t, mustDemoModel(t))
+	t6 := time.Date(2026, 11, 24, 6, 0, 0, 0, time.UTC)
+	e.appendSamples(t, line3, "press1_bar", pt(t6.Add(10*time.Second), 1), pt(t6.Add(40*time.Second), 3), pt(t6.Add(90*time.Second), 5))
+	e.appendSamples(t, line3, "speed_units_per_min", pt(t6.Add(5*time.Minute), 100), pt(t6.Add(40*time.Minute), 200), pt(t6.Add(41*time.Minute), 150))
 	var resp struct {
 		Asset struct {
 			Avg struct {
@@ -325,9 +328,11 @@ func TestQuery_History(t *testing.T) {
 	if a.Avg.Metric != "press1_bar" || a.Avg.Unit == nil || *a.Avg.Unit != "bar" || a.Avg.Interval == nil || *a.Avg.Interval != "1m" || a.Avg.Agg != "AVG" {
 		t.Errorf("avg series = %+v", a.Avg)
 	}
-	if len(a.Avg.Points) != 2 || a.Avg.Points[1].TS != "2026-11-24T06:01:00Z" || a.Avg.Points[1].Value == nil || *a.Avg.Points[1].Value != 1 {
-		t.Errorf("points = %+v", a.Avg.Points)
+	if len(a.Avg.Points) != 2 || a.Avg.Points[0].TS != "2026-11-24T06:00:00Z" || *a.Avg.Points[0].Value != 2 ||
+		a.Avg.Points[1].TS != "2026-11-24T06:01:00Z" || *a.Avg.Points[1].Value != 5 {
+		t.Errorf("1m AVG points = %+v, want 2 then 5", a.Avg.Points)
 	}
+	// Gap-filled with nulls: 06:00 100, 06:15 null, 06:30 200, 06:45 null.
 	if a.Max.Agg != "MAX" || a.Max.Interval != "15m" || len(a.Max.Points) != 4 || a.Day.Interval != "1d" {
 		t.Errorf("max = %+v day = %+v", a.Max, a.Day)
 	}
@@ -576,13 +581,8 @@ func TestQuery_ShiftReport(t *testing.T) {
 		modeChange(line3, twin.ModeIdle, twin.ModeRunning, now.Add(-20*time.Minute), 1800),
 		modeChange(line3, twin.ModeRunning, twin.ModeStop, now.Add(-3*time.Hour), 5), // before the window
 	)
-	e.history.series = func(q twin.HistoryQuery) []twin.Point {
-		v1, v2 := 100.0, 400.0
-		if q.Metric == "good_units" {
-			v2 = 370
-		}
-		return []twin.Point{{TS: q.From, Value: &v1}, {TS: q.From.Add(time.Hour), Value: &v2}}
-	}
+	e.appendSamples(t, line3, "total_units", pt(from.Add(time.Minute), 100), pt(from.Add(61*time.Minute), 400))
+	e.appendSamples(t, line3, "good_units", pt(from.Add(time.Minute), 100), pt(from.Add(61*time.Minute), 370))
 	var resp struct {
 		ShiftReport struct {
 			From, To string

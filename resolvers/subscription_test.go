@@ -14,6 +14,7 @@ import (
 
 	twin "github.com/twingraph/twingraph"
 	"github.com/twingraph/twingraph/resolvers"
+	"github.com/twingraph/twingraph/store/memory"
 )
 
 // wsClient speaks graphql-transport-ws (or the legacy graphql-ws) to a server.
@@ -112,12 +113,12 @@ func (c *wsClient) next(id string, out any) {
 
 // waitSubscribers waits until the bus has n subscribers: the hub subscribes
 // when its first subscription starts and lets go when the last one ends.
-func waitSubscribers(tb testing.TB, b *fakeBus, n int) {
+func waitSubscribers(tb testing.TB, b *memory.Bus, n int) {
 	tb.Helper()
 	deadline := time.Now().Add(10 * time.Second)
-	for b.subscribers() != n {
+	for b.Subscribers() != n {
 		if time.Now().After(deadline) {
-			tb.Fatalf("bus has %d subscribers, want %d", b.subscribers(), n)
+			tb.Fatalf("bus has %d subscribers, want %d", b.Subscribers(), n)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
@@ -338,7 +339,7 @@ func TestSubscription_SSE(t *testing.T) {
 }
 
 func TestHub_DropsSlowSubscriber(t *testing.T) {
-	bus := &fakeBus{}
+	bus := memory.NewBus()
 	drops := 0
 	hub := resolvers.NewHub(bus, 4, nil, func() { drops++ })
 	defer hub.Close()
