@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
+	"github.com/prometheus/client_golang/prometheus"
 
 	twin "github.com/twingraph/twingraph"
 	"github.com/twingraph/twingraph/internal/testenv"
@@ -448,5 +449,92 @@ func TestWorker_RecreatedTopic(t *testing.T) {
 	})
 	if newLog := w.w.Stats().Log; newLog == oldLog {
 		t.Errorf("log identity %s unchanged after the topic was recreated", newLog)
+	}
+}
+
+// TestWorker_BusAndMetrics checks the notices a worker publishes after its
+// writes and the metrics it registers.
+func TestWorker_BusAndMetrics(t *testing.T) {
+	noLeaks(t)
+	addr := testenv.Kafka(t)
+	s := newStores()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	notices, err := s.bus.Subscribe(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	script := append(line3Script(), msg{"x", "not json"})
+	produce(t, addr, "telemetry", script)
+	reg := prometheus.NewRegistry()
+	w, err := twinsync.NewWorker(twinsync.Config{Brokers: addr, Group: "bus", Model: mustModel(t),
+		States: s.states, History: s.history, Events: s.events, Bus: s.bus, Registerer: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	wctx, stop := context.WithCancel(context.Background())
+	go func() { done <- w.Run(wctx) }()
+
+	var sawEvent, sawState bool
+	timeout := time.After(60 * time.Second)
+	for !sawEvent || !sawState {
+		select {
+		case n := <-notices:
+			if n.Event != nil && n.Event.Kind == twin.EventFaultRaised && n.Event.Seq > 0 {
+				sawEvent = true
+			}
+			if n.State != nil && n.State.Asset == l3ID {
+				sawState = true
+			}
+		case <-timeout:
+			t.Fatalf("notices: event %v, state %v", sawEvent, sawState)
+		}
+	}
+	eventually(t, "all records flushed", func() bool { return w.Stats().Messages >= int64(len(script)) })
+	stop()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			v := m.GetCounter().GetValue()
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "reason" {
+					got[mf.GetName()+"{"+l.GetValue()+"}"] = v
+				}
+			}
+			if got[mf.GetName()] == 0 {
+				got[mf.GetName()] = v
+			}
+		}
+	}
+	for name, want := range map[string]float64{
+		"twingraph_sync_messages_total":      float64(len(script)),
+		"twingraph_sync_dlq_total{bad_json}": 1,
+		"twingraph_sync_samples_total":       -1,
+		"twingraph_sync_events_total":        -1,
+		"twingraph_sync_batches_total":       -1,
+		"twingraph_sync_commits_total":       -1,
+		"twingraph_sync_flush_seconds":       0,
+		"twingraph_sync_store_errors_total":  0,
+		"twingraph_sync_lag_messages":        0,
+		"twingraph_sync_assigned_partitions": 0,
+	} {
+		v, ok := got[name]
+		switch {
+		case !ok:
+			t.Errorf("metric %s not registered (have %v)", name, got)
+		case want > 0 && v != want:
+			t.Errorf("%s = %v, want %v", name, v, want)
+		case want < 0 && v <= 0:
+			t.Errorf("%s = %v, want > 0", name, v)
+		}
 	}
 }
