@@ -399,3 +399,29 @@ func TestSubscription_MessagesReadFreshState(t *testing.T) {
 		t.Fatalf("second message = %+v, want the state read afresh", m)
 	}
 }
+
+// closingBus hands out one channel the test can close, as a bus does when it
+// drops a subscriber that fell behind.
+type closingBus struct{ ch chan twin.Notice }
+
+func (b *closingBus) Publish(ctx context.Context, ns []twin.Notice) error { return nil }
+
+func (b *closingBus) Subscribe(ctx context.Context) (<-chan twin.Notice, error) { return b.ch, nil }
+
+func TestHub_EndsSubscribersWhenBusDropsIt(t *testing.T) {
+	bus := &closingBus{ch: make(chan twin.Notice)}
+	hub := resolvers.NewHub(bus, 4, nil, nil)
+	defer hub.Close()
+	sub, err := hub.Subscribe(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	bus.ch <- twin.Notice{Event: &twin.Event{Seq: 1}}
+	if n := <-sub; n.Event.Seq != 1 {
+		t.Fatalf("got %+v", n)
+	}
+	close(bus.ch)
+	if _, ok := <-sub; ok {
+		t.Fatal("subscriber still open after the bus dropped the hub")
+	}
+}
