@@ -31,7 +31,20 @@ type Hub struct {
 
 type hubSub struct {
 	ch     chan twin.Notice
-	closed bool // under Hub.mu
+	closed bool        // under Hub.mu
+	stop   func() bool // stops the context.AfterFunc that removes it
+}
+
+// closeLocked closes the subscriber's channel once; Hub.mu must be held.
+func (s *hubSub) closeLocked() {
+	if s.closed {
+		return
+	}
+	s.closed = true
+	close(s.ch)
+	if s.stop != nil {
+		s.stop()
+	}
 }
 
 // NewHub returns a hub over bus whose subscribers buffer up to buffer notices.
@@ -70,12 +83,9 @@ func (h *Hub) Subscribe(ctx context.Context) (<-chan twin.Notice, error) {
 		go h.run(in, h.done, h.gen)
 	}
 	h.subs[s] = struct{}{}
+	// Set under the lock so whoever closes s can stop the callback.
+	s.stop = context.AfterFunc(ctx, func() { h.remove(s) })
 	h.mu.Unlock()
-
-	go func() {
-		<-ctx.Done()
-		h.remove(s)
-	}()
 	return s.ch, nil
 }
 
@@ -88,10 +98,7 @@ func (h *Hub) remove(s *hubSub) {
 		return
 	}
 	delete(h.subs, s)
-	if !s.closed {
-		s.closed = true
-		close(s.ch)
-	}
+	s.closeLocked()
 	if len(h.subs) == 0 && h.cancel != nil {
 		h.cancel()
 		h.cancel = nil
@@ -119,12 +126,16 @@ func (h *Hub) run(in <-chan twin.Notice, done chan struct{}, gen int) {
 				if h.onDrop != nil {
 					h.onDrop()
 				}
-				s.closed = true
-				close(s.ch)
+				delete(h.subs, s)
+				s.closeLocked()
 				if h.logger != nil {
 					h.logger.Warn("slow subscriber dropped", "buffer", h.buffer)
 				}
 			}
+		}
+		if len(h.subs) == 0 && h.cancel != nil {
+			h.cancel()
+			h.cancel = nil
 		}
 		h.mu.Unlock()
 	}
@@ -144,10 +155,7 @@ func (h *Hub) lost(gen int) {
 	}
 	for s := range h.subs {
 		delete(h.subs, s)
-		if !s.closed {
-			s.closed = true
-			close(s.ch)
-		}
+		s.closeLocked()
 	}
 	h.cancel()
 	h.cancel = nil
@@ -159,10 +167,7 @@ func (h *Hub) Close() {
 	h.mu.Lock()
 	for s := range h.subs {
 		delete(h.subs, s)
-		if !s.closed {
-			s.closed = true
-			close(s.ch)
-		}
+		s.closeLocked()
 	}
 	cancel, done := h.cancel, h.done
 	h.cancel = nil
