@@ -26,7 +26,7 @@ import (
 // Defaults of the Config knobs left zero.
 const (
 	DefaultMaxPageSize       = 100
-	DefaultComplexityLimit   = 50_000
+	DefaultComplexityLimit   = 250_000
 	DefaultQueryCacheSize    = 1000
 	DefaultSubscriberBuffer  = 256
 	DefaultKeepAliveInterval = 10 * time.Second
@@ -52,8 +52,11 @@ type Config struct {
 	Logger *slog.Logger
 	// MaxPageSize bounds every `first` argument; DefaultMaxPageSize when 0.
 	MaxPageSize int
-	// ComplexityLimit refuses queries above this complexity (each field costs 1,
-	// times `first` under connections); DefaultComplexityLimit when 0, none when < 0.
+	// ComplexityLimit refuses queries (LIMIT) above this complexity: each field
+	// costs 1, multiplied under a list by the most items the list can hold in
+	// the model (all assets under descendants, `first` under a connection), so
+	// a whole-plant query passes and descendants of descendants of a large
+	// model does not. DefaultComplexityLimit when 0, none when < 0.
 	ComplexityLimit int
 	// QueryCacheSize is how many parsed queries are kept; DefaultQueryCacheSize when 0.
 	QueryCacheSize int
@@ -113,12 +116,7 @@ func New(cfg Config) *Handler {
 	hub := NewHub(cfg.Bus, cfg.SubscriberBuffer, cfg.Logger, cfg.OnSlowSubscriber)
 	res := &Resolver{cfg: cfg, hub: hub}
 	gc := graph.Config{Resolvers: res}
-	gc.Complexity.Asset.Events = func(childComplexity int, _, _ *time.Time, _ []twin.EventKind, first int, _ *string) int {
-		return 1 + childComplexity*max(first, 1)
-	}
-	gc.Complexity.Query.Assets = func(childComplexity int, _, _ *string, first int, _ *string) int {
-		return 1 + childComplexity*max(first, 1)
-	}
+	setComplexity(&gc, cfg.Model)
 	srv := handler.New(graph.NewExecutableSchema(gc))
 
 	srv.AddTransport(transport.Websocket{
@@ -195,5 +193,36 @@ func errorPresenter(logger *slog.Logger) graphql.ErrorPresenterFunc {
 		gerr.Message = "internal error"
 		gerr.Extensions["code"] = twin.EINTERNAL
 		return gerr
+	}
+}
+
+// setComplexity prices list fields by the most items they can return in the
+// model, so the complexity limit bounds the work a query can cause.
+func setComplexity(gc *graph.Config, m twin.Model) {
+	assets := m.Assets()
+	maxChildren, maxParents, maxAncestors := 1, 1, 1
+	for _, a := range assets {
+		maxChildren = max(maxChildren, len(m.Children(a.ID, "")))
+		maxParents = max(maxParents, len(a.Parents))
+		maxAncestors = max(maxAncestors, len(m.Ancestors(a.ID)))
+	}
+	all := max(len(assets), 1)
+	roots := max(len(m.Roots()), 1)
+	list := func(n int) func(int) int {
+		return func(child int) int { return 1 + child*n }
+	}
+	gc.Complexity.Asset.Parents = list(maxParents)
+	gc.Complexity.Asset.Ancestors = list(maxAncestors)
+	gc.Complexity.Asset.Children = func(child int, _ *string) int { return 1 + child*maxChildren }
+	gc.Complexity.Asset.Descendants = func(child int, _ *string, _ *int) int { return 1 + child*all }
+	gc.Complexity.Asset.Rollup = func(child int) int { return 1 + child + all }
+	gc.Complexity.Query.Roots = list(roots)
+	gc.Complexity.Query.ShiftReport = func(child int, _ string, _, _ time.Time) int { return 1 + child*all }
+	gc.Complexity.Asset.Events = func(child int, _, _ *time.Time, _ []twin.EventKind, first int, _ *string) int {
+		return 1 + child*max(first, 1)
+	}
+	gc.Complexity.AssetShift.Events = func(child int, first int) int { return 1 + child*max(first, 1) }
+	gc.Complexity.Query.Assets = func(child int, _, _ *string, first int, _ *string) int {
+		return 1 + child*max(first, 1)
 	}
 }

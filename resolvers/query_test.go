@@ -258,26 +258,33 @@ func TestQuery_Assets(t *testing.T) {
 
 func TestQuery_Errors(t *testing.T) {
 	e := newEnv(t, mustDemoModel(t))
+	big := newEnv(t, mustModel(t, bigModel(1000)))
 	for _, tc := range []struct {
 		name, query, code string
+		big               bool // against a 1,000-asset model
 	}{
-		{"first too large", `{ assets(first: 100000) { edges { cursor } } }`, twin.ELIMIT},
-		{"first zero", `{ assets(first: 0) { edges { cursor } } }`, twin.EBADINPUT},
-		{"events first too large", `{ asset(id: "plant/jkt1/packaging/line3") { events(first: 100000) { edges { cursor } } } }`, twin.ELIMIT},
-		{"unknown under", `{ assets(under: "no/such", first: 5) { edges { cursor } } }`, twin.ENOTFOUND},
-		{"shift report of unknown asset", `{ shiftReport(under: "no/such", from: "2026-11-24T00:00:00Z", to: "2026-11-24T01:00:00Z") { from } }`, twin.ENOTFOUND},
-		{"bad duration", `{ asset(id: "plant/jkt1/packaging/line3") { history(metric: "press1_bar", from: "2026-11-24T00:00:00Z", to: "2026-11-24T01:00:00Z", interval: "fortnight") { agg } } }`, twin.EBADINPUT},
-		{"bad time", `{ asset(id: "plant/jkt1/packaging/line3") { history(metric: "press1_bar", from: "yesterday", to: "2026-11-24T01:00:00Z") { agg } } }`, twin.EBADINPUT},
-		{"unknown metric", `{ asset(id: "plant/jkt1/packaging/line3") { history(metric: "nope", from: "2026-11-24T00:00:00Z", to: "2026-11-24T01:00:00Z") { agg } } }`, twin.EBADINPUT},
-		{"too many points", `{ asset(id: "plant/jkt1/packaging/line3") { history(metric: "press1_bar", from: "2026-11-23T00:00:00Z", to: "2026-11-24T00:00:00Z", interval: "1s") { agg } } }`, twin.ELIMIT},
-		{"to before from", `{ asset(id: "plant/jkt1/packaging/line3") { history(metric: "press1_bar", from: "2026-11-24T00:00:00Z", to: "2026-11-23T00:00:00Z") { agg } } }`, twin.EBADINPUT},
-		{"bad cursor", `{ asset(id: "plant/jkt1/packaging/line3") { events(first: 5, after: "zzz") { edges { cursor } } } }`, twin.EBADINPUT},
-		{"unknown field", `{ asset(id: "x") { nope } }`, twin.EBADINPUT},
-		{"syntax", `{ asset(id: `, twin.EBADINPUT},
-		{"missing first", `{ assets { edges { cursor } } }`, twin.EBADINPUT},
+		{"first too large", `{ assets(first: 100000) { edges { cursor } } }`, twin.ELIMIT, false},
+		{"first zero", `{ assets(first: 0) { edges { cursor } } }`, twin.EBADINPUT, false},
+		{"events first too large", `{ asset(id: "plant/jkt1/packaging/line3") { events(first: 100000) { edges { cursor } } } }`, twin.ELIMIT, false},
+		{"unknown under", `{ assets(under: "no/such", first: 5) { edges { cursor } } }`, twin.ENOTFOUND, false},
+		{"shift report of unknown asset", `{ shiftReport(under: "no/such", from: "2026-11-24T00:00:00Z", to: "2026-11-24T01:00:00Z") { from } }`, twin.ENOTFOUND, false},
+		{"bad duration", `{ asset(id: "plant/jkt1/packaging/line3") { history(metric: "press1_bar", from: "2026-11-24T00:00:00Z", to: "2026-11-24T01:00:00Z", interval: "fortnight") { agg } } }`, twin.EBADINPUT, false},
+		{"bad time", `{ asset(id: "plant/jkt1/packaging/line3") { history(metric: "press1_bar", from: "yesterday", to: "2026-11-24T01:00:00Z") { agg } } }`, twin.EBADINPUT, false},
+		{"unknown metric", `{ asset(id: "plant/jkt1/packaging/line3") { history(metric: "nope", from: "2026-11-24T00:00:00Z", to: "2026-11-24T01:00:00Z") { agg } } }`, twin.EBADINPUT, false},
+		{"too many points", `{ asset(id: "plant/jkt1/packaging/line3") { history(metric: "press1_bar", from: "2026-11-23T00:00:00Z", to: "2026-11-24T00:00:00Z", interval: "1s") { agg } } }`, twin.ELIMIT, false},
+		{"to before from", `{ asset(id: "plant/jkt1/packaging/line3") { history(metric: "press1_bar", from: "2026-11-24T00:00:00Z", to: "2026-11-23T00:00:00Z") { agg } } }`, twin.EBADINPUT, false},
+		{"descendants of descendants of 1,000 assets", `{ roots { descendants { descendants { id } } } }`, twin.ELIMIT, true},
+		{"bad cursor", `{ asset(id: "plant/jkt1/packaging/line3") { events(first: 5, after: "zzz") { edges { cursor } } } }`, twin.EBADINPUT, false},
+		{"unknown field", `{ asset(id: "x") { nope } }`, twin.EBADINPUT, false},
+		{"syntax", `{ asset(id: `, twin.EBADINPUT, false},
+		{"missing first", `{ assets { edges { cursor } } }`, twin.EBADINPUT, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			errs := e.errorsOf(t, tc.query)
+			on := e
+			if tc.big {
+				on = big
+			}
+			errs := on.errorsOf(t, tc.query)
 			if got := codeOf(errs); got != tc.code {
 				t.Errorf("code = %q (%s), want %s", got, errs[0].Message, tc.code)
 			}
