@@ -31,8 +31,9 @@ type Hub struct {
 
 type hubSub struct {
 	ch     chan twin.Notice
-	closed bool        // under Hub.mu
-	stop   func() bool // stops the context.AfterFunc that removes it
+	match  func(*twin.Notice) bool // nil takes every notice
+	closed bool                    // under Hub.mu
+	stop   func() bool             // stops the context.AfterFunc that removes it
 }
 
 // closeLocked closes the subscriber's channel once; Hub.mu must be held.
@@ -60,14 +61,18 @@ func NewHub(bus twin.Bus, buffer int, logger *slog.Logger, onDrop func()) *Hub {
 func (h *Hub) Dropped() int64 { return h.dropped.Load() }
 
 // Subscribe registers a subscriber and returns its channel: every notice the
-// bus delivers from now on, until ctx ends or the subscriber falls behind; the
-// channel is closed then. The bus subscription is in place when Subscribe
-// returns, so a caller can replay history afterwards without a gap.
-func (h *Hub) Subscribe(ctx context.Context) (<-chan twin.Notice, error) {
+// bus delivers from now on that match accepts (all when match is nil), until
+// ctx ends or the subscriber falls behind; the channel is closed then. match
+// runs on the fan-out path, so only matching notices take buffer space (a
+// mode-change subscriber is not dropped for the state notices it ignores);
+// it must be quick and must not modify the notice. The bus subscription is in
+// place when Subscribe returns, so a caller can replay history afterwards
+// without a gap.
+func (h *Hub) Subscribe(ctx context.Context, match func(*twin.Notice) bool) (<-chan twin.Notice, error) {
 	if h.bus == nil {
 		return nil, twin.Errorf(twin.EINTERNAL, "subscriptions are not configured")
 	}
-	s := &hubSub{ch: make(chan twin.Notice, h.buffer)}
+	s := &hubSub{ch: make(chan twin.Notice, h.buffer), match: match}
 	h.mu.Lock()
 	if h.cancel == nil {
 		bctx, cancel := context.WithCancel(context.Background())
@@ -115,7 +120,7 @@ func (h *Hub) run(in <-chan twin.Notice, done chan struct{}, gen int) {
 			continue
 		}
 		for s := range h.subs {
-			if s.closed {
+			if s.closed || (s.match != nil && !s.match(&n)) {
 				continue
 			}
 			select {

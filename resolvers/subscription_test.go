@@ -345,11 +345,11 @@ func TestHub_DropsSlowSubscriber(t *testing.T) {
 	defer hub.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	fast, err := hub.Subscribe(ctx)
+	fast, err := hub.Subscribe(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	slow, err := hub.Subscribe(ctx)
+	slow, err := hub.Subscribe(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -412,7 +412,7 @@ func TestHub_EndsSubscribersWhenBusDropsIt(t *testing.T) {
 	bus := &closingBus{ch: make(chan twin.Notice)}
 	hub := resolvers.NewHub(bus, 4, nil, nil)
 	defer hub.Close()
-	sub, err := hub.Subscribe(context.Background())
+	sub, err := hub.Subscribe(context.Background(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -424,4 +424,30 @@ func TestHub_EndsSubscribersWhenBusDropsIt(t *testing.T) {
 	if _, ok := <-sub; ok {
 		t.Fatal("subscriber still open after the bus dropped the hub")
 	}
+}
+
+func TestHub_FilteredSubscriberIgnoresOtherNotices(t *testing.T) {
+	bus := memory.NewBus()
+	hub := resolvers.NewHub(bus, 2, nil, nil)
+	defer hub.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	events, err := hub.Subscribe(ctx, func(n *twin.Notice) bool { return n.Event != nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Far more state notices than the buffer holds: the event subscriber must
+	// not be dropped for notices it never wanted.
+	for range 50 {
+		bus.Publish(ctx, []twin.Notice{{State: twin.NewState(line3)}})
+	}
+	bus.Publish(ctx, []twin.Notice{{Event: &twin.Event{Seq: 7}}})
+	if n, ok := <-events; !ok || n.Event.Seq != 7 {
+		t.Fatalf("got %+v (open %v), want the event", n, ok)
+	}
+	if hub.Dropped() != 0 {
+		t.Errorf("dropped %d subscribers", hub.Dropped())
+	}
+	cancel()
+	waitSubscribers(t, bus, 0)
 }

@@ -56,7 +56,7 @@ func (r *Resolver) streamEvents(ctx context.Context, f *eventFilter, after *stri
 	if err != nil {
 		return nil, err
 	}
-	live, err := r.hub.Subscribe(ctx)
+	live, err := r.hub.Subscribe(ctx, func(n *twin.Notice) bool { return n.Event != nil && f.match(n.Event) })
 	if err != nil {
 		return nil, err
 	}
@@ -86,9 +86,6 @@ func (r *Resolver) streamEvents(ctx context.Context, f *eventFilter, after *stri
 			}
 		}
 		for n := range live {
-			if n.Event == nil || !f.match(n.Event) {
-				continue
-			}
 			if replayed[n.Event.Seq] {
 				delete(replayed, n.Event.Seq)
 				continue
@@ -168,7 +165,7 @@ func (r *Resolver) assetState(ctx context.Context, id string) (<-chan *twin.Stat
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	live, err := r.hub.Subscribe(ctx)
+	live, err := r.hub.Subscribe(ctx, func(n *twin.Notice) bool { return n.State != nil && n.State.Asset == id })
 	if err != nil {
 		cancel()
 		return nil, err
@@ -192,9 +189,6 @@ func (r *Resolver) assetState(ctx context.Context, id string) (<-chan *twin.Stat
 			}
 		}
 		for n := range live {
-			if n.State == nil || n.State.Asset != id {
-				continue
-			}
 			// A state read above may be newer than a notice still in flight.
 			if last != nil && n.State.UpdatedAt.Before(last.UpdatedAt) {
 				continue
