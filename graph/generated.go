@@ -34,7 +34,6 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 type ResolverRoot interface {
 	Asset() AssetResolver
 	AssetShift() AssetShiftResolver
-	AssetState() AssetStateResolver
 	Entity() EntityResolver
 	Query() QueryResolver
 	Signal() SignalResolver
@@ -225,27 +224,13 @@ type AssetResolver interface {
 	Ancestors(ctx context.Context, obj *gqlmodel.Asset) ([]*gqlmodel.Asset, error)
 	Descendants(ctx context.Context, obj *gqlmodel.Asset, typeArg *string, maxDepth *int) ([]*gqlmodel.Asset, error)
 	Signals(ctx context.Context, obj *gqlmodel.Asset) ([]*twin.SignalDef, error)
-	State(ctx context.Context, obj *gqlmodel.Asset) (*twin.State, error)
+	State(ctx context.Context, obj *gqlmodel.Asset) (*gqlmodel.AssetState, error)
 	History(ctx context.Context, obj *gqlmodel.Asset, metric string, from time.Time, to time.Time, interval *time.Duration, agg *twin.Agg, fill *twin.Fill) (*gqlmodel.Series, error)
 	Events(ctx context.Context, obj *gqlmodel.Asset, from *time.Time, to *time.Time, kinds []twin.EventKind, first int, after *string) (*model.EventConnection, error)
 	Rollup(ctx context.Context, obj *gqlmodel.Asset) (*model.Rollup, error)
 }
 type AssetShiftResolver interface {
 	Events(ctx context.Context, obj *gqlmodel.AssetShift, first int) ([]*twin.Event, error)
-}
-type AssetStateResolver interface {
-	Asset(ctx context.Context, obj *twin.State) (*gqlmodel.Asset, error)
-
-	ModeSince(ctx context.Context, obj *twin.State) (*time.Time, error)
-	UpdatedAt(ctx context.Context, obj *twin.State) (*time.Time, error)
-
-	Product(ctx context.Context, obj *twin.State) (*string, error)
-	Batch(ctx context.Context, obj *twin.State) (*string, error)
-	UptimeSecondsToday(ctx context.Context, obj *twin.State) (float64, error)
-	Speed(ctx context.Context, obj *twin.State) (*float64, error)
-	Oee(ctx context.Context, obj *twin.State) (*float64, error)
-	Metric(ctx context.Context, obj *twin.State, name string) (*gqlmodel.MetricValue, error)
-	Metrics(ctx context.Context, obj *twin.State) ([]*gqlmodel.MetricValue, error)
 }
 type EntityResolver interface {
 	FindManyAssetByIDs(ctx context.Context, reps []*model.AssetByIDsInput) ([]*gqlmodel.Asset, error)
@@ -265,7 +250,7 @@ type SignalResolver interface {
 type SubscriptionResolver interface {
 	ModeChanged(ctx context.Context, under *string, after *string) (<-chan *gqlmodel.ModeChange, error)
 	TwinEvents(ctx context.Context, under *string, kinds []twin.EventKind, after *string) (<-chan *twin.Event, error)
-	AssetState(ctx context.Context, id string) (<-chan *twin.State, error)
+	AssetState(ctx context.Context, id string) (<-chan *gqlmodel.AssetState, error)
 }
 type TwinEventResolver interface {
 	Asset(ctx context.Context, obj *twin.Event) (*gqlmodel.Asset, error)
@@ -2574,8 +2559,8 @@ func (ec *executionContext) _Asset_state(ctx context.Context, field graphql.Coll
 			return ec.Resolvers.Asset().State(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *twin.State) graphql.Marshaler {
-			return ec.marshalOAssetState2ᚖgithubᚗcomᚋtwingraphᚋtwingraphᚐState(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *gqlmodel.AssetState) graphql.Marshaler {
+			return ec.marshalOAssetState2ᚖgithubᚗcomᚋtwingraphᚋtwingraphᚋresolversᚋgqlmodelᚐAssetState(ctx, selections, v)
 		},
 		true,
 		false,
@@ -3019,7 +3004,7 @@ func (ec *executionContext) fieldContext_AssetShift_events(ctx context.Context, 
 	return fc, nil
 }
 
-func (ec *executionContext) _AssetState_asset(ctx context.Context, field graphql.CollectedField, obj *twin.State) (ret graphql.Marshaler) {
+func (ec *executionContext) _AssetState_asset(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.AssetState) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3028,7 +3013,7 @@ func (ec *executionContext) _AssetState_asset(ctx context.Context, field graphql
 			return ec.fieldContext_AssetState_asset(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.AssetState().Asset(ctx, obj)
+			return obj.Asset(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *gqlmodel.Asset) graphql.Marshaler {
@@ -3043,7 +3028,7 @@ func (ec *executionContext) fieldContext_AssetState_asset(_ context.Context, fie
 		Object:     "AssetState",
 		Field:      field,
 		IsMethod:   true,
-		IsResolver: true,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Asset(ctx, field)
 		},
@@ -3051,7 +3036,7 @@ func (ec *executionContext) fieldContext_AssetState_asset(_ context.Context, fie
 	return fc, nil
 }
 
-func (ec *executionContext) _AssetState_mode(ctx context.Context, field graphql.CollectedField, obj *twin.State) (ret graphql.Marshaler) {
+func (ec *executionContext) _AssetState_mode(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.AssetState) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3074,7 +3059,7 @@ func (ec *executionContext) fieldContext_AssetState_mode(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("AssetState", field, false, false, "Mode")
 }
 
-func (ec *executionContext) _AssetState_modeSince(ctx context.Context, field graphql.CollectedField, obj *twin.State) (ret graphql.Marshaler) {
+func (ec *executionContext) _AssetState_modeSince(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.AssetState) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3083,7 +3068,7 @@ func (ec *executionContext) _AssetState_modeSince(ctx context.Context, field gra
 			return ec.fieldContext_AssetState_modeSince(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.AssetState().ModeSince(ctx, obj)
+			return obj.ModeSince(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
@@ -3094,10 +3079,10 @@ func (ec *executionContext) _AssetState_modeSince(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_AssetState_modeSince(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("AssetState", field, true, true, "Time")
+	return graphql.NewScalarFieldContext("AssetState", field, true, false, "Time")
 }
 
-func (ec *executionContext) _AssetState_updatedAt(ctx context.Context, field graphql.CollectedField, obj *twin.State) (ret graphql.Marshaler) {
+func (ec *executionContext) _AssetState_updatedAt(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.AssetState) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3106,7 +3091,7 @@ func (ec *executionContext) _AssetState_updatedAt(ctx context.Context, field gra
 			return ec.fieldContext_AssetState_updatedAt(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.AssetState().UpdatedAt(ctx, obj)
+			return obj.UpdatedAt(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
@@ -3117,10 +3102,10 @@ func (ec *executionContext) _AssetState_updatedAt(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_AssetState_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("AssetState", field, true, true, "Time")
+	return graphql.NewScalarFieldContext("AssetState", field, true, false, "Time")
 }
 
-func (ec *executionContext) _AssetState_faultCodes(ctx context.Context, field graphql.CollectedField, obj *twin.State) (ret graphql.Marshaler) {
+func (ec *executionContext) _AssetState_faultCodes(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.AssetState) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3143,7 +3128,7 @@ func (ec *executionContext) fieldContext_AssetState_faultCodes(_ context.Context
 	return graphql.NewScalarFieldContext("AssetState", field, false, false, "String")
 }
 
-func (ec *executionContext) _AssetState_product(ctx context.Context, field graphql.CollectedField, obj *twin.State) (ret graphql.Marshaler) {
+func (ec *executionContext) _AssetState_product(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.AssetState) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3152,7 +3137,7 @@ func (ec *executionContext) _AssetState_product(ctx context.Context, field graph
 			return ec.fieldContext_AssetState_product(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.AssetState().Product(ctx, obj)
+			return obj.Product(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
@@ -3163,10 +3148,10 @@ func (ec *executionContext) _AssetState_product(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_AssetState_product(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("AssetState", field, true, true, "String")
+	return graphql.NewScalarFieldContext("AssetState", field, true, false, "String")
 }
 
-func (ec *executionContext) _AssetState_batch(ctx context.Context, field graphql.CollectedField, obj *twin.State) (ret graphql.Marshaler) {
+func (ec *executionContext) _AssetState_batch(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.AssetState) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3175,7 +3160,7 @@ func (ec *executionContext) _AssetState_batch(ctx context.Context, field graphql
 			return ec.fieldContext_AssetState_batch(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.AssetState().Batch(ctx, obj)
+			return obj.Batch(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
@@ -3186,10 +3171,10 @@ func (ec *executionContext) _AssetState_batch(ctx context.Context, field graphql
 	)
 }
 func (ec *executionContext) fieldContext_AssetState_batch(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("AssetState", field, true, true, "String")
+	return graphql.NewScalarFieldContext("AssetState", field, true, false, "String")
 }
 
-func (ec *executionContext) _AssetState_uptimeSecondsToday(ctx context.Context, field graphql.CollectedField, obj *twin.State) (ret graphql.Marshaler) {
+func (ec *executionContext) _AssetState_uptimeSecondsToday(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.AssetState) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3198,7 +3183,7 @@ func (ec *executionContext) _AssetState_uptimeSecondsToday(ctx context.Context, 
 			return ec.fieldContext_AssetState_uptimeSecondsToday(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.AssetState().UptimeSecondsToday(ctx, obj)
+			return obj.UptimeSecondsToday(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
@@ -3209,10 +3194,10 @@ func (ec *executionContext) _AssetState_uptimeSecondsToday(ctx context.Context, 
 	)
 }
 func (ec *executionContext) fieldContext_AssetState_uptimeSecondsToday(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("AssetState", field, true, true, "Float")
+	return graphql.NewScalarFieldContext("AssetState", field, true, false, "Float")
 }
 
-func (ec *executionContext) _AssetState_speed(ctx context.Context, field graphql.CollectedField, obj *twin.State) (ret graphql.Marshaler) {
+func (ec *executionContext) _AssetState_speed(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.AssetState) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3221,7 +3206,7 @@ func (ec *executionContext) _AssetState_speed(ctx context.Context, field graphql
 			return ec.fieldContext_AssetState_speed(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.AssetState().Speed(ctx, obj)
+			return obj.Speed(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
@@ -3232,10 +3217,10 @@ func (ec *executionContext) _AssetState_speed(ctx context.Context, field graphql
 	)
 }
 func (ec *executionContext) fieldContext_AssetState_speed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("AssetState", field, true, true, "Float")
+	return graphql.NewScalarFieldContext("AssetState", field, true, false, "Float")
 }
 
-func (ec *executionContext) _AssetState_oee(ctx context.Context, field graphql.CollectedField, obj *twin.State) (ret graphql.Marshaler) {
+func (ec *executionContext) _AssetState_oee(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.AssetState) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3244,7 +3229,7 @@ func (ec *executionContext) _AssetState_oee(ctx context.Context, field graphql.C
 			return ec.fieldContext_AssetState_oee(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.AssetState().Oee(ctx, obj)
+			return obj.Oee(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
@@ -3255,10 +3240,10 @@ func (ec *executionContext) _AssetState_oee(ctx context.Context, field graphql.C
 	)
 }
 func (ec *executionContext) fieldContext_AssetState_oee(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("AssetState", field, true, true, "Float")
+	return graphql.NewScalarFieldContext("AssetState", field, true, false, "Float")
 }
 
-func (ec *executionContext) _AssetState_metric(ctx context.Context, field graphql.CollectedField, obj *twin.State) (ret graphql.Marshaler) {
+func (ec *executionContext) _AssetState_metric(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.AssetState) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3268,7 +3253,7 @@ func (ec *executionContext) _AssetState_metric(ctx context.Context, field graphq
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.AssetState().Metric(ctx, obj, fc.Args["name"].(string))
+			return obj.Metric(fc.Args["name"].(string)), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *gqlmodel.MetricValue) graphql.Marshaler {
@@ -3283,7 +3268,7 @@ func (ec *executionContext) fieldContext_AssetState_metric(ctx context.Context, 
 		Object:     "AssetState",
 		Field:      field,
 		IsMethod:   true,
-		IsResolver: true,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_MetricValue(ctx, field)
 		},
@@ -3302,7 +3287,7 @@ func (ec *executionContext) fieldContext_AssetState_metric(ctx context.Context, 
 	return fc, nil
 }
 
-func (ec *executionContext) _AssetState_metrics(ctx context.Context, field graphql.CollectedField, obj *twin.State) (ret graphql.Marshaler) {
+func (ec *executionContext) _AssetState_metrics(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.AssetState) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3311,7 +3296,7 @@ func (ec *executionContext) _AssetState_metrics(ctx context.Context, field graph
 			return ec.fieldContext_AssetState_metrics(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.AssetState().Metrics(ctx, obj)
+			return obj.Metrics(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*gqlmodel.MetricValue) graphql.Marshaler {
@@ -3326,7 +3311,7 @@ func (ec *executionContext) fieldContext_AssetState_metrics(_ context.Context, f
 		Object:     "AssetState",
 		Field:      field,
 		IsMethod:   true,
-		IsResolver: true,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_MetricValue(ctx, field)
 		},
@@ -4882,8 +4867,8 @@ func (ec *executionContext) _Subscription_assetState(ctx context.Context, field 
 			return ec.Resolvers.Subscription().AssetState(ctx, fc.Args["id"].(string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *twin.State) graphql.Marshaler {
-			return ec.marshalNAssetState2ᚖgithubᚗcomᚋtwingraphᚋtwingraphᚐState(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *gqlmodel.AssetState) graphql.Marshaler {
+			return ec.marshalNAssetState2ᚖgithubᚗcomᚋtwingraphᚋtwingraphᚋresolversᚋgqlmodelᚐAssetState(ctx, selections, v)
 		},
 		true,
 		true,
@@ -6601,7 +6586,7 @@ func (ec *executionContext) _AssetShift(ctx context.Context, sel ast.SelectionSe
 
 var assetStateImplementors = []string{"AssetState"}
 
-func (ec *executionContext) _AssetState(ctx context.Context, sel ast.SelectionSet, obj *twin.State) graphql.Marshaler {
+func (ec *executionContext) _AssetState(ctx context.Context, sel ast.SelectionSet, obj *gqlmodel.AssetState) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, assetStateImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -6611,75 +6596,65 @@ func (ec *executionContext) _AssetState(ctx context.Context, sel ast.SelectionSe
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("AssetState")
 		case "asset":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._AssetState_asset(ctx, field, obj)
-				})
+			out.Values[i] = ec._AssetState_asset(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "mode":
 			out.Values[i] = ec._AssetState_mode(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "modeSince":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._AssetState_modeSince(ctx, field, obj)
-				})
+			out.Values[i] = ec._AssetState_modeSince(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		case "updatedAt":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._AssetState_updatedAt(ctx, field, obj)
-				})
+			out.Values[i] = ec._AssetState_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		case "faultCodes":
 			out.Values[i] = ec._AssetState_faultCodes(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "product":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._AssetState_product(ctx, field, obj)
-				})
+			out.Values[i] = ec._AssetState_product(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		case "batch":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._AssetState_batch(ctx, field, obj)
-				})
+			out.Values[i] = ec._AssetState_batch(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		case "uptimeSecondsToday":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._AssetState_uptimeSecondsToday(ctx, field, obj)
-				})
+			out.Values[i] = ec._AssetState_uptimeSecondsToday(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "speed":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._AssetState_speed(ctx, field, obj)
-				})
+			out.Values[i] = ec._AssetState_speed(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		case "oee":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._AssetState_oee(ctx, field, obj)
-				})
+			out.Values[i] = ec._AssetState_oee(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		case "metric":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._AssetState_metric(ctx, field, obj)
-				})
+			out.Values[i] = ec._AssetState_metric(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		case "metrics":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._AssetState_metrics(ctx, field, obj)
-				})
+			out.Values[i] = ec._AssetState_metrics(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -8023,7 +7998,7 @@ func (ec *executionContext) marshalNAssetShift2ᚖgithubᚗcomᚋtwingraphᚋtwi
 	return ec._AssetShift(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNAssetState2ᚖgithubᚗcomᚋtwingraphᚋtwingraphᚐState(ctx context.Context, sel ast.SelectionSet, v *twin.State) graphql.Marshaler {
+func (ec *executionContext) marshalNAssetState2ᚖgithubᚗcomᚋtwingraphᚋtwingraphᚋresolversᚋgqlmodelᚐAssetState(ctx context.Context, sel ast.SelectionSet, v *gqlmodel.AssetState) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "AssetState!")
 		return graphql.Null
@@ -8847,7 +8822,7 @@ func (ec *executionContext) unmarshalOAssetByIDsInput2ᚖgithubᚗcomᚋtwingrap
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalOAssetState2ᚖgithubᚗcomᚋtwingraphᚋtwingraphᚐState(ctx context.Context, sel ast.SelectionSet, v *twin.State) graphql.Marshaler {
+func (ec *executionContext) marshalOAssetState2ᚖgithubᚗcomᚋtwingraphᚋtwingraphᚋresolversᚋgqlmodelᚐAssetState(ctx context.Context, sel ast.SelectionSet, v *gqlmodel.AssetState) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}

@@ -81,11 +81,3 @@ func nonEmpty(s string) *string {
 	}
 	return &s
 }
-
-// nonZeroTime returns nil for the zero time so unknown times read as null.
-func nonZeroTime(t time.Time) *time.Time {
-	if t.IsZero() {
-		return nil
-	}
-	return &t
-}

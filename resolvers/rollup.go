@@ -6,7 +6,6 @@ import (
 
 	twin "github.com/twingraph/twingraph"
 	"github.com/twingraph/twingraph/graph/model"
-	"github.com/twingraph/twingraph/resolvers/gqlmodel"
 )
 
 func deref(s *string) string {
@@ -14,15 +13,6 @@ func deref(s *string) string {
 		return ""
 	}
 	return *s
-}
-
-// metricValue renders one current signal value with the signal's unit.
-func metricValue(t *twin.AssetType, name string, m twin.Metric) *gqlmodel.MetricValue {
-	mv := &gqlmodel.MetricValue{Name: name, Value: m.Value.Any(), TS: m.TS}
-	if s := t.Signal(name); s != nil {
-		mv.Unit = nonEmpty(s.Unit)
-	}
-	return mv
 }
 
 // rollup aggregates over the distinct descendants of a (the model's

@@ -67,8 +67,12 @@ func (r *assetResolver) Signals(ctx context.Context, obj *gqlmodel.Asset) ([]*tw
 	return out, nil
 }
 
-func (r *assetResolver) State(ctx context.Context, obj *gqlmodel.Asset) (*twin.State, error) {
-	return r.loaders(ctx).State.Load(ctx, obj.ID)
+func (r *assetResolver) State(ctx context.Context, obj *gqlmodel.Asset) (*gqlmodel.AssetState, error) {
+	st, err := r.loaders(ctx).State.Load(ctx, obj.ID)
+	if err != nil || st == nil {
+		return nil, err
+	}
+	return gqlmodel.NewAssetState(st, obj.Asset, r.cfg.Model.Type(obj.Type), r.now()), nil
 }
 
 func (r *assetResolver) History(ctx context.Context, obj *gqlmodel.Asset, metric string, from time.Time, to time.Time, interval *time.Duration, agg *twin.Agg, fill *twin.Fill) (*gqlmodel.Series, error) {
@@ -160,85 +164,6 @@ func (r *assetShiftResolver) Events(ctx context.Context, obj *gqlmodel.AssetShif
 	out := make([]*twin.Event, n)
 	for i := range n {
 		out[i] = &obj.Events[i]
-	}
-	return out, nil
-}
-
-func (r *assetStateResolver) Asset(ctx context.Context, obj *twin.State) (*gqlmodel.Asset, error) {
-	return wrap(r.cfg.Model.Asset(obj.Asset)), nil
-}
-
-func (r *assetStateResolver) ModeSince(ctx context.Context, obj *twin.State) (*time.Time, error) {
-	return nonZeroTime(obj.ModeSince), nil
-}
-
-func (r *assetStateResolver) UpdatedAt(ctx context.Context, obj *twin.State) (*time.Time, error) {
-	return nonZeroTime(obj.UpdatedAt), nil
-}
-
-func (r *assetStateResolver) Product(ctx context.Context, obj *twin.State) (*string, error) {
-	return nonEmpty(obj.Product), nil
-}
-
-func (r *assetStateResolver) Batch(ctx context.Context, obj *twin.State) (*string, error) {
-	return nonEmpty(obj.Batch), nil
-}
-
-func (r *assetStateResolver) UptimeSecondsToday(ctx context.Context, obj *twin.State) (float64, error) {
-	a := r.cfg.Model.Asset(obj.Asset)
-	return obj.UptimeAt(r.now(), a.Location()), nil
-}
-
-func (r *assetStateResolver) Speed(ctx context.Context, obj *twin.State) (*float64, error) {
-	_, t := r.assetType(obj.Asset)
-	if v, ok := twin.Throughput(t, obj); ok {
-		return &v, nil
-	}
-	return nil, nil
-}
-
-func (r *assetStateResolver) Oee(ctx context.Context, obj *twin.State) (*float64, error) {
-	a, t := r.assetType(obj.Asset)
-	if a == nil {
-		return nil, nil
-	}
-	if v, ok := twin.OEEAt(a, t, obj, r.now()); ok {
-		return &v, nil
-	}
-	return nil, nil
-}
-
-func (r *assetStateResolver) Metric(ctx context.Context, obj *twin.State, name string) (*gqlmodel.MetricValue, error) {
-	m, ok := obj.Metrics[name]
-	if !ok {
-		return nil, nil
-	}
-	_, t := r.assetType(obj.Asset)
-	return metricValue(t, name, m), nil
-}
-
-func (r *assetStateResolver) Metrics(ctx context.Context, obj *twin.State) ([]*gqlmodel.MetricValue, error) {
-	_, t := r.assetType(obj.Asset)
-	out := make([]*gqlmodel.MetricValue, 0, len(obj.Metrics))
-	// Signals in type order first, then any others by name, so the list is stable.
-	seen := make(map[string]bool, len(obj.Metrics))
-	if t != nil {
-		for _, s := range t.Signals {
-			if m, ok := obj.Metrics[s.Name]; ok {
-				out = append(out, metricValue(t, s.Name, m))
-				seen[s.Name] = true
-			}
-		}
-	}
-	var rest []string
-	for name := range obj.Metrics {
-		if !seen[name] {
-			rest = append(rest, name)
-		}
-	}
-	slices.Sort(rest)
-	for _, name := range rest {
-		out = append(out, metricValue(t, name, obj.Metrics[name]))
 	}
 	return out, nil
 }
@@ -335,7 +260,7 @@ func (r *subscriptionResolver) TwinEvents(ctx context.Context, under *string, ki
 	return r.twinEvents(ctx, under, kinds, after)
 }
 
-func (r *subscriptionResolver) AssetState(ctx context.Context, id string) (<-chan *twin.State, error) {
+func (r *subscriptionResolver) AssetState(ctx context.Context, id string) (<-chan *gqlmodel.AssetState, error) {
 	return r.assetState(ctx, id)
 }
 
@@ -381,8 +306,6 @@ func (r *Resolver) Asset() graph.AssetResolver { return &assetResolver{r} }
 
 func (r *Resolver) AssetShift() graph.AssetShiftResolver { return &assetShiftResolver{r} }
 
-func (r *Resolver) AssetState() graph.AssetStateResolver { return &assetStateResolver{r} }
-
 func (r *Resolver) Query() graph.QueryResolver { return &queryResolver{r} }
 
 func (r *Resolver) Signal() graph.SignalResolver { return &signalResolver{r} }
@@ -394,7 +317,6 @@ func (r *Resolver) TwinEvent() graph.TwinEventResolver { return &twinEventResolv
 type (
 	assetResolver        struct{ *Resolver }
 	assetShiftResolver   struct{ *Resolver }
-	assetStateResolver   struct{ *Resolver }
 	queryResolver        struct{ *Resolver }
 	signalResolver       struct{ *Resolver }
 	subscriptionResolver struct{ *Resolver }

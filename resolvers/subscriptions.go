@@ -160,17 +160,20 @@ func (r *Resolver) modeChanged(ctx context.Context, under *string, after *string
 
 // assetState sends the asset's current state (when it has one), then each new
 // state the bus announces.
-func (r *Resolver) assetState(ctx context.Context, id string) (<-chan *twin.State, error) {
-	if _, err := r.mustAsset(id); err != nil {
+func (r *Resolver) assetState(ctx context.Context, id string) (<-chan *gqlmodel.AssetState, error) {
+	a, err := r.mustAsset(id)
+	if err != nil {
 		return nil, err
 	}
+	t := r.cfg.Model.Type(a.Type)
 	ctx, cancel := context.WithCancel(ctx)
 	live, err := r.hub.Subscribe(ctx, func(n *twin.Notice) bool { return n.State != nil && n.State.Asset == id })
 	if err != nil {
 		cancel()
 		return nil, err
 	}
-	out := make(chan *twin.State)
+	out := make(chan *gqlmodel.AssetState)
+	wrapState := func(st *twin.State) *gqlmodel.AssetState { return gqlmodel.NewAssetState(st, a, t, r.now()) }
 	go func() {
 		defer close(out)
 		defer cancel()
@@ -184,7 +187,7 @@ func (r *Resolver) assetState(ctx context.Context, id string) (<-chan *twin.Stat
 		var last *twin.State
 		if len(states) == 1 && states[0] != nil {
 			last = states[0]
-			if !send(ctx, out, last) {
+			if !send(ctx, out, wrapState(last)) {
 				return
 			}
 		}
@@ -194,7 +197,7 @@ func (r *Resolver) assetState(ctx context.Context, id string) (<-chan *twin.Stat
 				continue
 			}
 			last = n.State
-			if !send(ctx, out, n.State) {
+			if !send(ctx, out, wrapState(n.State)) {
 				return
 			}
 		}
