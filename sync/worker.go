@@ -47,6 +47,11 @@ type Config struct {
 	// Group is the consumer group; DefaultGroup when empty. Workers in one
 	// group share the partitions.
 	Group string
+	// InstanceID, when set, makes this worker a static group member
+	// (group.instance.id): a worker restarted under the same id takes its
+	// partitions back at once, without a rebalance, instead of waiting for
+	// the group to time its previous incarnation out. Unique per worker.
+	InstanceID string
 	// Topic is the telemetry topic; DefaultTopic when empty.
 	Topic string
 	// DLQTopic receives refused telemetry; DefaultDLQTopic when empty.
@@ -213,6 +218,9 @@ func (w *Worker) Run(ctx context.Context) error {
 
 	cfg := consumerConfig(w.cfg.Brokers)
 	cfg["group.id"] = w.cfg.Group
+	if w.cfg.InstanceID != "" {
+		cfg["group.instance.id"] = w.cfg.InstanceID
+	}
 	cfg["enable.auto.commit"] = false
 	cfg["enable.auto.offset.store"] = false
 	cfg["auto.offset.reset"] = "earliest"
