@@ -79,7 +79,8 @@ const (
 // Open connects a pool to url (a postgres:// URL or DSN) and checks that the
 // server answers. It does not migrate: call Migrate, or CheckSchema before
 // serving. On the PGlite engine (PostgreSQL compiled to WebAssembly, whose
-// connections share one session) it forces default_query_exec_mode=exec.
+// connections share one session) it forces default_query_exec_mode=exec and a
+// single pooled connection.
 func Open(ctx context.Context, url string, opt Options) (*Store, error) {
 	if opt.BatchRows <= 0 {
 		opt.BatchRows = 5000
@@ -110,6 +111,10 @@ func Open(ctx context.Context, url string, opt Options) (*Store, error) {
 	if strings.Contains(strings.ToLower(version), "emscripten") {
 		s.pglite = true
 		cfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeExec
+		// PGlite runs one backend: more connections only interleave in it, and
+		// a connection opening while another holds a transaction can stall
+		// both. One connection serialises work the engine serialises anyway.
+		cfg.MaxConns = 1
 	}
 	s.pool, err = pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
