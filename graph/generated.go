@@ -1177,7 +1177,7 @@ type Asset implements Node @key(fields: "id") @entityResolver(multi: true) {
   history(metric: String!, from: Time!, to: Time!, interval: Duration, agg: Agg = AVG, fill: Fill): Series!
   "Business events of the asset, oldest first."
   events(from: Time, to: Time, kinds: [EventKind!], first: Int!, after: String): EventConnection!
-  "Aggregates over the distinct descendants (a machine under two lines counts once)."
+  "Aggregates over the subtree, each asset once (a machine under two lines counts once)."
   rollup: Rollup
 }
 
@@ -1292,9 +1292,9 @@ type ModeChange {
 
 "Aggregates over the distinct descendants of an asset."
 type Rollup {
-  "Mean OEE of the lowest descendants that have an OEE estimate (a line's from its machines)."
+  "Mean OEE of the lowest assets of the subtree (itself included) with an estimate: a line's from its machines when they have one, else its own."
   oee: Float
-  "Units produced today by the highest descendants that count units (a plant's from its lines)."
+  "Units produced today by the highest assets of the subtree (itself included) that count units: a plant's from its lines, a line's its own."
   unitsToday: Float
   "Descendants with a mode, counted once each, by current mode."
   running: Int!

@@ -1,6 +1,8 @@
 package resolvers_test
 
 import (
+	"context"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -517,7 +519,7 @@ func TestQuery_Rollup(t *testing.T) {
     modeRules:
       - {when: "speed > 0", mode: RUNNING}
       - {when: "true", mode: IDLE}
-    oee: {speedSignal: speed, totalSignal: total_units, goodSignal: good_units}
+    oee: {ratedSpeedAttribute: rated, speedSignal: speed, totalSignal: total_units, goodSignal: good_units}
   machine:
     signals:
       - {name: speed, unit: units/min}
@@ -526,8 +528,8 @@ func TestQuery_Rollup(t *testing.T) {
       - {when: "true", mode: IDLE}
 assets:
   - {id: p, type: site, timezone: Asia/Jakarta}
-  - {id: p/a, type: line, parent: p}
-  - {id: p/b, type: line, parent: p}
+  - {id: p/a, type: line, parent: p, attributes: {rated: 10}}
+  - {id: p/b, type: line, parent: p, attributes: {rated: 20}}
   - {id: p/a/m1, type: machine, parent: p/a}
   - {id: p/b/m2, type: machine, parent: p/b}
   - {id: p/shared, type: machine, parents: [p/a, p/b]}
@@ -540,8 +542,20 @@ assets:
 		st.UpdatedAt = now.Add(-time.Minute)
 		if total > 0 {
 			st.Metrics["total_units"] = twin.Metric{Value: twin.Number(total), TS: now.Add(-time.Minute)}
+			st.Metrics["good_units"] = twin.Metric{Value: twin.Number(total * 0.9), TS: now.Add(-time.Minute)}
+			st.UptimeDay, st.UptimeSeconds, st.UptimeAsOf = "2026-11-24", 1800, now
+			st.DayStart = now.Add(-time.Hour)
 		}
 		e.putState(st)
+	}
+	oeeOf := func(id string) float64 {
+		st, _ := e.states.GetStates(context.Background(), []string{id})
+		a := m.Asset(id)
+		v, ok := twin.OEEAt(a, m.Type(a.Type), st[0], now)
+		if !ok {
+			t.Fatalf("no OEE for %s", id)
+		}
+		return v
 	}
 	put("p/a", twin.ModeRunning, 100)
 	put("p/b", twin.ModeRunning, 50)
@@ -567,9 +581,15 @@ assets:
 	if p.UnitsToday == nil || *p.UnitsToday != 150 {
 		t.Errorf("plant unitsToday = %v, want 150 from its lines", p.UnitsToday)
 	}
+	if want := (oeeOf("p/a") + oeeOf("p/b")) / 2; p.Oee == nil || math.Abs(*p.Oee-want) > 1e-12 {
+		t.Errorf("plant oee = %v, want the lines' mean %v", p.Oee, want)
+	}
 	a := resp.A.Rollup
-	if a.Running != 1 || a.Idle != 1 || a.Fault != 0 || a.UnitsToday != nil {
-		t.Errorf("line a rollup = %+v, want running 1 idle 1, no unit counters below", a)
+	if a.Running != 1 || a.Idle != 1 || a.Fault != 0 || a.UnitsToday == nil || *a.UnitsToday != 100 {
+		t.Errorf("line a rollup = %+v, want running 1 idle 1 and its own 100 units", a)
+	}
+	if a.Oee == nil || *a.Oee != oeeOf("p/a") {
+		t.Errorf("line a oee = %v, want its own %v", a.Oee, oeeOf("p/a"))
 	}
 }
 

@@ -15,34 +15,33 @@ func deref(s *string) string {
 	return *s
 }
 
-// rollup aggregates over the distinct descendants of a (the model's
-// Descendants never repeats an asset, so a machine under two lines counts once):
+// rollup aggregates over the subtree of a, each asset once (the model's
+// Descendants never repeats one, so a machine under two lines counts once):
 //   - running/idle/fault/stopped/unknown count the descendants whose type has
 //     mode rules, by current mode (no state yet is UNKNOWN);
-//   - oee is the mean OEE of the lowest descendants that have an estimate (no
-//     descendant of theirs has one): a line's from its machines;
-//   - unitsToday sums today's unit counter of the highest descendants that
-//     count units (no ancestor of theirs inside the subtree counts them): a
-//     plant's from its lines, so machine counts already in a line's are not
-//     added again. A counter last updated before local midnight counts 0.
+//   - oee is the mean OEE of the lowest assets of the subtree (a included) that
+//     have an estimate, i.e. none below them has one: a line's from its
+//     machines when they have estimates, else the line's own;
+//   - unitsToday sums today's unit counter of the highest assets of the
+//     subtree (a included) that count units, i.e. none above them inside the
+//     subtree does: a plant's from its lines, a line's its own, so machine
+//     counts already in a line's are not added again. A counter last updated
+//     before the site's local midnight counts 0.
 func (r *Resolver) rollup(ctx context.Context, a *twin.Asset) (*model.Rollup, error) {
 	m := r.cfg.Model
 	desc := m.Descendants(a.ID, "", 0)
-	out := &model.Rollup{}
-	if len(desc) == 0 {
-		return out, nil
-	}
-	ids := make([]string, len(desc))
-	for i, d := range desc {
+	sub := append([]*twin.Asset{a}, desc...)
+	ids := make([]string, len(sub))
+	for i, d := range sub {
 		ids[i] = d.ID
 	}
 	states, err := r.loaders(ctx).State.LoadAll(ctx, ids)
 	if err != nil {
 		return nil, err
 	}
-	byID := make(map[string]*twin.State, len(desc))
-	inSub := make(map[string]bool, len(desc))
-	for i, d := range desc {
+	byID := make(map[string]*twin.State, len(sub))
+	inSub := make(map[string]bool, len(sub))
+	for i, d := range sub {
 		byID[d.ID] = states[i]
 		inSub[d.ID] = true
 	}
@@ -55,14 +54,15 @@ func (r *Resolver) rollup(ctx context.Context, a *twin.Asset) (*model.Rollup, er
 		t := m.Type(d.Type)
 		return t != nil && t.OEE != nil && t.OEE.TotalSignal != ""
 	}
+	out := &model.Rollup{}
 	var oeeSum float64
 	var oeeN int
 	var units float64
 	var unitsN int
-	for _, d := range desc {
+	for i, d := range sub {
 		t := m.Type(d.Type)
 		st := byID[d.ID]
-		if t != nil && len(t.ModeRules) > 0 {
+		if i > 0 && t != nil && len(t.ModeRules) > 0 {
 			mode := twin.ModeUnknown
 			if st != nil {
 				mode = st.Mode
@@ -86,7 +86,7 @@ func (r *Resolver) rollup(ctx context.Context, a *twin.Asset) (*model.Rollup, er
 				oeeN++
 			}
 		}
-		if counts(d) && !anyAboveWithin(m, d.ID, inSub, counts) {
+		if counts(d) && !anyAboveWithin(m, d.ID, inSub, a.ID, counts) {
 			unitsN++
 			if st != nil {
 				if c, ok := st.Metrics[t.OEE.TotalSignal]; ok && c.Value.Kind == twin.KindNumber && !c.TS.Before(localMidnight(now, d.Location())) {
@@ -113,7 +113,12 @@ func anyBelow(m twin.Model, id string, pred func(*twin.Asset) bool) bool {
 	return false
 }
 
-func anyAboveWithin(m twin.Model, id string, within map[string]bool, pred func(*twin.Asset) bool) bool {
+// anyAboveWithin reports whether an ancestor of id inside the subtree of root
+// (root included) satisfies pred.
+func anyAboveWithin(m twin.Model, id string, within map[string]bool, root string, pred func(*twin.Asset) bool) bool {
+	if id == root {
+		return false
+	}
 	for _, a := range m.Ancestors(id) {
 		if within[a.ID] && pred(a) {
 			return true

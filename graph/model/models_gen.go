@@ -43,9 +43,9 @@ type Query struct {
 
 // Aggregates over the distinct descendants of an asset.
 type Rollup struct {
-	// Mean OEE of the lowest descendants that have an OEE estimate (a line's from its machines).
+	// Mean OEE of the lowest assets of the subtree (itself included) with an estimate: a line's from its machines when they have one, else its own.
 	Oee *float64 `json:"oee,omitempty"`
-	// Units produced today by the highest descendants that count units (a plant's from its lines).
+	// Units produced today by the highest assets of the subtree (itself included) that count units: a plant's from its lines, a line's its own.
 	UnitsToday *float64 `json:"unitsToday,omitempty"`
 	// Descendants with a mode, counted once each, by current mode.
 	Running int `json:"running"`
