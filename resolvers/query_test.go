@@ -608,7 +608,10 @@ func TestQuery_ShiftReport(t *testing.T) {
 		modeChange(line3, twin.ModeIdle, twin.ModeRunning, now.Add(-20*time.Minute), 1800),
 		modeChange(line3, twin.ModeRunning, twin.ModeStop, now.Add(-3*time.Hour), 5), // before the window
 	)
-	e.appendSamples(t, line3, "total_units", pt(from.Add(time.Minute), 100), pt(from.Add(61*time.Minute), 400))
+	// Units inside the first bucket (100 → 150), across buckets (→ 400), then a
+	// counter reset (→ 20): 50 + 250 + 20.
+	e.appendSamples(t, line3, "total_units", pt(from.Add(time.Minute), 100), pt(from.Add(90*time.Second), 150),
+		pt(from.Add(61*time.Minute), 400), pt(from.Add(80*time.Minute), 20))
 	e.appendSamples(t, line3, "good_units", pt(from.Add(time.Minute), 100), pt(from.Add(61*time.Minute), 370))
 	var resp struct {
 		ShiftReport struct {
@@ -661,8 +664,8 @@ func TestQuery_ShiftReport(t *testing.T) {
 		if len(a.Events) != 3 || a.Events[0].Kind != "MODE_CHANGED" {
 			t.Errorf("events(first: 3) = %+v", a.Events)
 		}
-		if a.UnitsProduced == nil || *a.UnitsProduced != 300 {
-			t.Errorf("unitsProduced = %v, want 300", a.UnitsProduced)
+		if a.UnitsProduced == nil || *a.UnitsProduced != 320 {
+			t.Errorf("unitsProduced = %v, want 320", a.UnitsProduced)
 		}
 		if a.Oee == nil || *a.Oee <= 0 || *a.Oee > 1 {
 			t.Errorf("oee = %v", a.Oee)

@@ -74,19 +74,26 @@ func (r *Resolver) shiftReport(ctx context.Context, under string, from, to time.
 	}
 
 	// Counter histories for every asset that counts units, in one batch.
+	// Each counter is read as per-bucket MIN and MAX, so units counted inside
+	// a bucket and resets between buckets are both seen.
 	var hq []twin.HistoryQuery
 	hqIndex := map[string][2]int{}
 	interval := counterInterval(to.Sub(from))
+	counter := func(a *twin.Asset, signal string) int {
+		i := len(hq)
+		for _, agg := range []twin.Agg{twin.AggMin, twin.AggMax} {
+			hq = append(hq, twin.HistoryQuery{Asset: a.ID, Metric: signal, From: from, To: to, Interval: interval, Agg: agg, Location: a.Location()})
+		}
+		return i
+	}
 	for _, a := range assets {
 		t := m.Type(a.Type)
 		if t.OEE == nil || t.OEE.TotalSignal == "" {
 			continue
 		}
-		idx := [2]int{len(hq), -1}
-		hq = append(hq, twin.HistoryQuery{Asset: a.ID, Metric: t.OEE.TotalSignal, From: from, To: to, Interval: interval, Agg: twin.AggMax, Location: a.Location()})
+		idx := [2]int{counter(a, t.OEE.TotalSignal), -1}
 		if t.OEE.GoodSignal != "" {
-			idx[1] = len(hq)
-			hq = append(hq, twin.HistoryQuery{Asset: a.ID, Metric: t.OEE.GoodSignal, From: from, To: to, Interval: interval, Agg: twin.AggMax, Location: a.Location()})
+			idx[1] = counter(a, t.OEE.GoodSignal)
 		}
 		hqIndex[a.ID] = idx
 	}
@@ -113,11 +120,11 @@ func (r *Resolver) shiftReport(ctx context.Context, under string, from, to time.
 			as.SecondsByMode = append(as.SecondsByMode, &gqlmodel.ModeSeconds{Mode: mode, Seconds: secs[mode]})
 		}
 		if idx, ok := hqIndex[a.ID]; ok {
-			total := counterRise(series[idx[0]].Points)
+			total := counterRise(series[idx[0]].Points, series[idx[0]+1].Points)
 			as.UnitsProduced = &total
 			good := math.NaN()
 			if idx[1] >= 0 {
-				good = counterRise(series[idx[1]].Points)
+				good = counterRise(series[idx[1]].Points, series[idx[1]+1].Points)
 			}
 			as.OEE = shiftOEE(a, m.Type(a.Type), secs, total, good)
 		}
@@ -294,24 +301,39 @@ func counterInterval(window time.Duration) time.Duration {
 	return iv
 }
 
-// counterRise sums the increases of a monotone counter across buckets; a drop
-// is a reset, after which the counter's value is all new units.
-func counterRise(ps []twin.Point) float64 {
+// counterRise sums the increases of a monotone counter from its per-bucket
+// minima and maxima (same buckets, time order): the rise inside each bucket,
+// plus the rise from one bucket's maximum to the next one's. A bucket whose
+// minimum is below the previous maximum saw a reset, after which the counter's
+// value is all new units (those counted between the last sample and the reset
+// are not known).
+func counterRise(mins, maxs []twin.Point) float64 {
+	minAt := make(map[int64]float64, len(mins))
+	for _, p := range mins {
+		if p.Value != nil {
+			minAt[p.TS.UnixNano()] = *p.Value
+		}
+	}
 	var total float64
 	prev := math.NaN()
-	for _, p := range ps {
+	for _, p := range maxs {
 		if p.Value == nil {
 			continue
 		}
-		v := *p.Value
+		hi := *p.Value
+		lo, ok := minAt[p.TS.UnixNano()]
+		if !ok {
+			lo = hi
+		}
 		switch {
 		case math.IsNaN(prev):
-		case v >= prev:
-			total += v - prev
+			total += hi - lo
+		case lo >= prev:
+			total += hi - prev
 		default:
-			total += v
+			total += hi
 		}
-		prev = v
+		prev = hi
 	}
 	return total
 }
