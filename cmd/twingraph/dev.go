@@ -16,23 +16,17 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs := newFlagSet("dev", stderr)
 	httpAddr := fs.String("http", "127.0.0.1:8080", "gateway listen address")
 	kafkaListen := fs.String("kafka-listen", "127.0.0.1:9092", "embedded Kafka-protocol broker listen address")
-	modelPath := fs.String("model", "", "model file (default: the embedded demo plant)")
 	noSim := fs.Bool("no-sim", false, "do not run the simulator")
 	simRate := fs.Float64("sim-rate", 0, "simulator messages per second (0: the simulator's default)")
-	redisURL := fs.String("redis", "", "Redis URL for state and live events (default: in memory)")
-	postgresURL := fs.String("postgres", "", "PostgreSQL URL for history and events (default: in memory)")
-	namespace := fs.String("namespace", "twin", "Redis key namespace")
-	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	var common commonFlags
+	common.register(fs, "Redis URL for state and live events (default: in memory)",
+		"PostgreSQL URL for history and events (default: in memory)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-
-	m := NewMain(stderr, *logLevel)
+	m, err := common.open(ctx, stderr, true)
 	defer m.Close()
-	if err := m.LoadModel(*modelPath); err != nil {
-		return err
-	}
-	if err := m.OpenStores(ctx, *redisURL, *postgresURL, *namespace, true); err != nil {
+	if err != nil {
 		return err
 	}
 

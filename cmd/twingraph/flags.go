@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"io"
@@ -41,4 +42,30 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 		}
 	})
 	return err
+}
+
+// commonFlags are the flags every long-running command shares: where the model
+// and the stores are, and how much to log.
+type commonFlags struct {
+	model, redis, postgres, namespace, logLevel string
+}
+
+// register adds the common flags to fs; redisHelp and postgresHelp say what
+// the command uses each store for.
+func (c *commonFlags) register(fs *flag.FlagSet, redisHelp, postgresHelp string) {
+	fs.StringVar(&c.model, "model", "", "model file (default: the embedded demo plant)")
+	fs.StringVar(&c.redis, "redis", "", redisHelp)
+	fs.StringVar(&c.postgres, "postgres", "", postgresHelp)
+	fs.StringVar(&c.namespace, "namespace", "twin", "Redis key namespace")
+	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
+}
+
+// open builds a Main with the model loaded and the stores open; allowMemory
+// lets a missing store URL fall back to memory (dev) instead of an error.
+func (c *commonFlags) open(ctx context.Context, stderr io.Writer, allowMemory bool) (*Main, error) {
+	m := NewMain(stderr, c.logLevel)
+	if err := m.LoadModel(c.model); err != nil {
+		return m, err
+	}
+	return m, m.OpenStores(ctx, c.redis, c.postgres, c.namespace, allowMemory)
 }

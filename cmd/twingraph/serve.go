@@ -10,20 +10,14 @@ import (
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("serve", stderr)
 	httpAddr := fs.String("http", "127.0.0.1:8080", "listen address")
-	modelPath := fs.String("model", "", "model file (default: the embedded demo plant)")
-	redisURL := fs.String("redis", "", "Redis URL (state and live events)")
-	postgresURL := fs.String("postgres", "", "PostgreSQL URL (history and events)")
-	namespace := fs.String("namespace", "twin", "Redis key namespace")
-	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	var common commonFlags
+	common.register(fs, "Redis URL (state and live events)", "PostgreSQL URL (history and events)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	m := NewMain(stderr, *logLevel)
+	m, err := common.open(ctx, stderr, false)
 	defer m.Close()
-	if err := m.LoadModel(*modelPath); err != nil {
-		return err
-	}
-	if err := m.OpenStores(ctx, *redisURL, *postgresURL, *namespace, false); err != nil {
+	if err != nil {
 		return err
 	}
 	errc := make(chan error, 1)

@@ -20,21 +20,15 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	kafka := fs.String("kafka", "127.0.0.1:9092", "Kafka bootstrap servers")
 	group := fs.String("group", twinsync.DefaultGroup, "consumer group")
 	topic := fs.String("topic", twinsync.DefaultTopic, "telemetry topic")
-	modelPath := fs.String("model", "", "model file (default: the embedded demo plant)")
-	redisURL := fs.String("redis", "", "Redis URL (state and live events)")
-	postgresURL := fs.String("postgres", "", "PostgreSQL URL (history and events)")
-	namespace := fs.String("namespace", "twin", "Redis key namespace")
 	metricsAddr := fs.String("metrics", "", "serve /metrics and /healthz on this address (off when empty)")
-	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	var common commonFlags
+	common.register(fs, "Redis URL (state and live events)", "PostgreSQL URL (history and events)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	m := NewMain(stderr, *logLevel)
+	m, err := common.open(ctx, stderr, false)
 	defer m.Close()
-	if err := m.LoadModel(*modelPath); err != nil {
-		return err
-	}
-	if err := m.OpenStores(ctx, *redisURL, *postgresURL, *namespace, false); err != nil {
+	if err != nil {
 		return err
 	}
 	w, err := twinsync.NewWorker(twinsync.Config{
