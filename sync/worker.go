@@ -97,6 +97,12 @@ type Stats struct {
 // Worker consumes the telemetry topic in a consumer group and keeps the stores
 // in step with it: per asset in log order, assets in parallel, offsets
 // committed only after history, events, states and dead letters are durable.
+//
+// A partition's owner is the only writer of its assets' states, so all
+// telemetry of one asset must land on one partition: key messages by asset
+// id (an edge gateway keying by device id must map each asset to one device).
+// Redelivered records are skipped by the offsets stamped on the states and are
+// no-ops in history and events; their dead letters, if any, are sent again.
 type Worker struct {
 	cfg    Config
 	logger *slog.Logger
@@ -116,7 +122,6 @@ type Worker struct {
 	dlq      *dlq
 	pending  []*record
 	deadline time.Time
-	assigned []kafka.TopicPartition
 	lastOff  map[int32]int64 // last offset read per partition, to notice a log that starts over
 	inflight []*job          // dispatched and not finished, oldest first
 	jobs     chan *job
@@ -472,7 +477,6 @@ func (w *Worker) rebalance(c *kafka.Consumer, ev kafka.Event) error {
 		} else {
 			w.logger.Warn("identify telemetry log; keeping the last identity", "err", err)
 		}
-		w.assigned = e.Partitions
 		w.lastOff = map[int32]int64{}
 		w.setParts(e.Partitions)
 		w.logger.Info("partitions assigned", "partitions", partNums(e.Partitions))
@@ -502,7 +506,6 @@ func (w *Worker) rebalance(c *kafka.Consumer, ev kafka.Event) error {
 		w.commitMu.Lock()
 		w.toCommit = nil
 		w.commitMu.Unlock()
-		w.assigned = nil
 		w.lastOff = map[int32]int64{}
 		w.setParts(nil)
 		w.logger.Info("partitions revoked", "partitions", partNums(e.Partitions), "lost", lost)
