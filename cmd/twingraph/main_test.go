@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -19,16 +20,29 @@ import (
 )
 
 // startDev runs `twingraph dev` in-process on free ports and returns the
-// gateway and broker addresses from its ready line.
+// gateway and broker addresses from its ready line. It stops at cleanup.
 func startDev(t *testing.T, extra ...string) (httpAddr, kafkaAddr string) {
+	t.Helper()
+	httpAddr, kafkaAddr, stop := startDevStoppable(t, extra...)
+	t.Cleanup(stop)
+	return httpAddr, kafkaAddr
+}
+
+// startDevStoppable is startDev returning a stop function for restart tests.
+func startDevStoppable(t *testing.T, extra ...string) (httpAddr, kafkaAddr string, stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
-	var stderr bytes.Buffer
+	var stderr syncBuffer
 	done := make(chan int, 1)
 	args := append([]string{"dev", "--http", "127.0.0.1:0", "--kafka-listen", "127.0.0.1:0", "--log-level", "warn"}, extra...)
 	go func() { done <- run(ctx, args, pw, &stderr); pw.Close() }()
-	t.Cleanup(func() {
+	stopped := false
+	stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
 		cancel()
 		select {
 		case code := <-done:
@@ -38,7 +52,7 @@ func startDev(t *testing.T, extra ...string) (httpAddr, kafkaAddr string) {
 		case <-time.After(30 * time.Second):
 			t.Errorf("dev did not stop")
 		}
-	})
+	}
 	lines := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(pr)
@@ -53,15 +67,35 @@ func startDev(t *testing.T, extra ...string) (httpAddr, kafkaAddr string) {
 	case line := <-lines:
 		m := regexp.MustCompile(`^ready http=(\S+) kafka=(\S+)$`).FindStringSubmatch(line)
 		if m == nil {
+			stop()
 			t.Fatalf("ready line = %q", line)
 		}
-		return m[1], m[2]
+		return m[1], m[2], stop
 	case code := <-done:
 		t.Fatalf("dev exited %d before ready: %s", code, stderr.String())
 	case <-time.After(60 * time.Second):
+		stop()
 		t.Fatalf("no ready line; stderr: %s", stderr.String())
 	}
-	return "", ""
+	return "", "", stop
+}
+
+// syncBuffer is a bytes.Buffer safe for the writer goroutine and the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // produce sends telemetry messages with the production client and waits for delivery.
