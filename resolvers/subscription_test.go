@@ -451,3 +451,29 @@ func TestHub_FilteredSubscriberIgnoresOtherNotices(t *testing.T) {
 	cancel()
 	waitSubscribers(t, bus, 0)
 }
+
+func TestSubscription_TwinEventsFilters(t *testing.T) {
+	e := newEnv(t, mustDemoModel(t))
+	srv := httptest.NewServer(e.h)
+	defer srv.Close()
+	c := dialWS(t, srv, "graphql-transport-ws")
+	// The palletizer sits under line2 and line3: it is under either.
+	c.subscribe("k", `subscription { twinEvents(under: "plant/jkt1/packaging/line2", kinds: [FAULT_RAISED]) { kind code asset { id } } }`)
+	waitSubscribers(t, e.bus, 1)
+	pal := "plant/jkt1/packaging/palletizer1"
+	e.appendAndPublish(t,
+		twin.Event{Kind: twin.EventFaultRaised, Asset: line3, TS: now, Code: "X"}, // not under line2
+		modeChange(pal, twin.ModeRunning, twin.ModeFault, now, 1),                 // not the kind
+		twin.Event{Kind: twin.EventFaultRaised, Asset: pal, TS: now, Code: "JAM"}, // wanted
+	)
+	var m struct {
+		TwinEvents struct {
+			Kind, Code string
+			Asset      struct{ ID string }
+		}
+	}
+	c.next("k", &m)
+	if m.TwinEvents.Kind != "FAULT_RAISED" || m.TwinEvents.Code != "JAM" || m.TwinEvents.Asset.ID != pal {
+		t.Errorf("got %+v, want the palletizer's fault", m.TwinEvents)
+	}
+}
