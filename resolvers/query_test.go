@@ -696,3 +696,42 @@ func TestQuery_OverGET(t *testing.T) {
 		t.Errorf("GET: %d %s", rec.Code, rec.Body)
 	}
 }
+
+func TestQuery_ShiftReportOfAPastWindow(t *testing.T) {
+	e := newEnv(t, mustDemoModel(t))
+	line1 := "plant/jkt1/packaging/line1"
+	st := twin.NewState(line1)
+	st.Mode, st.ModeSince, st.UpdatedAt = twin.ModeFault, now.Add(-2*time.Hour), now
+	e.putState(st)
+	// The only change is after the window: the window saw its fromMode throughout.
+	e.appendAndPublish(t, modeChange(line1, twin.ModeRunning, twin.ModeFault, now.Add(-2*time.Hour), 7200))
+	var resp struct {
+		ShiftReport struct {
+			Assets []struct {
+				Asset         struct{ ID string }
+				SecondsByMode []struct {
+					Mode    string
+					Seconds float64
+				}
+			}
+		}
+	}
+	e.post(t, `{ shiftReport(under: "plant/jkt1/packaging/line1", from: "2026-11-24T03:00:00Z", to: "2026-11-24T04:00:00Z") {
+		assets { asset { id } secondsByMode { mode seconds } } } }`, &resp)
+	for _, a := range resp.ShiftReport.Assets {
+		if a.Asset.ID != line1 {
+			continue
+		}
+		for _, ms := range a.SecondsByMode {
+			want := 0.0
+			if ms.Mode == "RUNNING" {
+				want = 3600
+			}
+			if ms.Seconds != want {
+				t.Errorf("line1 %s = %v s, want %v", ms.Mode, ms.Seconds, want)
+			}
+		}
+		return
+	}
+	t.Fatal("line1 missing from its own report")
+}

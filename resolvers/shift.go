@@ -105,14 +105,17 @@ func (r *Resolver) shiftReport(ctx context.Context, under string, from, to time.
 		}
 	}
 
+	for _, a := range assets {
+		slices.SortStableFunc(byAsset[a.ID], func(x, y twin.Event) int { return x.TS.Compare(y.TS) })
+	}
+	later, err := r.firstModeChangesAfter(ctx, assets, states, byAsset, to)
+	if err != nil {
+		return nil, err
+	}
 	for i, a := range assets {
 		evs := byAsset[a.ID]
-		slices.SortStableFunc(evs, func(x, y twin.Event) int { return x.TS.Compare(y.TS) })
 		st := states[i]
-		startMode, err := r.modeAt(ctx, a.ID, st, evs, to)
-		if err != nil {
-			return nil, err
-		}
+		startMode := modeAt(st, evs, to, later[a.ID])
 		secs := modeSeconds(startMode, evs, from, end)
 		secs[twin.ModeUnknown] += to.Sub(end).Seconds()
 		as := &gqlmodel.AssetShift{Asset: wrap(a), Events: evs, Faults: faultSummary(st, evs, from, end)}
@@ -153,29 +156,69 @@ func (r *Resolver) allEvents(ctx context.Context, q twin.EventQuery) ([]twin.Eve
 	}
 }
 
-// modeAt returns the mode in force at the window's start.
-func (r *Resolver) modeAt(ctx context.Context, id string, st *twin.State, evs []twin.Event, to time.Time) (twin.Mode, error) {
+// maxLaterEvents bounds the scan for the first mode change after a window.
+const maxLaterEvents = 20_000
+
+// firstModeChangesAfter finds, for the assets whose mode during the window
+// cannot be told otherwise (no change in it, current mode begun after it), the
+// first MODE_CHANGED after the window: one paged scan for all of them, ended
+// as soon as each has its answer (or after maxLaterEvents events, after which
+// the current mode stands in).
+func (r *Resolver) firstModeChangesAfter(ctx context.Context, assets []*twin.Asset, states []*twin.State, byAsset map[string][]twin.Event, to time.Time) (map[string]*twin.Event, error) {
+	need := map[string]bool{}
+	for i, a := range assets {
+		st := states[i]
+		if st == nil || st.ModeSince.Before(to) || slices.ContainsFunc(byAsset[a.ID], func(e twin.Event) bool { return e.Kind == twin.EventModeChanged }) {
+			continue
+		}
+		need[a.ID] = true
+	}
+	found := map[string]*twin.Event{}
+	if len(need) == 0 {
+		return found, nil
+	}
+	ids := make([]string, 0, len(need))
+	for id := range need {
+		ids = append(ids, id)
+	}
+	q := twin.EventQuery{Assets: ids, Kinds: []twin.EventKind{twin.EventModeChanged}, From: to, First: 1000}
+	for seen := 0; seen < maxLaterEvents; {
+		p, err := r.cfg.Events.ListEvents(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		for i := range p.Events {
+			e := p.Events[i]
+			if f, ok := found[e.Asset]; !ok || e.TS.Before(f.TS) {
+				found[e.Asset] = &e
+			}
+		}
+		seen += len(p.Events)
+		if len(found) == len(need) || !p.HasNext || len(p.Events) == 0 {
+			break
+		}
+		q.AfterSeq = p.Events[len(p.Events)-1].Seq
+	}
+	return found, nil
+}
+
+// modeAt returns the mode in force at the window's start: the fromMode of the
+// window's first change; else, with no change in the window, the current mode
+// if it began before the window ended, or the fromMode of the first change
+// after the window.
+func modeAt(st *twin.State, evs []twin.Event, to time.Time, later *twin.Event) twin.Mode {
 	for _, e := range evs {
 		if e.Kind == twin.EventModeChanged {
-			return e.FromMode, nil
+			return e.FromMode
 		}
 	}
 	if st == nil {
-		return twin.ModeUnknown, nil
+		return twin.ModeUnknown
 	}
-	if st.ModeSince.Before(to) {
-		return st.Mode, nil
+	if !st.ModeSince.Before(to) && later != nil {
+		return later.FromMode
 	}
-	// The current mode began after the window: the mode during it is the one
-	// the first later change left.
-	p, err := r.cfg.Events.ListEvents(ctx, twin.EventQuery{Assets: []string{id}, Kinds: []twin.EventKind{twin.EventModeChanged}, From: to, First: 1})
-	if err != nil {
-		return "", err
-	}
-	if len(p.Events) > 0 {
-		return p.Events[0].FromMode, nil
-	}
-	return st.Mode, nil
+	return st.Mode
 }
 
 // modeSeconds splits [from, end) by mode from the start mode and the window's
