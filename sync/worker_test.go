@@ -553,3 +553,30 @@ func TestWorker_BusAndMetrics(t *testing.T) {
 		}
 	}
 }
+
+// TestWorker_OutageThenStop stops a worker whose stores never come back: it
+// gives up without committing, so the next worker of the group gets every record.
+func TestWorker_OutageThenStop(t *testing.T) {
+	noLeaks(t)
+	addr := testenv.Kafka(t)
+	script := line3Script()
+	produce(t, addr, "telemetry", script)
+
+	down := start(t, addr, "outage", newFlaky(newStores(), 1<<40))
+	eventually(t, "failed flushes", func() bool { return down.w.Stats().StoreErrors >= 2 })
+	down.stop(t)
+	if got := down.w.Stats().Messages; got != 0 {
+		t.Fatalf("%d records counted as flushed while the stores were down", got)
+	}
+
+	s := newStores()
+	w := start(t, addr, "outage", s)
+	waitMessages(t, int64(len(script)), w)
+	sts, err := s.states.GetStates(context.Background(), []string{l3ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := sts[0]; st == nil || st.Batch != "B-002" || st.Mode != twin.ModeRunning {
+		t.Fatalf("state after the outage: %+v", st)
+	}
+}
