@@ -18,6 +18,10 @@ type HistoryStore struct {
 	// MaxPoints caps the points of one series; 0 means twin.DefaultMaxPoints.
 	// Set it before use.
 	MaxPoints int
+	// Retention, when positive, forgets a series' samples older than its newest
+	// sample minus Retention, so a long-running dev process stays bounded.
+	// Set it before use.
+	Retention time.Duration
 
 	mu     sync.RWMutex
 	series map[seriesKey]*series
@@ -76,8 +80,25 @@ func (h *HistoryStore) AppendSamples(ctx context.Context, samples []twin.Sample)
 			r.other = &v
 		}
 		last.insert(r)
+		if h.Retention > 0 {
+			last.trim(h.Retention)
+		}
 	}
 	return nil
+}
+
+// trim drops rows older than the newest minus keep, in chunks of at least a
+// quarter of the series so appends stay amortized O(1).
+func (s *series) trim(keep time.Duration) {
+	n := len(s.rows)
+	if n < 64 || s.rows[0].ts >= s.rows[n-1].ts-int64(keep) {
+		return
+	}
+	cut := sort.Search(n, func(i int) bool { return s.rows[i].ts >= s.rows[n-1].ts-int64(keep) })
+	if cut < n/4 {
+		return
+	}
+	s.rows = slices.Clone(s.rows[cut:])
 }
 
 func (s *series) insert(r row) {

@@ -1,7 +1,9 @@
 package memory_test
 
 import (
+	"context"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 
@@ -26,4 +28,20 @@ func TestEventStore(t *testing.T) {
 
 func TestBus(t *testing.T) {
 	storetest.TestBus(t, func(t *testing.T) twin.Bus { return memory.NewBus() })
+}
+
+func TestHistoryStore_Retention(t *testing.T) {
+	h := memory.NewHistoryStore()
+	h.Retention = time.Hour
+	t0 := time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC)
+	var samples []twin.Sample
+	for i := range 3 * 60 {
+		samples = append(samples, twin.Sample{Asset: "a", Signal: "s", TS: t0.Add(time.Duration(i) * time.Minute), Value: twin.Number(1), Quality: twin.QualityGood})
+	}
+	if err := h.AppendSamples(context.Background(), samples); err != nil {
+		t.Fatal(err)
+	}
+	if n := h.Len(); n > 2*60 || n < 60 {
+		t.Fatalf("%d samples kept of 180 with an hour's retention over three hours", n)
+	}
 }
