@@ -25,6 +25,7 @@ func TestWorker_CrashSIGKILL(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and kills worker processes")
 	}
+	noLeaks(t)
 	addr := testenv.Kafka(t)
 	m := mustModel(t)
 	bin := filepath.Join(t.TempDir(), "crashworker")
