@@ -169,9 +169,14 @@ func aggExpr(a twin.Agg, raw, identity bool) string {
 // groupSQL builds the statement of one group. Parameters: $1 assets, $2
 // metrics, $3 from, $4 to, then $5 the interval (fixed buckets) or the zone
 // name (day buckets).
-func groupSQL(q twin.HistoryQuery, p plan) string {
+func groupSQL(q twin.HistoryQuery, p plan, single bool) string {
 	var b strings.Builder
-	const pairs = `unnest($1::text[], $2::text[]) WITH ORDINALITY AS q(asset, signal, i)`
+	pairs := `unnest($1::text[], $2::text[]) WITH ORDINALITY AS q(asset, signal, i)`
+	if single {
+		// One series (the common dashboard case): scalars let the planner use
+		// the primary key directly, as hand-written SQL would.
+		pairs = `(SELECT $1::text AS asset, $2::text AS signal, 1::bigint AS i) q`
+	}
 	if q.Interval == 0 {
 		fmt.Fprintf(&b, `SELECT q.i, t.ts, t.num FROM %s
 			JOIN samples t ON t.asset = q.asset AND t.signal = q.signal
@@ -219,7 +224,10 @@ func (s *Store) queryGroup(ctx context.Context, queries []twin.HistoryQuery, p p
 		assets[j], metrics[j] = queries[i].Asset, queries[i].Metric
 	}
 	args := []any{assets, metrics, q0.From, q0.To}
-	sqlText := groupSQL(q0, p)
+	if len(idx) == 1 {
+		args[0], args[1] = assets[0], metrics[0]
+	}
+	sqlText := groupSQL(q0, p, len(idx) == 1)
 	if strings.Contains(sqlText, "$5") {
 		if p.days > 0 {
 			args = append(args, p.loc.String())
