@@ -36,7 +36,8 @@ func benchStates(b *testing.B, s *redis.Store, n int) []string {
 // MGET without decoding, as 1,000 GETs pipelined, and one GET.
 func BenchmarkGetStates1000(b *testing.B) {
 	ctx := context.Background()
-	s := MustOpen(b, testenv.Redis(b))
+	url := testenv.Redis(b)
+	s := MustOpen(b, url)
 	ids := benchStates(b, s, 1000)
 	keys := make([]string, len(ids))
 	for i, id := range ids {
@@ -47,6 +48,21 @@ func BenchmarkGetStates1000(b *testing.B) {
 		for b.Loop() {
 			got, err := s.GetStates(ctx, ids)
 			if err != nil || got[999] == nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	nocache, err := redis.Open(ctx, url, redis.Options{Namespace: s.Namespace(), NoDecodeCache: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer nocache.Close()
+	if _, err := nocache.GetStates(ctx, ids); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("GetStates-nocache", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := nocache.GetStates(ctx, ids); err != nil {
 				b.Fatal(err)
 			}
 		}
