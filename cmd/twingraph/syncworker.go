@@ -20,6 +20,7 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	kafka := fs.String("kafka", "127.0.0.1:9092", "Kafka bootstrap servers")
 	group := fs.String("group", twinsync.DefaultGroup, "consumer group")
 	topic := fs.String("topic", twinsync.DefaultTopic, "telemetry topic")
+	instanceID := fs.String("instance-id", "", "static group membership id: a restarted worker takes its partitions back at once (unique per worker)")
 	metricsAddr := fs.String("metrics", "", "serve /metrics and /healthz on this address (off when empty)")
 	var common commonFlags
 	common.register(fs, "Redis URL (state and live events)", "PostgreSQL URL (history and events)")
@@ -32,7 +33,7 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	w, err := twinsync.NewWorker(twinsync.Config{
-		Brokers: *kafka, Group: *group, Topic: *topic, Model: m.Model,
+		Brokers: *kafka, Group: *group, Topic: *topic, InstanceID: *instanceID, Model: m.Model,
 		States: m.States, History: m.History, Events: m.Events, Bus: m.Bus,
 		Logger: m.Logger, Registerer: m.Registry,
 	})
