@@ -10,6 +10,7 @@ import (
 	"time"
 
 	twin "github.com/twingraph/twingraph"
+	"github.com/twingraph/twingraph/store/postgres"
 )
 
 // genSamples makes random samples of two assets × two signals between from
@@ -330,5 +331,40 @@ func TestQueryHistory_Fill(t *testing.T) {
 		if fmt.Sprint(vals) != fmt.Sprint(want) {
 			t.Errorf("fill %q: %v, want %v", c.fill, vals, want)
 		}
+	}
+}
+
+func TestStore_RetentionPlain(t *testing.T) {
+	ctx := context.Background()
+	url := engines[0].url(t)
+	s, err := postgres.Open(ctx, url, postgres.Options{Retention: 60 * 24 * time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().AddDate(0, -6, 0)
+	recent := time.Now().Add(-time.Hour).Truncate(time.Second)
+	if err := s.AppendSamples(ctx, []twin.Sample{
+		{Asset: "a", Signal: "m", TS: old, Value: twin.Number(1), Quality: twin.QualityGood},
+		{Asset: "a", Signal: "m", TS: recent, Value: twin.Number(2), Quality: twin.QualityGood},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RunJobs(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var raw, rolled int
+	if err := s.Pool().QueryRow(ctx, `SELECT (SELECT count(*) FROM samples), (SELECT count(*) FROM samples_1h)`).Scan(&raw, &rolled); err != nil {
+		t.Fatal(err)
+	}
+	if raw != 1 || rolled != 2 {
+		t.Fatalf("after retention: %d raw rows (want 1), %d hourly rows (want 2: rollups stay)", raw, rolled)
+	}
+	// The dropped month can be written again: its partition comes back.
+	if err := s.AppendSamples(ctx, []twin.Sample{{Asset: "a", Signal: "m", TS: old.Add(time.Second), Value: twin.Number(1), Quality: twin.QualityGood}}); err != nil {
+		t.Fatal(err)
 	}
 }

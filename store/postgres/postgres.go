@@ -56,9 +56,11 @@ type Options struct {
 	// CompressAfter compresses hypertable chunks older than this (TimescaleDB
 	// only); 0 (the default) leaves them uncompressed. Applied by Migrate.
 	CompressAfter time.Duration
-	// Retention drops raw samples older than this (TimescaleDB only; the
-	// continuous aggregates keep their rows); 0 (the default) keeps them
-	// forever. Applied by Migrate.
+	// Retention drops raw samples older than this; the aggregates (continuous
+	// aggregates or rollup tables) keep their rows. 0 (the default) keeps them
+	// forever. TimescaleDB: a retention policy set by Migrate. Plain
+	// PostgreSQL: whole monthly partitions are dropped once they are past it,
+	// checked hourly by AppendSamples and by RunJobs.
 	Retention time.Duration
 	// BatchRows caps the rows of one INSERT statement; 0 means 5000.
 	BatchRows int
@@ -79,6 +81,8 @@ type Store struct {
 	mu      gosync.Mutex
 	flavour flavour         // known after Migrate or CheckSchema
 	parts   map[string]bool // monthly partitions known to exist (plain path)
+	// lastSweep is when expired partitions were last dropped (plain path).
+	lastSweep time.Time
 }
 
 var (

@@ -87,6 +87,10 @@ func toRow(sm *twin.Sample) row {
 // rows in one order; deadlocks and serialisation failures are retried.
 // Errors: INTERNAL.
 func (s *Store) AppendSamples(ctx context.Context, samples []twin.Sample) error {
+	return s.appendSamples(ctx, samples, false)
+}
+
+func (s *Store) appendSamples(ctx context.Context, samples []twin.Sample, retried bool) error {
 	if len(samples) == 0 {
 		return nil
 	}
@@ -133,8 +137,30 @@ func (s *Store) AppendSamples(ctx context.Context, samples []twin.Sample) error 
 			return nil
 		})
 	})
+	var pe *pgconn.PgError
+	if f == flavourPostgres && !retried && errors.As(err, &pe) && pe.Code == "23514" {
+		// No partition for a row: another process dropped it past retention
+		// while this one still had it cached. Forget the cache and write again.
+		s.mu.Lock()
+		s.parts = map[string]bool{}
+		s.mu.Unlock()
+		return s.appendSamples(ctx, samples, true)
+	}
 	if err != nil {
 		return internal("append samples", err)
+	}
+	if f == flavourPostgres && s.opt.Retention > 0 {
+		s.mu.Lock()
+		due := time.Since(s.lastSweep) >= sweepEvery
+		if due {
+			s.lastSweep = time.Now()
+		}
+		s.mu.Unlock()
+		if due {
+			if err := s.dropExpired(ctx); err != nil {
+				s.log.Warn("dropping expired sample partitions failed", "err", err)
+			}
+		}
 	}
 	if f == flavourTimescale && !minTS.IsZero() {
 		// The rows are committed: a retry would insert nothing and so refresh
@@ -315,8 +341,15 @@ func (s *Store) watermarks(ctx context.Context) (map[string]time.Time, error) {
 // RunJobs runs the TimescaleDB policy jobs of the samples hypertable and its
 // aggregates now (refresh, compression, retention), in tier order. The
 // scheduler does this on a real server; on the PGlite engine jobs run only
-// when called. A no-op on plain PostgreSQL. Errors: INTERNAL.
+// when called. On plain PostgreSQL it drops the raw partitions past
+// Options.Retention (AppendSamples also does, hourly). Errors: INTERNAL.
 func (s *Store) RunJobs(ctx context.Context) error {
+	if s.getFlavour() == flavourPostgres {
+		if err := s.dropExpired(ctx); err != nil {
+			return internal("drop expired partitions", err)
+		}
+		return nil
+	}
 	if s.getFlavour() != flavourTimescale {
 		return nil
 	}
@@ -335,6 +368,42 @@ func (s *Store) RunJobs(ctx context.Context) error {
 		if _, err := s.pool.Exec(ctx, `CALL run_job($1)`, id); err != nil {
 			return internal(fmt.Sprintf("run job %d", id), err)
 		}
+	}
+	return nil
+}
+
+// sweepEvery is how often AppendSamples drops expired partitions (plain path).
+const sweepEvery = time.Hour
+
+// dropExpired drops the monthly raw partitions (plain path) that lie wholly
+// before now minus Options.Retention; the rollup tables keep their rows, like
+// TimescaleDB's continuous aggregates keep theirs after its retention policy.
+func (s *Store) dropExpired(ctx context.Context) error {
+	if s.opt.Retention <= 0 {
+		return nil
+	}
+	cutoff := time.Now().Add(-s.opt.Retention)
+	rows, err := s.pool.Query(ctx, `SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+		WHERE i.inhparent = 'samples'::regclass`)
+	if err != nil {
+		return err
+	}
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return err
+	}
+	for _, n := range names {
+		m, err := time.Parse("200601", strings.TrimPrefix(n, "samples_p"))
+		if err != nil || m.AddDate(0, 1, 0).After(cutoff) {
+			continue
+		}
+		if _, err := s.pool.Exec(ctx, "DROP TABLE IF EXISTS "+pgx.Identifier{n}.Sanitize()); err != nil {
+			return err
+		}
+		s.mu.Lock()
+		delete(s.parts, m.Format("200601"))
+		s.mu.Unlock()
+		s.log.Info("dropped expired samples partition", "partition", n)
 	}
 	return nil
 }
