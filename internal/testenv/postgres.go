@@ -221,8 +221,9 @@ func createDatabase(tb testing.TB, base string) string {
 
 // Timescale returns the URL of a fresh TimescaleDB database for the test.
 //
-// With TWIN_TEST_TIMESCALE_URL set, that URL is returned as is (the caller
-// shares it between tests). Otherwise each call starts its own TimescaleDB
+// With TWIN_TEST_TIMESCALE_URL set (a TimescaleDB server whose user may
+// CREATE DATABASE), a fresh database is created there for each call, as
+// Postgres does. Otherwise each call starts its own TimescaleDB
 // engine: node runs pglite/server.mjs (PGlite with the TimescaleDB extension
 // behind pglite-socket) on a free 127.0.0.1 port, stopped when the test ends or,
 // because it exits when its stdin closes, when the test binary exits. One
@@ -236,7 +237,7 @@ func createDatabase(tb testing.TB, base string) string {
 func Timescale(tb testing.TB) string {
 	tb.Helper()
 	if u := os.Getenv("TWIN_TEST_TIMESCALE_URL"); u != "" {
-		return u
+		return createDatabase(tb, u)
 	}
 	node, err := exec.LookPath("node")
 	if err != nil {
