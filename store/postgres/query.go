@@ -26,7 +26,7 @@ type plan struct {
 
 // groupKey collects the queries one SQL statement answers.
 type groupKey struct {
-	from, to time.Time
+	from, to int64 // UnixNano: equal instants in other zones share a group
 	interval time.Duration
 	agg      twin.Agg
 	table    string
@@ -59,7 +59,7 @@ func (s *Store) QueryHistory(ctx context.Context, queries []twin.HistoryQuery) (
 		out[i] = twin.Series{Asset: q.Asset, Metric: q.Metric, Interval: q.Interval, Agg: q.Agg, Points: []twin.Point{}}
 		p := planFor(q)
 		plans[i] = p
-		k := groupKey{from: q.From, to: q.To, interval: q.Interval, agg: q.Agg, days: p.days}
+		k := groupKey{from: q.From.UnixNano(), to: q.To.UnixNano(), interval: q.Interval, agg: q.Agg, days: p.days}
 		if p.tier != nil {
 			k.table = p.tier.table
 		}
