@@ -12,8 +12,9 @@
 //
 // Samples are written with a batched INSERT ... SELECT FROM unnest(arrays) ...
 // ON CONFLICT (asset, signal, ts) DO NOTHING, not COPY. COPY is about twice as
-// fast for raw rows (BenchmarkAppendSamples: ~330k rows/s against ~150k for the
-// same insert, ~90k with the four rollup upserts, on 2 shared cores), but it
+// fast for raw rows (BenchmarkAppendSamples: ~290-330k rows/s against ~145k
+// for the same insert, ~90-110k with the four rollup upserts, 5,000-row
+// batches on 2 shared cores), but it
 // cannot skip a row that exists: one replayed sample aborts the whole COPY,
 // and the sync worker replays after every crash. COPY into a staging table
 // followed by INSERT ... ON CONFLICT would dedupe, at the cost of a second
