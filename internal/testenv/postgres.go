@@ -124,7 +124,13 @@ func startPostgres() {
 		pgErr = err
 		return
 	}
-	dir, err := os.MkdirTemp("", "twintest-pg-")
+	base := ""
+	if os.Geteuid() == 0 {
+		// The postgres user must reach the directory: a root-only TMPDIR
+		// (e.g. under /root) would not do.
+		base = "/tmp"
+	}
+	dir, err := os.MkdirTemp(base, "twintest-pg-")
 	if err != nil {
 		pgErr = err
 		return
