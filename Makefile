@@ -5,7 +5,7 @@ GO        ?= go
 BIN       ?= bin/twingraph
 GOFLAGS   ?=
 # npm projects whose node_modules the tests need (TimescaleDB engine, federation composition).
-NPM_DIRS  := $(wildcard internal/testenv/pglite resolvers/testdata/compose)
+NPM_DIRS  := $(wildcard internal/testenv/pglite resolvers/testdata/compose resolvers/testdata/wsclient)
 
 .PHONY: dev build test test-deps npm-deps generate check-generated web bench vet fmt
 
