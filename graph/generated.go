@@ -73,6 +73,7 @@ type ComplexityRoot struct {
 
 	AssetShift struct {
 		Asset         func(childComplexity int) int
+		AssetNode     func(childComplexity int) int
 		Events        func(childComplexity int, first int) int
 		Faults        func(childComplexity int) int
 		OEE           func(childComplexity int) int
@@ -124,6 +125,7 @@ type ComplexityRoot struct {
 
 	ModeChange struct {
 		Asset           func(childComplexity int) int
+		AssetNode       func(childComplexity int) int
 		Cursor          func(childComplexity int) int
 		DurationSeconds func(childComplexity int) int
 		FromMode        func(childComplexity int) int
@@ -196,6 +198,7 @@ type ComplexityRoot struct {
 
 	TwinEvent struct {
 		Asset           func(childComplexity int) int
+		AssetNode       func(childComplexity int) int
 		Batch           func(childComplexity int) int
 		Code            func(childComplexity int) int
 		Cursor          func(childComplexity int) int
@@ -253,7 +256,8 @@ type SubscriptionResolver interface {
 	AssetState(ctx context.Context, id string) (<-chan *gqlmodel.AssetState, error)
 }
 type TwinEventResolver interface {
-	Asset(ctx context.Context, obj *twin.Event) (*gqlmodel.Asset, error)
+	Asset(ctx context.Context, obj *twin.Event) (string, error)
+	AssetNode(ctx context.Context, obj *twin.Event) (*gqlmodel.Asset, error)
 	FromMode(ctx context.Context, obj *twin.Event) (*twin.Mode, error)
 	ToMode(ctx context.Context, obj *twin.Event) (*twin.Mode, error)
 
@@ -412,6 +416,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AssetShift.Asset(childComplexity), true
+	case "AssetShift.assetNode":
+		if e.ComplexityRoot.AssetShift.AssetNode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssetShift.AssetNode(childComplexity), true
 	case "AssetShift.events":
 		if e.ComplexityRoot.AssetShift.Events == nil {
 			break
@@ -614,6 +624,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ModeChange.Asset(childComplexity), true
+	case "ModeChange.assetNode":
+		if e.ComplexityRoot.ModeChange.AssetNode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ModeChange.AssetNode(childComplexity), true
 	case "ModeChange.cursor":
 		if e.ComplexityRoot.ModeChange.Cursor == nil {
 			break
@@ -917,6 +933,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.TwinEvent.Asset(childComplexity), true
+	case "TwinEvent.assetNode":
+		if e.ComplexityRoot.TwinEvent.AssetNode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TwinEvent.AssetNode(childComplexity), true
 	case "TwinEvent.batch":
 		if e.ComplexityRoot.TwinEvent.Batch == nil {
 			break
@@ -1242,7 +1264,10 @@ type TwinEvent {
   id: ID!
   kind: EventKind!
   ts: Time!
-  asset: Asset!
+  "The id (canonical path) of the asset the event is about."
+  asset: ID!
+  "The asset itself, to traverse the graph from the event (asset is its id)."
+  assetNode: Asset!
   fromMode: Mode
   toMode: Mode
   durationSeconds: Float
@@ -1282,7 +1307,10 @@ type PageInfo {
 type ModeChange {
   "Resume position: pass it as after to resume the subscription."
   cursor: String!
-  asset: Asset!
+  "The id (canonical path) of the asset that changed mode."
+  asset: ID!
+  "The asset itself, to traverse the graph from the change (asset is its id)."
+  assetNode: Asset!
   fromMode: Mode!
   toMode: Mode!
   ts: Time!
@@ -1313,7 +1341,10 @@ type ShiftReport {
 
 "One asset's shift: time by mode, OEE, units, faults and events."
 type AssetShift {
-  asset: Asset!
+  "The id (canonical path) of the asset."
+  asset: ID!
+  "The asset itself, to traverse the graph from the report (asset is its id)."
+  assetNode: Asset!
   "Seconds in each mode; they sum to the window. UNKNOWN is time without data."
   secondsByMode: [ModeSeconds!]!
   "OEE over the window, when the type defines its inputs."
@@ -1475,6 +1506,8 @@ func (ec *executionContext) childFields_AssetShift(ctx context.Context, field gr
 	switch field.Name {
 	case "asset":
 		return ec.fieldContext_AssetShift_asset(ctx, field)
+	case "assetNode":
+		return ec.fieldContext_AssetShift_assetNode(ctx, field)
 	case "secondsByMode":
 		return ec.fieldContext_AssetShift_secondsByMode(ctx, field)
 	case "oee":
@@ -1571,6 +1604,8 @@ func (ec *executionContext) childFields_ModeChange(ctx context.Context, field gr
 		return ec.fieldContext_ModeChange_cursor(ctx, field)
 	case "asset":
 		return ec.fieldContext_ModeChange_asset(ctx, field)
+	case "assetNode":
+		return ec.fieldContext_ModeChange_assetNode(ctx, field)
 	case "fromMode":
 		return ec.fieldContext_ModeChange_fromMode(ctx, field)
 	case "toMode":
@@ -1687,6 +1722,8 @@ func (ec *executionContext) childFields_TwinEvent(ctx context.Context, field gra
 		return ec.fieldContext_TwinEvent_ts(ctx, field)
 	case "asset":
 		return ec.fieldContext_TwinEvent_asset(ctx, field)
+	case "assetNode":
+		return ec.fieldContext_TwinEvent_assetNode(ctx, field)
 	case "fromMode":
 		return ec.fieldContext_TwinEvent_fromMode(ctx, field)
 	case "toMode":
@@ -2830,6 +2867,29 @@ func (ec *executionContext) _AssetShift_asset(ctx context.Context, field graphql
 			return obj.Asset, nil
 		},
 		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssetShift_asset(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssetShift", field, false, false, "ID")
+}
+
+func (ec *executionContext) _AssetShift_assetNode(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.AssetShift) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssetShift_assetNode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AssetNode, nil
+		},
+		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *gqlmodel.Asset) graphql.Marshaler {
 			return ec.marshalNAsset2ᚖgithubᚗcomᚋtwingraphᚋtwingraphᚋresolversᚋgqlmodelᚐAsset(ctx, selections, v)
 		},
@@ -2837,7 +2897,7 @@ func (ec *executionContext) _AssetShift_asset(ctx context.Context, field graphql
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_AssetShift_asset(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_AssetShift_assetNode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "AssetShift",
 		Field:      field,
@@ -3678,6 +3738,29 @@ func (ec *executionContext) _ModeChange_asset(ctx context.Context, field graphql
 			return obj.Asset, nil
 		},
 		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ModeChange_asset(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ModeChange", field, false, false, "ID")
+}
+
+func (ec *executionContext) _ModeChange_assetNode(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.ModeChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ModeChange_assetNode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AssetNode, nil
+		},
+		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *gqlmodel.Asset) graphql.Marshaler {
 			return ec.marshalNAsset2ᚖgithubᚗcomᚋtwingraphᚋtwingraphᚋresolversᚋgqlmodelᚐAsset(ctx, selections, v)
 		},
@@ -3685,7 +3768,7 @@ func (ec *executionContext) _ModeChange_asset(ctx context.Context, field graphql
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_ModeChange_asset(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_ModeChange_assetNode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "ModeChange",
 		Field:      field,
@@ -4979,6 +5062,29 @@ func (ec *executionContext) _TwinEvent_asset(ctx context.Context, field graphql.
 			return ec.Resolvers.TwinEvent().Asset(ctx, obj)
 		},
 		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TwinEvent_asset(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TwinEvent", field, true, true, "ID")
+}
+
+func (ec *executionContext) _TwinEvent_assetNode(ctx context.Context, field graphql.CollectedField, obj *twin.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TwinEvent_assetNode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.TwinEvent().AssetNode(ctx, obj)
+		},
+		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *gqlmodel.Asset) graphql.Marshaler {
 			return ec.marshalNAsset2ᚖgithubᚗcomᚋtwingraphᚋtwingraphᚋresolversᚋgqlmodelᚐAsset(ctx, selections, v)
 		},
@@ -4986,7 +5092,7 @@ func (ec *executionContext) _TwinEvent_asset(ctx context.Context, field graphql.
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_TwinEvent_asset(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_TwinEvent_assetNode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "TwinEvent",
 		Field:      field,
@@ -6541,6 +6647,11 @@ func (ec *executionContext) _AssetShift(ctx context.Context, sel ast.SelectionSe
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "assetNode":
+			out.Values[i] = ec._AssetShift_assetNode(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "secondsByMode":
 			out.Values[i] = ec._AssetShift_secondsByMode(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -6899,6 +7010,11 @@ func (ec *executionContext) _ModeChange(ctx context.Context, sel ast.SelectionSe
 			}
 		case "asset":
 			out.Values[i] = ec._ModeChange_asset(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "assetNode":
+			out.Values[i] = ec._ModeChange_assetNode(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -7414,6 +7530,12 @@ func (ec *executionContext) _TwinEvent(ctx context.Context, sel ast.SelectionSet
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._TwinEvent_asset(ctx, field, obj)
+				})
+		case "assetNode":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._TwinEvent_assetNode(ctx, field, obj)
 				})
 		case "fromMode":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,

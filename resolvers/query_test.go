@@ -377,7 +377,8 @@ func TestQuery_Events(t *testing.T) {
 			Cursor string
 			Node   struct {
 				ID, Kind, TS    string
-				Asset           struct{ ID string }
+				Asset           string
+				AssetNode       struct{ ID, Type string }
 				FromMode        *string
 				ToMode          *string
 				DurationSeconds *float64
@@ -394,7 +395,7 @@ func TestQuery_Events(t *testing.T) {
 	}
 	var p1 struct{ Asset struct{ Events conn } }
 	q := `query($after: String) { asset(id: "plant/jkt1/packaging/line3") { events(first: 4, after: $after) {
-		edges { cursor node { id kind ts asset { id } fromMode toMode durationSeconds code batch product cursor } }
+		edges { cursor node { id kind ts asset assetNode { id type } fromMode toMode durationSeconds code batch product cursor } }
 		pageInfo { hasNextPage endCursor } } } }`
 	e.post(t, q, &p1, client.Var("after", nil))
 	c := p1.Asset.Events
@@ -402,7 +403,7 @@ func TestQuery_Events(t *testing.T) {
 		t.Fatalf("page 1 = %+v", c)
 	}
 	n := c.Edges[1].Node
-	if n.Kind != "MODE_CHANGED" || n.Asset.ID != line3 || *n.FromMode != "RUNNING" || *n.ToMode != "IDLE" || *n.DurationSeconds != 1 ||
+	if n.Kind != "MODE_CHANGED" || n.Asset != line3 || n.AssetNode.ID != line3 || n.AssetNode.Type != "packaging_line" || *n.FromMode != "RUNNING" || *n.ToMode != "IDLE" || *n.DurationSeconds != 1 ||
 		n.Code != nil || n.Batch != nil || n.Cursor != c.Edges[1].Cursor || n.ID == "" {
 		t.Errorf("event = %+v", n)
 	}
@@ -617,7 +618,8 @@ func TestQuery_ShiftReport(t *testing.T) {
 		ShiftReport struct {
 			From, To string
 			Assets   []struct {
-				Asset         struct{ ID string }
+				Asset         string
+				AssetNode     struct{ ID, Type string }
 				SecondsByMode []struct {
 					Mode    string
 					Seconds float64
@@ -634,7 +636,7 @@ func TestQuery_ShiftReport(t *testing.T) {
 		}
 	}
 	e.post(t, `query($from: Time!, $to: Time!) { shiftReport(under: "plant/jkt1/packaging", from: $from, to: $to) {
-		from to assets { asset { id } secondsByMode { mode seconds } oee unitsProduced faults { code count seconds } events(first: 3) { kind } } } }`,
+		from to assets { asset assetNode { id type } secondsByMode { mode seconds } oee unitsProduced faults { code count seconds } events(first: 3) { kind } } } }`,
 		&resp, client.Var("from", from.Format(time.RFC3339)), client.Var("to", to.Format(time.RFC3339)))
 	r := resp.ShiftReport
 	if len(r.Assets) < 12 {
@@ -647,9 +649,12 @@ func TestQuery_ShiftReport(t *testing.T) {
 			sum += ms.Seconds
 		}
 		if len(a.SecondsByMode) != 5 || sum != window {
-			t.Errorf("%s: seconds by mode %v sum to %v, want %v", a.Asset.ID, a.SecondsByMode, sum, window)
+			t.Errorf("%s: seconds by mode %v sum to %v, want %v", a.Asset, a.SecondsByMode, sum, window)
 		}
-		if a.Asset.ID != line3 {
+		if a.AssetNode.ID != a.Asset || a.AssetNode.Type == "" {
+			t.Errorf("%s: assetNode = %+v", a.Asset, a.AssetNode)
+		}
+		if a.Asset != line3 {
 			continue
 		}
 		want := map[string]float64{"RUNNING": 30*60 + 20*60, "FAULT": 10 * 60, "IDLE": 30 * 60, "STOP": 0, "UNKNOWN": 30 * 60}
@@ -708,7 +713,7 @@ func TestQuery_ShiftReportOfAPastWindow(t *testing.T) {
 	var resp struct {
 		ShiftReport struct {
 			Assets []struct {
-				Asset         struct{ ID string }
+				Asset         string
 				SecondsByMode []struct {
 					Mode    string
 					Seconds float64
@@ -717,9 +722,9 @@ func TestQuery_ShiftReportOfAPastWindow(t *testing.T) {
 		}
 	}
 	e.post(t, `{ shiftReport(under: "plant/jkt1/packaging/line1", from: "2026-11-24T03:00:00Z", to: "2026-11-24T04:00:00Z") {
-		assets { asset { id } secondsByMode { mode seconds } } } }`, &resp)
+		assets { asset secondsByMode { mode seconds } } } }`, &resp)
 	for _, a := range resp.ShiftReport.Assets {
-		if a.Asset.ID != line1 {
+		if a.Asset != line1 {
 			continue
 		}
 		for _, ms := range a.SecondsByMode {

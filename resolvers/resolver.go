@@ -43,6 +43,16 @@ func wrapAll(as []*twin.Asset) []*gqlmodel.Asset {
 	return out
 }
 
+// assetNode returns the asset with the id for an event's assetNode field. An
+// event of an asset since removed from the model still resolves, to a bare
+// asset that only names its id, so old events stay readable.
+func (r *Resolver) assetNode(id string) *gqlmodel.Asset {
+	if a := r.cfg.Model.Asset(id); a != nil {
+		return wrap(a)
+	}
+	return wrap(&twin.Asset{ID: id, Name: id})
+}
+
 // assetType returns the type of the asset with the id, or nil.
 func (r *Resolver) assetType(id string) (*twin.Asset, *twin.AssetType) {
 	a := r.cfg.Model.Asset(id)

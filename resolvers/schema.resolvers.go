@@ -264,12 +264,12 @@ func (r *subscriptionResolver) AssetState(ctx context.Context, id string) (<-cha
 	return r.assetState(ctx, id)
 }
 
-func (r *twinEventResolver) Asset(ctx context.Context, obj *twin.Event) (*gqlmodel.Asset, error) {
-	if a := r.cfg.Model.Asset(obj.Asset); a != nil {
-		return wrap(a), nil
-	}
-	// An event of an asset since removed from the model still names its id.
-	return wrap(&twin.Asset{ID: obj.Asset, Name: obj.Asset}), nil
+func (r *twinEventResolver) Asset(ctx context.Context, obj *twin.Event) (string, error) {
+	return obj.Asset, nil
+}
+
+func (r *twinEventResolver) AssetNode(ctx context.Context, obj *twin.Event) (*gqlmodel.Asset, error) {
+	return r.assetNode(obj.Asset), nil
 }
 
 func (r *twinEventResolver) FromMode(ctx context.Context, obj *twin.Event) (*twin.Mode, error) {

@@ -127,7 +127,8 @@ func waitSubscribers(tb testing.TB, b *memory.Bus, n int) {
 type modeChangedMsg struct {
 	ModeChanged struct {
 		Cursor          string
-		Asset           struct{ ID string }
+		Asset           string
+		AssetNode       struct{ ID, Name string }
 		FromMode        string
 		ToMode          string
 		TS              string
@@ -142,7 +143,7 @@ func TestSubscription_ModeChangedLive(t *testing.T) {
 			srv := httptest.NewServer(e.h)
 			defer srv.Close()
 			c := dialWS(t, srv, protocol)
-			c.subscribe("1", `subscription { modeChanged(under: "plant/jkt1/packaging") { cursor asset { id } fromMode toMode ts durationSeconds } }`)
+			c.subscribe("1", `subscription { modeChanged(under: "plant/jkt1/packaging") { cursor asset assetNode { id name } fromMode toMode ts durationSeconds } }`)
 			waitSubscribers(t, e.bus, 1)
 
 			stored := e.appendAndPublish(t,
@@ -153,7 +154,7 @@ func TestSubscription_ModeChangedLive(t *testing.T) {
 			var m modeChangedMsg
 			c.next("1", &m)
 			mc := m.ModeChanged
-			if mc.Asset.ID != line3 || mc.FromMode != "RUNNING" || mc.ToMode != "FAULT" || mc.DurationSeconds == nil || *mc.DurationSeconds != 42 ||
+			if mc.Asset != line3 || mc.AssetNode.ID != line3 || mc.AssetNode.Name == "" || mc.FromMode != "RUNNING" || mc.ToMode != "FAULT" || mc.DurationSeconds == nil || *mc.DurationSeconds != 42 ||
 				mc.TS != "2026-11-24T07:00:00Z" || mc.Cursor != resolvers.EventCursor(stored[2].Seq) {
 				t.Errorf("modeChanged = %+v", mc)
 			}
@@ -170,12 +171,12 @@ func TestSubscription_ResumeDeliversExactlyTheMissed(t *testing.T) {
 		if after != "" {
 			a = `, after: "` + after + `"`
 		}
-		return `subscription { twinEvents(under: "plant/jkt1/packaging/line3"` + a + `) { id kind cursor asset { id } toMode } }`
+		return `subscription { twinEvents(under: "plant/jkt1/packaging/line3"` + a + `) { id kind cursor asset toMode } }`
 	}
 	type msg struct {
 		TwinEvents struct {
 			ID, Kind, Cursor string
-			Asset            struct{ ID string }
+			Asset            string
 			ToMode           *string
 		}
 	}
@@ -311,7 +312,7 @@ func TestSubscription_SSE(t *testing.T) {
 	defer srv.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	body := `{"query":"subscription { modeChanged { asset { id } toMode } }"}`
+	body := `{"query":"subscription { modeChanged { asset toMode } }"}`
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL+"/graphql", strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "text/event-stream")
@@ -376,18 +377,18 @@ func TestSubscription_MessagesReadFreshState(t *testing.T) {
 	srv := httptest.NewServer(e.h)
 	defer srv.Close()
 	c := dialWS(t, srv, "graphql-transport-ws")
-	c.subscribe("f", `subscription { modeChanged { toMode asset { state { mode } } } }`)
+	c.subscribe("f", `subscription { modeChanged { toMode assetNode { state { mode } } } }`)
 	waitSubscribers(t, e.bus, 1)
 	type msg struct {
 		ModeChanged struct {
-			ToMode string
-			Asset  struct{ State struct{ Mode string } }
+			ToMode    string
+			AssetNode struct{ State struct{ Mode string } }
 		}
 	}
 	e.appendAndPublish(t, modeChange(line3, twin.ModeIdle, twin.ModeRunning, now, 1))
 	var m msg
 	c.next("f", &m)
-	if m.ModeChanged.Asset.State.Mode != "RUNNING" {
+	if m.ModeChanged.AssetNode.State.Mode != "RUNNING" {
 		t.Fatalf("first message = %+v", m)
 	}
 	st := runningLine3()
@@ -395,7 +396,7 @@ func TestSubscription_MessagesReadFreshState(t *testing.T) {
 	e.putState(st)
 	e.appendAndPublish(t, modeChange(line3, twin.ModeRunning, twin.ModeFault, now.Add(time.Second), 1))
 	c.next("f", &m)
-	if m.ModeChanged.ToMode != "FAULT" || m.ModeChanged.Asset.State.Mode != "FAULT" {
+	if m.ModeChanged.ToMode != "FAULT" || m.ModeChanged.AssetNode.State.Mode != "FAULT" {
 		t.Fatalf("second message = %+v, want the state read afresh", m)
 	}
 }
@@ -458,7 +459,7 @@ func TestSubscription_TwinEventsFilters(t *testing.T) {
 	defer srv.Close()
 	c := dialWS(t, srv, "graphql-transport-ws")
 	// The palletizer sits under line2 and line3: it is under either.
-	c.subscribe("k", `subscription { twinEvents(under: "plant/jkt1/packaging/line2", kinds: [FAULT_RAISED]) { kind code asset { id } } }`)
+	c.subscribe("k", `subscription { twinEvents(under: "plant/jkt1/packaging/line2", kinds: [FAULT_RAISED]) { kind code asset assetNode { id } } }`)
 	waitSubscribers(t, e.bus, 1)
 	pal := "plant/jkt1/packaging/palletizer1"
 	e.appendAndPublish(t,
@@ -469,11 +470,12 @@ func TestSubscription_TwinEventsFilters(t *testing.T) {
 	var m struct {
 		TwinEvents struct {
 			Kind, Code string
-			Asset      struct{ ID string }
+			Asset      string
+			AssetNode  struct{ ID string }
 		}
 	}
 	c.next("k", &m)
-	if m.TwinEvents.Kind != "FAULT_RAISED" || m.TwinEvents.Code != "JAM" || m.TwinEvents.Asset.ID != pal {
+	if m.TwinEvents.Kind != "FAULT_RAISED" || m.TwinEvents.Code != "JAM" || m.TwinEvents.Asset != pal || m.TwinEvents.AssetNode.ID != pal {
 		t.Errorf("got %+v, want the palletizer's fault", m.TwinEvents)
 	}
 }

@@ -137,12 +137,8 @@ func (r *Resolver) modeChanged(ctx context.Context, under *string, after *string
 	ctx, cancel := context.WithCancel(ctx)
 	out := make(chan *gqlmodel.ModeChange)
 	run, err := r.streamEvents(ctx, f, after, func(e *twin.Event) bool {
-		a := r.cfg.Model.Asset(e.Asset)
-		if a == nil {
-			a = &twin.Asset{ID: e.Asset, Name: e.Asset}
-		}
 		return send(ctx, out, &gqlmodel.ModeChange{
-			Cursor: EventCursor(e.Seq), Asset: wrap(a), FromMode: norm(e.FromMode), ToMode: norm(e.ToMode),
+			Cursor: EventCursor(e.Seq), Asset: e.Asset, AssetNode: r.assetNode(e.Asset), FromMode: norm(e.FromMode), ToMode: norm(e.ToMode),
 			TS: e.TS, DurationSeconds: e.DurationSeconds,
 		})
 	})

@@ -98,8 +98,10 @@ type Series struct {
 type ModeChange struct {
 	// Cursor resumes the subscription after this change.
 	Cursor string
-	// Asset is the asset that changed mode.
-	Asset *Asset
+	// Asset is the id of the asset that changed mode.
+	Asset string
+	// AssetNode is that asset, for traversal.
+	AssetNode *Asset
 	// FromMode and ToMode are the modes before and after.
 	FromMode twin.Mode
 	ToMode   twin.Mode
@@ -129,8 +131,10 @@ type FaultSummary struct {
 
 // AssetShift is one asset's part of a shift report.
 type AssetShift struct {
-	// Asset is the asset.
-	Asset *Asset
+	// Asset is the asset's id.
+	Asset string
+	// AssetNode is the asset, for traversal.
+	AssetNode *Asset
 	// SecondsByMode covers the whole window, one entry per mode, in twin.Modes order.
 	SecondsByMode []*ModeSeconds
 	// OEE over the window; nil when the type has no OEE inputs.

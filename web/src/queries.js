@@ -90,7 +90,7 @@ const modeChanges = `# Mode changes anywhere in the Jakarta plant, live
 subscription ModeChanges {
   modeChanged(under: "plant/jkt1") {
     cursor
-    asset { id }
+    asset
     fromMode
     toMode
     ts
