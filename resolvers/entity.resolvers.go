@@ -27,7 +27,7 @@ func (r *entityResolver) FindManyAssetByIDs(ctx context.Context, reps []*model.A
 		found = append(found, a)
 	}
 	// Entities are resolved in one call; their states in one store round trip.
-	r.prefetchStates(ctx, found)
+	r.prefetch(ctx, found)
 	return out, nil
 }
 

@@ -6,9 +6,11 @@ import (
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vikstrous/dataloadgen"
 
 	twin "github.com/twingraph/twingraph"
+	"github.com/twingraph/twingraph/resolvers/gqlmodel"
 )
 
 // loaderWait is how long a loader collects keys before it fetches. List
@@ -119,14 +121,41 @@ func (r *Resolver) loaders(ctx context.Context) *Loaders {
 	return newLoaders(&r.cfg)
 }
 
-// prefetchStates loads the states of a whole list of assets in one store call
-// when the query selects their state (directly or through fragments), so a
-// query level costs one GetStates however wide it is, and a single asset pays
-// no loader wait. Errors are left for the per-asset state resolvers to report.
-func (r *Resolver) prefetchStates(ctx context.Context, assets []*twin.Asset, path ...string) {
-	if len(assets) == 0 || !selects(ctx, append(path, "state")...) {
+// prefetch loads, in one store call each, what the current field's selection
+// asks of a whole list of assets (at the field path below it, e.g. "edges",
+// "node"): their states, and every history series selected on them. A query
+// level then costs one GetStates and one QueryHistory however wide it is, a
+// single asset pays no loader wait, and batching does not depend on how the
+// field goroutines happen to be scheduled. Errors are left for the per-asset
+// resolvers to report.
+func (r *Resolver) prefetch(ctx context.Context, assets []*twin.Asset, path ...string) {
+	if len(assets) == 0 {
 		return
 	}
+	sel, ok := selection(ctx, path...)
+	if !ok {
+		return
+	}
+	oc := graphql.GetOperationContext(ctx)
+	var history []*ast.Field
+	wantState := false
+	for _, f := range graphql.CollectFields(oc, sel, nil) {
+		switch f.Name {
+		case "state":
+			wantState = true
+		case "history":
+			history = append(history, f.Field)
+		}
+	}
+	if wantState {
+		r.prefetchStates(ctx, assets)
+	}
+	if len(history) > 0 {
+		r.prefetchHistory(ctx, oc, assets, history)
+	}
+}
+
+func (r *Resolver) prefetchStates(ctx context.Context, assets []*twin.Asset) {
 	l := r.loaders(ctx)
 	ids := make([]string, len(assets))
 	for i, a := range assets {
@@ -141,12 +170,131 @@ func (r *Resolver) prefetchStates(ctx context.Context, assets []*twin.Asset, pat
 	}
 }
 
-// selects reports whether the current field's selection reaches the field
-// path (e.g. "edges", "node", "state"), through fragments too.
-func selects(ctx context.Context, path ...string) bool {
+// prefetchHistory builds the queries the history fields will make, exactly
+// as their resolver does, and runs them in one batch. A field whose arguments
+// do not build a valid query is skipped: its resolver reports the error.
+func (r *Resolver) prefetchHistory(ctx context.Context, oc *graphql.OperationContext, assets []*twin.Asset, fields []*ast.Field) {
+	if r.cfg.History == nil {
+		return
+	}
+	var qs []twin.HistoryQuery
+	seen := map[twin.HistoryQuery]bool{}
+	for _, f := range fields {
+		args, ok := historyArgs(f, oc.Variables)
+		if !ok {
+			continue
+		}
+		for _, a := range assets {
+			q, _, err := r.historyQuery(a, args.metric, args.from, args.to, args.interval, args.agg, args.fill)
+			if err != nil || seen[q] {
+				continue
+			}
+			seen[q] = true
+			qs = append(qs, q)
+		}
+	}
+	if len(qs) == 0 {
+		return
+	}
+	series, err := r.cfg.History.QueryHistory(ctx, qs)
+	if err != nil || len(series) != len(qs) {
+		return
+	}
+	l := r.loaders(ctx)
+	for i, q := range qs {
+		l.History.Prime(q, series[i])
+	}
+}
+
+// historyFieldArgs are the arguments of one history field, coerced as gqlgen
+// coerces them for the resolver.
+type historyFieldArgs struct {
+	metric   string
+	from, to time.Time
+	interval *time.Duration
+	agg      *twin.Agg
+	fill     *twin.Fill
+}
+
+// historyArgs evaluates a history field's arguments (with variables and
+// defaults); ok is false when they do not coerce.
+func historyArgs(f *ast.Field, vars map[string]any) (args historyFieldArgs, ok bool) {
+	defer func() {
+		// ArgumentMap panics on a value it cannot evaluate.
+		if recover() != nil {
+			ok = false
+		}
+	}()
+	m := f.ArgumentMap(vars)
+	var err error
+	if args.metric, ok = m["metric"].(string); !ok {
+		return args, false
+	}
+	if args.from, err = gqlmodel.UnmarshalTime(m["from"]); err != nil {
+		return args, false
+	}
+	if args.to, err = gqlmodel.UnmarshalTime(m["to"]); err != nil {
+		return args, false
+	}
+	if v := m["interval"]; v != nil {
+		d, err := gqlmodel.UnmarshalDuration(v)
+		if err != nil {
+			return args, false
+		}
+		args.interval = &d
+	}
+	if v := m["agg"]; v != nil {
+		s, ok := v.(string)
+		if !ok {
+			return args, false
+		}
+		args.agg = ptr(twin.Agg(s))
+	}
+	if v := m["fill"]; v != nil {
+		s, ok := v.(string)
+		if !ok {
+			return args, false
+		}
+		args.fill = ptr(twin.Fill(s))
+	}
+	return args, true
+}
+
+// historyQuery builds the store query of a history field of asset a, or the
+// error the field reports.
+func (r *Resolver) historyQuery(a *twin.Asset, metric string, from, to time.Time, interval *time.Duration, agg *twin.Agg, fill *twin.Fill) (twin.HistoryQuery, *twin.SignalDef, error) {
+	sig := r.cfg.Model.Type(a.Type).Signal(metric)
+	if sig == nil {
+		return twin.HistoryQuery{}, nil, twin.Errorf(twin.EBADINPUT, "asset %q has no metric %q", a.ID, metric)
+	}
+	q := twin.HistoryQuery{Asset: a.ID, Metric: metric, From: from, To: to, Agg: twin.AggAvg, Location: a.Location()}
+	if interval != nil {
+		q.Interval = *interval
+	}
+	if agg != nil {
+		q.Agg = *agg
+	}
+	if fill != nil {
+		q.Fill = *fill
+	}
+	if q.Interval == 0 && q.Fill != twin.FillNone {
+		return q, nil, twin.Errorf(twin.EBADINPUT, "fill needs an interval")
+	}
+	// Checked here, not only in the store, so one bad series fails alone
+	// instead of failing the whole batch it would have joined.
+	if err := twin.CheckHistoryQuery(q); err != nil {
+		return q, nil, err
+	}
+	return q, sig, nil
+}
+
+// selection returns the selection set the current field's selection reaches
+// through the field path (e.g. "edges", "node"), through fragments too; with
+// no path, the current field's own.
+func selection(ctx context.Context, path ...string) (ast.SelectionSet, bool) {
 	fc := graphql.GetFieldContext(ctx)
 	if fc == nil {
-		return false
+		return nil, false
 	}
 	oc := graphql.GetOperationContext(ctx)
 	sel := fc.Field.Selections
@@ -160,8 +308,8 @@ func selects(ctx context.Context, path ...string) bool {
 			}
 		}
 		if !found {
-			return false
+			return nil, false
 		}
 	}
-	return true
+	return sel, true
 }

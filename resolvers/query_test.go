@@ -2,6 +2,7 @@ package resolvers_test
 
 import (
 	"context"
+	"encoding/json"
 	"math"
 	"net/http"
 	"net/http/httptest"
@@ -739,4 +740,64 @@ func TestQuery_ShiftReportOfAPastWindow(t *testing.T) {
 		return
 	}
 	t.Fatal("line1 missing from its own report")
+}
+
+// TestQuery_HistoryPrefetchedPerLevel checks that the history series of a
+// page of assets go to the store in one batch with variables and defaults
+// applied as the resolver applies them, and that a series with bad arguments
+// fails alone and never reaches the store.
+func TestQuery_HistoryPrefetchedPerLevel(t *testing.T) {
+	e := newEnv(t, mustDemoModel(t))
+	e.appendSamples(t, line3, "press1_bar", pt(time.Date(2026, 11, 24, 6, 0, 10, 0, time.UTC), 4))
+	resp, err := e.c.RawPost(`query($from: Time!, $i: Duration) { assets(type: "packaging_line", first: 10) { edges { node { id
+		avg: history(metric: "press1_bar", from: $from, to: "2026-11-24T07:00:00Z", interval: $i) { agg points { value } }
+		last: history(metric: "press1_bar", from: $from, to: "2026-11-24T07:00:00Z", interval: $i, agg: LAST, fill: PREVIOUS) { agg }
+	} } }
+	bad: asset(id: "plant/jkt1/packaging/line3") { history(metric: "no_such_metric", from: $from, to: "2026-11-24T07:00:00Z") { agg } } }`, client.Var("from", "2026-11-24T06:00:00Z"), client.Var("i", "15m"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(resp.Errors), `"BAD_INPUT"`) || !strings.Contains(string(resp.Errors), `"bad"`) {
+		t.Fatalf("the unknown metric was refused with %s, want BAD_INPUT at bad", resp.Errors)
+	}
+	var data struct {
+		Assets struct {
+			Edges []struct {
+				Node struct {
+					ID  string
+					Avg *struct {
+						Agg    string
+						Points []struct{ Value *float64 }
+					}
+					Last *struct{ Agg string }
+				}
+			}
+		}
+	}
+	b, _ := json.Marshal(resp.Data)
+	if err := json.Unmarshal(b, &data); err != nil {
+		t.Fatal(err)
+	}
+	lines := data.Assets.Edges
+	if len(lines) != 3 {
+		t.Fatalf("%d packaging lines", len(lines))
+	}
+	for _, l := range lines {
+		if l.Node.Avg == nil || l.Node.Avg.Agg != "AVG" || l.Node.Last == nil || l.Node.Last.Agg != "LAST" {
+			t.Errorf("%s: avg %+v last %+v", l.Node.ID, l.Node.Avg, l.Node.Last)
+		}
+		if l.Node.ID == line3 && (len(l.Node.Avg.Points) != 1 || *l.Node.Avg.Points[0].Value != 4) {
+			t.Errorf("line3 avg points = %+v, want the one sample", l.Node.Avg.Points)
+		}
+	}
+	e.history.mu.Lock()
+	defer e.history.mu.Unlock()
+	if len(e.history.batches) != 1 || len(e.history.batches[0]) != 6 {
+		t.Fatalf("history went to the store in %d batches, want one of 6", len(e.history.batches))
+	}
+	for _, q := range e.history.batches[0] {
+		if q.Interval != 15*time.Minute || (q.Agg != twin.AggAvg && (q.Agg != twin.AggLast || q.Fill != twin.FillPrevious)) {
+			t.Errorf("query = %+v", q)
+		}
+	}
 }

@@ -26,19 +26,19 @@ func (r *assetResolver) Attributes(ctx context.Context, obj *gqlmodel.Asset) (an
 
 func (r *assetResolver) Parents(ctx context.Context, obj *gqlmodel.Asset) ([]*gqlmodel.Asset, error) {
 	as := r.cfg.Model.Parents(obj.ID)
-	r.prefetchStates(ctx, as)
+	r.prefetch(ctx, as)
 	return wrapAll(as), nil
 }
 
 func (r *assetResolver) Children(ctx context.Context, obj *gqlmodel.Asset, typeArg *string) ([]*gqlmodel.Asset, error) {
 	as := r.cfg.Model.Children(obj.ID, deref(typeArg))
-	r.prefetchStates(ctx, as)
+	r.prefetch(ctx, as)
 	return wrapAll(as), nil
 }
 
 func (r *assetResolver) Ancestors(ctx context.Context, obj *gqlmodel.Asset) ([]*gqlmodel.Asset, error) {
 	as := r.cfg.Model.Ancestors(obj.ID)
-	r.prefetchStates(ctx, as)
+	r.prefetch(ctx, as)
 	return wrapAll(as), nil
 }
 
@@ -51,7 +51,7 @@ func (r *assetResolver) Descendants(ctx context.Context, obj *gqlmodel.Asset, ty
 		depth = *maxDepth
 	}
 	as := r.cfg.Model.Descendants(obj.ID, deref(typeArg), depth)
-	r.prefetchStates(ctx, as)
+	r.prefetch(ctx, as)
 	return wrapAll(as), nil
 }
 
@@ -76,27 +76,8 @@ func (r *assetResolver) State(ctx context.Context, obj *gqlmodel.Asset) (*gqlmod
 }
 
 func (r *assetResolver) History(ctx context.Context, obj *gqlmodel.Asset, metric string, from time.Time, to time.Time, interval *time.Duration, agg *twin.Agg, fill *twin.Fill) (*gqlmodel.Series, error) {
-	t := r.cfg.Model.Type(obj.Type)
-	sig := t.Signal(metric)
-	if sig == nil {
-		return nil, twin.Errorf(twin.EBADINPUT, "asset %q has no metric %q", obj.ID, metric)
-	}
-	q := twin.HistoryQuery{Asset: obj.ID, Metric: metric, From: from, To: to, Agg: twin.AggAvg, Location: obj.Location()}
-	if interval != nil {
-		q.Interval = *interval
-	}
-	if agg != nil {
-		q.Agg = *agg
-	}
-	if fill != nil {
-		q.Fill = *fill
-	}
-	if q.Interval == 0 && q.Fill != twin.FillNone {
-		return nil, twin.Errorf(twin.EBADINPUT, "fill needs an interval")
-	}
-	// Checked here, not only in the store, so one bad series fails alone
-	// instead of failing the whole batch it would have joined.
-	if err := twin.CheckHistoryQuery(q); err != nil {
+	q, sig, err := r.historyQuery(obj.Asset, metric, from, to, interval, agg, fill)
+	if err != nil {
 		return nil, err
 	}
 	s, err := r.loaders(ctx).History.Load(ctx, q)
@@ -173,7 +154,7 @@ func (r *queryResolver) Asset(ctx context.Context, id string) (*gqlmodel.Asset, 
 	if a == nil {
 		return nil, nil
 	}
-	r.prefetchStates(ctx, []*twin.Asset{a})
+	r.prefetch(ctx, []*twin.Asset{a})
 	return wrap(a), nil
 }
 
@@ -212,7 +193,7 @@ func (r *queryResolver) Assets(ctx context.Context, typeArg *string, under *stri
 	}
 	end := min(start+first, len(all))
 	page := all[start:end]
-	r.prefetchStates(ctx, page, "edges", "node")
+	r.prefetch(ctx, page, "edges", "node")
 	conn := &model.AssetConnection{Edges: make([]*model.AssetEdge, len(page)), PageInfo: &model.PageInfo{HasNextPage: end < len(all)}}
 	for i, a := range page {
 		conn.Edges[i] = &model.AssetEdge{Cursor: assetCursor(a.ID), Node: wrap(a)}
@@ -225,7 +206,7 @@ func (r *queryResolver) Assets(ctx context.Context, typeArg *string, under *stri
 
 func (r *queryResolver) Node(ctx context.Context, id string) (gqlmodel.Node, error) {
 	if a := r.cfg.Model.Asset(id); a != nil {
-		r.prefetchStates(ctx, []*twin.Asset{a})
+		r.prefetch(ctx, []*twin.Asset{a})
 		return wrap(a), nil
 	}
 	return nil, nil
@@ -233,7 +214,7 @@ func (r *queryResolver) Node(ctx context.Context, id string) (gqlmodel.Node, err
 
 func (r *queryResolver) Roots(ctx context.Context) ([]*gqlmodel.Asset, error) {
 	as := r.cfg.Model.Roots()
-	r.prefetchStates(ctx, as)
+	r.prefetch(ctx, as)
 	return wrapAll(as), nil
 }
 
