@@ -44,17 +44,10 @@ type wsSubscriber struct {
 
 // startWSClient runs the reference client against the gateway at httpAddr
 // with query and variables, and waits until the server acknowledged the
-// connection. Without node or the client's node_modules the test is
-// skipped, or fails under CI=true.
+// connection.
 func startWSClient(t *testing.T, httpAddr, query string, vars map[string]any) *wsSubscriber {
 	t.Helper()
-	node, err := exec.LookPath("node")
-	if err != nil {
-		missingTool(t, "node is not installed (apt-get install nodejs npm)")
-	}
-	if _, err := os.Stat(filepath.Join(wsClientDir, "node_modules", "graphql-ws")); err != nil {
-		missingTool(t, "run `npm ci` in resolvers/testdata/wsclient")
-	}
+	node := wsClientNode(t)
 	vb, _ := json.Marshal(vars)
 	cmd := exec.Command(node, "subscribe.mjs", "ws://"+httpAddr+"/graphql", query, string(vb))
 	cmd.Dir = wsClientDir
@@ -92,6 +85,20 @@ func startWSClient(t *testing.T, httpAddr, query string, vars map[string]any) *w
 		t.Fatalf("first line from the client = %q, want the connection ack", l.text)
 	}
 	return s
+}
+
+// wsClientNode returns the node binary that runs the reference client. Without
+// node or the client's node_modules the test is skipped, or fails under CI=true.
+func wsClientNode(t *testing.T) string {
+	t.Helper()
+	node, err := exec.LookPath("node")
+	if err != nil {
+		missingTool(t, "node is not installed (apt-get install nodejs npm)")
+	}
+	if _, err := os.Stat(filepath.Join(wsClientDir, "node_modules", "graphql-ws")); err != nil {
+		missingTool(t, "run `npm ci` in resolvers/testdata/wsclient")
+	}
+	return node
 }
 
 // next returns the client's next line; it fails the test if the client exits
@@ -223,6 +230,7 @@ func line3Sample(minute int, signal, value string) string {
 // missed; paging limits, node(id), the Redis cost of a whole-plant state query
 // and a shift report's coverage of its window.
 func TestDev_LiveSubscriptionsAndQueries(t *testing.T) {
+	wsClientNode(t) // before starting servers for nothing
 	pg := testenv.Postgres(t)
 	rd := testenv.Redis(t)
 	ns := testenv.RedisNamespace(t)
