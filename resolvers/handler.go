@@ -63,7 +63,9 @@ type Config struct {
 	// SubscriberBuffer is how many notices a subscriber may fall behind before
 	// it is dropped; DefaultSubscriberBuffer when 0.
 	SubscriberBuffer int
-	// KeepAliveInterval is the WebSocket keepalive period; DefaultKeepAliveInterval when 0.
+	// KeepAliveInterval is the WebSocket keepalive period ("ka" messages on
+	// graphql-ws, ping on graphql-transport-ws); DefaultKeepAliveInterval when
+	// 0, and never longer than it.
 	KeepAliveInterval time.Duration
 	// OnSlowSubscriber, when not nil, is called each time a slow subscriber is
 	// dropped (for a metrics counter).
@@ -120,7 +122,15 @@ func New(cfg Config) *Handler {
 	srv := handler.New(graph.NewExecutableSchema(gc))
 
 	srv.AddTransport(transport.Websocket{
+		// "ka" messages, which only the legacy graphql-ws protocol has.
 		KeepAlivePingInterval: cfg.KeepAliveInterval,
+		// graphql-transport-ws keeps alive with ping messages instead;
+		// without this such connections would get none at all. A client that
+		// does not answer with pong is not cut off for it: the pings are there
+		// to keep proxies from closing an idle connection, and a dead peer
+		// still shows up as a failed write.
+		PingPongInterval: cfg.KeepAliveInterval,
+		MissingPongOk:    true,
 		// Browsers on other origins (GraphiQL elsewhere, dashboards) subscribe too.
 		Implementation: transport.CoderWebsocketImplementation{AcceptOptions: coderws.AcceptOptions{InsecureSkipVerify: true}},
 	})

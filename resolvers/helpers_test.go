@@ -156,17 +156,21 @@ func runningLine3() *twin.State {
 }
 
 // countingStates is the memory StateStore, counting GetStates calls (and
-// able to panic, to test recovery).
+// able to panic or fail, to test recovery and error codes).
 type countingStates struct {
 	*memory.StateStore
 	calls atomic.Int64
 	panic atomic.Bool
+	fail  atomic.Pointer[error] // when set, GetStates returns it
 }
 
 func (s *countingStates) GetStates(ctx context.Context, ids []string) ([]*twin.State, error) {
 	s.calls.Add(1)
 	if s.panic.Load() {
 		panic("state store exploded")
+	}
+	if err := s.fail.Load(); err != nil {
+		return nil, *err
 	}
 	return s.StateStore.GetStates(ctx, ids)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/99designs/gqlgen/client"
 
 	twin "github.com/twingraph/twingraph"
+	"github.com/twingraph/twingraph/resolvers"
 )
 
 func TestQuery_Asset(t *testing.T) {
@@ -281,6 +282,12 @@ func TestQuery_Errors(t *testing.T) {
 		{"unknown field", `{ asset(id: "x") { nope } }`, twin.EBADINPUT, false},
 		{"syntax", `{ asset(id: `, twin.EBADINPUT, false},
 		{"missing first", `{ assets { edges { cursor } } }`, twin.EBADINPUT, false},
+		{"maxDepth zero", `{ asset(id: "plant/jkt1") { descendants(maxDepth: 0) { id } } }`, twin.EBADINPUT, false},
+		{"fill without interval", `{ asset(id: "plant/jkt1/packaging/line3") { history(metric: "press1_bar", from: "2026-11-24T00:00:00Z", to: "2026-11-24T01:00:00Z", fill: NULL) { agg } } }`, twin.EBADINPUT, false},
+		{"asset cursor from another list", `{ assets(type: "packaging_line", first: 5, after: "` + resolvers.AssetCursorForTest("plant/jkt1") + `") { edges { cursor } } }`, twin.EBADINPUT, false},
+		{"bad asset cursor", `{ assets(first: 5, after: "!!") { edges { cursor } } }`, twin.EBADINPUT, false},
+		{"shift events first too large", `{ shiftReport(under: "plant/jkt1/packaging/line3", from: "2026-11-24T00:00:00Z", to: "2026-11-24T01:00:00Z") { assets { events(first: 101) { id } } } }`, twin.ELIMIT, false},
+		{"shift window backwards", `{ shiftReport(under: "plant/jkt1/packaging/line3", from: "2026-11-24T01:00:00Z", to: "2026-11-24T00:00:00Z") { from } }`, twin.EBADINPUT, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			on := e

@@ -1,0 +1,208 @@
+package resolvers_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"net/http/httptest"
+	"strings"
+	gosync "sync"
+	"testing"
+	"time"
+
+	twin "github.com/twingraph/twingraph"
+	"github.com/twingraph/twingraph/resolvers"
+)
+
+func TestConfig_MaxPageSize(t *testing.T) {
+	e := newEnv(t, mustDemoModel(t), func(c *resolvers.Config) { c.MaxPageSize = 5 })
+	var ok struct {
+		Assets struct{ Edges []struct{ Cursor string } }
+	}
+	e.post(t, `{ assets(first: 5) { edges { cursor } } }`, &ok)
+	if len(ok.Assets.Edges) != 5 {
+		t.Errorf("first: 5 gave %d edges", len(ok.Assets.Edges))
+	}
+	for _, q := range []string{
+		`{ assets(first: 6) { edges { cursor } } }`,
+		`{ asset(id: "plant/jkt1/packaging/line3") { events(first: 6) { edges { cursor } } } }`,
+	} {
+		errs := e.errorsOf(t, q)
+		if codeOf(errs) != twin.ELIMIT || !strings.Contains(errs[0].Message, "at most 5") {
+			t.Errorf("%s: %+v, want LIMIT naming the bound 5", q, errs)
+		}
+	}
+}
+
+func TestConfig_ComplexityLimit(t *testing.T) {
+	small := newEnv(t, mustDemoModel(t), func(c *resolvers.Config) { c.ComplexityLimit = 10 })
+	if errs := small.errorsOf(t, `{ roots { descendants { id } } }`); codeOf(errs) != twin.ELIMIT {
+		t.Errorf("over a limit of 10: %+v, want LIMIT", errs)
+	}
+	var one struct{ Asset struct{ ID string } }
+	small.post(t, `{ asset(id: "plant/jkt1") { id } }`, &one)
+
+	// A negative limit turns the check off: what the default refuses runs.
+	none := newEnv(t, mustModel(t, bigModel(1000)), func(c *resolvers.Config) { c.ComplexityLimit = -1 })
+	var deep struct {
+		Roots []struct {
+			Descendants []struct{ Descendants []struct{ ID string } }
+		}
+	}
+	none.post(t, `{ roots { descendants { descendants { id } } } }`, &deep)
+	if len(deep.Roots) != 1 || len(deep.Roots[0].Descendants) != 999 {
+		t.Errorf("without a limit got %d roots", len(deep.Roots))
+	}
+}
+
+func TestSubscription_KeepAlive(t *testing.T) {
+	for protocol, want := range map[string]string{"graphql-transport-ws": "ping", "graphql-ws": "ka"} {
+		t.Run(protocol, func(t *testing.T) {
+			e := newEnv(t, mustDemoModel(t), func(c *resolvers.Config) { c.KeepAliveInterval = 20 * time.Millisecond })
+			srv := httptest.NewServer(e.h)
+			defer srv.Close()
+			c := dialWS(t, srv, protocol)
+			c.subscribe("1", `subscription { modeChanged { cursor } }`)
+			// Read raw: the client's read() swallows keepalives.
+			for {
+				c.conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+				var m wsMsg
+				if err := c.conn.ReadJSON(&m); err != nil {
+					t.Fatalf("no %s before: %v", want, err)
+				}
+				if m.Type == want {
+					return
+				}
+			}
+		})
+	}
+}
+
+func TestQuery_StoreErrorIsInternal(t *testing.T) {
+	var logs syncBuf
+	e := newEnv(t, mustDemoModel(t), func(c *resolvers.Config) { c.Logger = slog.New(slog.NewTextHandler(&logs, nil)) })
+	cause := errors.New("dial tcp 192.0.2.7:6379: connection refused")
+	e.states.fail.Store(&cause)
+	errs := e.errorsOf(t, `{ asset(id: "plant/jkt1/packaging/line3") { state { mode } } }`)
+	if codeOf(errs) != twin.EINTERNAL || errs[0].Message != "internal error" {
+		t.Errorf("store failure surfaced as %+v, want INTERNAL \"internal error\"", errs)
+	}
+	if !strings.Contains(logs.String(), "connection refused") {
+		t.Errorf("the cause was not logged: %q", logs.String())
+	}
+
+	// A domain error keeps its own code and message.
+	domain := error(twin.Errorf(twin.EFORBIDDEN, "namespace is read-only"))
+	e.states.fail.Store(&domain)
+	errs = e.errorsOf(t, `{ asset(id: "plant/jkt1/packaging/line3") { state { mode } } }`)
+	if codeOf(errs) != twin.EFORBIDDEN || errs[0].Message != "namespace is read-only" {
+		t.Errorf("domain error surfaced as %+v", errs)
+	}
+}
+
+// syncBuf is a bytes.Buffer safe for a logger and the test.
+type syncBuf struct {
+	mu gosync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuf) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestQuery_EventsPageAfterTheLast(t *testing.T) {
+	e := newEnv(t, mustDemoModel(t))
+	evs := e.appendAndPublish(t, modeChange(line3, twin.ModeIdle, twin.ModeRunning, now, 1))
+	cursor := resolvers.EventCursor(evs[0].Seq)
+	var resp struct {
+		Asset struct {
+			Events struct {
+				Edges    []struct{ Cursor string }
+				PageInfo struct {
+					HasNextPage bool
+					EndCursor   *string
+				}
+			}
+		}
+	}
+	e.post(t, `{ asset(id: "plant/jkt1/packaging/line3") { events(first: 5, after: "`+cursor+`") {
+		edges { cursor } pageInfo { hasNextPage endCursor } } } }`, &resp)
+	ev := resp.Asset.Events
+	// An empty page keeps the position, so a poller can ask again with it.
+	if len(ev.Edges) != 0 || ev.PageInfo.HasNextPage || ev.PageInfo.EndCursor == nil || *ev.PageInfo.EndCursor != cursor {
+		t.Errorf("page after the last event = %+v, want empty with endCursor %s", ev, cursor)
+	}
+}
+
+func TestSubscription_EventOfAnAssetNotInTheModel(t *testing.T) {
+	e := newEnv(t, mustDemoModel(t))
+	srv := httptest.NewServer(e.h)
+	defer srv.Close()
+	c := dialWS(t, srv, "graphql-transport-ws")
+	c.subscribe("g", `subscription { twinEvents { asset assetNode { id name type } } }`)
+	waitSubscribers(t, e.bus, 1)
+	e.appendAndPublish(t, modeChange("plant/jkt1/retired/press9", twin.ModeRunning, twin.ModeStop, now, 1))
+	var m struct {
+		TwinEvents struct {
+			Asset     string
+			AssetNode struct{ ID, Name, Type string }
+		}
+	}
+	c.next("g", &m)
+	got := m.TwinEvents
+	if got.Asset != "plant/jkt1/retired/press9" || got.AssetNode.ID != got.Asset || got.AssetNode.Name != got.Asset {
+		t.Errorf("event of a removed asset = %+v, want its id as asset and a bare node", got)
+	}
+}
+
+func TestHandler_CloseEndsSubscriptions(t *testing.T) {
+	e := newEnv(t, mustDemoModel(t))
+	srv := httptest.NewServer(e.h)
+	defer srv.Close()
+	c := dialWS(t, srv, "graphql-transport-ws")
+	c.subscribe("1", `subscription { modeChanged { cursor } }`)
+	waitSubscribers(t, e.bus, 1)
+	e.h.Close()
+	if m := c.read(); m.Type != "complete" || m.ID != "1" {
+		t.Fatalf("after Close got %s %s %s, want complete for 1", m.Type, m.ID, m.Payload)
+	}
+	waitSubscribers(t, e.bus, 0)
+}
+
+func TestSubscription_AssetStateSkipsOlderNotices(t *testing.T) {
+	e := newEnv(t, mustDemoModel(t))
+	e.putState(runningLine3())
+	srv := httptest.NewServer(e.h)
+	defer srv.Close()
+	c := dialWS(t, srv, "graphql-transport-ws")
+	c.subscribe("s", `subscription { assetState(id: "plant/jkt1/packaging/line3") { mode updatedAt } }`)
+	var m struct {
+		AssetState struct{ Mode, UpdatedAt string }
+	}
+	c.next("s", &m)
+	if m.AssetState.Mode != "RUNNING" {
+		t.Fatalf("current state = %+v", m.AssetState)
+	}
+	waitSubscribers(t, e.bus, 1)
+	// A notice older than the state already sent is still in flight: skipped.
+	older := runningLine3()
+	older.Mode, older.UpdatedAt = twin.ModeIdle, now.Add(-time.Minute)
+	newer := runningLine3()
+	newer.Mode, newer.UpdatedAt = twin.ModeFault, now
+	if err := e.bus.Publish(context.Background(), []twin.Notice{{State: older}, {State: newer}}); err != nil {
+		t.Fatal(err)
+	}
+	c.next("s", &m)
+	if m.AssetState.Mode != "FAULT" || m.AssetState.UpdatedAt != "2026-11-24T07:00:00Z" {
+		t.Errorf("after an older and a newer notice got %+v, want the newer", m.AssetState)
+	}
+}
