@@ -1,10 +1,12 @@
 package resolvers_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	gosync "sync"
@@ -77,6 +79,29 @@ func TestSubscription_KeepAlive(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestSubscription_SSEKeepAlive(t *testing.T) {
+	e := newEnv(t, mustDemoModel(t), func(c *resolvers.Config) { c.KeepAliveInterval = 20 * time.Millisecond })
+	srv := httptest.NewServer(e.h)
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL+"/graphql", strings.NewReader(`{"query":"subscription { modeChanged { cursor } }"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "text/event-stream")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		if sc.Text() == ": ping" {
+			return
+		}
+	}
+	t.Fatalf("stream ended without a keepalive: %v", sc.Err())
 }
 
 func TestQuery_StoreErrorIsInternal(t *testing.T) {

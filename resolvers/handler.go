@@ -63,9 +63,9 @@ type Config struct {
 	// SubscriberBuffer is how many notices a subscriber may fall behind before
 	// it is dropped; DefaultSubscriberBuffer when 0.
 	SubscriberBuffer int
-	// KeepAliveInterval is the WebSocket keepalive period ("ka" messages on
-	// graphql-ws, ping on graphql-transport-ws); DefaultKeepAliveInterval when
-	// 0, and never longer than it.
+	// KeepAliveInterval is the subscription keepalive period ("ka" messages on
+	// graphql-ws, ping on graphql-transport-ws, comment lines on SSE);
+	// DefaultKeepAliveInterval when 0, and never longer than it.
 	KeepAliveInterval time.Duration
 	// OnSlowSubscriber, when not nil, is called each time a slow subscriber is
 	// dropped (for a metrics counter).
@@ -134,7 +134,8 @@ func New(cfg Config) *Handler {
 		// Browsers on other origins (GraphiQL elsewhere, dashboards) subscribe too.
 		Implementation: transport.CoderWebsocketImplementation{AcceptOptions: coderws.AcceptOptions{InsecureSkipVerify: true}},
 	})
-	srv.AddTransport(transport.SSE{})
+	// SSE streams keep alive with ": ping" comment lines.
+	srv.AddTransport(transport.SSE{KeepAlivePingInterval: cfg.KeepAliveInterval})
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
