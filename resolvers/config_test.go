@@ -231,3 +231,114 @@ func TestSubscription_AssetStateSkipsOlderNotices(t *testing.T) {
 		t.Errorf("after an older and a newer notice got %+v, want the newer", m.AssetState)
 	}
 }
+
+func TestQuery_DescendantsBreadthFirst(t *testing.T) {
+	e := newEnv(t, mustDemoModel(t))
+	var resp struct {
+		Asset struct{ Descendants []struct{ ID string } }
+	}
+	e.post(t, `{ asset(id: "plant/jkt1") { descendants { id } } }`, &resp)
+	// Each asset's distance from the plant along the shortest path.
+	depth := map[string]int{"plant/jkt1": 0}
+	level := []string{"plant/jkt1"}
+	for d := 1; len(level) > 0; d++ {
+		var next []string
+		for _, id := range level {
+			for _, c := range e.model.Children(id, "") {
+				if _, ok := depth[c.ID]; !ok {
+					depth[c.ID] = d
+					next = append(next, c.ID)
+				}
+			}
+		}
+		level = next
+	}
+	got := resp.Asset.Descendants
+	if len(got) != len(depth)-1 {
+		t.Fatalf("%d descendants, want %d", len(got), len(depth)-1)
+	}
+	for i := 1; i < len(got); i++ {
+		if depth[got[i].ID] < depth[got[i-1].ID] {
+			t.Fatalf("%s (depth %d) after %s (depth %d): not breadth first", got[i].ID, depth[got[i].ID], got[i-1].ID, depth[got[i-1].ID])
+		}
+	}
+}
+
+func TestQuery_MetricsOrderAndValueKinds(t *testing.T) {
+	e := newEnv(t, mustDemoModel(t))
+	st := runningLine3()
+	st.FaultCodes = []string{"E1", "E2"}
+	st.Metrics["fault_codes"] = twin.Metric{Value: twin.NewList([]string{"E1", "E2"}), TS: now}
+	// Signals the type does not declare come after its own, by name.
+	st.Metrics["zz_extra"] = twin.Metric{Value: twin.Number(1), TS: now}
+	st.Metrics["aa_extra"] = twin.Metric{Value: twin.Number(2), TS: now}
+	e.putState(st)
+	var resp struct {
+		Asset struct {
+			Signals []struct{ Name string }
+			State   struct {
+				Metrics []struct {
+					Name  string
+					Value any
+					Unit  *string
+				}
+			}
+		}
+	}
+	e.post(t, `{ asset(id: "plant/jkt1/packaging/line3") { signals { name } state { metrics { name value unit } } } }`, &resp)
+	declared := map[string]int{}
+	for i, s := range resp.Asset.Signals {
+		declared[s.Name] = i
+	}
+	ms := resp.Asset.State.Metrics
+	var names []string
+	for _, m := range ms {
+		names = append(names, m.Name)
+	}
+	n := len(ms)
+	if n != 9 || ms[n-2].Name != "aa_extra" || ms[n-1].Name != "zz_extra" || ms[n-1].Unit != nil {
+		t.Fatalf("metrics = %v, want the declared ones then aa_extra, zz_extra", names)
+	}
+	for i := 1; i < n-2; i++ {
+		if declared[ms[i].Name] < declared[ms[i-1].Name] {
+			t.Errorf("metrics %v not in declaration order", names)
+		}
+	}
+	for _, m := range ms {
+		switch m.Name {
+		case "fault_codes":
+			if l, ok := m.Value.([]any); !ok || len(l) != 2 || l[0] != "E1" {
+				t.Errorf("fault_codes = %#v, want a list", m.Value)
+			}
+		case "product":
+			if m.Value != "SKU-600" {
+				t.Errorf("product = %#v, want a string", m.Value)
+			}
+		}
+	}
+}
+
+func TestQuery_RawHistory(t *testing.T) {
+	e := newEnv(t, mustDemoModel(t))
+	t0 := time.Date(2026, 11, 24, 6, 0, 0, 0, time.UTC)
+	e.appendSamples(t, line3, "press1_bar", pt(t0.Add(10*time.Second), 4), pt(t0.Add(20*time.Second), 4.5), pt(t0.Add(time.Hour), 9))
+	var resp struct {
+		Asset struct {
+			History struct {
+				Interval *string
+				Points   []struct {
+					TS    string
+					Value float64
+				}
+			}
+		}
+	}
+	e.post(t, `{ asset(id: "plant/jkt1/packaging/line3") { history(metric: "press1_bar", from: "2026-11-24T06:00:00Z", to: "2026-11-24T07:00:00Z") {
+		interval points { ts value } } } }`, &resp)
+	h := resp.Asset.History
+	// Without interval: each sample as it was, the end of the range excluded.
+	if h.Interval != nil || len(h.Points) != 2 || h.Points[0].TS != "2026-11-24T06:00:10Z" || h.Points[0].Value != 4 ||
+		h.Points[1].TS != "2026-11-24T06:00:20Z" || h.Points[1].Value != 4.5 {
+		t.Errorf("raw history = %+v", h)
+	}
+}
