@@ -2,6 +2,7 @@ package redis_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"testing"
 
@@ -32,8 +33,10 @@ func benchStates(b *testing.B, s *redis.Store, n int) []string {
 }
 
 // BenchmarkGetStates1000 reads 1,000 states with GetStates (one MGET, then
-// JSON decoding), beside baselines in the same run: the same 1,000 keys as one
-// MGET without decoding, as 1,000 GETs pipelined, and one GET.
+// decoding), beside baselines in the same run: the same 1,000 keys as one
+// MGET without decoding, as 1,000 GETs pipelined, and one GET; and the same
+// states stored as JSON (the encoding before the binary one), which GetStates
+// still decodes.
 func BenchmarkGetStates1000(b *testing.B) {
 	ctx := context.Background()
 	url := testenv.Redis(b)
@@ -52,17 +55,23 @@ func BenchmarkGetStates1000(b *testing.B) {
 			}
 		}
 	})
-	nocache, err := redis.Open(ctx, url, redis.Options{Namespace: s.Namespace(), NoDecodeCache: true})
-	if err != nil {
+	js := s.WithNamespace(testenv.RedisNamespace(b))
+	defer js.Close()
+	mset := c.B().Mset().KeyValue()
+	for _, id := range ids {
+		j, err := json.Marshal(storetest.FullState(id))
+		if err != nil {
+			b.Fatal(err)
+		}
+		mset = mset.KeyValue(redis.StateKey(js.Namespace(), id), string(j))
+	}
+	if err := c.Do(ctx, mset.Build()).Error(); err != nil {
 		b.Fatal(err)
 	}
-	defer nocache.Close()
-	if _, err := nocache.GetStates(ctx, ids); err != nil {
-		b.Fatal(err)
-	}
-	b.Run("GetStates-nocache", func(b *testing.B) {
+	b.Run("baseline=GetStates-JSON", func(b *testing.B) {
 		for b.Loop() {
-			if _, err := nocache.GetStates(ctx, ids); err != nil {
+			got, err := js.GetStates(ctx, ids)
+			if err != nil || got[999] == nil {
 				b.Fatal(err)
 			}
 		}
@@ -103,7 +112,9 @@ func BenchmarkGetStates1000(b *testing.B) {
 	})
 }
 
-// BenchmarkPutStates1000 writes 1,000 states (one MSET and one SADD pipelined).
+// BenchmarkPutStates1000 writes 1,000 states (one MSET and one SADD
+// pipelined), beside the same writes with the states encoded as JSON, the
+// encoding before the binary one.
 func BenchmarkPutStates1000(b *testing.B) {
 	ctx := context.Background()
 	s := MustOpen(b, testenv.Redis(b))
@@ -111,9 +122,85 @@ func BenchmarkPutStates1000(b *testing.B) {
 	for i := range states {
 		states[i] = storetest.FullState(fmt.Sprintf("plant/jkt1/packaging/line%d/machine%d", i%12, i))
 	}
-	for b.Loop() {
-		if err := s.PutStates(ctx, states); err != nil {
-			b.Fatal(err)
+	b.Run("PutStates", func(b *testing.B) {
+		for b.Loop() {
+			if err := s.PutStates(ctx, states); err != nil {
+				b.Fatal(err)
+			}
 		}
+	})
+	c := s.Client()
+	b.Run("baseline=JSON-MSET-SADD", func(b *testing.B) {
+		for b.Loop() {
+			mset := c.B().Mset().KeyValue()
+			ids := make([]string, len(states))
+			for i, st := range states {
+				j, err := json.Marshal(st)
+				if err != nil {
+					b.Fatal(err)
+				}
+				mset = mset.KeyValue(redis.StateKey(s.Namespace(), st.Asset), string(j))
+				ids[i] = st.Asset
+			}
+			for _, r := range c.DoMulti(ctx, mset.Build(), c.B().Sadd().Key(redis.IDsKey(s.Namespace())).Member(ids...).Build()) {
+				if r.Error() != nil {
+					b.Fatal(r.Error())
+				}
+			}
+		}
+	})
+}
+
+// BenchmarkCodec measures the encoding alone, without Redis, beside JSON.
+func BenchmarkCodec(b *testing.B) {
+	st := storetest.FullState("plant/jkt1/packaging/line3/machine7")
+	bin, err := redis.EncodeState(nil, st)
+	if err != nil {
+		b.Fatal(err)
 	}
+	j, err := json.Marshal(st)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("FullState: %d bytes binary, %d bytes JSON", len(bin), len(j))
+	raw := string(bin)
+	b.Run("Decode", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := redis.DecodeState(raw); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("Encode", func(b *testing.B) {
+		b.ReportAllocs()
+		var buf []byte
+		for b.Loop() {
+			if buf, err = redis.EncodeState(buf[:0], st); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("baseline=JSON-Unmarshal", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := json.Unmarshal(j, new(twin.State)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("baseline=JSON-Marshal", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := json.Marshal(st); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("baseline=Clone", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_ = st.Clone()
+		}
+	})
 }
