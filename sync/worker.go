@@ -138,6 +138,10 @@ type Worker struct {
 	commitMu   gosync.Mutex
 	toCommit   map[int32]int64 // flushed but not yet committed: next offset per partition
 	lastCommit time.Time
+	// committing serialises commitNow, which the flusher and the Run
+	// goroutine both call: commits reach the broker in the order their
+	// offsets were taken, so a slow older commit never lands after a newer one.
+	committing gosync.Mutex
 	revoking   []*job // the jobs a revocation waits for, for its timeout
 }
 
@@ -324,6 +328,7 @@ func (w *Worker) Run(ctx context.Context) error {
 			return err
 		}
 		w.dispatch(false)
+		w.commitIfDue()
 	}
 	// Flush what was read before stopping; if the stores are down this gives
 	// up after a while and the records are replayed by the next owner.
@@ -666,11 +671,28 @@ func (w *Worker) publish(ctx context.Context, res *applied) {
 	}
 }
 
+// commitIfDue commits the flushed offsets a batch left for later because a
+// commit had just been made. A batch only commits when commitInterval has
+// passed since the last commit, so without this the last batches before the
+// stream pauses would stay uncommitted until more records, a revocation or
+// shutdown: the group's lag would never reach zero, and a crash in the pause
+// would replay them. It runs on the Run goroutine after every poll.
+func (w *Worker) commitIfDue() {
+	w.commitMu.Lock()
+	due := len(w.toCommit) > 0 && time.Since(w.lastCommit) >= commitInterval
+	w.commitMu.Unlock()
+	if due {
+		w.commitNow()
+	}
+}
+
 // commitNow commits the offsets of every flushed batch not committed yet and
 // updates the lag gauges. Commits are spaced by commitInterval while records
 // stream (a synchronous commit per batch would halve throughput); revocation
-// and shutdown commit at once.
+// and shutdown commit at once, and commitIfDue catches up after a pause.
 func (w *Worker) commitNow() {
+	w.committing.Lock()
+	defer w.committing.Unlock()
 	w.commitMu.Lock()
 	next := w.toCommit
 	w.toCommit = nil
@@ -684,8 +706,19 @@ func (w *Worker) commitNow() {
 		tps = append(tps, kafka.TopicPartition{Topic: &w.cfg.Topic, Partition: p, Offset: kafka.Offset(off)})
 	}
 	if _, err := w.c.CommitOffsets(tps); err != nil {
-		// The writes are durable and idempotent: the records are replayed and skipped.
+		// The writes are durable and idempotent: should this worker die now,
+		// the records are replayed and skipped. Otherwise the offsets are
+		// tried again with the next commit (a revocation forgets them: the
+		// partitions' next owner replays from the last commit).
 		w.logger.Warn("commit offsets", "err", err)
+		w.commitMu.Lock()
+		if w.toCommit == nil {
+			w.toCommit = map[int32]int64{}
+		}
+		for p, off := range next {
+			w.toCommit[p] = max(w.toCommit[p], off)
+		}
+		w.commitMu.Unlock()
 		return
 	}
 	w.m.commits.Inc()
