@@ -113,8 +113,9 @@ func BenchmarkGetStates1000(b *testing.B) {
 }
 
 // BenchmarkPutStates1000 writes 1,000 states (one MSET and one SADD
-// pipelined), beside the same writes with the states encoded as JSON, the
-// encoding before the binary one.
+// pipelined), beside the same commands with values encoded beforehand (the
+// Redis share) and with the states encoded as JSON (the encoding before the
+// binary one).
 func BenchmarkPutStates1000(b *testing.B) {
 	ctx := context.Background()
 	s := MustOpen(b, testenv.Redis(b))
@@ -130,6 +131,28 @@ func BenchmarkPutStates1000(b *testing.B) {
 		}
 	})
 	c := s.Client()
+	vals := make([]string, len(states))
+	ids := make([]string, len(states))
+	for i, st := range states {
+		v, err := redis.EncodeState(nil, st)
+		if err != nil {
+			b.Fatal(err)
+		}
+		vals[i], ids[i] = string(v), st.Asset
+	}
+	b.Run("baseline=MSET-SADD-preencoded", func(b *testing.B) {
+		for b.Loop() {
+			mset := c.B().Mset().KeyValue()
+			for i, id := range ids {
+				mset = mset.KeyValue(redis.StateKey(s.Namespace(), id), vals[i])
+			}
+			for _, r := range c.DoMulti(ctx, mset.Build(), c.B().Sadd().Key(redis.IDsKey(s.Namespace())).Member(ids...).Build()) {
+				if r.Error() != nil {
+					b.Fatal(r.Error())
+				}
+			}
+		}
+	})
 	b.Run("baseline=JSON-MSET-SADD", func(b *testing.B) {
 		for b.Loop() {
 			mset := c.B().Mset().KeyValue()

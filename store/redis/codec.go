@@ -73,10 +73,20 @@ const (
 // The cost is that `redis-cli GET` shows bytes, not text: read a state
 // through the gateway (GET /twin/<asset id>) instead.
 func EncodeState(dst []byte, st *twin.State) ([]byte, error) {
+	e := encoder{b: dst}
+	err := e.state(st)
+	return e.b, err
+}
+
+// state appends the encoding of st to e.b; on error e.b is left as it was.
+// An encoder may encode many states in turn, reusing its scratch space.
+func (e *encoder) state(st *twin.State) error {
 	if st == nil {
-		return dst, errors.New("nil state")
+		return errors.New("nil state")
 	}
-	e := encoder{b: append(dst, stateV1)}
+	start := len(e.b)
+	e.err = nil
+	e.b = append(e.b, stateV1)
 	e.str(st.Asset)
 	e.str(string(st.Mode))
 	e.time(st.ModeSince)
@@ -112,9 +122,10 @@ func EncodeState(dst []byte, st *twin.State) ([]byte, error) {
 		e.varint(st.Offsets[k])
 	}
 	if e.err != nil {
-		return dst, fmt.Errorf("encode state of %q: %w", st.Asset, e.err)
+		e.b = e.b[:start]
+		return fmt.Errorf("encode state of %q: %w", st.Asset, e.err)
 	}
-	return e.b, nil
+	return nil
 }
 
 type encoder struct {
@@ -124,6 +135,10 @@ type encoder struct {
 }
 
 func (e *encoder) uvarint(v uint64) {
+	if v < 0x80 { // lengths, counts and tags: almost always one byte
+		e.b = append(e.b, byte(v))
+		return
+	}
 	for v >= 0x80 {
 		e.b = append(e.b, byte(v)|0x80)
 		v >>= 7

@@ -174,8 +174,10 @@ func TestCodec_Errors(t *testing.T) {
 		"fault year 1e4": {FaultSince: map[string]time.Time{"x": time.Date(10001, 1, 1, 0, 0, 0, 0, time.UTC)}},
 	}
 	for what, st := range bad {
-		if b, err := redis.EncodeState(nil, st); err == nil {
+		if b, err := redis.EncodeState([]byte("keep"), st); err == nil {
 			t.Errorf("%s: encoded to %q, want an error", what, b)
+		} else if string(b) != "keep" {
+			t.Errorf("%s: failed encoding left %q in the buffer, want it unchanged", what, b)
 		}
 	}
 

@@ -253,20 +253,19 @@ func (s *Store) PutStates(ctx context.Context, states []*twin.State) error {
 	mset := s.client.B().Mset().KeyValue()
 	ids := make([]string, len(states))
 	ends := make([]int, len(states))
-	buf := make([]byte, 0, 256*len(states)) // a typical state encodes to 200-400 bytes
+	enc := encoder{b: make([]byte, 0, 512*len(states))} // a state with ten metrics encodes to about 450 bytes
 	for i, st := range states {
 		if st == nil || st.Asset == "" {
 			return twin.Errorf(twin.EBADINPUT, "put states: state %d has no asset id", i)
 		}
-		var err error
-		if buf, err = EncodeState(buf, st); err != nil {
+		if err := enc.state(st); err != nil {
 			return internal("put states", err)
 		}
-		ends[i] = len(buf)
+		ends[i] = len(enc.b)
 		ids[i] = st.Asset
 	}
 	// One string for all values, sliced per state: one copy instead of one per state.
-	all := string(buf)
+	all := string(enc.b)
 	for i, id := range ids {
 		start := 0
 		if i > 0 {
