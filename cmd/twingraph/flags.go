@@ -25,9 +25,33 @@ func envName(flagName string) string {
 // from its TWIN_<FLAG> environment variable. The command line wins over the
 // environment, which wins over the default.
 func parseFlags(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		return err
+	extra, err := parseArgs(fs, args)
+	if err == nil && len(extra) > 0 {
+		err = fmt.Errorf("unexpected argument %q (flags start with -)", extra[0])
 	}
+	return err
+}
+
+// parseArgs is parseFlags for commands with positional arguments: flags may
+// come before or after them (`model import-dtdl FILE -o OUT`). It returns the
+// positional arguments.
+func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		positional = append(positional, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	return positional, applyEnv(fs)
+}
+
+// applyEnv fills every flag not given on the command line from its environment twin.
+func applyEnv(fs *flag.FlagSet) error {
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
 	var err error

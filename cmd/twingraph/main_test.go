@@ -362,3 +362,19 @@ func TestUnknownCommand(t *testing.T) {
 		t.Errorf("stderr = %q", stderr.String())
 	}
 }
+
+func TestModelImportDTDL(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "plant.yaml")
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"model", "import-dtdl", "../../hierarchy/testdata/plant.adt.json", "-o", out}, &stdout, &stderr); code != 0 {
+		t.Fatalf("import-dtdl exited %d: %s", code, stderr.String())
+	}
+	// The imported model is a valid model file.
+	stdout.Reset()
+	if code := run(context.Background(), []string{"model", "check", out}, &stdout, &stderr); code != 0 {
+		t.Fatalf("check of the imported model exited %d: %s", code, stderr.String())
+	}
+	if code := run(context.Background(), []string{"model", "import-dtdl", "main_test.go"}, &stdout, &stderr); code == 0 {
+		t.Error("import-dtdl of a Go file exited 0")
+	}
+}

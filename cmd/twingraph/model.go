@@ -18,35 +18,37 @@ func runModel(_ context.Context, args []string, stdout, stderr io.Writer) error 
 	switch args[0] {
 	case "check":
 		fs := newFlagSet("model check", stderr)
-		if err := parseFlags(fs, args[1:]); err != nil {
+		files, err := parseArgs(fs, args[1:])
+		if err != nil {
 			return err
 		}
-		if fs.NArg() != 1 {
+		if len(files) != 1 {
 			fmt.Fprintln(stderr, "usage: twingraph model check FILE")
 			return errUsage
 		}
-		m, err := hierarchy.LoadFile(fs.Arg(0))
+		m, err := hierarchy.LoadFile(files[0])
 		if err != nil {
 			// The load error lists every problem as FILE:LINE: reason, one per line.
 			return fmt.Errorf("invalid model:\n%w", err)
 		}
-		fmt.Fprintf(stdout, "%s: ok (%d assets, %d roots)\n", fs.Arg(0), len(m.Assets()), len(m.Roots()))
+		fmt.Fprintf(stdout, "%s: ok (%d assets, %d roots)\n", files[0], len(m.Assets()), len(m.Roots()))
 		return nil
 	case "import-dtdl":
 		fs := newFlagSet("model import-dtdl", stderr)
 		out := fs.String("o", "", "write the model here instead of stdout")
-		if err := parseFlags(fs, args[1:]); err != nil {
-			return err
-		}
-		if fs.NArg() != 1 {
-			fmt.Fprintln(stderr, "usage: twingraph model import-dtdl FILE [-o OUT]")
-			return errUsage
-		}
-		data, err := os.ReadFile(fs.Arg(0))
+		files, err := parseArgs(fs, args[1:])
 		if err != nil {
 			return err
 		}
-		yml, err := hierarchy.ImportDTDL(fs.Arg(0), data)
+		if len(files) != 1 {
+			fmt.Fprintln(stderr, "usage: twingraph model import-dtdl FILE [-o OUT]")
+			return errUsage
+		}
+		data, err := os.ReadFile(files[0])
+		if err != nil {
+			return err
+		}
+		yml, err := hierarchy.ImportDTDL(files[0], data)
 		if err != nil {
 			return err
 		}
