@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/twingraph/twingraph/broker"
 	"github.com/twingraph/twingraph/simulate"
+	"github.com/twingraph/twingraph/store/memory"
 	twinsync "github.com/twingraph/twingraph/sync"
 )
 
@@ -18,6 +20,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	kafkaListen := fs.String("kafka-listen", "127.0.0.1:9092", "embedded Kafka-protocol broker listen address")
 	noSim := fs.Bool("no-sim", false, "do not run the simulator")
 	simRate := fs.Float64("sim-rate", 0, "simulator messages per second (0: the simulator's default)")
+	retention := fs.Duration("memory-retention", time.Hour, "with in-memory history, keep this much per series (bounds a long-running dev process)")
 	var common commonFlags
 	common.register(fs, "Redis URL for state and live events (default: in memory)",
 		"PostgreSQL URL for history and events (default: in memory)")
@@ -28,6 +31,9 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	defer m.Close()
 	if err != nil {
 		return err
+	}
+	if h, ok := m.History.(*memory.HistoryStore); ok {
+		h.Retention = *retention
 	}
 
 	// The broker outlives the worker and the simulator: they leave the group
