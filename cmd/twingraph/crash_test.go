@@ -121,6 +121,18 @@ func TestSync_CrashSIGKILL(t *testing.T) {
 			c++
 			prod.send(t, script[c*size:min((c+1)*size, len(script))])
 		}
+		if kills == 3 {
+			// This time the victim stays down until the group times it out
+			// and the steady worker takes its partitions over: another
+			// process replays what the victim applied and did not commit,
+			// from the states the victim wrote, then hands the partitions
+			// back when the victim returns.
+			steady.waitTakeover(t, parts)
+			if (c+1)*size < len(script) {
+				c++
+				prod.send(t, script[c*size:min((c+1)*size, len(script))])
+			}
+		}
 		victim = worker(fmt.Sprintf("w1-%d", kills), "w1", crashNS, crashPG, group)
 		victims = append(victims, victim)
 		victim.waitAssigned(t)
@@ -338,6 +350,22 @@ func (p *syncProc) lastAssigned() []int32 {
 		parts = append(parts, int32(n))
 	}
 	return parts
+}
+
+// waitTakeover waits until the process's latest assignment holds parts.
+func (p *syncProc) waitTakeover(t *testing.T, parts []int32) {
+	t.Helper()
+	if !eventually(t, 60*time.Second, func() bool {
+		got := p.lastAssigned()
+		for _, q := range parts {
+			if !slices.Contains(got, q) {
+				return false
+			}
+		}
+		return true
+	}) {
+		t.Fatalf("%s never took partitions %v over:\n%s", p.log, parts, p.output())
+	}
 }
 
 // waitAssigned waits until the process owns partitions, so a kill lands on a
