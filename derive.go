@@ -3,7 +3,6 @@ package twin
 import (
 	"encoding/json"
 	"math"
-	"sync"
 	"time"
 )
 
@@ -62,7 +61,7 @@ func OEEAt(a *Asset, t *AssetType, s *State, now time.Time) (oee float64, ok boo
 	if !ok || rated <= 0 {
 		return 0, false
 	}
-	loc := siteLocation(a)
+	loc := a.Location()
 	midnight := startOfDay(now, loc)
 	good, okGood := s.counterSince(t.OEE.GoodSignal, midnight)
 	total, okTotal := s.counterSince(t.OEE.TotalSignal, midnight)
@@ -107,23 +106,6 @@ func (s *State) counterSince(signal string, since time.Time) (float64, bool) {
 		return 0, false
 	}
 	return m.Value.Num, true
-}
-
-// zones caches time zones by name: time.LoadLocation reads the zone file on
-// every call, too slow for a figure computed on every read.
-var zones sync.Map // string → *time.Location
-
-// siteLocation is a.Location(), cached.
-func siteLocation(a *Asset) *time.Location {
-	if a.Timezone == "" || a.Timezone == "UTC" {
-		return time.UTC
-	}
-	if loc, ok := zones.Load(a.Timezone); ok {
-		return loc.(*time.Location)
-	}
-	loc := a.Location()
-	zones.Store(a.Timezone, loc)
-	return loc
 }
 
 func locOrUTC(loc *time.Location) *time.Location {

@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	twin "github.com/twingraph/twingraph"
@@ -147,7 +146,7 @@ func (g *gateway) twinBody(a *twin.Asset, st *twin.State) twinBody {
 	if st.Batch != "" {
 		s.CurrentBatch = &st.Batch
 	}
-	s.UptimeSecondsToday = finite(st.UptimeAt(now, g.location(a)))
+	s.UptimeSecondsToday = finite(st.UptimeAt(now, a.Location()))
 	if len(st.FaultCodes) > 0 {
 		s.FaultCodesActive = st.FaultCodes
 	}
@@ -210,7 +209,7 @@ func (g *gateway) getHistory(w http.ResponseWriter, r *http.Request, a *twin.Ass
 		g.writeError(w, r, twin.Errorf(twin.EBADINPUT, "metric: %q is not a signal of type %q", metric, a.Type), 0)
 		return
 	}
-	loc := g.location(a)
+	loc := a.Location()
 	hq := twin.HistoryQuery{Asset: a.ID, Metric: metric, Agg: twin.AggAvg, Location: loc}
 	var err error
 	if hq.To, err = parseTime(q, "to", g.cfg.Now()); err != nil {
@@ -472,20 +471,3 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.WriteHeader(status)
 	w.Write(append(b, '\n'))
 }
-
-// location returns the asset's site time zone, cached: Asset.Location loads
-// the zone database on every call.
-func (g *gateway) location(a *twin.Asset) *time.Location {
-	if a.Timezone == "" || a.Timezone == "UTC" {
-		return time.UTC
-	}
-	if l, ok := zones.Load(a.Timezone); ok {
-		return l.(*time.Location)
-	}
-	l := a.Location()
-	zones.Store(a.Timezone, l)
-	return l
-}
-
-// zones caches loaded time zones by name; zone data never changes in a process.
-var zones sync.Map

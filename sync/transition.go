@@ -6,7 +6,6 @@ package sync
 
 import (
 	"slices"
-	gosync "sync"
 	"time"
 
 	twin "github.com/twingraph/twingraph"
@@ -80,7 +79,7 @@ func Transition(a *twin.Asset, t *twin.AssetType, st *twin.State, samples []twin
 	if ns.FaultCodes == nil {
 		ns.FaultCodes = []string{}
 	}
-	x := transition{a: a, t: t, ns: ns, loc: location(a)}
+	x := transition{a: a, t: t, ns: ns, loc: a.Location()}
 	var in map[string]int64
 	if st != nil {
 		in = st.Offsets
@@ -145,22 +144,6 @@ type transition struct {
 	// day caches the site-local day [dayStart, dayEnd) named dayName.
 	dayName          string
 	dayStart, dayEnd time.Time
-}
-
-// locations caches time zones by name: time.LoadLocation reads the zone file
-// on every call, far too slow for once per batch.
-var locations gosync.Map // string → *time.Location
-
-func location(a *twin.Asset) *time.Location {
-	if a.Timezone == "" || a.Timezone == "UTC" {
-		return time.UTC
-	}
-	if loc, ok := locations.Load(a.Timezone); ok {
-		return loc.(*time.Location)
-	}
-	loc := a.Location()
-	locations.Store(a.Timezone, loc)
-	return loc
 }
 
 // apply stores one sample's value as the signal's current value.
