@@ -110,38 +110,28 @@ func send[T any](ctx context.Context, out chan<- T, v T) bool {
 }
 
 func (r *Resolver) twinEvents(ctx context.Context, under *string, kinds []twin.EventKind, after *string) (<-chan *twin.Event, error) {
+	return subscribeEvents(r, ctx, under, kinds, after, func(e *twin.Event) *twin.Event { return e })
+}
+
+func (r *Resolver) modeChanged(ctx context.Context, under *string, after *string) (<-chan *gqlmodel.ModeChange, error) {
+	return subscribeEvents(r, ctx, under, []twin.EventKind{twin.EventModeChanged}, after, func(e *twin.Event) *gqlmodel.ModeChange {
+		return &gqlmodel.ModeChange{
+			Cursor: EventCursor(e.Seq), Asset: e.Asset, AssetNode: r.assetNode(e.Asset), FromMode: norm(e.FromMode), ToMode: norm(e.ToMode),
+			TS: e.TS, DurationSeconds: e.DurationSeconds,
+		}
+	})
+}
+
+// subscribeEvents streams the events under a subtree (resuming after a
+// cursor), each converted to the subscription's message type.
+func subscribeEvents[T any](r *Resolver, ctx context.Context, under *string, kinds []twin.EventKind, after *string, convert func(*twin.Event) T) (<-chan T, error) {
 	f, err := r.newEventFilter(under, kinds)
 	if err != nil {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	out := make(chan *twin.Event)
-	run, err := r.streamEvents(ctx, f, after, func(e *twin.Event) bool { return send(ctx, out, e) })
-	if err != nil {
-		cancel()
-		return nil, err
-	}
-	go func() {
-		defer close(out)
-		defer cancel()
-		run()
-	}()
-	return out, nil
-}
-
-func (r *Resolver) modeChanged(ctx context.Context, under *string, after *string) (<-chan *gqlmodel.ModeChange, error) {
-	f, err := r.newEventFilter(under, []twin.EventKind{twin.EventModeChanged})
-	if err != nil {
-		return nil, err
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	out := make(chan *gqlmodel.ModeChange)
-	run, err := r.streamEvents(ctx, f, after, func(e *twin.Event) bool {
-		return send(ctx, out, &gqlmodel.ModeChange{
-			Cursor: EventCursor(e.Seq), Asset: e.Asset, AssetNode: r.assetNode(e.Asset), FromMode: norm(e.FromMode), ToMode: norm(e.ToMode),
-			TS: e.TS, DurationSeconds: e.DurationSeconds,
-		})
-	})
+	out := make(chan T)
+	run, err := r.streamEvents(ctx, f, after, func(e *twin.Event) bool { return send(ctx, out, convert(e)) })
 	if err != nil {
 		cancel()
 		return nil, err
