@@ -18,10 +18,11 @@ type HistoryStore struct {
 	// MaxPoints caps the points of one series; 0 means twin.DefaultMaxPoints.
 	// Set it before use.
 	MaxPoints int
-	// Retention, when positive, forgets a series' samples older than its newest
-	// sample minus Retention, so a long-running dev process stays bounded.
+	// MaxSamples, when positive, keeps at most about this many of the newest
+	// samples per series, so a long-running dev process stays bounded whatever
+	// the time span of its data (a scripted day at 1/min keeps all of it).
 	// Set it before use.
-	Retention time.Duration
+	MaxSamples int
 
 	mu     sync.RWMutex
 	series map[seriesKey]*series
@@ -80,25 +81,20 @@ func (h *HistoryStore) AppendSamples(ctx context.Context, samples []twin.Sample)
 			r.other = &v
 		}
 		last.insert(r)
-		if h.Retention > 0 {
-			last.trim(h.Retention)
+		if h.MaxSamples > 0 {
+			last.trim(h.MaxSamples)
 		}
 	}
 	return nil
 }
 
-// trim drops rows older than the newest minus keep, in chunks of at least a
-// quarter of the series so appends stay amortized O(1).
-func (s *series) trim(keep time.Duration) {
-	n := len(s.rows)
-	if n < 64 || s.rows[0].ts >= s.rows[n-1].ts-int64(keep) {
+// trim keeps the newest max rows once the series holds a third more than
+// that, so appends stay amortized O(1).
+func (s *series) trim(max int) {
+	if len(s.rows) <= max+max/3 {
 		return
 	}
-	cut := sort.Search(n, func(i int) bool { return s.rows[i].ts >= s.rows[n-1].ts-int64(keep) })
-	if cut < n/4 {
-		return
-	}
-	s.rows = slices.Clone(s.rows[cut:])
+	s.rows = slices.Clone(s.rows[len(s.rows)-max:])
 }
 
 func (s *series) insert(r row) {

@@ -30,9 +30,9 @@ func TestBus(t *testing.T) {
 	storetest.TestBus(t, func(t *testing.T) twin.Bus { return memory.NewBus() })
 }
 
-func TestHistoryStore_Retention(t *testing.T) {
+func TestHistoryStore_MaxSamples(t *testing.T) {
 	h := memory.NewHistoryStore()
-	h.Retention = time.Hour
+	h.MaxSamples = 60
 	t0 := time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC)
 	var samples []twin.Sample
 	for i := range 3 * 60 {
@@ -41,7 +41,13 @@ func TestHistoryStore_Retention(t *testing.T) {
 	if err := h.AppendSamples(context.Background(), samples); err != nil {
 		t.Fatal(err)
 	}
-	if n := h.Len(); n > 2*60 || n < 60 {
-		t.Fatalf("%d samples kept of 180 with an hour's retention over three hours", n)
+	if n := h.Len(); n > 80 || n < 60 {
+		t.Fatalf("%d samples kept of 180 with at most 60 (+ a third) per series", n)
+	}
+	// The newest samples are the ones kept.
+	last := t0.Add(179 * time.Minute)
+	got, err := h.QueryHistory(context.Background(), []twin.HistoryQuery{{Asset: "a", Metric: "s", From: last, To: last.Add(time.Minute), Agg: twin.AggAvg}})
+	if err != nil || len(got[0].Points) != 1 {
+		t.Fatalf("newest sample not kept: %v %v", got, err)
 	}
 }
