@@ -19,7 +19,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	kafkaListen := fs.String("kafka-listen", "127.0.0.1:9092", "embedded Kafka-protocol broker listen address")
 	noSim := fs.Bool("no-sim", false, "do not run the simulator")
 	simRate := fs.Float64("sim-rate", 0, "simulator messages per second (0: the simulator's default)")
-	maxSamples := fs.Int("memory-history-samples", 100000, "with in-memory history, keep about this many newest samples per series (bounds a long-running dev process)")
+	maxSamples := fs.Int("memory-history-samples", 50000, "with in-memory history, keep about this many newest samples per series (bounds a long-running dev process)")
 	var common commonFlags
 	common.register(fs, "Redis URL for state and live events (default: in memory)",
 		"PostgreSQL URL for history and events (default: in memory)")
