@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"time"
 
 	twinsync "github.com/twingraph/twingraph/sync"
 )
@@ -18,7 +19,8 @@ func (d differencesFound) ExitCode() int { return 3 }
 
 // runRebuild replays the telemetry log from the earliest offset into fresh
 // state; --verify reports every difference from the live state, otherwise the
-// rebuilt state replaces it.
+// rebuilt state replaces it. Stop the sync workers first when replacing: a
+// running worker's cached state would overwrite the rebuilt one on its next sample.
 func runRebuild(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("rebuild", stderr)
 	kafka := fs.String("kafka", "127.0.0.1:9092", "Kafka bootstrap servers")
@@ -72,9 +74,17 @@ func runRebuild(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		fmt.Fprintln(stdout, "no differences")
 		return nil
 	}
-	if err := twinsync.Replace(ctx, m.States, rebuilt, ids); err != nil {
+	// Fill an empty namespace, then swap it in with one atomic script: readers
+	// never see a half-replaced state.
+	scratch := fmt.Sprintf("%s-rebuild-%d", *namespace, time.Now().UnixNano())
+	fresh := m.redis.WithNamespace(scratch)
+	defer fresh.Clear(context.WithoutCancel(ctx))
+	if err := twinsync.Replace(ctx, fresh, rebuilt, nil); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "replaced the live state of %d assets\n", len(ids))
+	if err := m.redis.ReplaceNamespace(ctx, scratch, *namespace); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "replaced the live state (%d assets with state) in namespace %s\n", len(rebuilt.States), *namespace)
 	return nil
 }
