@@ -523,7 +523,7 @@ func TestGateway_Events(t *testing.T) {
 	})
 
 	t.Run("empty page keeps the cursor", func(t *testing.T) {
-		last := gateway.EncodeCursor(f.events[len(f.events)-1].Seq)
+		last := twin.EventCursor(f.events[len(f.events)-1].Seq)
 		_, body := f.get(t, "/twin/"+line3+"/events?after="+last)
 		info := body["page_info"].(map[string]any)
 		if len(body["events"].([]any)) != 0 || info["has_next_page"] != false || info["end_cursor"] != last {

@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"math"
@@ -358,9 +357,9 @@ func (g *gateway) getEvents(w http.ResponseWriter, r *http.Request, a *twin.Asse
 	}
 	eq.First = min(eq.First, g.cfg.MaxPageSize)
 	if s := q.Get("after"); s != "" {
-		seq, ok := decodeCursor(s)
-		if !ok {
-			g.writeError(w, r, twin.Errorf(twin.EBADINPUT, "after: %q is not a cursor from this API", s), 0)
+		seq, err := twin.ParseEventCursor(s)
+		if err != nil {
+			g.writeError(w, r, twin.Errorf(twin.EBADINPUT, "after: %q is not an event cursor of this API", s), 0)
 			return
 		}
 		eq.AfterSeq = seq
@@ -373,7 +372,7 @@ func (g *gateway) getEvents(w http.ResponseWriter, r *http.Request, a *twin.Asse
 	body := eventsBody{Events: make([]eventBody, 0, len(page.Events)), PageInfo: pageInfo{HasNextPage: page.HasNext}}
 	for _, e := range page.Events {
 		body.Events = append(body.Events, eventBody{
-			Cursor: EncodeCursor(e.Seq), ID: e.ID, Kind: e.Kind, TS: e.TS.UTC(), Asset: e.Asset,
+			Cursor: twin.EventCursor(e.Seq), ID: e.ID, Kind: e.Kind, TS: e.TS.UTC(), Asset: e.Asset,
 			FromMode: e.FromMode, ToMode: e.ToMode, DurationSeconds: e.DurationSeconds,
 			Code: e.Code, Batch: e.Batch, Product: e.Product,
 		})
@@ -384,7 +383,7 @@ func (g *gateway) getEvents(w http.ResponseWriter, r *http.Request, a *twin.Asse
 	} else if eq.AfterSeq > 0 {
 		// An empty page keeps the client's place, so polling with
 		// end_cursor never restarts from the beginning.
-		c := EncodeCursor(eq.AfterSeq)
+		c := twin.EventCursor(eq.AfterSeq)
 		body.PageInfo.EndCursor = &c
 	}
 	writeJSON(w, http.StatusOK, body)
@@ -397,24 +396,6 @@ func validKind(k twin.EventKind) bool {
 		}
 	}
 	return false
-}
-
-// EncodeCursor returns the opaque REST cursor of an event store sequence number.
-func EncodeCursor(seq int64) string {
-	return base64.RawURLEncoding.EncodeToString(strconv.AppendInt(nil, seq, 10))
-}
-
-// decodeCursor reverses EncodeCursor.
-func decodeCursor(s string) (int64, bool) {
-	b, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(s, "="))
-	if err != nil {
-		return 0, false
-	}
-	seq, err := strconv.ParseInt(string(b), 10, 64)
-	if err != nil || seq < 0 {
-		return 0, false
-	}
-	return seq, true
 }
 
 // errorBody is every REST error: {"error":{"code","message"}}.

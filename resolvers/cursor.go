@@ -2,7 +2,6 @@ package resolvers
 
 import (
 	"encoding/base64"
-	"strconv"
 	"strings"
 
 	twin "github.com/twingraph/twingraph"
@@ -12,29 +11,19 @@ import (
 // store's Seq, so a cursor taken from an events page, a twinEvents or a
 // modeChanged message resumes any of them.
 const (
-	eventCursorPrefix = "ev:"
 	assetCursorPrefix = "as:"
 )
 
-// EventCursor returns the cursor of a stored event.
-func EventCursor(seq int64) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(eventCursorPrefix + strconv.FormatInt(seq, 10)))
-}
+// EventCursor returns the cursor of a stored event (twin.EventCursor: REST
+// and GraphQL share event cursors).
+func EventCursor(seq int64) string { return twin.EventCursor(seq) }
 
 // ParseEventCursor returns the Seq an event cursor names; nil or "" is 0 (the start).
 func ParseEventCursor(c *string) (int64, error) {
-	if c == nil || *c == "" {
+	if c == nil {
 		return 0, nil
 	}
-	b, err := base64.RawURLEncoding.DecodeString(*c)
-	if err == nil {
-		if s, ok := strings.CutPrefix(string(b), eventCursorPrefix); ok {
-			if seq, err := strconv.ParseInt(s, 10, 64); err == nil && seq >= 0 {
-				return seq, nil
-			}
-		}
-	}
-	return 0, twin.Errorf(twin.EBADINPUT, "bad cursor %q", *c)
+	return twin.ParseEventCursor(*c)
 }
 
 func assetCursor(id string) string {
