@@ -39,6 +39,8 @@ type Main struct {
 	Bus     twin.Bus
 	// Registry collects the process's metrics for /metrics.
 	Registry *prometheus.Registry
+	// MaxPageSize bounds every `first` argument (GraphQL and REST); 0 is the default (100).
+	MaxPageSize int
 
 	redis    *redis.Store
 	postgres *postgres.Store
@@ -147,12 +149,12 @@ func (m *Main) Gateway() http.Handler {
 	m.Registry.MustRegister(dropped)
 	gql := resolvers.New(resolvers.Config{
 		Model: m.Model, States: m.States, History: m.History, Events: m.Events, Bus: m.Bus,
-		Logger: m.Logger, OnSlowSubscriber: dropped.Inc,
+		Logger: m.Logger, OnSlowSubscriber: dropped.Inc, MaxPageSize: m.MaxPageSize,
 	})
 	m.closers = append(m.closers, gql.Close)
 	return gateway.New(gateway.Config{
 		Model: m.Model, States: m.States, History: m.History, Events: m.Events,
-		GraphQL: gql, Ready: m.Ready, Logger: m.Logger, Registerer: m.Registry,
+		GraphQL: gql, Ready: m.Ready, Logger: m.Logger, Registerer: m.Registry, MaxPageSize: m.MaxPageSize,
 		Metrics: promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}),
 	})
 }

@@ -378,3 +378,36 @@ func TestModelImportDTDL(t *testing.T) {
 		t.Error("import-dtdl of a Go file exited 0")
 	}
 }
+
+func TestDev_MaxPageSize(t *testing.T) {
+	httpAddr, _ := startDev(t, "--no-sim", "--max-page-size", "5")
+	query := func(first int) []map[string]any {
+		body, _ := json.Marshal(map[string]string{"query": fmt.Sprintf(`{ asset(id: "plant/jkt1/packaging/line3") { events(first: %d) { pageInfo { hasNextPage } } } }`, first)})
+		resp, err := http.Post("http://"+httpAddr+"/graphql", "application/json", bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var r struct{ Errors []map[string]any }
+		json.NewDecoder(resp.Body).Decode(&r)
+		return r.Errors
+	}
+	if errs := query(5); len(errs) != 0 {
+		t.Errorf("first: 5 refused: %v", errs)
+	}
+	errs := query(6)
+	if len(errs) == 0 {
+		t.Fatal("first: 6 accepted with --max-page-size 5")
+	}
+	if ext, _ := errs[0]["extensions"].(map[string]any); ext["code"] != "LIMIT" && ext["code"] != "BAD_INPUT" {
+		t.Errorf("error = %v, want extensions.code LIMIT", errs[0])
+	}
+	resp, err := http.Get("http://" + httpAddr + "/twin/plant/jkt1/packaging/line3/events?first=6")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 400 {
+		t.Errorf("REST first=6: status %d, want 400", resp.StatusCode)
+	}
+}
