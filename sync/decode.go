@@ -184,13 +184,15 @@ func curateWire(m twin.Model, w *wire) (twin.Sample, string) {
 		return twin.Sample{}, reason
 	}
 	if raw {
+		// Coerce before transforming: a raw bit on a numeric tag is a number
+		// of the device's units, and must be scaled like any other reading.
+		// What cannot be coerced is left for curate to refuse as wrong_type.
 		kind := def.Kind
 		if kind == "" {
 			kind = twin.KindNumber
 		}
-		v = MapValue(mp, v)
 		if c, ok := coerceRaw(v, kind); ok {
-			v = c
+			v = MapValue(mp, c)
 		}
 	}
 	q, reason := curate(def, v)

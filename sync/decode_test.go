@@ -241,3 +241,85 @@ func kindOf(def *twin.SignalDef) twin.ValueKind {
 	}
 	return def.Kind
 }
+
+// rawKindsModel has one signal of each kind, each fed by a raw tag; the
+// numeric one's mapping scales by 2 and offsets by -4 (the model allows a
+// transform on numeric signals only).
+const rawKindsModel = `
+types:
+  box:
+    signals:
+      - {name: n, min: 0, max: 100}
+      - {name: b, kind: bool}
+      - {name: s, kind: string}
+      - {name: l, kind: list}
+assets:
+  - {id: box1, name: Box 1, type: box}
+signalMap:
+  - {device: d, tag: N, asset: box1, signal: n, scale: 2, offset: -4}
+  - {device: d, tag: B, asset: box1, signal: b}
+  - {device: d, tag: S, asset: box1, signal: s}
+  - {device: d, tag: L, asset: box1, signal: l}
+`
+
+// TestDecode_rawKinds checks every raw value kind against every signal kind:
+// the raw value is coerced to the signal's kind first and only then
+// transformed and range-checked, so a raw bool on a numeric tag is scaled.
+func TestDecode_rawKinds(t *testing.T) {
+	m, err := hierarchy.Load("raw.yaml", []byte(rawKindsModel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raws := map[string]string{"number": `3`, "zero": `0`, "true": `true`, "false": `false`, "string": `"x"`, "list": `["a"]`}
+	type want struct {
+		value   twin.Value // zero Value: rejected as wrong_type
+		quality twin.Quality
+	}
+	good := func(v twin.Value) want { return want{v, twin.QualityGood} }
+	bad := func(v twin.Value) want { return want{v, twin.QualityBad} }
+	refused := want{}
+	cases := map[string]map[string]want{
+		"N": {"number": good(twin.Number(2)), "zero": bad(twin.Number(-4)), "true": bad(twin.Number(-2)),
+			"false": bad(twin.Number(-4)), "string": refused, "list": refused},
+		"B": {"number": good(twin.Bool(true)), "zero": good(twin.Bool(false)), "true": good(twin.Bool(true)),
+			"false": good(twin.Bool(false)), "string": refused, "list": refused},
+		"S": {"number": refused, "zero": refused, "true": refused, "false": refused,
+			"string": good(twin.String("x")), "list": refused},
+		"L": {"number": refused, "zero": refused, "true": refused, "false": refused, "string": refused,
+			"list": good(twin.NewList([]string{"a"}))},
+	}
+	for tag, byRaw := range cases {
+		for rawName, w := range byRaw {
+			t.Run(tag+"/"+rawName, func(t *testing.T) {
+				msg := `{"device":"d","tag":"` + tag + `","value":` + raws[rawName] + `,"ts":1795500000123}`
+				samples, rejects := twinsync.Decode(m, []byte(msg))
+				if w.value.IsZero() {
+					if len(samples) != 0 || len(rejects) != 1 || !strings.HasPrefix(rejects[0].Reason, "wrong_type: ") {
+						t.Fatalf("samples %+v rejects %+v, want one wrong_type", samples, rejects)
+					}
+					return
+				}
+				if len(rejects) != 0 || len(samples) != 1 {
+					t.Fatalf("samples %+v rejects %+v", samples, rejects)
+				}
+				if s := samples[0]; !s.Value.Equal(w.value) || s.Quality != w.quality {
+					t.Fatalf("got %#v %s, want %#v %s", s.Value, s.Quality, w.value, w.quality)
+				}
+			})
+		}
+	}
+}
+
+// TestDecode_rawBoolOnScaledTag is the plant case: the pump's discharge
+// pressure is a 4–20 mA loop (bar = mA − 4), so a raw true is 1 mA, −3 bar,
+// out of range.
+func TestDecode_rawBoolOnScaledTag(t *testing.T) {
+	m := mustPlant(t)
+	samples, rejects := twinsync.Decode(m, []byte(`{"device":"rio-3","tag":"AI1","value":true,"ts":1795500000123}`))
+	if len(rejects) != 0 || len(samples) != 1 {
+		t.Fatalf("samples %+v rejects %+v", samples, rejects)
+	}
+	if s := samples[0]; s.Signal != "discharge_bar" || !s.Value.Equal(twin.Number(-3)) || s.Quality != twin.QualityBad {
+		t.Fatalf("got %+v, want discharge_bar -3 BAD", s)
+	}
+}

@@ -25,7 +25,9 @@ func MapValue(mp twin.TagMapping, raw twin.Value) twin.Value {
 // Controllers report bits as 0/1 and flags as numbers, so a raw number
 // becomes a bool (non-zero is true) and a raw bool a number (1 or 0); every
 // other mismatch is refused. Curated messages get no such leniency: their
-// sender knows the signal's kind.
+// sender knows the signal's kind. It runs before MapValue, so a raw bool on
+// a numeric signal is scaled and range-checked like any number (the model
+// allows a transform on numeric signals only).
 func coerceRaw(v twin.Value, kind twin.ValueKind) (twin.Value, bool) {
 	switch {
 	case v.Kind == kind:
