@@ -10,6 +10,7 @@ package gateway
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -93,7 +94,7 @@ func New(cfg Config) http.Handler {
 	if graphql == nil {
 		graphql = unavailable("GraphQL is not configured")
 	}
-	mux.Handle("/graphql", graphql)
+	mux.Handle("/graphql", graphqlMethods(graphql))
 	// Every method reaches the page handler, which answers 405 itself:
 	// "GET /" would conflict with the method-less "/graphql".
 	mux.Handle("/", web.Handler())
@@ -135,6 +136,24 @@ func (g *gateway) readyz(w http.ResponseWriter, r *http.Request) {
 }
 
 // unavailable answers 503 for a part the process was started without.
+// graphqlMethods answers methods GraphQL has no transport for (GET, POST and
+// the WebSocket upgrade, which is a GET, do) with a GraphQL-shaped error that
+// carries a code, like every other error of the API.
+func graphqlMethods(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.Method {
+		case http.MethodGet, http.MethodPost, http.MethodOptions:
+			next.ServeHTTP(w, r)
+			return
+		}
+		w.Header().Set("Allow", "GET, POST, OPTIONS")
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusMethodNotAllowed)
+		fmt.Fprintf(w, `{"errors":[{"message":"method %s is not supported: use POST, GET or a WebSocket","extensions":{"code":%q}}],"data":null}`+"\n",
+			r.Method, twin.EBADINPUT)
+	})
+}
+
 func unavailable(msg string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, msg, http.StatusServiceUnavailable)

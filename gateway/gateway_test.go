@@ -701,3 +701,43 @@ func TestGateway_NoStores(t *testing.T) {
 		t.Errorf("GET /metrics without a handler = %d, want 404", res.StatusCode)
 	}
 }
+
+func TestGateway_GraphQLMethodNotSupported(t *testing.T) {
+	called := false
+	gql := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { called = true })
+	srv := httptest.NewServer(gateway.New(gateway.Config{Model: mustModel(t), States: memory.NewStateStore(), GraphQL: gql}))
+	t.Cleanup(srv.Close)
+	req, _ := http.NewRequest(http.MethodPut, srv.URL+"/graphql", strings.NewReader(`{"query":"{ roots { id } }"}`))
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var body struct {
+		Errors []struct {
+			Message    string
+			Extensions struct{ Code string }
+		}
+	}
+	if err := json.NewDecoder(res.Body).Decode(&body); err != nil {
+		t.Fatal(err)
+	}
+	if res.StatusCode != http.StatusMethodNotAllowed || len(body.Errors) != 1 || body.Errors[0].Extensions.Code != "BAD_INPUT" {
+		t.Errorf("PUT /graphql = %d %+v, want 405 with a BAD_INPUT error", res.StatusCode, body)
+	}
+	if called {
+		t.Error("PUT reached the GraphQL handler")
+	}
+	for _, m := range []string{http.MethodGet, http.MethodPost} {
+		called = false
+		req, _ := http.NewRequest(m, srv.URL+"/graphql", nil)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if !called {
+			t.Errorf("%s /graphql did not reach the GraphQL handler", m)
+		}
+	}
+}
