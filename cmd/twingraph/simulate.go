@@ -25,7 +25,7 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err := m.LoadModel(*modelPath); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "simulating %d assets to %s/%s\n", len(m.Model.Assets()), *kafka, *topic)
+	fmt.Fprintf(stdout, "simulating the model's assets to %s/%s\n", *kafka, *topic)
 	err := simulate.Run(ctx, simulate.Config{Brokers: *kafka, Topic: *topic, Model: m.Model, Rate: *rate, Seed: *seed, Logger: m.Logger})
 	if ctx.Err() != nil {
 		return nil
