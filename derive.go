@@ -19,20 +19,62 @@ import (
 //	performance  = total units today / (rated speed × running minutes today)
 //	quality      = good units today / total units today
 //
-// Running seconds come from UptimeAt (mode RUNNING, from sample times, up to
-// now). The rated speed (units/min) is the asset's nameplate attribute named by
-// the type's OEE.RatedSpeedAttribute; good and total units are the current
-// values of OEE.GoodSignal and OEE.TotalSignal, counters that reset daily. The
-// estimate is unavailable (ok false) when the type names no OEE inputs, the
+// Running seconds come from UptimeAtDebounced with the type's debounce (mode
+// RUNNING, from sample times, up to now). The rated speed (units/min) is the
+// asset's nameplate attribute named by the type's OEE.RatedSpeedAttribute;
+// good and total units are the current values of OEE.GoodSignal and
+// OEE.TotalSignal, counters that reset daily. The estimate is unavailable (ok false) when the type names no OEE inputs, the
 // rated speed is missing or not a positive number, or either counter has no
 // value from today. With no running time or no units yet, OEE is 0.
+//
+// Pending modes: the stored state takes a debounced mode change only when a
+// later sample arrives (the transition function is driven by samples), so a
+// machine that stops and then goes silent would stay in its old mode forever.
+// Readers therefore use ModeAt, which takes a pending mode once it has held
+// for the debounce by the reader's now, dated at its start, exactly as the
+// next sample will.
+
+// ModeAt returns the asset's mode at now and when it began, given the type's
+// debounce: the state's pending mode once it has been pending for at least
+// debounce by now (dated at PendingSince, as the transition will date it when
+// the next sample confirms it), else the state's Mode and ModeSince. A nil
+// state is UNKNOWN.
+func (s *State) ModeAt(now time.Time, debounce time.Duration) (Mode, time.Time) {
+	if s == nil {
+		return ModeUnknown, time.Time{}
+	}
+	if s.pendingTaken(now, debounce) {
+		return s.PendingMode, s.PendingSince
+	}
+	return s.Mode, s.ModeSince
+}
+
+// pendingTaken reports whether the pending mode has held for debounce by now;
+// the condition is the transition's own, so reads and later samples agree.
+func (s *State) pendingTaken(now time.Time, debounce time.Duration) bool {
+	return s.PendingMode != "" && !s.PendingSince.IsZero() && now.Sub(s.PendingSince) >= debounce
+}
 
 // UptimeAt returns seconds in RUNNING since local midnight (in loc; nil is
 // UTC) of now, counting the current RUNNING stretch up to now. A read after
 // midnight shows today's figure even when the last sample is from yesterday.
-// While a new mode waits out the type's debounce, the current mode is
-// assumed to go on, as the state itself says.
+// It never takes a pending mode: the current mode is assumed to go on, as
+// the stored state says. Readers that know the asset's type use
+// UptimeAtDebounced, which agrees with ModeAt.
 func (s *State) UptimeAt(now time.Time, loc *time.Location) float64 {
+	return s.uptimeAt(now, loc, 0, false)
+}
+
+// UptimeAtDebounced is UptimeAt with the type's debounce: a pending mode that
+// has held for debounce by now (see ModeAt) counts from PendingSince, so a
+// line that stopped and went silent stops accruing uptime when it stopped.
+// While the pending mode is younger than debounce, the current mode is
+// assumed to go on.
+func (s *State) UptimeAtDebounced(now time.Time, loc *time.Location, debounce time.Duration) float64 {
+	return s.uptimeAt(now, loc, debounce, true)
+}
+
+func (s *State) uptimeAt(now time.Time, loc *time.Location, debounce time.Duration, pending bool) float64 {
 	if s == nil {
 		return 0
 	}
@@ -41,14 +83,35 @@ func (s *State) UptimeAt(now time.Time, loc *time.Location) float64 {
 	if !s.UptimeAsOf.IsZero() && !s.UptimeAsOf.Before(midnight) && s.UptimeDay == now.In(locOrUTC(loc)).Format(time.DateOnly) {
 		up = s.UptimeSeconds
 	}
-	if s.Mode == ModeRunning && !s.UptimeAsOf.IsZero() && now.After(s.UptimeAsOf) {
-		from := s.UptimeAsOf
-		if from.Before(midnight) {
-			from = midnight
-		}
-		up += now.Sub(from).Seconds()
+	if s.UptimeAsOf.IsZero() || !now.After(s.UptimeAsOf) {
+		return up
 	}
-	return up
+	// From UptimeAsOf the current mode runs until a taken pending mode
+	// replaces it at PendingSince (the transition pauses accounting there,
+	// so normally the current mode's share is empty).
+	switchAt := now
+	if pending && s.pendingTaken(now, debounce) {
+		switchAt = s.PendingSince
+		if switchAt.Before(s.UptimeAsOf) {
+			switchAt = s.UptimeAsOf
+		}
+		up += runningBetween(s.PendingMode, switchAt, now, midnight)
+	}
+	return up + runningBetween(s.Mode, s.UptimeAsOf, switchAt, midnight)
+}
+
+// runningBetween returns the seconds of [from, to) after midnight when mode is RUNNING.
+func runningBetween(mode Mode, from, to, midnight time.Time) float64 {
+	if mode != ModeRunning {
+		return 0
+	}
+	if from.Before(midnight) {
+		from = midnight
+	}
+	if !to.After(from) {
+		return 0
+	}
+	return to.Sub(from).Seconds()
 }
 
 // OEEAt returns the OEE estimate of an asset at now, as defined above; ok is
@@ -73,7 +136,7 @@ func OEEAt(a *Asset, t *AssetType, s *State, now time.Time) (oee float64, ok boo
 		start = s.DayStart
 	}
 	elapsed := now.Sub(start).Seconds()
-	running := s.UptimeAt(now, loc)
+	running := s.UptimeAtDebounced(now, loc, t.Debounce)
 	if elapsed <= 0 || running <= 0 || total <= 0 {
 		return 0, true
 	}

@@ -127,3 +127,114 @@ func TestThroughput(t *testing.T) {
 		t.Fatal("throughput for a type without a speed signal")
 	}
 }
+
+func TestState_ModeAt(t *testing.T) {
+	const debounce = 2 * time.Second
+	pending := func(since time.Time) *twin.State {
+		s := twin.NewState("a")
+		s.Mode, s.ModeSince = twin.ModeRunning, jkt(0, 10, 0)
+		s.PendingMode, s.PendingSince = twin.ModeIdle, since
+		return s
+	}
+	settled := twin.NewState("a")
+	settled.Mode, settled.ModeSince = twin.ModeRunning, jkt(0, 10, 0)
+	cases := []struct {
+		name      string
+		st        *twin.State
+		now       time.Time
+		debounce  time.Duration
+		want      twin.Mode
+		wantSince time.Time
+	}{
+		{"nil state", nil, jkt(0, 12, 0), debounce, twin.ModeUnknown, time.Time{}},
+		{"no data yet", twin.NewState("a"), jkt(0, 12, 0), debounce, twin.ModeUnknown, time.Time{}},
+		{"nothing pending", settled, jkt(0, 12, 0), debounce, twin.ModeRunning, jkt(0, 10, 0)},
+		{"pending, silent for hours: taken, dated at its start", pending(jkt(0, 10, 30)), jkt(0, 12, 20), debounce,
+			twin.ModeIdle, jkt(0, 10, 30)},
+		{"pending exactly the debounce: taken", pending(jkt(0, 10, 30)), jkt(0, 10, 30).Add(debounce), debounce,
+			twin.ModeIdle, jkt(0, 10, 30)},
+		{"pending shorter than the debounce: not yet", pending(jkt(0, 10, 30)), jkt(0, 10, 30).Add(time.Second), debounce,
+			twin.ModeRunning, jkt(0, 10, 0)},
+		{"read before the pending mode began", pending(jkt(0, 10, 30)), jkt(0, 10, 0), debounce,
+			twin.ModeRunning, jkt(0, 10, 0)},
+		{"zero debounce takes it at once", pending(jkt(0, 10, 30)), jkt(0, 10, 30), 0, twin.ModeIdle, jkt(0, 10, 30)},
+		{"pending without a start is ignored", pending(time.Time{}), jkt(0, 12, 0), debounce, twin.ModeRunning, jkt(0, 10, 0)},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			m, since := c.st.ModeAt(c.now, c.debounce)
+			if m != c.want || !since.Equal(c.wantSince) {
+				t.Fatalf("ModeAt = %s since %v, want %s since %v", m, since, c.want, c.wantSince)
+			}
+		})
+	}
+}
+
+func TestState_UptimeAtDebounced(t *testing.T) {
+	const debounce = 2 * time.Second
+	// st is in mode, accounted up to asOf with up seconds, and has pend
+	// pending since pendSince (none when pend is "").
+	st := func(mode twin.Mode, up float64, asOf time.Time, pend twin.Mode, pendSince time.Time) *twin.State {
+		s := twin.NewState("a")
+		s.Mode, s.UptimeDay, s.UptimeSeconds, s.UptimeAsOf = mode, asOf.In(jakarta).Format(time.DateOnly), up, asOf
+		s.PendingMode, s.PendingSince = pend, pendSince
+		return s
+	}
+	stopped := st(twin.ModeRunning, 1800, jkt(0, 10, 30), twin.ModeIdle, jkt(0, 10, 30))
+	cases := []struct {
+		name string
+		st   *twin.State
+		now  time.Time
+		want float64
+	}{
+		{"nil state", nil, jkt(0, 12, 0), 0},
+		{"nothing pending: as UptimeAt", st(twin.ModeRunning, 100, jkt(0, 13, 0), "", time.Time{}), jkt(0, 13, 1), 160},
+		{"running, then idle pending and silence: stops at the change", stopped, jkt(0, 12, 20), 1800},
+		{"idle pending shorter than the debounce: still running", stopped, jkt(0, 10, 30).Add(time.Second), 1801},
+		{"idle, then running pending: counts from its start", st(twin.ModeIdle, 100, jkt(0, 13, 0), twin.ModeRunning, jkt(0, 13, 0)),
+			jkt(0, 13, 1), 160},
+		{"running pending over midnight: since midnight", st(twin.ModeIdle, 100, jkt(0, 23, 0), twin.ModeRunning, jkt(0, 23, 0)),
+			jkt(1, 1, 0), 3600},
+		{"idle pending over midnight: nothing today", st(twin.ModeRunning, 100, jkt(0, 23, 0), twin.ModeIdle, jkt(0, 23, 0)),
+			jkt(1, 1, 0), 0},
+		{"accounted before the pending start: old mode up to it", st(twin.ModeRunning, 0, jkt(0, 10, 0), twin.ModeIdle, jkt(0, 10, 30)),
+			jkt(0, 12, 0), 1800},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := c.st.UptimeAtDebounced(c.now, jakarta, debounce); got != c.want {
+				t.Fatalf("UptimeAtDebounced = %v, want %v", got, c.want)
+			}
+		})
+	}
+	// UptimeAt, which does not know the debounce, keeps the stored mode.
+	if got := stopped.UptimeAt(jkt(0, 12, 20), jakarta); got != 1800+110*60 {
+		t.Fatalf("UptimeAt = %v", got)
+	}
+}
+
+// TestOEEAt_pendingMode: availability and performance use the running time
+// that ModeAt implies, with the type's debounce.
+func TestOEEAt_pendingMode(t *testing.T) {
+	a := &twin.Asset{ID: "l", Timezone: "Asia/Jakarta", Attributes: map[string]any{"rated": 300}}
+	now := jkt(0, 12, 0)
+	s := twin.NewState("l")
+	// Running from midnight, stopped (pending IDLE) at 03:00, silent since.
+	s.Mode, s.ModeSince, s.UptimeDay, s.UptimeSeconds, s.UptimeAsOf, s.DayStart =
+		twin.ModeRunning, jkt(0, 0, 0), "2026-11-24", 3*3600, jkt(0, 3, 0), jkt(0, 0, 0)
+	s.PendingMode, s.PendingSince = twin.ModeIdle, jkt(0, 3, 0)
+	s.Metrics["total"] = twin.Metric{Value: twin.Number(6 * 60 * 300), TS: jkt(0, 3, 0)}
+	s.Metrics["good"] = twin.Metric{Value: twin.Number(6 * 60 * 300), TS: jkt(0, 3, 0)}
+	for _, c := range []struct {
+		debounce time.Duration
+		running  float64
+	}{{2 * time.Second, 3 * 3600}, {24 * time.Hour, 12 * 3600}} {
+		typ := &twin.AssetType{Name: "line", Debounce: c.debounce, OEE: &twin.OEEConfig{RatedSpeedAttribute: "rated",
+			GoodSignal: "good", TotalSignal: "total"}}
+		want := (c.running / (12 * 3600)) * math.Min(1, 6*60*300/(300*c.running/60))
+		got, ok := twin.OEEAt(a, typ, s, now)
+		if !ok || math.Abs(got-want) > 1e-9 {
+			t.Fatalf("debounce %v: OEEAt = %v, %v; want %v", c.debounce, got, ok, want)
+		}
+	}
+}

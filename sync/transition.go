@@ -48,7 +48,11 @@ import (
 //     dated at that first choice (when the machine really changed), with
 //     DurationSeconds = how long the old mode lasted. Confirmation needs a
 //     later sample; a candidate that disappears sooner was a flicker and
-//     leaves no trace.
+//     leaves no trace. A device that goes silent right after a change thus
+//     leaves the candidate pending in the state: readers take it once it has
+//     held for Debounce by their clock (twin.State.ModeAt, UptimeAtDebounced),
+//     and the MODE_CHANGED event is emitted when the next sample of the
+//     asset arrives, however much later, still dated at the candidate's start.
 //   - Faults: the fault signal's list is a set; each new code raises, each
 //     vanished code clears with how long it was active.
 //   - Batch: a change ends the old batch (with its duration and product) and

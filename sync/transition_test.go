@@ -417,3 +417,51 @@ func cloneSamples(in []twin.Sample) []twin.Sample {
 	}
 	return out
 }
+
+// TestTransition_pendingModeThenSilence: the cooking line stops (flow 0) and
+// then sends nothing. Readers see IDLE since the stop once the debounce has
+// passed; the event follows with the next sample, dated at the stop, and the
+// state it produces agrees with what readers saw.
+func TestTransition_pendingModeThenSilence(t *testing.T) {
+	m := mustPlant(t)
+	a := m.Asset("plant/jkt1/processing/cooking")
+	typ := m.Type(a.Type)
+	loc := a.Location()
+	clock := func(h, min int) time.Time { return time.Date(2026, 11, 24, h, min, 0, 0, loc) }
+	s := func(ts time.Time, signal string, v twin.Value) twin.Sample {
+		return twin.Sample{Asset: a.ID, Signal: signal, TS: ts, Value: v, Quality: twin.QualityGood}
+	}
+	st, evs := twinsync.Transition(a, typ, nil, []twin.Sample{
+		s(clock(10, 0), "power_on", twin.Bool(true)), s(clock(10, 0), "flow_kg_h", twin.Number(1200))})
+	if st.Mode != twin.ModeRunning || len(evs) != 1 {
+		t.Fatalf("start: %s %v", st.Mode, evStrings(evs))
+	}
+	st, evs = twinsync.Transition(a, typ, st, []twin.Sample{s(clock(10, 30), "flow_kg_h", twin.Number(0))})
+	if len(evs) != 0 || st.PendingMode != twin.ModeIdle {
+		t.Fatalf("stop: pending %q events %v", st.PendingMode, evStrings(evs))
+	}
+
+	read := clock(12, 20)
+	if mode, since := st.ModeAt(read, typ.Debounce); mode != twin.ModeIdle || !since.Equal(clock(10, 30)) {
+		t.Fatalf("ModeAt = %s since %v, want IDLE since 10:30", mode, since)
+	}
+	if up := st.UptimeAtDebounced(read, loc, typ.Debounce); up != 1800 {
+		t.Fatalf("uptime at 12:20 = %v, want 1800", up)
+	}
+	// Within the debounce the line still counts as running.
+	if mode, _ := st.ModeAt(clock(10, 30).Add(time.Second), typ.Debounce); mode != twin.ModeRunning {
+		t.Fatalf("ModeAt within the debounce = %s", mode)
+	}
+
+	next, evs := twinsync.Transition(a, typ, st, []twin.Sample{s(clock(12, 25), "flow_kg_h", twin.Number(0))})
+	if got := evStrings(evs); len(evs) != 1 || evs[0].Kind != twin.EventModeChanged || !evs[0].TS.Equal(clock(10, 30)) ||
+		evs[0].ToMode != twin.ModeIdle || evs[0].DurationSeconds == nil || *evs[0].DurationSeconds != 1800 {
+		t.Fatalf("next sample: events %v, want RUNNING>IDLE at 10:30 after 1800 s", got)
+	}
+	if next.Mode != twin.ModeIdle || !next.ModeSince.Equal(clock(10, 30)) || next.PendingMode != "" {
+		t.Fatalf("next sample: state %s since %v pending %q", next.Mode, next.ModeSince, next.PendingMode)
+	}
+	if up := next.UptimeAt(read, loc); up != 1800 {
+		t.Fatalf("uptime after the next sample = %v, want 1800", up)
+	}
+}
