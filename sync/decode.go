@@ -53,10 +53,14 @@ func (o *optString) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// Timestamps outside these bounds cannot be written as RFC 3339 (years
-// 0000-9999) and are refused rather than failing later in a store.
+// Timestamps after maxTS cannot be written as RFC 3339 (years up to 9999)
+// and are refused rather than failing later in a store. Timestamps at or
+// before the Unix epoch are refused too: epoch 0 or a negative number is a
+// device with an unset clock or a sign error, never a real 1969 reading, and
+// would otherwise become the newest-looking value of nothing but sort before
+// all real data.
 var (
-	minTS = time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC)
+	epoch = time.Unix(0, 0)
 	maxTS = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
 )
 
@@ -257,8 +261,11 @@ func parseTS(r json.RawMessage) (time.Time, string) {
 		whole := math.Floor(ms)
 		ts = time.UnixMilli(int64(whole)).Add(time.Duration(math.Round((ms - whole) * 1e6)))
 	}
-	if ts.Before(minTS) || ts.After(maxTS) {
-		return time.Time{}, "bad_ts: outside years 0000-9999"
+	if !ts.After(epoch) {
+		return time.Time{}, "bad_ts: not after 1970-01-01T00:00:00Z (epoch milliseconds must be positive)"
+	}
+	if ts.After(maxTS) {
+		return time.Time{}, "bad_ts: after year 9999"
 	}
 	return ts.UTC(), ""
 }
