@@ -15,12 +15,17 @@ import (
 )
 
 func (r *entityResolver) FindManyAssetByIDs(ctx context.Context, reps []*model.AssetByIDsInput) ([]*gqlmodel.Asset, error) {
+	p, err := r.viewer(ctx)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]*gqlmodel.Asset, len(reps))
 	found := make([]*twin.Asset, 0, len(reps))
 	for i, rep := range reps {
 		a := r.cfg.Model.Asset(rep.ID)
-		if a == nil {
-			// Federation expects null for an entity this subgraph does not know.
+		if a == nil || !p.CanSee(r.cfg.Model, a.ID) {
+			// Federation expects null for an entity this subgraph does not
+			// know; one outside the caller's scope it does not show either.
 			continue
 		}
 		out[i] = wrap(a)

@@ -20,6 +20,7 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	twin "github.com/twingraph/twingraph"
+	"github.com/twingraph/twingraph/auth"
 	"github.com/twingraph/twingraph/graph"
 )
 
@@ -70,6 +71,12 @@ type Config struct {
 	// OnSlowSubscriber, when not nil, is called each time a slow subscriber is
 	// dropped (for a metrics counter).
 	OnSlowSubscriber func()
+	// Auth, when set, turns authorization on: every operation needs a
+	// Principal in its context (put there by the HTTP middleware, or by the
+	// WebSocket connection_init payload {"Authorization":"Bearer ..."}, which
+	// this handler verifies), and answers only what the Principal may see.
+	// Nil serves everything to everyone.
+	Auth *auth.Verifier
 }
 
 // Handler is the GraphQL endpoint: queries over POST and GET, subscriptions
@@ -133,6 +140,7 @@ func New(cfg Config) *Handler {
 		MissingPongOk:    true,
 		// Browsers on other origins (GraphiQL elsewhere, dashboards) subscribe too.
 		Implementation: transport.CoderWebsocketImplementation{AcceptOptions: coderws.AcceptOptions{InsecureSkipVerify: true}},
+		InitFunc:       websocketInit(cfg.Auth),
 	})
 	// SSE streams keep alive with ": ping" comment lines.
 	srv.AddTransport(transport.SSE{KeepAlivePingInterval: cfg.KeepAliveInterval})

@@ -25,19 +25,28 @@ func (r *assetResolver) Attributes(ctx context.Context, obj *gqlmodel.Asset) (an
 }
 
 func (r *assetResolver) Parents(ctx context.Context, obj *gqlmodel.Asset) ([]*gqlmodel.Asset, error) {
-	as := r.cfg.Model.Parents(obj.ID)
+	as, err := r.visible(ctx, r.cfg.Model.Parents(obj.ID))
+	if err != nil {
+		return nil, err
+	}
 	r.prefetch(ctx, as)
 	return wrapAll(as), nil
 }
 
 func (r *assetResolver) Children(ctx context.Context, obj *gqlmodel.Asset, typeArg *string) ([]*gqlmodel.Asset, error) {
-	as := r.cfg.Model.Children(obj.ID, deref(typeArg))
+	as, err := r.visible(ctx, r.cfg.Model.Children(obj.ID, deref(typeArg)))
+	if err != nil {
+		return nil, err
+	}
 	r.prefetch(ctx, as)
 	return wrapAll(as), nil
 }
 
 func (r *assetResolver) Ancestors(ctx context.Context, obj *gqlmodel.Asset) ([]*gqlmodel.Asset, error) {
-	as := r.cfg.Model.Ancestors(obj.ID)
+	as, err := r.visible(ctx, r.cfg.Model.Ancestors(obj.ID))
+	if err != nil {
+		return nil, err
+	}
 	r.prefetch(ctx, as)
 	return wrapAll(as), nil
 }
@@ -50,7 +59,10 @@ func (r *assetResolver) Descendants(ctx context.Context, obj *gqlmodel.Asset, ty
 		}
 		depth = *maxDepth
 	}
-	as := r.cfg.Model.Descendants(obj.ID, deref(typeArg), depth)
+	as, err := r.visible(ctx, r.cfg.Model.Descendants(obj.ID, deref(typeArg), depth))
+	if err != nil {
+		return nil, err
+	}
 	r.prefetch(ctx, as)
 	return wrapAll(as), nil
 }
@@ -154,6 +166,9 @@ func (r *queryResolver) Asset(ctx context.Context, id string) (*gqlmodel.Asset, 
 	if a == nil {
 		return nil, nil
 	}
+	if err := r.checkVisible(ctx, a.ID); err != nil {
+		return nil, err
+	}
 	r.prefetch(ctx, []*twin.Asset{a})
 	return wrap(a), nil
 }
@@ -172,6 +187,9 @@ func (r *queryResolver) Assets(ctx context.Context, typeArg *string, under *stri
 		if err != nil {
 			return nil, err
 		}
+		if err := r.checkVisible(ctx, u.ID); err != nil {
+			return nil, err
+		}
 		if typeArg == nil || u.Type == *typeArg {
 			all = append(all, u)
 		}
@@ -182,6 +200,9 @@ func (r *queryResolver) Assets(ctx context.Context, typeArg *string, under *stri
 				all = append(all, a)
 			}
 		}
+	}
+	if all, err = r.visible(ctx, all); err != nil {
+		return nil, err
 	}
 	start := 0
 	if afterID != "" {
@@ -206,6 +227,9 @@ func (r *queryResolver) Assets(ctx context.Context, typeArg *string, under *stri
 
 func (r *queryResolver) Node(ctx context.Context, id string) (gqlmodel.Node, error) {
 	if a := r.cfg.Model.Asset(id); a != nil {
+		if err := r.checkVisible(ctx, a.ID); err != nil {
+			return nil, err
+		}
 		r.prefetch(ctx, []*twin.Asset{a})
 		return wrap(a), nil
 	}
@@ -213,12 +237,21 @@ func (r *queryResolver) Node(ctx context.Context, id string) (gqlmodel.Node, err
 }
 
 func (r *queryResolver) Roots(ctx context.Context) ([]*gqlmodel.Asset, error) {
-	as := r.cfg.Model.Roots()
+	p, err := r.viewer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	as := p.Roots(r.cfg.Model)
 	r.prefetch(ctx, as)
 	return wrapAll(as), nil
 }
 
 func (r *queryResolver) ShiftReport(ctx context.Context, under string, from time.Time, to time.Time) (*model.ShiftReport, error) {
+	if r.cfg.Model.Asset(under) != nil {
+		if err := r.checkVisible(ctx, under); err != nil {
+			return nil, err
+		}
+	}
 	return r.shiftReport(ctx, under, from, to)
 }
 

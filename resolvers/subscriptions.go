@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	twin "github.com/twingraph/twingraph"
+	"github.com/twingraph/twingraph/auth"
 	"github.com/twingraph/twingraph/resolvers/gqlmodel"
 )
 
@@ -17,17 +18,22 @@ type eventFilter struct {
 	under  string           // "" is every asset
 	kinds  []twin.EventKind // nil is every kind
 	assets []string         // under and its descendants, for the store query; nil for all
+	viewer *auth.Principal  // who subscribes; nil sees every asset
 }
 
 func (f *eventFilter) match(e *twin.Event) bool {
 	if f.kinds != nil && !slices.Contains(f.kinds, e.Kind) {
 		return false
 	}
-	return f.under == "" || f.model.IsUnder(e.Asset, f.under)
+	return (f.under == "" || f.model.IsUnder(e.Asset, f.under)) && f.viewer.CanSee(f.model, e.Asset)
 }
 
-func (r *Resolver) newEventFilter(under *string, kinds []twin.EventKind) (*eventFilter, error) {
-	f := &eventFilter{model: r.cfg.Model}
+func (r *Resolver) newEventFilter(ctx context.Context, under *string, kinds []twin.EventKind) (*eventFilter, error) {
+	p, err := r.viewer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	f := &eventFilter{model: r.cfg.Model, viewer: p}
 	if len(kinds) > 0 {
 		f.kinds = kinds
 	}
@@ -36,10 +42,19 @@ func (r *Resolver) newEventFilter(under *string, kinds []twin.EventKind) (*event
 		if err != nil {
 			return nil, err
 		}
+		if !p.CanSee(r.cfg.Model, a.ID) {
+			return nil, twin.Errorf(twin.EFORBIDDEN, "asset %q is outside the caller's scope", a.ID)
+		}
 		f.under = a.ID
 		f.assets = []string{a.ID}
 		for _, d := range r.cfg.Model.Descendants(a.ID, "", 0) {
 			f.assets = append(f.assets, d.ID)
+		}
+	} else if !p.All() {
+		// The replay asks the store for the visible assets only.
+		f.assets = []string{}
+		for _, a := range p.Filter(r.cfg.Model, r.cfg.Model.Assets()) {
+			f.assets = append(f.assets, a.ID)
 		}
 	}
 	return f, nil
@@ -125,7 +140,7 @@ func (r *Resolver) modeChanged(ctx context.Context, under *string, after *string
 // subscribeEvents streams the events under a subtree (resuming after a
 // cursor), each converted to the subscription's message type.
 func subscribeEvents[T any](r *Resolver, ctx context.Context, under *string, kinds []twin.EventKind, after *string, convert func(*twin.Event) T) (<-chan T, error) {
-	f, err := r.newEventFilter(under, kinds)
+	f, err := r.newEventFilter(ctx, under, kinds)
 	if err != nil {
 		return nil, err
 	}
@@ -149,6 +164,9 @@ func subscribeEvents[T any](r *Resolver, ctx context.Context, under *string, kin
 func (r *Resolver) assetState(ctx context.Context, id string) (<-chan *gqlmodel.AssetState, error) {
 	a, err := r.mustAsset(id)
 	if err != nil {
+		return nil, err
+	}
+	if err := r.checkVisible(ctx, a.ID); err != nil {
 		return nil, err
 	}
 	t := r.cfg.Model.Type(a.Type)

@@ -1,0 +1,76 @@
+package resolvers
+
+import (
+	"context"
+
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+
+	twin "github.com/twingraph/twingraph"
+	"github.com/twingraph/twingraph/auth"
+)
+
+// closeForbidden is the WebSocket close code for a refused connection_init,
+// the one graphql-transport-ws uses for "Forbidden".
+const closeForbidden = 4403
+
+// websocketInit authenticates a WebSocket connection whose upgrade carried no
+// Authorization header by the connection_init payload's "Authorization"
+// ("Bearer <jwt>"); without a verifier it accepts every connection, as before.
+// A token in the upgrade URL is never read: it would leak into logs.
+func websocketInit(v *auth.Verifier) transport.WebsocketInitFunc {
+	if v == nil {
+		return nil
+	}
+	return func(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
+		if auth.FromContext(ctx) != nil {
+			return ctx, nil, nil // the upgrade's header was verified by the middleware
+		}
+		p, err := v.Authenticate(payload.Authorization())
+		if err != nil {
+			// A close frame's reason holds at most 123 bytes.
+			reason := twin.ErrorMessage(err)
+			if len(reason) > 120 {
+				reason = reason[:120]
+			}
+			ctx = transport.AppendCloseReason(transport.WithWebsocketCloseCode(ctx, closeForbidden), reason)
+			return ctx, nil, err
+		}
+		return auth.NewContext(ctx, p), nil, nil
+	}
+}
+
+// viewer returns the caller's Principal: nil, which sees everything, when
+// authorization is off; a FORBIDDEN error when it is on and the request was
+// not authenticated (a handler mounted without the middleware, say).
+func (r *Resolver) viewer(ctx context.Context) (*auth.Principal, error) {
+	if r.cfg.Auth == nil {
+		return nil, nil
+	}
+	p := auth.FromContext(ctx)
+	if p == nil {
+		return nil, twin.Errorf(twin.EFORBIDDEN, "authentication required")
+	}
+	return p, nil
+}
+
+// checkVisible returns a FORBIDDEN error unless the caller may read asset id.
+func (r *Resolver) checkVisible(ctx context.Context, id string) error {
+	p, err := r.viewer(ctx)
+	if err != nil {
+		return err
+	}
+	if !p.CanSee(r.cfg.Model, id) {
+		return twin.Errorf(twin.EFORBIDDEN, "asset %q is outside the caller's scope", id)
+	}
+	return nil
+}
+
+// visible returns the assets of as the caller may read (as itself when it
+// may read everything).
+func (r *Resolver) visible(ctx context.Context, as []*twin.Asset) ([]*twin.Asset, error) {
+	p, err := r.viewer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return p.Filter(r.cfg.Model, as), nil
+}
