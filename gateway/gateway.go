@@ -10,6 +10,7 @@ package gateway
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -18,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	twin "github.com/twingraph/twingraph"
+	"github.com/twingraph/twingraph/auth"
 	"github.com/twingraph/twingraph/web"
 )
 
@@ -61,6 +63,12 @@ type Config struct {
 	// Registerer, when set, gets the request duration histogram
 	// (twingraph_http_request_duration_seconds by route, method and code).
 	Registerer prometheus.Registerer
+	// Auth, when set, requires a bearer token on /graphql and /twin/...:
+	// none or an invalid one is a 401 FORBIDDEN, and REST answers 403
+	// FORBIDDEN for an asset outside the token's scope. GraphQL's own checks
+	// need the same verifier in resolvers.Config.Auth. The probes, /metrics
+	// and the GraphiQL page stay open. Nil (the default) requires nothing.
+	Auth *auth.Verifier
 }
 
 // New returns the gateway's handler:
@@ -94,6 +102,13 @@ func New(cfg Config) http.Handler {
 	if graphql == nil {
 		graphql = unavailable("GraphQL is not configured")
 	}
+	twinHandler := http.Handler(http.HandlerFunc(g.twin))
+	if cfg.Auth != nil {
+		// Browsers cannot set headers on a WebSocket upgrade: GraphQL
+		// authenticates those by their connection_init payload.
+		graphql = auth.Middleware{Verifier: cfg.Auth, Deny: graphqlDeny, DeferWebSocket: true}.Wrap(graphql)
+		twinHandler = auth.Middleware{Verifier: cfg.Auth, Deny: g.restDeny}.Wrap(twinHandler)
+	}
 	mux.Handle("/graphql", graphqlMethods(graphql))
 	// Every method reaches the page handler, which answers 405 itself:
 	// "GET /" would conflict with the method-less "/graphql".
@@ -107,7 +122,7 @@ func New(cfg Config) http.Handler {
 	if cfg.Metrics != nil {
 		mux.Handle("/metrics", cfg.Metrics)
 	}
-	mux.HandleFunc("/twin/", g.twin)
+	mux.Handle("/twin/", twinHandler)
 
 	return g.instrument(mux)
 }
@@ -152,6 +167,24 @@ func graphqlMethods(next http.Handler) http.Handler {
 		fmt.Fprintf(w, `{"errors":[{"message":"method %s is not supported: use POST, GET or a WebSocket","extensions":{"code":%q}}],"data":null}`+"\n",
 			r.Method, twin.EBADINPUT)
 	})
+}
+
+// graphqlDeny answers a GraphQL request without a valid token: 401 with a
+// GraphQL-shaped FORBIDDEN error.
+func graphqlDeny(w http.ResponseWriter, r *http.Request, err error) {
+	body, _ := json.Marshal(map[string]any{
+		"errors": []map[string]any{{"message": twin.ErrorMessage(err), "extensions": map[string]string{"code": twin.EFORBIDDEN}}},
+		"data":   nil,
+	})
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusUnauthorized)
+	w.Write(append(body, '\n'))
+}
+
+// restDeny answers a REST request without a valid token: 401 FORBIDDEN.
+func (g *gateway) restDeny(w http.ResponseWriter, r *http.Request, err error) {
+	g.writeError(w, r, err, http.StatusUnauthorized)
 }
 
 func unavailable(msg string) http.Handler {

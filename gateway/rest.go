@@ -11,6 +11,7 @@ import (
 	"time"
 
 	twin "github.com/twingraph/twingraph"
+	"github.com/twingraph/twingraph/auth"
 )
 
 // The REST routes, as metric labels.
@@ -30,6 +31,10 @@ func (g *gateway) twin(w http.ResponseWriter, r *http.Request) {
 	a, sub, err := g.resolve(r)
 	if err != nil {
 		g.writeError(w, r, err, 0)
+		return
+	}
+	if !auth.FromContext(r.Context()).CanSee(g.cfg.Model, a.ID) {
+		g.writeError(w, r, twin.Errorf(twin.EFORBIDDEN, "asset %q is outside the caller's scope", a.ID), 0)
 		return
 	}
 	switch sub {
