@@ -655,16 +655,39 @@ var stageNames = []string{"append history", "append events", "put states", "publ
 // publish announces the durable events and changed states. The bus is for
 // live views; a failure is logged, not retried (subscribers resume from the
 // event store).
+//
+// An event goes out only with the Seq the event store gave it: its cursor is
+// what a subscriber resumes from, and Seq 0 would replay the whole history.
+// An event without one is a store fault; it is logged and left to the event
+// store, where a resuming subscriber finds it.
+//
+// Events that were stored before this flush (a replay re-derived them) are
+// published again, with their original Seq, rather than suppressed: the
+// flush that stored them may have ended before it published them (a crash or
+// a revocation between appending events and publishing), and leaving them out
+// would lose them for every live subscriber without a sign. Live delivery is
+// therefore at least once; a duplicate carries the cursor of the original.
 func (w *Worker) publish(ctx context.Context, res *applied) {
 	if w.cfg.Bus == nil || (len(res.events) == 0 && len(res.states) == 0) {
 		return
 	}
 	notices := make([]twin.Notice, 0, len(res.events)+len(res.states))
+	unsequenced := 0
 	for i := range res.events {
+		if res.events[i].Seq <= 0 {
+			unsequenced++
+			continue
+		}
 		notices = append(notices, twin.Notice{Event: &res.events[i]})
+	}
+	if unsequenced > 0 {
+		w.logger.Error("events without a store sequence left unpublished", "events", unsequenced)
 	}
 	for _, st := range res.states {
 		notices = append(notices, twin.Notice{State: st})
+	}
+	if len(notices) == 0 {
+		return
 	}
 	if err := w.cfg.Bus.Publish(ctx, notices); err != nil {
 		w.logger.Warn("publish notices", "err", err)

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -32,8 +33,8 @@ import (
 const eventLock = 7_415_000_002
 
 // AppendEvents writes events in one transaction, idempotent by Event.ID, and
-// assigns Seq to new ones (in the slice). Events already stored keep their
-// original Seq and are left untouched. Errors: INTERNAL.
+// writes every event's Seq back into the slice: the new Seq of a new event, the
+// original Seq of one already stored (which is left untouched). Errors: INTERNAL.
 func (s *Store) AppendEvents(ctx context.Context, events []twin.Event) error {
 	if len(events) == 0 {
 		return nil
@@ -75,6 +76,27 @@ func (s *Store) AppendEvents(ctx context.Context, events []twin.Event) error {
 		}
 		var id string
 		var seq int64
+		if _, err := pgx.ForEachRow(rows, []any{&id, &seq}, func() error { seqs[id] = seq; return nil }); err != nil {
+			return err
+		}
+		// Events that were already stored come back with their original seq,
+		// so the caller never publishes one without it (a notice with seq 0
+		// would hand subscribers a cursor that replays the whole history).
+		// Still under the lock: a conflicting row was committed before the
+		// lock was granted, so it is visible here and its seq cannot change.
+		var old []string
+		for _, id := range ids {
+			if _, ok := seqs[id]; !ok {
+				old = append(old, id)
+			}
+		}
+		if len(old) == 0 {
+			return nil
+		}
+		rows, err = tx.Query(ctx, `SELECT id, seq FROM events WHERE id = ANY($1)`, old)
+		if err != nil {
+			return err
+		}
 		_, err = pgx.ForEachRow(rows, []any{&id, &seq}, func() error { seqs[id] = seq; return nil })
 		return err
 	})
@@ -82,9 +104,13 @@ func (s *Store) AppendEvents(ctx context.Context, events []twin.Event) error {
 		return internal("append events", err)
 	}
 	for i := range events {
-		if seq, ok := seqs[events[i].ID]; ok {
-			events[i].Seq = seq
+		seq, ok := seqs[events[i].ID]
+		if !ok {
+			// Neither inserted nor found: the table lost the row between the
+			// statements, which the lock rules out for writers of this store.
+			return internal("append events", fmt.Errorf("event %s: no seq after insert", events[i].ID))
 		}
+		events[i].Seq = seq
 	}
 	return nil
 }

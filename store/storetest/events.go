@@ -98,6 +98,53 @@ func TestEventStore(t *testing.T, open func(t *testing.T) twin.EventStore) {
 		}
 	})
 
+	t.Run("ReappendWritesBackSeq", func(t *testing.T) {
+		// AppendEvents of already-stored events writes back their original
+		// Seq, and does not change pages. A re-derived event (a replay after
+		// an interrupted flush, a fresh state namespace over the same event
+		// store) arrives with Seq 0 or a stale value; left so, it would be
+		// published with a cursor that replays the whole history.
+		s := open(t)
+		var evs []twin.Event
+		for i := range 6 {
+			evs = append(evs, mkEvent("plant/a", twin.EventModeChanged, t0.Add(time.Duration(i)*time.Second), i))
+		}
+		must(t, "append", s.AppendEvents(ctx(t), slices.Clone(evs[:4])))
+		before := listAll(t, s, twin.EventQuery{First: 100})
+		if len(before) != 4 {
+			t.Fatalf("stored %d events, want 4", len(before))
+		}
+		orig := map[string]int64{}
+		for _, e := range before {
+			orig[e.ID] = e.Seq
+		}
+
+		// Only stored ones, one without its id, one with a wrong Seq, one twice.
+		again := withoutSeq(evs[:4])
+		again[1].ID = ""
+		again[2].Seq = 999999
+		again = append(again, again[0])
+		must(t, "append again", s.AppendEvents(ctx(t), again))
+		for i, e := range again {
+			if want := orig[evs[i%4].ID]; e.Seq != want {
+				t.Fatalf("re-appended event %d: Seq %d, want the original %d", i, e.Seq, want)
+			}
+		}
+		same(t, "events after re-append", listAll(t, s, twin.EventQuery{First: 3}), before)
+
+		// Stored and new in one batch: each gets its own, new ones after all.
+		mixed := withoutSeq([]twin.Event{evs[4], evs[1], evs[5], evs[3]})
+		must(t, "append mixed", s.AppendEvents(ctx(t), mixed))
+		if mixed[1].Seq != orig[evs[1].ID] || mixed[3].Seq != orig[evs[3].ID] {
+			t.Fatalf("stored events in a mixed batch: Seq %d and %d, want %d and %d", mixed[1].Seq, mixed[3].Seq, orig[evs[1].ID], orig[evs[3].ID])
+		}
+		if mixed[0].Seq <= before[3].Seq || mixed[2].Seq <= mixed[0].Seq {
+			t.Fatalf("new events in a mixed batch: Seq %d and %d, want increasing after %d", mixed[0].Seq, mixed[2].Seq, before[3].Seq)
+		}
+		all := listAll(t, s, twin.EventQuery{First: 100})
+		same(t, "events after mixed append", all, append(slices.Clone(before), mixed[0], mixed[2]))
+	})
+
 	t.Run("Filters", func(t *testing.T) {
 		s := open(t)
 		var evs []twin.Event
