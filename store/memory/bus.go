@@ -13,8 +13,10 @@ const DefaultBusBuffer = 1024
 
 // Bus is an in-process twin.Bus. Publish never blocks: a subscriber whose
 // buffer is full is dropped (its channel closed) and counted, so one slow
-// client cannot stall the sync worker. Notices are shared between subscribers
-// and must not be modified.
+// client cannot stall the sync worker. As with every bus, a subscription that
+// may have lost notices is closed, never silently continued, so its consumer
+// knows to resume from the event store. Notices are shared between
+// subscribers and must not be modified.
 type Bus struct {
 	buffer  int
 	mu      sync.Mutex

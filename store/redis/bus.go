@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/redis/rueidis"
 
@@ -39,9 +38,15 @@ func (s *Store) Publish(ctx context.Context, notices []twin.Notice) error {
 // on; the Redis subscription is confirmed before it returns. One Redis
 // subscription per Store feeds every subscriber in process. The channel is
 // closed when ctx ends, when the subscriber falls a full buffer behind
-// (Options.SubscriberBuffer; it is dropped and counted), or on Close.
-// Notices are shared between subscribers and must not be modified.
-// Errors: INTERNAL (Redis unreachable).
+// (Options.SubscriberBuffer; it is dropped and counted), when the Redis
+// subscription is lost, or on Close.
+//
+// A lost subscription ends every subscriber instead of resubscribing quietly:
+// Redis pub/sub keeps nothing for a disconnected subscriber, so notices
+// published until the resubscription would be missed without a sign, and a
+// consumer that knows its channel ended can resume from the event store. The
+// next Subscribe connects again. Notices are shared between subscribers and
+// must not be modified. Errors: INTERNAL (Redis unreachable).
 func (s *Store) Subscribe(ctx context.Context) (<-chan twin.Notice, error) {
 	return s.bus.subscribe(ctx)
 }
@@ -49,16 +54,25 @@ func (s *Store) Subscribe(ctx context.Context) (<-chan twin.Notice, error) {
 // Dropped returns how many subscribers were dropped for falling behind.
 func (s *Store) Dropped() int64 { return s.bus.dropped.Load() }
 
+// Lost returns how many times the Redis subscription was lost (each time
+// ending every subscriber then present).
+func (s *Store) Lost() int64 { return s.bus.lost.Load() }
+
 type bus struct {
 	s       *Store
 	mu      sync.Mutex
 	subs    map[*sub]struct{}
 	dropped atomic.Int64
+	lost    atomic.Int64
 	closed  bool
-	// The shared Redis subscription; nil until the first Subscribe.
+	// The shared Redis subscription; nil until a Subscribe, and again after
+	// the connection is lost.
 	conn   rueidis.DedicatedClient
 	cancel func()
-	stop   chan struct{} // closed by close: ends the reconnect loop
+	// gen numbers the connections, so a message or a loss reported by an
+	// earlier connection never reaches subscribers of a later one.
+	gen  uint64
+	stop chan struct{} // closed by close: ends the watch
 }
 
 type sub struct {
@@ -81,7 +95,7 @@ func (b *bus) subscribe(ctx context.Context) (<-chan twin.Notice, error) {
 		if err != nil {
 			return nil, err
 		}
-		go b.watch(wait)
+		go b.watch(b.gen, wait)
 	}
 	sb := &sub{ch: make(chan twin.Notice, b.s.opt.SubscriberBuffer)}
 	b.subs[sb] = struct{}{}
@@ -100,9 +114,10 @@ func (b *bus) connectLocked(ctx context.Context) (<-chan error, error) {
 	// Close, not the release func: a connection in subscribed mode must never
 	// go back to the pool for ordinary commands.
 	cancel := conn.Close
+	gen := b.gen + 1
 	confirmed := make(chan struct{}, 1)
 	wait := conn.SetPubSubHooks(rueidis.PubSubHooks{
-		OnMessage: b.dispatch,
+		OnMessage: func(m rueidis.PubSubMessage) { b.dispatch(gen, m) },
 		OnSubscription: func(s rueidis.PubSubSubscription) {
 			if s.Kind == "subscribe" {
 				select {
@@ -125,64 +140,41 @@ func (b *bus) connectLocked(ctx context.Context) (<-chan error, error) {
 		cancel()
 		return nil, internal("subscribe", ctx.Err())
 	}
-	b.conn, b.cancel = conn, cancel
+	b.conn, b.cancel, b.gen = conn, cancel, gen
 	return wait, nil
 }
 
-// watch resubscribes after a lost connection, with backoff, until close.
-// Notices published while disconnected are lost; subscribers resume events
-// from the event store.
-func (b *bus) watch(wait <-chan error) {
-	backoff := 100 * time.Millisecond
-	for {
-		select {
-		case <-b.stop:
-			return
-		case err := <-wait:
-			select {
-			case <-b.stop:
-				return
-			default:
-			}
-			slog.Warn("redis notice subscription lost; resubscribing", "err", err)
-			b.mu.Lock()
-			old := b.cancel
-			b.conn, b.cancel = nil, nil
-			b.mu.Unlock()
-			if old != nil {
-				old() // outside b.mu, as in close
-			}
-			for {
-				select {
-				case <-b.stop:
-					return
-				case <-time.After(backoff):
-				}
-				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-				b.mu.Lock()
-				var err error
-				if !b.closed {
-					wait, err = b.connectLocked(ctx)
-				}
-				closed := b.closed
-				b.mu.Unlock()
-				cancel()
-				if closed {
-					return
-				}
-				if err == nil {
-					backoff = 100 * time.Millisecond
-					break
-				}
-				backoff = min(2*backoff, 5*time.Second)
-			}
-		}
+// watch waits for connection gen to end. When it is lost (not closed by
+// close), every current subscriber is ended, since notices published from
+// now until some later resubscription would never reach them; the next
+// Subscribe connects again.
+func (b *bus) watch(gen uint64, wait <-chan error) {
+	var err error
+	select {
+	case <-b.stop:
+		return
+	case err = <-wait:
 	}
+	b.mu.Lock()
+	if b.closed || b.gen != gen || b.conn == nil {
+		b.mu.Unlock()
+		return
+	}
+	n := len(b.subs)
+	for sb := range b.subs {
+		b.removeLocked(sb)
+	}
+	cancel := b.cancel
+	b.conn, b.cancel = nil, nil
+	b.mu.Unlock()
+	b.lost.Add(1)
+	slog.Warn("redis notice subscription lost; ending subscribers so they resume", "subscribers", n, "err", err)
+	cancel() // outside b.mu, as in close
 }
 
-// dispatch decodes one message and offers its notices to every subscriber
-// without blocking, dropping those whose buffer is full.
-func (b *bus) dispatch(m rueidis.PubSubMessage) {
+// dispatch decodes one message of connection gen and offers its notices to
+// every subscriber without blocking, dropping those whose buffer is full.
+func (b *bus) dispatch(gen uint64, m rueidis.PubSubMessage) {
 	var notices []twin.Notice
 	if err := json.Unmarshal([]byte(m.Message), &notices); err != nil {
 		slog.Warn("undecodable notice message", "channel", m.Channel, "err", err)
@@ -190,6 +182,9 @@ func (b *bus) dispatch(m rueidis.PubSubMessage) {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.gen != gen || b.conn == nil {
+		return // a message the lost connection read before it ended
+	}
 	for sb := range b.subs {
 	send:
 		for _, n := range notices {

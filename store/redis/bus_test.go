@@ -7,41 +7,77 @@ import (
 
 	twin "github.com/twingraph/twingraph"
 	"github.com/twingraph/twingraph/internal/testenv"
+	"github.com/twingraph/twingraph/store/redis"
+	"github.com/twingraph/twingraph/store/storetest"
 )
 
-// After Redis drops the subscriber connection, the store resubscribes and
-// notices flow again to the same subscriber channel.
-func TestBus_Resubscribes(t *testing.T) {
+// privateRedis opens a store on a redis-server of the test's own, even when
+// TWIN_TEST_REDIS_URL names a shared one: killing pub/sub connections there
+// would end the subscriptions of every other test using it.
+func privateRedis(t *testing.T) *redis.Store {
+	t.Helper()
+	t.Setenv("TWIN_TEST_REDIS_URL", "")
+	return MustOpen(t, testenv.Redis(t))
+}
+
+// killPubSub drops every pub/sub connection of the server, as a network
+// failure or a Redis restart would.
+func killPubSub(t *testing.T, s *redis.Store) {
+	t.Helper()
+	c := s.Client()
+	if err := c.Do(context.Background(), c.B().ClientKill().TypePubsub().Build()).Error(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A lost Redis subscription ends the subscriptions that may have missed
+// notices; it never resubscribes behind their back.
+func TestBus_LossEndsSubscriptions(t *testing.T) {
+	s := privateRedis(t)
+	storetest.TestBusLoss(t, s, func(t *testing.T) { killPubSub(t, s) })
+	if s.Lost() == 0 {
+		t.Fatal("Lost() = 0 after the subscription connection was killed")
+	}
+}
+
+// Every subscriber is ended by a lost connection, whether or not a notice was
+// published meanwhile, and the next Subscribe connects again.
+func TestBus_LossEndsEverySubscriber(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	s := MustOpen(t, testenv.Redis(t))
+	s := privateRedis(t)
+	var chans []<-chan twin.Notice
+	for range 3 {
+		ch, err := s.Subscribe(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		chans = append(chans, ch)
+	}
+	killPubSub(t, s)
+	for i, ch := range chans {
+		select {
+		case n, ok := <-ch:
+			if ok {
+				t.Fatalf("subscriber %d: notice %+v, none was published", i, n)
+			}
+		case <-time.After(30 * time.Second): // a guard against a hang, not a timing assertion
+			t.Fatalf("subscriber %d still open after its connection was killed", i)
+		}
+	}
 	ch, err := s.Subscribe(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := s.Client()
-	if err := c.Do(ctx, c.B().ClientKill().TypePubsub().Build()).Error(); err != nil {
+	if err := s.Publish(ctx, []twin.Notice{{State: twin.NewState("plant/a")}}); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.After(30 * time.Second)
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		select {
-		case n, ok := <-ch:
-			if !ok {
-				t.Fatal("subscriber channel closed by a lost connection")
-			}
-			if n.State == nil || n.State.Asset != "plant/a" {
-				t.Fatalf("unexpected notice %+v", n)
-			}
-			return
-		case <-tick.C:
-			if err := s.Publish(ctx, []twin.Notice{{State: twin.NewState("plant/a")}}); err != nil {
-				t.Fatal(err)
-			}
-		case <-deadline:
-			t.Fatal("no notice after the subscriber connection was killed")
+	select {
+	case n, ok := <-ch:
+		if !ok || n.State == nil || n.State.Asset != "plant/a" {
+			t.Fatalf("after resubscribing: %+v, %v", n, ok)
 		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("no notice after subscribing again")
 	}
 }

@@ -3,6 +3,9 @@ package storetest
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -79,6 +82,37 @@ func TestBus(t *testing.T, open func(t *testing.T) twin.Bus) {
 		must(t, "publish after cancel", b.Publish(ctx(t), notices(0, 3)))
 	})
 
+	t.Run("LossEndsSubscription", func(t *testing.T) {
+		// The contract: a subscription that may have lost notices is closed,
+		// never silently continued. A subscriber that stops reading loses
+		// notices; what it received before the close must be an unbroken run
+		// from the first notice published after Subscribe, so a consumer that
+		// resumes from its last notice misses nothing.
+		b := open(t)
+		c, cancel := context.WithCancel(ctx(t))
+		defer cancel()
+		ch, err := b.Subscribe(c)
+		must(t, "subscribe", err)
+		const total = 20000
+		for i := 0; i < total; i += 100 {
+			must(t, "publish", b.Publish(ctx(t), notices(i, 100)))
+		}
+		next := 0
+		for {
+			n, ok := recv(t, ch, "lagging subscriber")
+			if !ok {
+				break
+			}
+			if k := noticeNum(t, n); k != next {
+				t.Fatalf("received notice %d after %d: notices %d..%d lost and the subscription continued", k, next-1, next, k-1)
+			}
+			next++
+		}
+		if next >= total {
+			t.Fatalf("lagging subscriber received all %d notices; want it dropped", next)
+		}
+	})
+
 	t.Run("SlowSubscriberDropped", func(t *testing.T) {
 		// A subscriber that never reads must not block Publish; it loses
 		// notices and ends with its channel closed, while a reading one keeps
@@ -121,4 +155,98 @@ func TestBus(t *testing.T, open func(t *testing.T) twin.Bus) {
 			t.Fatal("reading subscriber received nothing")
 		}
 	})
+}
+
+// noticeNum returns k of a notice made by notices.
+func noticeNum(t *testing.T, n twin.Notice) int {
+	t.Helper()
+	if n.Event != nil {
+		return int(n.Event.Seq - 1)
+	}
+	if n.State != nil {
+		if k, err := strconv.Atoi(strings.TrimPrefix(n.State.Asset, "plant/a")); err == nil {
+			return k
+		}
+	}
+	t.Fatalf("notice not from this test: %+v", n)
+	return -1
+}
+
+// TestBusLoss runs the part of the twin.Bus contract that concerns a lost
+// transport: a subscription that may have lost notices is closed, never
+// silently continued, and a later Subscribe delivers again. disrupt breaks
+// the transport of b under its subscriptions (for Redis: CLIENT KILL TYPE
+// pubsub); notices are published throughout.
+//
+// Each round subscribes, checks that a notice gets through, disrupts, and then
+// reads while a publisher keeps going: every notice must follow the previous
+// one received without a gap until the channel closes. A bus that
+// resubscribes quietly fails on the first notice after the gap; one that
+// neither closes nor delivers runs into the guard.
+func TestBusLoss(t *testing.T, b twin.Bus, disrupt func(t *testing.T)) {
+	const rounds = 5
+	c, cancel := context.WithCancel(ctx(t))
+	defer cancel()
+	k := 0 // the next notice to publish
+	for r := range rounds {
+		sub, unsub := context.WithCancel(c)
+		ch, err := b.Subscribe(sub)
+		must(t, "subscribe", err)
+		// The subscription is in place when Subscribe returns, so the first
+		// notice published now is the first one received.
+		first := k
+		must(t, "publish", b.Publish(ctx(t), notices(k, 1)))
+		k++
+		n, ok := recv(t, ch, fmt.Sprintf("round %d: first notice", r))
+		if !ok {
+			t.Fatalf("round %d: subscription closed before any loss", r)
+		}
+		if got := noticeNum(t, n); got != first {
+			t.Fatalf("round %d: first notice %d, want %d", r, got, first)
+		}
+		disrupt(t)
+
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		wg.Add(1)
+		from, end := k, k
+		go func() {
+			defer wg.Done()
+			for i := from; ; i++ {
+				end = i // read after wg.Wait
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if err := b.Publish(ctx(t), notices(i, 1)); err != nil {
+					t.Errorf("publish: %v", err)
+					return
+				}
+				// Pacing only, so the loop does not flood the transport.
+				time.Sleep(time.Millisecond)
+			}
+		}()
+		last := first
+		for {
+			n, ok := recv(t, ch, fmt.Sprintf("round %d: after the disruption", r))
+			if !ok {
+				break
+			}
+			got := noticeNum(t, n)
+			if got != last+1 {
+				close(stop)
+				wg.Wait()
+				t.Fatalf("round %d: received notice %d after %d: notices %d..%d lost and the subscription continued", r, got, last, last+1, got-1)
+			}
+			last = got
+		}
+		close(stop)
+		wg.Wait()
+		unsub()
+		k = end
+		if last+1 > k {
+			t.Fatalf("round %d: received notice %d, never published", r, last)
+		}
+	}
 }
