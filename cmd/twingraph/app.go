@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -16,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	twin "github.com/twingraph/twingraph"
+	"github.com/twingraph/twingraph/auth"
 	"github.com/twingraph/twingraph/examples"
 	"github.com/twingraph/twingraph/gateway"
 	"github.com/twingraph/twingraph/hierarchy"
@@ -41,6 +43,9 @@ type Main struct {
 	Registry *prometheus.Registry
 	// MaxPageSize bounds every `first` argument (GraphQL and REST); 0 is the default (100).
 	MaxPageSize int
+	// Auth, when set, requires bearer tokens on /graphql and /twin/...; nil
+	// (the default) serves everyone.
+	Auth *auth.Verifier
 
 	redis    *redis.Store
 	postgres *postgres.Store
@@ -149,14 +154,40 @@ func (m *Main) Gateway() http.Handler {
 	m.Registry.MustRegister(dropped)
 	gql := resolvers.New(resolvers.Config{
 		Model: m.Model, States: m.States, History: m.History, Events: m.Events, Bus: m.Bus,
-		Logger: m.Logger, OnSlowSubscriber: dropped.Inc, MaxPageSize: m.MaxPageSize,
+		Logger: m.Logger, OnSlowSubscriber: dropped.Inc, MaxPageSize: m.MaxPageSize, Auth: m.Auth,
 	})
 	m.closers = append(m.closers, gql.Close)
 	return gateway.New(gateway.Config{
 		Model: m.Model, States: m.States, History: m.History, Events: m.Events,
 		GraphQL: gql, Ready: m.Ready, Logger: m.Logger, Registerer: m.Registry, MaxPageSize: m.MaxPageSize,
-		Metrics: promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}),
+		Metrics: promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}), Auth: m.Auth,
 	})
+}
+
+// authFlags are the gateway's authorization flags; with neither key file
+// given, authorization stays off.
+type authFlags struct {
+	jwks, secret, issuer, audience string
+}
+
+// register adds the --auth-* flags to fs.
+func (a *authFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&a.jwks, "auth-jwks", "", "require bearer tokens signed by a key of this local JWKS file (RSA/EC public keys; RS256/ES256 unless a key says otherwise)")
+	fs.StringVar(&a.secret, "auth-hs256-secret-file", "", "require bearer tokens signed with the HS256 secret in this file (at least 32 bytes)")
+	fs.StringVar(&a.issuer, "auth-issuer", "", "with authorization on, the iss claim tokens must carry")
+	fs.StringVar(&a.audience, "auth-audience", "", "with authorization on, an aud value tokens must carry")
+}
+
+// verifier loads the keys, or returns nil when authorization is off.
+func (a *authFlags) verifier() (*auth.Verifier, error) {
+	cfg := auth.Config{JWKSFile: a.jwks, HS256SecretFile: a.secret, Issuer: a.issuer, Audience: a.audience}
+	if !cfg.Enabled() {
+		if a.issuer != "" || a.audience != "" {
+			return nil, fmt.Errorf("--auth-issuer and --auth-audience need --auth-jwks or --auth-hs256-secret-file")
+		}
+		return nil, nil
+	}
+	return auth.NewVerifier(cfg)
 }
 
 // Listen binds the HTTP address and serves the gateway until ctx ends.

@@ -22,6 +22,8 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	maxSamples := fs.Int("memory-history-samples", 50000, "with in-memory history, keep about this many newest samples per series (bounds a long-running dev process)")
 	maxPageSize := fs.Int("max-page-size", 100, "largest page (first) a query may ask for, GraphQL and REST")
 	var common commonFlags
+	var authf authFlags
+	authf.register(fs)
 	common.register(fs, "Redis URL for state and live events (default: in memory)",
 		"PostgreSQL URL for history and events (default: in memory)")
 	if err := parseFlags(fs, args); err != nil {
@@ -30,12 +32,17 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if *maxPageSize < 1 {
 		return fmt.Errorf("--max-page-size must be at least 1")
 	}
+	verifier, err := authf.verifier()
+	if err != nil {
+		return err
+	}
 	m, err := common.open(ctx, stderr, true)
 	defer m.Close()
 	if err != nil {
 		return err
 	}
 	m.MaxPageSize = *maxPageSize
+	m.Auth = verifier
 	if h, ok := m.History.(*memory.HistoryStore); ok {
 		h.MaxSamples = *maxSamples
 	}
