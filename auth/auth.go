@@ -16,6 +16,7 @@ package auth
 import (
 	"context"
 	"slices"
+	"time"
 
 	twin "github.com/twingraph/twingraph"
 )
@@ -31,6 +32,19 @@ type Principal struct {
 	// every asset (no twin_scope claim, or one containing "*"). An empty,
 	// non-nil list sees nothing.
 	Scope []string
+	// Expires is when the authority ends: the token's exp plus the tolerated
+	// clock skew. Long-lived streams (WebSocket, SSE) end then, so a
+	// subscription never outlives its token; zero means never.
+	Expires time.Time
+}
+
+// WithExpiry returns ctx ending when p expires (ctx itself when p is nil or
+// never expires), and the function releasing its timer.
+func WithExpiry(ctx context.Context, p *Principal) (context.Context, context.CancelFunc) {
+	if p == nil || p.Expires.IsZero() {
+		return ctx, func() {}
+	}
+	return context.WithDeadline(ctx, p.Expires)
 }
 
 // All reports whether p may read every asset. A nil Principal (authorization

@@ -52,6 +52,9 @@ func TestVerifier_Verify(t *testing.T) {
 			if p.Subject != "tester" {
 				t.Errorf("Subject = %q", p.Subject)
 			}
+			if d := time.Until(p.Expires); d < time.Hour || d > time.Hour+auth.DefaultSkew+time.Minute {
+				t.Errorf("Expires in %v, want the hour of the token plus the skew", d)
+			}
 			if (p.Scope == nil) != (c.scope == nil) || strings.Join(p.Scope, ",") != strings.Join(c.scope, ",") {
 				t.Errorf("Scope = %#v, want %#v", p.Scope, c.scope)
 			}
@@ -285,5 +288,22 @@ func TestMiddleware_Wrap(t *testing.T) {
 	}
 	if c := do("OPTIONS", "/x", nil); c != 200 || got != nil {
 		t.Errorf("OPTIONS: code %d", c)
+	}
+}
+
+func BenchmarkVerifier_Verify(b *testing.B) {
+	is := authtest.New(b)
+	v := is.Verifier()
+	for _, c := range []struct{ name, token string }{
+		{"HS256", is.HS256(authtest.Claims{Scope: []string{"plant/jkt1/packaging"}})},
+		{"RS256", is.RS256(authtest.Claims{Scope: []string{"plant/jkt1/packaging"}})},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := v.Verify(c.token); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

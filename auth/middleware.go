@@ -38,7 +38,11 @@ func (m Middleware) Wrap(next http.Handler) http.Handler {
 			m.Deny(w, r, err)
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), p)))
+		// A stream (SSE, a WebSocket authenticated by this header) ends when
+		// the token does.
+		ctx, cancel := WithExpiry(NewContext(r.Context(), p), p)
+		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 

@@ -50,6 +50,7 @@ func (cfg Config) Enabled() bool { return cfg.JWKSFile != "" || cfg.HS256SecretF
 type Verifier struct {
 	keys    jwk.Set
 	options []jwt.ParseOption
+	skew    time.Duration
 }
 
 // NewVerifier loads the keys cfg names. It fails when cfg names none, when a
@@ -95,7 +96,7 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 	if cfg.Audience != "" {
 		opts = append(opts, jwt.WithAudience(cfg.Audience))
 	}
-	return &Verifier{keys: keys, options: opts}, nil
+	return &Verifier{keys: keys, options: opts, skew: max(skew, 0)}, nil
 }
 
 func addJWKS(keys jwk.Set, path string) error {
@@ -193,6 +194,9 @@ func (v *Verifier) Verify(token string) (*Principal, error) {
 	}
 	p := &Principal{}
 	p.Subject, _ = tok.Subject()
+	if exp, ok := tok.Expiration(); ok {
+		p.Expires = exp.Add(v.skew)
+	}
 	if !tok.Has(ScopeClaim) {
 		return p, nil
 	}

@@ -35,7 +35,11 @@ func websocketInit(v *auth.Verifier) transport.WebsocketInitFunc {
 			ctx = transport.AppendCloseReason(transport.WithWebsocketCloseCode(ctx, closeForbidden), reason)
 			return ctx, nil, err
 		}
-		return auth.NewContext(ctx, p), nil, nil
+		// The connection closes when the token expires; the connection's
+		// own end releases the timer.
+		ctx, cancel := auth.WithExpiry(auth.NewContext(ctx, p), p)
+		context.AfterFunc(ctx, cancel)
+		return ctx, nil, nil
 	}
 }
 

@@ -27,10 +27,17 @@ type authEnv struct {
 	srv *httptest.Server
 }
 
-func newAuthEnv(t *testing.T) *authEnv {
+func newAuthEnv(t *testing.T, opts ...func(*auth.Config)) *authEnv {
 	t.Helper()
 	is := authtest.New(t)
-	v := is.Verifier()
+	cfg := is.Config()
+	for _, o := range opts {
+		o(&cfg)
+	}
+	v, err := auth.NewVerifier(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
 	e := newEnv(t, mustDemoModel(t), func(c *resolvers.Config) { c.Auth = v })
 	h := auth.Middleware{
 		Verifier: v,
@@ -261,4 +268,29 @@ func TestAuth_WebSocket(t *testing.T) {
 			t.Errorf("replayed %+v, want line3's E1", got.TwinEvents)
 		}
 	})
+}
+
+// A subscription does not outlive its token: the connection closes at exp.
+func TestAuth_WebSocketEndsWhenTheTokenExpires(t *testing.T) {
+	a := newAuthEnv(t, func(c *auth.Config) { c.Skew = -1 })
+	tok := a.is.HS256(authtest.Claims{Expires: time.Now().Add(2 * time.Second)})
+	c, m, err := dialAuthWS(t, a, `{"Authorization":"Bearer `+tok+`"}`)
+	if err != nil || m.Type != "connection_ack" {
+		t.Fatalf("init: %v %v", m, err)
+	}
+	c.subscribe("1", `subscription { twinEvents { asset } }`)
+	for {
+		c.conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+		var m wsMsg
+		if err := c.conn.ReadJSON(&m); err != nil {
+			var ce *websocket.CloseError
+			if !errors.As(err, &ce) {
+				t.Fatalf("read: %v, want the server to close the connection", err)
+			}
+			return
+		}
+		if m.Type == "next" {
+			t.Fatalf("unexpected event %s", m.Payload)
+		}
+	}
 }
