@@ -623,7 +623,7 @@ func (w *Worker) runJob(j *job) {
 // write performs the stages of a flush from stage on and returns the first
 // stage not yet done. Every stage is idempotent, so a retry may repeat one.
 func (w *Worker) write(ctx context.Context, res *applied, stage int) (int, error) {
-	for ; stage < 5; stage++ {
+	for ; stage < len(stageNames); stage++ {
 		var err error
 		switch stage {
 		case 0:
@@ -635,12 +635,14 @@ func (w *Worker) write(ctx context.Context, res *applied, stage int) (int, error
 				err = w.cfg.Events.AppendEvents(ctx, res.events)
 			}
 		case 2:
+			w.publishEvents(ctx, res)
+		case 3:
 			if len(res.states) > 0 {
 				err = w.cfg.States.PutStates(ctx, res.states)
 			}
-		case 3:
-			w.publish(ctx, res)
 		case 4:
+			w.publishStates(ctx, res)
+		case 5:
 			err = w.dlq.send(ctx, res.rejects)
 		}
 		if err != nil {
@@ -650,11 +652,14 @@ func (w *Worker) write(ctx context.Context, res *applied, stage int) (int, error
 	return stage, nil
 }
 
-var stageNames = []string{"append history", "append events", "put states", "publish", "dead-letter"}
+// stageNames name the steps of a flush, in order. Events are published as
+// soon as they are durable, before the states: a crash after the states are
+// written would otherwise lose their notices for good, since the replay skips
+// records the states already carry.
+var stageNames = []string{"append history", "append events", "publish events", "put states", "publish states", "dead-letter"}
 
-// publish announces the durable events and changed states. The bus is for
-// live views; a failure is logged, not retried (subscribers resume from the
-// event store).
+// publishEvents announces the durable events. The bus is for live views; a
+// failure is logged, not retried (subscribers resume from the event store).
 //
 // An event goes out only with the Seq the event store gave it: its cursor is
 // what a subscriber resumes from, and Seq 0 would replay the whole history.
@@ -664,14 +669,14 @@ var stageNames = []string{"append history", "append events", "put states", "publ
 // Events that were stored before this flush (a replay re-derived them) are
 // published again, with their original Seq, rather than suppressed: the
 // flush that stored them may have ended before it published them (a crash or
-// a revocation between appending events and publishing), and leaving them out
-// would lose them for every live subscriber without a sign. Live delivery is
+// a revocation between appending and publishing), and leaving them out would
+// lose them for every live subscriber without a sign. Live delivery is
 // therefore at least once; a duplicate carries the cursor of the original.
-func (w *Worker) publish(ctx context.Context, res *applied) {
-	if w.cfg.Bus == nil || (len(res.events) == 0 && len(res.states) == 0) {
+func (w *Worker) publishEvents(ctx context.Context, res *applied) {
+	if w.cfg.Bus == nil || len(res.events) == 0 {
 		return
 	}
-	notices := make([]twin.Notice, 0, len(res.events)+len(res.states))
+	notices := make([]twin.Notice, 0, len(res.events))
 	unsequenced := 0
 	for i := range res.events {
 		if res.events[i].Seq <= 0 {
@@ -683,9 +688,22 @@ func (w *Worker) publish(ctx context.Context, res *applied) {
 	if unsequenced > 0 {
 		w.logger.Error("events without a store sequence left unpublished", "events", unsequenced)
 	}
+	w.announce(ctx, notices)
+}
+
+// publishStates announces the changed states once they are durable.
+func (w *Worker) publishStates(ctx context.Context, res *applied) {
+	if w.cfg.Bus == nil || len(res.states) == 0 {
+		return
+	}
+	notices := make([]twin.Notice, 0, len(res.states))
 	for _, st := range res.states {
 		notices = append(notices, twin.Notice{State: st})
 	}
+	w.announce(ctx, notices)
+}
+
+func (w *Worker) announce(ctx context.Context, notices []twin.Notice) {
 	if len(notices) == 0 {
 		return
 	}
