@@ -119,7 +119,8 @@ type EventPage struct {
 // EventStore keeps business events.
 type EventStore interface {
 	// AppendEvents writes events in one batch, idempotent by Event.ID (a replayed
-	// event is a no-op), and assigns Seq to new ones. Errors: INTERNAL.
+	// event is a no-op), and writes every event's Seq back into the slice: a new
+	// Seq for new events, the original Seq for ones already stored. Errors: INTERNAL.
 	AppendEvents(ctx context.Context, events []Event) error
 	// ListEvents returns one page in Seq order. A page never skips an event that a
 	// concurrent writer commits later with a lower Seq. Errors: BAD_INPUT, INTERNAL.
@@ -140,7 +141,9 @@ type Bus interface {
 	// Publish announces notices; only call it after they are durable. Errors: INTERNAL.
 	Publish(ctx context.Context, notices []Notice) error
 	// Subscribe delivers notices published from now on until ctx ends, then closes
-	// the channel. A subscriber that cannot keep up loses notices (counted) rather
-	// than blocking the publisher. Errors: INTERNAL.
+	// the channel. A subscription that may have lost notices (a subscriber that
+	// cannot keep up, a lost transport) is closed, never silently continued: the
+	// caller resumes from the event store. The publisher is never blocked.
+	// Errors: INTERNAL.
 	Subscribe(ctx context.Context) (<-chan Notice, error)
 }
