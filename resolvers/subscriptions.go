@@ -101,6 +101,11 @@ func (r *Resolver) streamEvents(ctx context.Context, f *eventFilter, after *stri
 			}
 		}
 		for n := range live {
+			// A re-published event (a replay re-derived it) at or before the
+			// resume cursor is one the client already has.
+			if after != nil && n.Event.Seq <= seq {
+				continue
+			}
 			if replayed[n.Event.Seq] {
 				delete(replayed, n.Event.Seq)
 				continue
