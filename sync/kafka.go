@@ -28,14 +28,16 @@ func consumerConfig(brokers string) kafka.ConfigMap {
 	cfg["fetch.queue.backoff.ms"] = 20
 	// The rebalance timeout librdkafka sends in JoinGroup is this interval
 	// (default 5 min): how long the group coordinator waits for every member
-	// to rejoin. A member that dies during a rebalance is only dropped when
-	// that wait runs out (kfake never expires a dynamic member killed while
-	// its first JoinGroup is parked), and every survivor sits at zero
-	// partitions meanwhile; repeated kills chained such waits for many
-	// minutes. 30 s bounds each wait. The worker's loop polls at least every
+	// to rejoin, and (plus 3 s) how long the client waits for the answer.
+	// On the embedded broker (kfake) a member killed while its first
+	// JoinGroup is parked is never expired by its session timeout: it is
+	// dropped only when a rebalance runs out of that time, and until then
+	// every survivor sits at zero partitions (or the dead member is handed
+	// partitions that nobody reads). Repeated kills chained such waits for
+	// many minutes; 30 s bounds each. The worker's loop polls at least every
 	// 100 ms even while the stores are down (flushes run on another
-	// goroutine), and its rebalance callbacks are bounded well below this
-	// (a revocation's flush by revokeFlushTimeout), so a live worker is not
+	// goroutine), and its rebalance callbacks are bounded well below this (a
+	// revocation's flush by revokeFlushTimeout), so a live worker is not
 	// dropped for polling too slowly.
 	cfg["max.poll.interval.ms"] = 30000
 	// librdkafka refuses a poll interval below the session timeout, whose
