@@ -135,8 +135,12 @@ func (g *gateway) twinBody(a *twin.Asset, st *twin.State) twinBody {
 	typ := g.cfg.Model.Type(a.Type)
 	now := g.cfg.Now()
 	s := &body.State
-	if st.Mode.Valid() {
-		s.Mode = st.Mode
+	var debounce time.Duration
+	if typ != nil {
+		debounce = typ.Debounce
+	}
+	if mode, _ := st.ModeAt(now, debounce); mode.Valid() {
+		s.Mode = mode
 	}
 	if v, ok := twin.Throughput(typ, st); ok {
 		s.SpeedUnitsPerMin = finite(v)
@@ -150,7 +154,7 @@ func (g *gateway) twinBody(a *twin.Asset, st *twin.State) twinBody {
 	if st.Batch != "" {
 		s.CurrentBatch = &st.Batch
 	}
-	s.UptimeSecondsToday = finite(st.UptimeAt(now, a.Location()))
+	s.UptimeSecondsToday = finite(st.UptimeAtDebounced(now, a.Location(), debounce))
 	if len(st.FaultCodes) > 0 {
 		s.FaultCodesActive = st.FaultCodes
 	}

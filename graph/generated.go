@@ -3105,7 +3105,7 @@ func (ec *executionContext) _AssetState_mode(ctx context.Context, field graphql.
 			return ec.fieldContext_AssetState_mode(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Mode, nil
+			return obj.Mode(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v twin.Mode) graphql.Marshaler {
@@ -3116,7 +3116,7 @@ func (ec *executionContext) _AssetState_mode(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_AssetState_mode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("AssetState", field, false, false, "Mode")
+	return graphql.NewScalarFieldContext("AssetState", field, true, false, "Mode")
 }
 
 func (ec *executionContext) _AssetState_modeSince(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.AssetState) (ret graphql.Marshaler) {

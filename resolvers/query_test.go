@@ -808,3 +808,40 @@ func TestQuery_HistoryPrefetchedPerLevel(t *testing.T) {
 		}
 	}
 }
+
+// A debounced change that has held long enough is the mode at the read, even
+// before the sample that confirms it (and writes its event) arrives.
+func TestQuery_PendingModeCountsOnceHeld(t *testing.T) {
+	e := newEnv(t, mustDemoModel(t))
+	const cooking = "plant/jkt1/processing/cooking" // debounce 2s
+	st := twin.NewState(cooking)
+	st.Mode, st.ModeSince = twin.ModeRunning, now.Add(-time.Hour)
+	st.PendingMode, st.PendingSince = twin.ModeIdle, now.Add(-30*time.Minute)
+	st.UpdatedAt = st.PendingSince
+	e.putState(st)
+	var got struct {
+		Asset struct {
+			State struct {
+				Mode      string
+				ModeSince string
+			}
+		}
+		Area struct{ Rollup struct{ Running, Idle int } }
+	}
+	const q = `{ asset(id: "` + cooking + `") { state { mode modeSince } } area: asset(id: "plant/jkt1/processing") { rollup { running idle } } }`
+	e.post(t, q, &got)
+	if got.Asset.State.Mode != "IDLE" || got.Asset.State.ModeSince != st.PendingSince.Format(time.RFC3339) {
+		t.Errorf("state = %+v, want IDLE since %s", got.Asset.State, st.PendingSince)
+	}
+	if got.Area.Rollup.Idle != 1 || got.Area.Rollup.Running != 0 {
+		t.Errorf("area rollup = %+v, want the cooking line counted IDLE", got.Area.Rollup)
+	}
+
+	// Not yet held for the debounce: the old mode stands.
+	st.PendingSince = now.Add(-time.Second)
+	e.putState(st)
+	e.post(t, q, &got)
+	if got.Asset.State.Mode != "RUNNING" {
+		t.Errorf("mode = %s one second into a 2s debounce, want RUNNING", got.Asset.State.Mode)
+	}
+}

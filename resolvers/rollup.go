@@ -65,7 +65,7 @@ func (r *Resolver) rollup(ctx context.Context, a *twin.Asset) (*model.Rollup, er
 		if i > 0 && t != nil && len(t.ModeRules) > 0 {
 			mode := twin.ModeUnknown
 			if st != nil {
-				mode = st.Mode
+				mode, _ = st.ModeAt(now, t.Debounce)
 			}
 			switch mode {
 			case twin.ModeRunning:

@@ -206,8 +206,26 @@ func (s *AssetState) Asset() *Asset {
 	return &Asset{Asset: s.asset}
 }
 
-// ModeSince returns when the current mode began; nil when unknown.
-func (s *AssetState) ModeSince() *time.Time { return nonZeroTime(s.State.ModeSince) }
+// debounce is the asset type's minimum dwell (0 without a type).
+func (s *AssetState) debounce() time.Duration {
+	if s.typ == nil {
+		return 0
+	}
+	return s.typ.Debounce
+}
+
+// Mode returns the mode at the read: a debounced change counts once it has
+// held for the debounce, even before the sample that confirms it arrives.
+func (s *AssetState) Mode() twin.Mode {
+	m, _ := s.State.ModeAt(s.at, s.debounce())
+	return m
+}
+
+// ModeSince returns when the mode at the read began; nil when unknown.
+func (s *AssetState) ModeSince() *time.Time {
+	_, since := s.State.ModeAt(s.at, s.debounce())
+	return nonZeroTime(since)
+}
 
 // UpdatedAt returns the newest applied sample's time; nil before any.
 func (s *AssetState) UpdatedAt() *time.Time { return nonZeroTime(s.State.UpdatedAt) }
@@ -221,7 +239,7 @@ func (s *AssetState) Batch() *string { return nonEmpty(s.State.Batch) }
 // UptimeSecondsToday returns seconds in RUNNING since the site's local
 // midnight, counting the current RUNNING stretch up to the read.
 func (s *AssetState) UptimeSecondsToday() float64 {
-	return s.State.UptimeAt(s.at, s.asset.Location())
+	return s.State.UptimeAtDebounced(s.at, s.asset.Location(), s.debounce())
 }
 
 // Speed returns the actual speed from the type's speed signal; nil without one.
