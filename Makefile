@@ -53,9 +53,13 @@ check-generated: generate
 web:
 	cd web && npm ci --no-audit --no-fund && npm run build
 
-## bench: the benchmarks named in the README (figures, not assertions).
+## bench: the benchmarks behind the README's figures (each beside its baseline).
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 2s ./...
+	$(GO) test ./sync -run '^$$' -bench 'Worker_EndToEnd|Worker_Latency' -benchtime 1x
+	$(GO) test ./cmd/twingraph -run '^$$' -bench Gateway -benchtime 1x
+	$(GO) test ./store/redis -run '^$$' -bench 'GetStates1000|PutStates1000' -benchtime 2s
+	$(GO) test ./store/postgres -run '^$$' -bench QueryHistory24h1m -benchtime 1000x
+	$(GO) test ./store/postgres -run '^$$' -bench AppendSamples -benchtime 20x
 
 vet:
 	$(GO) vet ./...
