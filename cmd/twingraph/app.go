@@ -164,22 +164,37 @@ func (m *Main) Gateway() http.Handler {
 	})
 }
 
-// authFlags are the gateway's authorization flags; with neither key file
-// given, authorization stays off.
-type authFlags struct {
+// gatewayFlags are the flags of the commands that serve the gateway (dev and
+// serve): page bounds and authorization (off unless a key file is given).
+type gatewayFlags struct {
+	maxPageSize                    int
 	jwks, secret, issuer, audience string
 }
 
-// register adds the --auth-* flags to fs.
-func (a *authFlags) register(fs *flag.FlagSet) {
+// register adds --max-page-size and the --auth-* flags to fs.
+func (a *gatewayFlags) register(fs *flag.FlagSet) {
+	fs.IntVar(&a.maxPageSize, "max-page-size", 100, "largest page (first) a query may ask for, GraphQL and REST")
 	fs.StringVar(&a.jwks, "auth-jwks", "", "require bearer tokens signed by a key of this local JWKS file (RSA/EC public keys; RS256/ES256 unless a key says otherwise)")
 	fs.StringVar(&a.secret, "auth-hs256-secret-file", "", "require bearer tokens signed with the HS256 secret in this file (at least 32 bytes)")
 	fs.StringVar(&a.issuer, "auth-issuer", "", "with authorization on, the iss claim tokens must carry")
 	fs.StringVar(&a.audience, "auth-audience", "", "with authorization on, an aud value tokens must carry")
 }
 
+// apply checks the flags and sets them on m.
+func (a *gatewayFlags) apply(m *Main) error {
+	if a.maxPageSize < 1 {
+		return fmt.Errorf("--max-page-size must be at least 1")
+	}
+	v, err := a.verifier()
+	if err != nil {
+		return err
+	}
+	m.MaxPageSize, m.Auth = a.maxPageSize, v
+	return nil
+}
+
 // verifier loads the keys, or returns nil when authorization is off.
-func (a *authFlags) verifier() (*auth.Verifier, error) {
+func (a *gatewayFlags) verifier() (*auth.Verifier, error) {
 	cfg := auth.Config{JWKSFile: a.jwks, HS256SecretFile: a.secret, Issuer: a.issuer, Audience: a.audience}
 	if !cfg.Enabled() {
 		if a.issuer != "" || a.audience != "" {

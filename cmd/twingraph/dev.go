@@ -20,20 +20,12 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	noSim := fs.Bool("no-sim", false, "do not run the simulator")
 	simRate := fs.Float64("sim-rate", 0, "simulator messages per second (0: the simulator's default)")
 	maxSamples := fs.Int("memory-history-samples", 50000, "with in-memory history, keep about this many newest samples per series (bounds a long-running dev process)")
-	maxPageSize := fs.Int("max-page-size", 100, "largest page (first) a query may ask for, GraphQL and REST")
 	var common commonFlags
-	var authf authFlags
-	authf.register(fs)
+	var gw gatewayFlags
+	gw.register(fs)
 	common.register(fs, "Redis URL for state and live events (default: in memory)",
 		"PostgreSQL URL for history and events (default: in memory)")
 	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if *maxPageSize < 1 {
-		return fmt.Errorf("--max-page-size must be at least 1")
-	}
-	verifier, err := authf.verifier()
-	if err != nil {
 		return err
 	}
 	m, err := common.open(ctx, stderr, true)
@@ -41,8 +33,9 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	m.MaxPageSize = *maxPageSize
-	m.Auth = verifier
+	if err := gw.apply(m); err != nil {
+		return err
+	}
 	if h, ok := m.History.(*memory.HistoryStore); ok {
 		h.MaxSamples = *maxSamples
 	}
