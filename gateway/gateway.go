@@ -14,9 +14,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/trace"
 
 	twin "github.com/twingraph/twingraph"
 	"github.com/twingraph/twingraph/auth"
@@ -69,6 +72,11 @@ type Config struct {
 	// need the same verifier in resolvers.Config.Auth. The probes, /metrics
 	// and the GraphiQL page stay open. Nil (the default) requires nothing.
 	Auth *auth.Verifier
+	// Tracing, when true, starts an OpenTelemetry server span per request
+	// (continuing a caller's W3C traceparent) from the global TracerProvider,
+	// named by method and route pattern, never by the raw path: asset ids
+	// stay out of span names. False (the default) adds nothing.
+	Tracing bool
 }
 
 // New returns the gateway's handler:
@@ -109,22 +117,51 @@ func New(cfg Config) http.Handler {
 		graphql = auth.Middleware{Verifier: cfg.Auth, Deny: graphqlDeny, DeferWebSocket: true}.Wrap(graphql)
 		twinHandler = auth.Middleware{Verifier: cfg.Auth, Deny: g.restDeny}.Wrap(twinHandler)
 	}
-	mux.Handle("/graphql", graphqlMethods(graphql))
+	mux.Handle("/graphql", g.named(graphqlMethods(graphql)))
 	// Every method reaches the page handler, which answers 405 itself:
 	// "GET /" would conflict with the method-less "/graphql".
-	mux.Handle("/", web.Handler())
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("/", g.named(web.Handler()))
+	mux.Handle("GET /healthz", g.named(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")
 		w.Write([]byte("ok\n"))
-	})
-	mux.HandleFunc("GET /readyz", g.readyz)
+	})))
+	mux.Handle("GET /readyz", g.named(http.HandlerFunc(g.readyz)))
 	if cfg.Metrics != nil {
-		mux.Handle("/metrics", cfg.Metrics)
+		mux.Handle("/metrics", g.named(cfg.Metrics))
 	}
-	mux.Handle("/twin/", twinHandler)
+	mux.Handle("/twin/", g.named(twinHandler))
 
-	return g.instrument(mux)
+	h := g.instrument(mux)
+	if cfg.Tracing {
+		// The span encloses the whole request; named handlers rename it
+		// once the route is known.
+		h = otelhttp.NewHandler(h, "http.server", otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string {
+			return r.Method
+		}))
+	}
+	return h
+}
+
+// named renames the request's span after its route once next has served:
+// the REST handler's refined route if it set one, else the mux pattern.
+// Span names are never raw paths, so asset ids stay out of them. Without
+// tracing it returns next unchanged.
+func (g *gateway) named(next http.Handler) http.Handler {
+	if !g.cfg.Tracing {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, r)
+		route := r.Pattern
+		if p, ok := r.Context().Value(routeKey{}).(*string); ok && *p != "" {
+			route = *p
+		}
+		if !strings.Contains(route, " ") { // a pattern without its method
+			route = r.Method + " " + route
+		}
+		trace.SpanFromContext(r.Context()).SetName(route)
+	})
 }
 
 // gateway holds what the handlers share.

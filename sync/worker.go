@@ -11,6 +11,11 @@ import (
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 
 	twin "github.com/twingraph/twingraph"
 )
@@ -122,8 +127,9 @@ type Worker struct {
 	dlq      *dlq
 	pending  []*record
 	deadline time.Time
-	lastOff  map[int32]int64 // last offset read per partition, to notice a log that starts over
-	inflight []*job          // dispatched and not finished, oldest first
+	lastOff  map[int32]int64        // last offset read per partition, to notice a log that starts over
+	links    map[*record]trace.Link // pending records' producer spans (traceparent headers)
+	inflight []*job                 // dispatched and not finished, oldest first
 	jobs     chan *job
 	stopJobs context.Context // ends a stuck flush some time after Run's context
 
@@ -148,6 +154,7 @@ type Worker struct {
 // job is one batch handed from the polling goroutine to the flusher.
 type job struct {
 	recs   []*record
+	links  []trace.Link    // the producer spans of recs, for the flush span
 	dec    chan []decoded  // the decoded batch, decoded while an earlier job writes
 	ctx    context.Context // canceled to abandon the batch uncommitted
 	cancel context.CancelFunc
@@ -369,6 +376,16 @@ func (w *Worker) dispatch(force bool) {
 		}
 		jctx, cancel := context.WithCancel(w.stopJobs)
 		j := &job{recs: recs, dec: make(chan []decoded, 1), ctx: jctx, cancel: cancel, done: make(chan struct{})}
+		if len(w.links) > 0 {
+			for _, r := range recs {
+				if l, ok := w.links[r]; ok {
+					delete(w.links, r)
+					if len(j.links) < maxFlushLinks {
+						j.links = append(j.links, l)
+					}
+				}
+			}
+		}
 		log := w.currentLog()
 		go func() { j.dec <- decodeAll(w.cfg.Model, log, recs) }()
 		w.jobs <- j // never blocks: the channel holds maxInflight jobs
@@ -427,13 +444,20 @@ func (w *Worker) handle(ev kafka.Event) error {
 		if len(w.pending) == 0 {
 			w.deadline = time.Now().Add(w.cfg.BatchWait)
 		}
-		w.pending = append(w.pending, &record{
+		rec := &record{
 			topic:     *e.TopicPartition.Topic,
 			partition: e.TopicPartition.Partition,
 			offset:    int64(e.TopicPartition.Offset),
 			key:       e.Key,
 			value:     e.Value,
-		})
+		}
+		w.pending = append(w.pending, rec)
+		if sc := producerSpan(e.Headers); sc.IsValid() {
+			if w.links == nil {
+				w.links = map[*record]trace.Link{}
+			}
+			w.links[rec] = trace.Link{SpanContext: sc}
+		}
 	case kafka.Error:
 		if e.IsFatal() {
 			return fmt.Errorf("sync worker: kafka: %w", e)
@@ -506,6 +530,7 @@ func (w *Worker) rebalance(c *kafka.Consumer, ev kafka.Event) error {
 			}
 		}
 		w.pending = nil
+		w.links = nil
 		w.dropped = false
 		w.states = map[string]*twin.State{}
 		w.commitMu.Lock()
@@ -552,7 +577,11 @@ func (w *Worker) runJob(j *job) {
 	if w.dropped {
 		return
 	}
-	ctx := j.ctx
+	// One span per flush, retries included; it links the producers' spans
+	// instead of parenting under one of them, since a batch has many.
+	ctx, span := tracer.Start(j.ctx, "sync.flush", trace.WithLinks(j.links...),
+		trace.WithAttributes(attribute.Int("records", len(j.recs))))
+	defer span.End()
 	start := time.Now()
 	var res *applied
 	stage := 0
@@ -574,7 +603,9 @@ func (w *Worker) runJob(j *job) {
 		if err == nil {
 			break
 		}
+		span.RecordError(err)
 		if ctx.Err() != nil {
+			span.SetStatus(codes.Error, "given up uncommitted")
 			w.dropped = true
 			w.logger.Warn("batch given up uncommitted; it will be replayed", "records", len(j.recs), "err", err)
 			return
@@ -584,6 +615,7 @@ func (w *Worker) runJob(j *job) {
 		w.logger.Error("flush failed, retrying", "err", err, "backoff", backoff, "records", len(j.recs))
 		select {
 		case <-ctx.Done():
+			span.SetStatus(codes.Error, "given up uncommitted")
 			w.dropped = true
 			w.logger.Warn("batch given up uncommitted; it will be replayed", "records", len(j.recs))
 			return
@@ -618,6 +650,39 @@ func (w *Worker) runJob(j *job) {
 	}
 	w.m.batches.Inc()
 	w.m.flush.Observe(time.Since(start).Seconds())
+	span.SetAttributes(
+		attribute.Int("samples", len(res.samples)),
+		attribute.Int("events", len(res.events)),
+		attribute.Int("rejects", len(res.rejects)),
+		attribute.Int("partitions", len(res.next)),
+	)
+}
+
+// tracer starts the flush spans from the global TracerProvider: a no-op
+// unless the process turned tracing on.
+var tracer = otel.Tracer("github.com/twingraph/twingraph/sync")
+
+// maxFlushLinks bounds the producer spans one flush span links (the SDK's
+// default link limit).
+const maxFlushLinks = 128
+
+// producerSpan returns the span context a record's traceparent header
+// carries, through the global propagator (none unless tracing is on); the
+// zero SpanContext when there is none.
+func producerSpan(headers []kafka.Header) trace.SpanContext {
+	var carrier propagation.MapCarrier
+	for _, h := range headers {
+		if h.Key == "traceparent" || h.Key == "tracestate" {
+			if carrier == nil {
+				carrier = propagation.MapCarrier{}
+			}
+			carrier[h.Key] = string(h.Value)
+		}
+	}
+	if carrier == nil {
+		return trace.SpanContext{}
+	}
+	return trace.SpanContextFromContext(otel.GetTextMapPropagator().Extract(context.Background(), carrier))
 }
 
 // write performs the stages of a flush from stage on and returns the first

@@ -25,6 +25,7 @@ import (
 	"github.com/twingraph/twingraph/store/memory"
 	"github.com/twingraph/twingraph/store/postgres"
 	"github.com/twingraph/twingraph/store/redis"
+	"github.com/twingraph/twingraph/telemetry"
 )
 
 // Main holds one process's wiring: the model, the stores and the servers every
@@ -46,6 +47,9 @@ type Main struct {
 	// Auth, when set, requires bearer tokens on /graphql and /twin/...; nil
 	// (the default) serves everyone.
 	Auth *auth.Verifier
+	// Tracing turns on the gateway's and GraphQL's OpenTelemetry spans;
+	// SetupTracing sets it when an exporter is configured.
+	Tracing bool
 
 	redis    *redis.Store
 	postgres *postgres.Store
@@ -76,6 +80,27 @@ func (m *Main) LoadModel(path string) error {
 	}
 	if err != nil {
 		return fmt.Errorf("load model:\n%w", err)
+	}
+	return nil
+}
+
+// SetupTracing installs the process's TracerProvider for cfg (a no-op one
+// when cfg.Endpoint is empty) and sets m.Tracing accordingly; Close flushes
+// and stops the exporter after everything else has closed.
+func (m *Main) SetupTracing(ctx context.Context, cfg telemetry.Config) error {
+	shutdown, err := telemetry.Setup(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("tracing: %w", err)
+	}
+	m.Tracing = cfg.Enabled()
+	if m.Tracing {
+		m.closers = append(m.closers, func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := shutdown(sctx); err != nil {
+				m.Logger.Warn("flush traces", "err", err)
+			}
+		})
 	}
 	return nil
 }
@@ -155,12 +180,14 @@ func (m *Main) Gateway() http.Handler {
 	gql := resolvers.New(resolvers.Config{
 		Model: m.Model, States: m.States, History: m.History, Events: m.Events, Bus: m.Bus,
 		Logger: m.Logger, OnSlowSubscriber: dropped.Inc, MaxPageSize: m.MaxPageSize, Auth: m.Auth,
+		Tracing: m.Tracing,
 	})
 	m.closers = append(m.closers, gql.Close)
 	return gateway.New(gateway.Config{
 		Model: m.Model, States: m.States, History: m.History, Events: m.Events,
 		GraphQL: gql, Ready: m.Ready, Logger: m.Logger, Registerer: m.Registry, MaxPageSize: m.MaxPageSize,
 		Metrics: promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}), Auth: m.Auth,
+		Tracing: m.Tracing,
 	})
 }
 

@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	"github.com/twingraph/twingraph/telemetry"
 )
 
 // newFlagSet returns a flag set for a subcommand whose errors go to stderr.
@@ -69,9 +71,11 @@ func applyEnv(fs *flag.FlagSet) error {
 }
 
 // commonFlags are the flags every long-running command shares: where the model
-// and the stores are, and how much to log.
+// and the stores are, how much to log and where traces go.
 type commonFlags struct {
 	model, redis, postgres, namespace, logLevel string
+	otlpEndpoint                                string
+	traceSampleRatio                            float64
 }
 
 // register adds the common flags to fs; redisHelp and postgresHelp say what
@@ -82,12 +86,22 @@ func (c *commonFlags) register(fs *flag.FlagSet, redisHelp, postgresHelp string)
 	fs.StringVar(&c.postgres, "postgres", "", postgresHelp)
 	fs.StringVar(&c.namespace, "namespace", "twin", "Redis key namespace")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&c.otlpEndpoint, "otlp-endpoint", "", "send OpenTelemetry traces to this OTLP/HTTP collector (http://127.0.0.1:4318); empty: tracing off")
+	fs.Float64Var(&c.traceSampleRatio, "trace-sample-ratio", 1, "share of new traces recorded, above 0 and at most 1 (with --otlp-endpoint)")
 }
 
 // open builds a Main with the model loaded and the stores open; allowMemory
 // lets a missing store URL fall back to memory (dev) instead of an error.
 func (c *commonFlags) open(ctx context.Context, stderr io.Writer, allowMemory bool) (*Main, error) {
 	m := NewMain(stderr, c.logLevel)
+	if c.traceSampleRatio <= 0 || c.traceSampleRatio > 1 {
+		return m, fmt.Errorf("--trace-sample-ratio must be above 0 and at most 1")
+	}
+	if err := m.SetupTracing(ctx, telemetry.Config{
+		Endpoint: c.otlpEndpoint, ServiceName: "twingraph", SampleRatio: c.traceSampleRatio,
+	}); err != nil {
+		return m, err
+	}
 	if err := m.LoadModel(c.model); err != nil {
 		return m, err
 	}
