@@ -19,6 +19,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 
 	twin "github.com/twingraph/twingraph"
@@ -157,10 +158,15 @@ func (g *gateway) named(next http.Handler) http.Handler {
 		if p, ok := r.Context().Value(routeKey{}).(*string); ok && *p != "" {
 			route = *p
 		}
-		if !strings.Contains(route, " ") { // a pattern without its method
-			route = r.Method + " " + route
+		name := route
+		if i := strings.IndexByte(route, ' '); i >= 0 { // the pattern names its method
+			route = route[i+1:]
+		} else {
+			name = r.Method + " " + route
 		}
-		trace.SpanFromContext(r.Context()).SetName(route)
+		span := trace.SpanFromContext(r.Context())
+		span.SetName(name)
+		span.SetAttributes(attribute.String("http.route", route))
 	})
 }
 

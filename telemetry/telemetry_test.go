@@ -112,6 +112,11 @@ func TestGatewaySpansAreNamedByRoute(t *testing.T) {
 	if spans[0].Name != "GET /twin/{id}" || spans[0].SpanKind != trace.SpanKindServer {
 		t.Errorf("REST span %q kind %v, want GET /twin/{id} (server)", spans[0].Name, spans[0].SpanKind)
 	}
+	for _, a := range spans[0].Attributes {
+		if a.Key == "http.route" && a.Value.AsString() != "/twin/{id}" {
+			t.Errorf("http.route = %q, want /twin/{id}", a.Value.AsString())
+		}
+	}
 	if got := spans[0].SpanContext.TraceID().String(); got != traceID {
 		t.Errorf("REST span trace %s, want the caller's %s", got, traceID)
 	}
@@ -209,4 +214,42 @@ func TestOTLPExport(t *testing.T) {
 	if posts.Load() == 0 {
 		t.Error("the collector received no spans")
 	}
+}
+
+// BenchmarkGateway measures a REST read with tracing off (the default), with
+// the handlers instrumented but no provider installed, and recording.
+func BenchmarkGateway(b *testing.B) {
+	m, err := hierarchy.Load(examples.PlantFile, examples.PlantYAML)
+	if err != nil {
+		b.Fatal(err)
+	}
+	run := func(b *testing.B, tracing bool, exp *tracetest.InMemoryExporter) {
+		h := gateway.New(gateway.Config{Model: m, States: memory.NewStateStore(), Tracing: tracing})
+		req := httptest.NewRequest(http.MethodGet, "/twin/plant/jkt1/packaging/line3", nil)
+		b.ReportAllocs()
+		for b.Loop() {
+			h.ServeHTTP(httptest.NewRecorder(), req)
+			if exp != nil {
+				exp.Reset()
+			}
+		}
+	}
+	b.Run("off", func(b *testing.B) { run(b, false, nil) })
+	b.Run("noop-provider", func(b *testing.B) {
+		telemetry.Setup(context.Background(), telemetry.Config{})
+		run(b, true, nil)
+	})
+	b.Run("recording", func(b *testing.B) {
+		exp := tracetest.NewInMemoryExporter()
+		shutdown, err := telemetry.Setup(context.Background(), telemetry.Config{Exporter: exp})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer func() {
+			shutdown(context.Background())
+			telemetry.Setup(context.Background(), telemetry.Config{})
+			otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator())
+		}()
+		run(b, true, exp)
+	})
 }
