@@ -63,8 +63,8 @@ func (r *Resolver) newEventFilter(ctx context.Context, under *string, kinds []tw
 // streamEvents delivers matching events to emit: with a cursor, first every
 // stored event after it, then live ones. The bus subscription is taken before
 // the replay starts, so an event stored during the replay arrives live; live
-// events the replay already delivered are recognised by Seq and skipped, so
-// there is no gap and no duplicate. It returns when ctx ends, emit returns
+// events at or below the highest Seq replayed are skipped (Seq order is commit
+// order), so there is no gap and no duplicate, in constant memory. It returns when ctx ends, emit returns
 // false, or the subscriber falls behind (the hub drops it).
 func (r *Resolver) streamEvents(ctx context.Context, f *eventFilter, after *string, emit func(*twin.Event) bool) (func(), error) {
 	seq, err := ParseEventCursor(after)
@@ -76,7 +76,10 @@ func (r *Resolver) streamEvents(ctx context.Context, f *eventFilter, after *stri
 		return nil, err
 	}
 	run := func() {
-		replayed := map[int64]bool{}
+		// seen is the highest Seq delivered from the store. Seq order is commit
+		// order, so every matching event at or below it was in the replay: a
+		// live notice at or below it is a duplicate (or a re-published old event).
+		seen := seq
 		if after != nil {
 			q := twin.EventQuery{Assets: f.assets, Kinds: f.kinds, AfterSeq: seq, First: replayPage}
 			for {
@@ -89,7 +92,7 @@ func (r *Resolver) streamEvents(ctx context.Context, f *eventFilter, after *stri
 				}
 				for i := range p.Events {
 					e := p.Events[i]
-					replayed[e.Seq] = true
+					seen = max(seen, e.Seq)
 					if !emit(&e) {
 						return
 					}
@@ -101,13 +104,7 @@ func (r *Resolver) streamEvents(ctx context.Context, f *eventFilter, after *stri
 			}
 		}
 		for n := range live {
-			// A re-published event (a replay re-derived it) at or before the
-			// resume cursor is one the client already has.
-			if after != nil && n.Event.Seq <= seq {
-				continue
-			}
-			if replayed[n.Event.Seq] {
-				delete(replayed, n.Event.Seq)
+			if after != nil && n.Event.Seq <= seen {
 				continue
 			}
 			e := *n.Event
