@@ -127,17 +127,19 @@ func (b *bus) connectLocked(ctx context.Context) (<-chan error, error) {
 			}
 		},
 	})
+	// On failure the connection is closed in the background: closing waits for
+	// its reader, which may be in dispatch waiting for b.mu, held by our caller.
 	if err := conn.Do(ctx, conn.B().Subscribe().Channel(Channel(b.s.ns)).Build()).Error(); err != nil {
-		cancel()
+		go cancel()
 		return nil, internal("subscribe", err)
 	}
 	select {
 	case <-confirmed:
 	case err := <-wait:
-		cancel()
+		go cancel()
 		return nil, internal("subscribe", fmt.Errorf("connection lost: %v", err))
 	case <-ctx.Done():
-		cancel()
+		go cancel()
 		return nil, internal("subscribe", ctx.Err())
 	}
 	b.conn, b.cancel, b.gen = conn, cancel, gen
