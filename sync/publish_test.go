@@ -3,6 +3,7 @@ package sync_test
 import (
 	"context"
 	gosync "sync"
+	"sync/atomic"
 	"testing"
 
 	twin "github.com/twingraph/twingraph"
@@ -113,5 +114,61 @@ func TestWorker_RederivedEventsPublishedWithStoredSeq(t *testing.T) {
 				t.Errorf("%d events stored after the second run, %d before", len(p.Events), len(page.Events))
 			}
 		})
+	}
+}
+
+// flakyBus fails its first n publishes.
+type flakyBus struct {
+	twin.Bus
+	fails atomic.Int64
+}
+
+func (b *flakyBus) Publish(ctx context.Context, ns []twin.Notice) error {
+	if b.fails.Add(-1) >= 0 {
+		return errDown
+	}
+	return b.Bus.Publish(ctx, ns)
+}
+
+// A publish that fails is retried like a store write, never skipped: a live
+// subscriber whose own connection stays up must not miss an event silently.
+func TestWorker_PublishFailureIsRetried(t *testing.T) {
+	noLeaks(t)
+	addr := testenv.Kafka(t)
+	script := line3Script()
+	produce(t, addr, "telemetry", script)
+
+	s := newStores()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	notices, err := s.bus.Subscribe(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fb := &flakyBus{Bus: s.bus}
+	fb.fails.Store(4)
+	s.bus = fb
+	w := start(t, addr, "flaky-bus", s)
+	waitMessages(t, int64(len(script)), w)
+	w.stop(t)
+	cancel()
+
+	page, err := s.events.ListEvents(context.Background(), twin.EventQuery{First: 1000})
+	if err != nil || len(page.Events) == 0 {
+		t.Fatalf("no events stored: %v", err)
+	}
+	published := map[string]bool{}
+	for n := range notices {
+		if n.Event != nil {
+			published[n.Event.ID] = true
+		}
+	}
+	for _, e := range page.Events {
+		if !published[e.ID] {
+			t.Errorf("event %s (%s) stored but never published", e.ID, e.Kind)
+		}
+	}
+	if w.w.Stats().StoreErrors == 0 {
+		t.Error("the failed publishes were not counted as flush errors")
 	}
 }

@@ -700,13 +700,13 @@ func (w *Worker) write(ctx context.Context, res *applied, stage int) (int, error
 				err = w.cfg.Events.AppendEvents(ctx, res.events)
 			}
 		case 2:
-			w.publishEvents(ctx, res)
+			err = w.publishEvents(ctx, res)
 		case 3:
 			if len(res.states) > 0 {
 				err = w.cfg.States.PutStates(ctx, res.states)
 			}
 		case 4:
-			w.publishStates(ctx, res)
+			err = w.publishStates(ctx, res)
 		case 5:
 			err = w.dlq.send(ctx, res.rejects)
 		}
@@ -723,8 +723,9 @@ func (w *Worker) write(ctx context.Context, res *applied, stage int) (int, error
 // records the states already carry.
 var stageNames = []string{"append history", "append events", "publish events", "put states", "publish states", "dead-letter"}
 
-// publishEvents announces the durable events. The bus is for live views; a
-// failure is logged, not retried (subscribers resume from the event store).
+// publishEvents announces the durable events. A failed publish fails the
+// flush, which backs off and retries like any store error: a live subscriber
+// whose own connection stayed up would otherwise miss the event without a sign.
 //
 // An event goes out only with the Seq the event store gave it: its cursor is
 // what a subscriber resumes from, and Seq 0 would replay the whole history.
@@ -737,9 +738,9 @@ var stageNames = []string{"append history", "append events", "publish events", "
 // a revocation between appending and publishing), and leaving them out would
 // lose them for every live subscriber without a sign. Live delivery is
 // therefore at least once; a duplicate carries the cursor of the original.
-func (w *Worker) publishEvents(ctx context.Context, res *applied) {
+func (w *Worker) publishEvents(ctx context.Context, res *applied) error {
 	if w.cfg.Bus == nil || len(res.events) == 0 {
-		return
+		return nil
 	}
 	notices := make([]twin.Notice, 0, len(res.events))
 	unsequenced := 0
@@ -753,28 +754,26 @@ func (w *Worker) publishEvents(ctx context.Context, res *applied) {
 	if unsequenced > 0 {
 		w.logger.Error("events without a store sequence left unpublished", "events", unsequenced)
 	}
-	w.announce(ctx, notices)
+	return w.announce(ctx, notices)
 }
 
 // publishStates announces the changed states once they are durable.
-func (w *Worker) publishStates(ctx context.Context, res *applied) {
+func (w *Worker) publishStates(ctx context.Context, res *applied) error {
 	if w.cfg.Bus == nil || len(res.states) == 0 {
-		return
+		return nil
 	}
 	notices := make([]twin.Notice, 0, len(res.states))
 	for _, st := range res.states {
 		notices = append(notices, twin.Notice{State: st})
 	}
-	w.announce(ctx, notices)
+	return w.announce(ctx, notices)
 }
 
-func (w *Worker) announce(ctx context.Context, notices []twin.Notice) {
+func (w *Worker) announce(ctx context.Context, notices []twin.Notice) error {
 	if len(notices) == 0 {
-		return
+		return nil
 	}
-	if err := w.cfg.Bus.Publish(ctx, notices); err != nil {
-		w.logger.Warn("publish notices", "err", err)
-	}
+	return w.cfg.Bus.Publish(ctx, notices)
 }
 
 // commitIfDue commits the flushed offsets a batch left for later because a
