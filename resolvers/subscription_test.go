@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -479,5 +480,49 @@ func TestSubscription_TwinEventsFilters(t *testing.T) {
 	c.next("k", &m)
 	if m.TwinEvents.Kind != "FAULT_RAISED" || m.TwinEvents.Code != "JAM" || m.TwinEvents.Asset != pal || m.TwinEvents.AssetNode.ID != pal {
 		t.Errorf("got %+v, want the palletizer's fault", m.TwinEvents)
+	}
+}
+
+// Live events arriving while a resumed subscription replays queue behind the
+// replay instead of overflowing the hub's per-subscriber buffer: the stream
+// switches to live with nothing lost instead of being dropped as slow.
+func TestSubscription_ResumeUnderLiveLoad(t *testing.T) {
+	e := newEnv(t, mustDemoModel(t), func(c *resolvers.Config) { c.SubscriberBuffer = 8 })
+	srv := httptest.NewServer(e.h)
+	defer srv.Close()
+	old := e.appendAndPublish(t, modeChange(line3, twin.ModeIdle, twin.ModeRunning, now, 1))
+	missed := e.appendAndPublish(t, modeChange(line3, twin.ModeRunning, twin.ModeIdle, now.Add(time.Second), 1))
+
+	const burst = 50 // far more than the hub buffer of 8
+	duringc := make(chan []twin.Event, 1)
+	e.events.onNextList(func() {
+		var evs []twin.Event
+		for i := range burst {
+			evs = append(evs, e.appendAndPublish(t, modeChange(line3, twin.ModeIdle, twin.ModeRunning, now.Add(time.Duration(10+i)*time.Second), 1))...)
+			time.Sleep(time.Millisecond) // live traffic arrives over time, not in one instant
+		}
+		duringc <- evs
+	})
+	c := dialWS(t, srv, "graphql-transport-ws")
+	c.subscribe("r", `subscription { twinEvents(after: "`+resolvers.EventCursor(old[0].Seq)+`") { id } }`)
+	var got []string
+	for range 1 + burst {
+		var m struct{ TwinEvents struct{ ID string } }
+		c.next("r", &m)
+		got = append(got, m.TwinEvents.ID)
+	}
+	during := <-duringc
+	want := []string{missed[0].ID}
+	for _, ev := range during {
+		want = append(want, ev.ID)
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("delivered %d events %v, want %d %v", len(got), got, len(want), want)
+	}
+	after := e.appendAndPublish(t, modeChange(line3, twin.ModeRunning, twin.ModeStop, now.Add(time.Hour), 1))
+	var m struct{ TwinEvents struct{ ID string } }
+	c.next("r", &m)
+	if m.TwinEvents.ID != after[0].ID {
+		t.Fatalf("after the burst got %+v, want the live event", m.TwinEvents)
 	}
 }
