@@ -4,9 +4,9 @@ import (
 	"context"
 	"log/slog"
 	gosync "sync"
-	"sync/atomic"
 
 	twin "github.com/twingraph/twingraph"
+	"github.com/twingraph/twingraph/internal/fanout"
 )
 
 // Hub fans the bus out to subscriptions: it subscribes to the bus once while
@@ -16,36 +16,13 @@ import (
 // subscription — and counted; the publisher and the other subscribers never wait.
 type Hub struct {
 	bus    twin.Bus
-	buffer int
 	logger *slog.Logger
-	onDrop func()
+	out    *fanout.Fanout
 
 	mu     gosync.Mutex
-	subs   map[*hubSub]struct{}
 	cancel context.CancelFunc // ends the bus subscription; nil while there is none
 	done   chan struct{}      // closed when the fan-out loop has returned
 	gen    int                // the current bus subscription; an older loop still draining delivers nothing
-
-	dropped atomic.Int64
-}
-
-type hubSub struct {
-	ch     chan twin.Notice
-	match  func(*twin.Notice) bool // nil takes every notice
-	closed bool                    // under Hub.mu
-	stop   func() bool             // stops the context.AfterFunc that removes it
-}
-
-// closeLocked closes the subscriber's channel once; Hub.mu must be held.
-func (s *hubSub) closeLocked() {
-	if s.closed {
-		return
-	}
-	s.closed = true
-	close(s.ch)
-	if s.stop != nil {
-		s.stop()
-	}
 }
 
 // NewHub returns a hub over bus whose subscribers buffer up to buffer notices.
@@ -54,11 +31,27 @@ func NewHub(bus twin.Bus, buffer int, logger *slog.Logger, onDrop func()) *Hub {
 	if buffer <= 0 {
 		buffer = 256
 	}
-	return &Hub{bus: bus, buffer: buffer, logger: logger, onDrop: onDrop, subs: map[*hubSub]struct{}{}}
+	h := &Hub{bus: bus, logger: logger, out: fanout.New(buffer)}
+	h.out.OnDrop = func() {
+		if onDrop != nil {
+			onDrop()
+		}
+		if logger != nil {
+			logger.Warn("slow subscriber dropped", "buffer", buffer)
+		}
+	}
+	h.out.OnLeave = func(remaining int) {
+		if remaining == 0 {
+			h.mu.Lock()
+			h.releaseIfIdleLocked()
+			h.mu.Unlock()
+		}
+	}
+	return h
 }
 
 // Dropped returns how many slow subscribers have been dropped so far.
-func (h *Hub) Dropped() int64 { return h.dropped.Load() }
+func (h *Hub) Dropped() int64 { return h.out.Dropped() }
 
 // Subscribe registers a subscriber and returns its channel: every notice the
 // bus delivers from now on that match accepts (all when match is nil), until
@@ -72,14 +65,13 @@ func (h *Hub) Subscribe(ctx context.Context, match func(*twin.Notice) bool) (<-c
 	if h.bus == nil {
 		return nil, twin.Errorf(twin.EINTERNAL, "subscriptions are not configured")
 	}
-	s := &hubSub{ch: make(chan twin.Notice, h.buffer), match: match}
 	h.mu.Lock()
+	defer h.mu.Unlock()
 	if h.cancel == nil {
 		bctx, cancel := context.WithCancel(context.Background())
 		in, err := h.bus.Subscribe(bctx)
 		if err != nil {
 			cancel()
-			h.mu.Unlock()
 			return nil, err
 		}
 		h.cancel = cancel
@@ -87,24 +79,13 @@ func (h *Hub) Subscribe(ctx context.Context, match func(*twin.Notice) bool) (<-c
 		h.gen++
 		go h.run(in, h.done, h.gen)
 	}
-	h.subs[s] = struct{}{}
-	// Set under the lock so whoever closes s can stop the callback.
-	s.stop = context.AfterFunc(ctx, func() { h.remove(s) })
-	h.mu.Unlock()
-	return s.ch, nil
+	return h.out.Subscribe(ctx, match), nil
 }
 
-// remove deregisters s and closes its channel; the last subscriber out ends
-// the bus subscription.
-func (h *Hub) remove(s *hubSub) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if _, ok := h.subs[s]; !ok {
-		return
-	}
-	delete(h.subs, s)
-	s.closeLocked()
-	if len(h.subs) == 0 && h.cancel != nil {
+// releaseIfIdleLocked ends the bus subscription when no subscriber is left;
+// h.mu must be held.
+func (h *Hub) releaseIfIdleLocked() {
+	if h.cancel != nil && h.out.Len() == 0 {
 		h.cancel()
 		h.cancel = nil
 	}
@@ -115,32 +96,9 @@ func (h *Hub) run(in <-chan twin.Notice, done chan struct{}, gen int) {
 	defer h.lost(gen)
 	for n := range in {
 		h.mu.Lock()
-		if h.gen != gen {
-			h.mu.Unlock()
-			continue
-		}
-		for s := range h.subs {
-			if s.closed || (s.match != nil && !s.match(&n)) {
-				continue
-			}
-			select {
-			case s.ch <- n:
-			default:
-				// Too slow: drop it rather than block everyone else.
-				h.dropped.Add(1)
-				if h.onDrop != nil {
-					h.onDrop()
-				}
-				delete(h.subs, s)
-				s.closeLocked()
-				if h.logger != nil {
-					h.logger.Warn("slow subscriber dropped", "buffer", h.buffer)
-				}
-			}
-		}
-		if len(h.subs) == 0 && h.cancel != nil {
-			h.cancel()
-			h.cancel = nil
+		if h.gen == gen {
+			h.out.Publish([]twin.Notice{n})
+			h.releaseIfIdleLocked()
 		}
 		h.mu.Unlock()
 	}
@@ -155,12 +113,9 @@ func (h *Hub) lost(gen int) {
 	if h.gen != gen || h.cancel == nil {
 		return // ended on purpose
 	}
+	n := h.out.CloseAll()
 	if h.logger != nil {
-		h.logger.Warn("bus subscription lost; ending subscriptions so clients resume", "subscribers", len(h.subs))
-	}
-	for s := range h.subs {
-		delete(h.subs, s)
-		s.closeLocked()
+		h.logger.Warn("bus subscription lost; ending subscriptions so clients resume", "subscribers", n)
 	}
 	h.cancel()
 	h.cancel = nil
@@ -170,10 +125,7 @@ func (h *Hub) lost(gen int) {
 // fan-out loop to return.
 func (h *Hub) Close() {
 	h.mu.Lock()
-	for s := range h.subs {
-		delete(h.subs, s)
-		s.closeLocked()
-	}
+	h.out.CloseAll()
 	cancel, done := h.cancel, h.done
 	h.cancel = nil
 	h.mu.Unlock()

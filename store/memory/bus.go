@@ -2,10 +2,9 @@ package memory
 
 import (
 	"context"
-	"sync"
-	"sync/atomic"
 
 	twin "github.com/twingraph/twingraph"
+	"github.com/twingraph/twingraph/internal/fanout"
 )
 
 // DefaultBusBuffer is the channel capacity of a Bus subscriber.
@@ -18,15 +17,7 @@ const DefaultBusBuffer = 1024
 // knows to resume from the event store. Notices are shared between
 // subscribers and must not be modified.
 type Bus struct {
-	buffer  int
-	mu      sync.Mutex
-	subs    map[*busSub]struct{}
-	dropped atomic.Int64
-}
-
-type busSub struct {
-	ch   chan twin.Notice
-	stop func() bool
+	out *fanout.Fanout
 }
 
 var _ twin.Bus = (*Bus)(nil)
@@ -35,64 +26,22 @@ var _ twin.Bus = (*Bus)(nil)
 func NewBus() *Bus { return NewBusBuffer(DefaultBusBuffer) }
 
 // NewBusBuffer returns a bus whose subscribers buffer n notices (at least 1).
-func NewBusBuffer(n int) *Bus {
-	return &Bus{buffer: max(n, 1), subs: map[*busSub]struct{}{}}
-}
+func NewBusBuffer(n int) *Bus { return &Bus{out: fanout.New(n)} }
 
 // Publish delivers notices to every current subscriber without blocking.
 func (b *Bus) Publish(ctx context.Context, notices []twin.Notice) error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for s := range b.subs {
-	send:
-		for _, n := range notices {
-			select {
-			case s.ch <- n:
-			default:
-				b.removeLocked(s)
-				b.dropped.Add(1)
-				break send
-			}
-		}
-	}
+	b.out.Publish(notices)
 	return nil
 }
 
 // Subscribe returns a channel of the notices published from now on; it is
 // closed when ctx ends or when the subscriber falls a full buffer behind.
 func (b *Bus) Subscribe(ctx context.Context) (<-chan twin.Notice, error) {
-	s := &busSub{ch: make(chan twin.Notice, b.buffer)}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.subs[s] = struct{}{}
-	// Registered under the lock so Publish never sees s without its stop;
-	// the callback runs in its own goroutine and waits for the lock.
-	s.stop = context.AfterFunc(ctx, func() {
-		b.mu.Lock()
-		defer b.mu.Unlock()
-		b.removeLocked(s)
-	})
-	return s.ch, nil
-}
-
-// removeLocked closes and forgets s once; b.mu must be held.
-func (b *Bus) removeLocked(s *busSub) {
-	if _, ok := b.subs[s]; !ok {
-		return
-	}
-	delete(b.subs, s)
-	close(s.ch)
-	if s.stop != nil {
-		s.stop()
-	}
+	return b.out.Subscribe(ctx, nil), nil
 }
 
 // Dropped returns how many subscribers were dropped for falling behind.
-func (b *Bus) Dropped() int64 { return b.dropped.Load() }
+func (b *Bus) Dropped() int64 { return b.out.Dropped() }
 
 // Subscribers returns the number of current subscribers.
-func (b *Bus) Subscribers() int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return len(b.subs)
-}
+func (b *Bus) Subscribers() int { return b.out.Len() }

@@ -11,6 +11,7 @@ import (
 	"github.com/redis/rueidis"
 
 	twin "github.com/twingraph/twingraph"
+	"github.com/twingraph/twingraph/internal/fanout"
 )
 
 // maxNoticesPerMessage bounds one pub/sub message, so a large batch does not
@@ -52,19 +53,18 @@ func (s *Store) Subscribe(ctx context.Context) (<-chan twin.Notice, error) {
 }
 
 // Dropped returns how many subscribers were dropped for falling behind.
-func (s *Store) Dropped() int64 { return s.bus.dropped.Load() }
+func (s *Store) Dropped() int64 { return s.bus.out.Dropped() }
 
 // Lost returns how many times the Redis subscription was lost (each time
 // ending every subscriber then present).
 func (s *Store) Lost() int64 { return s.bus.lost.Load() }
 
 type bus struct {
-	s       *Store
-	mu      sync.Mutex
-	subs    map[*sub]struct{}
-	dropped atomic.Int64
-	lost    atomic.Int64
-	closed  bool
+	s      *Store
+	out    *fanout.Fanout // the subscribers in this process
+	lost   atomic.Int64
+	mu     sync.Mutex
+	closed bool
 	// The shared Redis subscription; nil until a Subscribe, and again after
 	// the connection is lost.
 	conn   rueidis.DedicatedClient
@@ -75,13 +75,8 @@ type bus struct {
 	stop chan struct{} // closed by close: ends the watch
 }
 
-type sub struct {
-	ch   chan twin.Notice
-	stop func() bool
-}
-
 func newBus(s *Store) *bus {
-	return &bus{s: s, subs: map[*sub]struct{}{}, stop: make(chan struct{})}
+	return &bus{s: s, out: fanout.New(s.opt.SubscriberBuffer), stop: make(chan struct{})}
 }
 
 func (b *bus) subscribe(ctx context.Context) (<-chan twin.Notice, error) {
@@ -97,14 +92,7 @@ func (b *bus) subscribe(ctx context.Context) (<-chan twin.Notice, error) {
 		}
 		go b.watch(b.gen, wait)
 	}
-	sb := &sub{ch: make(chan twin.Notice, b.s.opt.SubscriberBuffer)}
-	b.subs[sb] = struct{}{}
-	sb.stop = context.AfterFunc(ctx, func() {
-		b.mu.Lock()
-		defer b.mu.Unlock()
-		b.removeLocked(sb)
-	})
-	return sb.ch, nil
+	return b.out.Subscribe(ctx, nil), nil
 }
 
 // connectLocked opens a dedicated connection and subscribes the channel,
@@ -162,10 +150,7 @@ func (b *bus) watch(gen uint64, wait <-chan error) {
 		b.mu.Unlock()
 		return
 	}
-	n := len(b.subs)
-	for sb := range b.subs {
-		b.removeLocked(sb)
-	}
+	n := b.out.CloseAll()
 	cancel := b.cancel
 	b.conn, b.cancel = nil, nil
 	b.mu.Unlock()
@@ -187,29 +172,7 @@ func (b *bus) dispatch(gen uint64, m rueidis.PubSubMessage) {
 	if b.gen != gen || b.conn == nil {
 		return // a message the lost connection read before it ended
 	}
-	for sb := range b.subs {
-	send:
-		for _, n := range notices {
-			select {
-			case sb.ch <- n:
-			default:
-				b.removeLocked(sb)
-				b.dropped.Add(1)
-				break send
-			}
-		}
-	}
-}
-
-func (b *bus) removeLocked(sb *sub) {
-	if _, ok := b.subs[sb]; !ok {
-		return
-	}
-	delete(b.subs, sb)
-	close(sb.ch)
-	if sb.stop != nil {
-		sb.stop()
-	}
+	b.out.Publish(notices)
 }
 
 // close ends every subscription. The connection is closed after releasing
@@ -222,9 +185,7 @@ func (b *bus) close() {
 	}
 	b.closed = true
 	close(b.stop)
-	for sb := range b.subs {
-		b.removeLocked(sb)
-	}
+	b.out.CloseAll()
 	cancel := b.cancel
 	b.conn, b.cancel = nil, nil
 	b.mu.Unlock()
