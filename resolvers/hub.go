@@ -62,6 +62,12 @@ func (h *Hub) Dropped() int64 { return h.out.Dropped() }
 // place when Subscribe returns, so a caller can replay history afterwards
 // without a gap.
 func (h *Hub) Subscribe(ctx context.Context, match func(*twin.Notice) bool) (<-chan twin.Notice, error) {
+	return h.SubscribeBuffer(ctx, match, 0)
+}
+
+// SubscribeBuffer is Subscribe with a buffer of n notices for this subscriber
+// (the hub's own when n <= 0).
+func (h *Hub) SubscribeBuffer(ctx context.Context, match func(*twin.Notice) bool, n int) (<-chan twin.Notice, error) {
 	if h.bus == nil {
 		return nil, twin.Errorf(twin.EINTERNAL, "subscriptions are not configured")
 	}
@@ -79,7 +85,10 @@ func (h *Hub) Subscribe(ctx context.Context, match func(*twin.Notice) bool) (<-c
 		h.gen++
 		go h.run(in, h.done, h.gen)
 	}
-	return h.out.Subscribe(ctx, match), nil
+	if n <= 0 {
+		return h.out.Subscribe(ctx, match), nil
+	}
+	return h.out.SubscribeBuffer(ctx, match, n), nil
 }
 
 // releaseIfIdleLocked ends the bus subscription when no subscriber is left;

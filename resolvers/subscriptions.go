@@ -71,17 +71,17 @@ func (r *Resolver) streamEvents(ctx context.Context, f *eventFilter, after *stri
 	if err != nil {
 		return nil, err
 	}
-	live, err := r.hub.Subscribe(ctx, func(n *twin.Notice) bool { return n.Event != nil && f.match(n.Event) })
+	// A resuming subscriber replays at its client's pace; meanwhile live
+	// notices queue in its buffer, so it gets room for a busy plant's worth.
+	buffer := 0
+	if after != nil {
+		buffer = replayQueue
+	}
+	live, err := r.hub.SubscribeBuffer(ctx, func(n *twin.Notice) bool { return n.Event != nil && f.match(n.Event) }, buffer)
 	if err != nil {
 		return nil, err
 	}
 	run := func() {
-		if after != nil {
-			// The replay goes at the client's pace; meanwhile live notices
-			// queue here rather than in the hub, whose small buffer would
-			// drop a subscriber catching up on a busy plant.
-			live = relay(ctx, live, replayQueue)
-		}
 		// seen is the highest Seq delivered from the store. Seq order is commit
 		// order, so every matching event at or below it was in the replay: a
 		// live notice at or below it is a duplicate (or a re-published old event).
@@ -123,27 +123,8 @@ func (r *Resolver) streamEvents(ctx context.Context, f *eventFilter, after *stri
 }
 
 // replayQueue bounds the live notices a resuming subscription holds while it
-// replays; past it the subscription ends and the client resumes again.
+// replays; past it the subscription is dropped and the client resumes again.
 const replayQueue = 16384
-
-// relay drains in into a queue of up to n notices so in's sender never waits;
-// the returned channel closes when in does, or when the queue overflows.
-func relay(ctx context.Context, in <-chan twin.Notice, n int) <-chan twin.Notice {
-	out := make(chan twin.Notice, n)
-	go func() {
-		defer close(out)
-		for v := range in {
-			select {
-			case out <- v:
-			case <-ctx.Done():
-				return
-			default:
-				return // overflow: end the stream, never skip silently
-			}
-		}
-	}()
-	return out
-}
 
 // send delivers v on out unless ctx ends first.
 func send[T any](ctx context.Context, out chan<- T, v T) bool {

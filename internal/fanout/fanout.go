@@ -49,7 +49,13 @@ func New(n int) *Fanout {
 // modify the notice. The channel is closed when ctx ends, when the subscriber
 // falls a full buffer behind, or by CloseAll.
 func (f *Fanout) Subscribe(ctx context.Context, match func(*twin.Notice) bool) <-chan twin.Notice {
-	s := &sub{ch: make(chan twin.Notice, f.buffer), match: match}
+	return f.SubscribeBuffer(ctx, match, f.buffer)
+}
+
+// SubscribeBuffer is Subscribe with a buffer of n notices (at least 1) for
+// this subscriber, e.g. one that will not read for a while.
+func (f *Fanout) SubscribeBuffer(ctx context.Context, match func(*twin.Notice) bool, n int) <-chan twin.Notice {
+	s := &sub{ch: make(chan twin.Notice, max(n, 1)), match: match}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.subs[s] = struct{}{}
