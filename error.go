@@ -12,7 +12,9 @@ const (
 	EBADINPUT  = "BAD_INPUT" // the request or telemetry is malformed
 	EFORBIDDEN = "FORBIDDEN" // the caller may not do this
 	ELIMIT     = "LIMIT"     // the request asks for more than a bound allows
-	EINTERNAL  = "INTERNAL"  // anything else; logged with its cause
+	// EUNAVAILABLE: a store did not answer within its deadline; retrying later may work.
+	EUNAVAILABLE = "UNAVAILABLE"
+	EINTERNAL    = "INTERNAL" // anything else; logged with its cause
 )
 
 // Error is twingraph's application error: a code and a message fit for users.

@@ -444,6 +444,8 @@ func httpStatus(code string) int {
 		return http.StatusBadRequest
 	case twin.EFORBIDDEN:
 		return http.StatusForbidden
+	case twin.EUNAVAILABLE:
+		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError
 }

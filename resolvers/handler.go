@@ -253,7 +253,7 @@ func errorPresenter(logger *slog.Logger) graphql.ErrorPresenterFunc {
 				gerr.Extensions["reason"] = c
 				return gerr
 			}
-			if c == twin.ENOTFOUND || c == twin.EBADINPUT || c == twin.EFORBIDDEN || c == twin.ELIMIT || c == twin.EINTERNAL {
+			if c == twin.ENOTFOUND || c == twin.EBADINPUT || c == twin.EFORBIDDEN || c == twin.ELIMIT || c == twin.EUNAVAILABLE || c == twin.EINTERNAL {
 				return gerr
 			}
 		}
