@@ -7,7 +7,7 @@ GOFLAGS   ?=
 # npm projects whose node_modules the tests need (TimescaleDB engine, federation composition).
 NPM_DIRS  := $(wildcard internal/testenv/pglite resolvers/testdata/compose resolvers/testdata/wsclient)
 
-.PHONY: dev build test test-deps npm-deps generate check-generated web bench vet fmt
+.PHONY: dev build test test-deps npm-deps generate check-generated web bench bench-e2e vet fmt
 
 build:
 	$(GO) build $(GOFLAGS) -o $(BIN) ./cmd/twingraph
@@ -60,6 +60,12 @@ bench:
 	$(GO) test ./store/redis -run '^$$' -bench 'GetStates1000|PutStates1000' -benchtime 2s
 	$(GO) test ./store/postgres -run '^$$' -bench QueryHistory24h1m -benchtime 1000x
 	$(GO) test ./store/postgres -run '^$$' -bench AppendSamples -benchtime 20x
+
+## bench-e2e: the production-path figures, measured from outside the process: the real
+## binary over private redis-server and PostgreSQL, 1M records through Kafka, HTTP at fixed
+## rates for 10 s, each beside its baseline (TWIN_BENCH_EVENTS, TWIN_BENCH_SECONDS to resize).
+bench-e2e: test-deps
+	$(GO) test ./loadtest -run '^$$' -bench ProductionPath -benchtime 1x -timeout 30m -v
 
 vet:
 	$(GO) vet ./...

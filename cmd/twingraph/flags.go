@@ -76,6 +76,7 @@ type commonFlags struct {
 	model, redis, postgres, namespace, logLevel string
 	otlpEndpoint                                string
 	traceSampleRatio                            float64
+	pprof                                       string
 }
 
 // register adds the common flags to fs; redisHelp and postgresHelp say what
@@ -88,6 +89,7 @@ func (c *commonFlags) register(fs *flag.FlagSet, redisHelp, postgresHelp string)
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.otlpEndpoint, "otlp-endpoint", "", "send OpenTelemetry traces to this OTLP/HTTP collector (http://127.0.0.1:4318); empty: tracing off")
 	fs.Float64Var(&c.traceSampleRatio, "trace-sample-ratio", 1, "share of new traces recorded, above 0 and at most 1 (with --otlp-endpoint)")
+	fs.StringVar(&c.pprof, "pprof", "", "serve Go profiles (/debug/pprof/) on this separate address, e.g. 127.0.0.1:6060; empty: off")
 }
 
 // open builds a Main with the model loaded and the stores open; allowMemory
@@ -101,6 +103,11 @@ func (c *commonFlags) open(ctx context.Context, stderr io.Writer, allowMemory bo
 		Endpoint: c.otlpEndpoint, ServiceName: "twingraph", SampleRatio: c.traceSampleRatio,
 	}); err != nil {
 		return m, err
+	}
+	if c.pprof != "" {
+		if _, err := m.ServePprof(c.pprof); err != nil {
+			return m, err
+		}
 	}
 	if err := m.LoadModel(c.model); err != nil {
 		return m, err

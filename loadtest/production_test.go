@@ -1,0 +1,282 @@
+package loadtest_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/rueidis"
+
+	"github.com/twingraph/twingraph/internal/testenv"
+)
+
+// The bench plant: one site, 20 lines of 50 machines, each machine with nine
+// numeric signals fed by the ingest and one (temp_c) holding a day of history.
+const (
+	benchLines    = 20
+	benchPerLine  = 50
+	benchMachines = benchLines * benchPerLine
+	benchNS       = "bench"
+)
+
+var ingestSignals = []string{"speed_units_per_min", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8"}
+
+func writeBenchModel(tb testing.TB) string {
+	var b strings.Builder
+	b.WriteString(`types:
+  site: {}
+  line: {}
+  machine:
+    signals:
+      - {name: power_on, kind: bool}
+      - {name: speed_units_per_min, unit: units/min, min: 0, max: 1000}
+      - {name: temp_c, unit: °C, min: -50, max: 500}
+`)
+	for _, s := range ingestSignals[1:] {
+		fmt.Fprintf(&b, "      - {name: %s, min: -1000000, max: 1000000}\n", s)
+	}
+	b.WriteString(`    modeRules:
+      - {when: "power_on == false", mode: STOP}
+      - {when: "speed_units_per_min > 0", mode: RUNNING}
+      - {when: "true", mode: IDLE}
+assets:
+  - {id: site, type: site, timezone: Asia/Jakarta}
+`)
+	for l := 0; l < benchLines; l++ {
+		fmt.Fprintf(&b, "  - {id: site/l%d, type: line, parent: site}\n", l)
+		for m := 0; m < benchPerLine; m++ {
+			fmt.Fprintf(&b, "  - {id: site/l%d/m%d, type: machine, parent: site/l%d}\n", l, m, l)
+		}
+	}
+	path := filepath.Join(tb.TempDir(), "bench-plant.yaml")
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		tb.Fatal(err)
+	}
+	return path
+}
+
+func machineID(i int) string {
+	return fmt.Sprintf("site/l%d/m%d", i/benchPerLine, i%benchPerLine)
+}
+
+// ingestMessage is record i of the ingest: machines round-robin, then signals,
+// then one second of sample time per round, so every (asset, signal, ts) is
+// distinct and every machine's speed drops to 0 each tenth second (a mode
+// change, so events are written too).
+func ingestMessage(base time.Time, i int) message {
+	m := i % benchMachines
+	sig := (i / benchMachines) % len(ingestSignals)
+	step := i / ingestRound
+	v := float64(step%97) + float64(m)/1000
+	if sig == 0 {
+		v = 200 + float64(step%50)
+		if step%10 == 0 {
+			v = 0
+		}
+	}
+	id := machineID(m)
+	ts := base.Add(time.Duration(step) * time.Second).UnixMilli()
+	return message{
+		key:   []byte(id),
+		value: fmt.Appendf(nil, `{"asset":%q,"signal":%q,"value":%g,"ts":%d}`, id, ingestSignals[sig], v, ts),
+	}
+}
+
+// ingestRound is the records of one second of sample time: every signal of every machine.
+var ingestRound = benchMachines * len(ingestSignals)
+
+// lastIngestTS is the newest sample time of an ingest of n records (whole rounds).
+func lastIngestTS(base time.Time, n int) time.Time {
+	return base.Add(time.Duration(n/ingestRound-1) * time.Second)
+}
+
+// BenchmarkProductionPath measures the four production-path figures in one
+// run of one `twingraph dev` process over real Redis and PostgreSQL:
+// ingest of TWIN_BENCH_EVENTS records (default 1,000,000) beside a raw
+// consume of the same topic; asset{state} at 5k req/s beside Redis GET; a
+// 24 h @ 1 min series at 200 req/s beside the same rollup read as direct SQL;
+// a 1,000-machine subtree with state at 100 req/s beside one 1,000-key MGET.
+// Each fixed-rate run lasts TWIN_BENCH_SECONDS (default 10).
+func BenchmarkProductionPath(b *testing.B) {
+	n := envInt(b, "TWIN_BENCH_EVENTS", 1_000_000)
+	n = (n + ingestRound - 1) / ingestRound * ingestRound // whole rounds: every signal ends on the same second
+	secs := time.Duration(envInt(b, "TWIN_BENCH_SECONDS", 10)) * time.Second
+	redisURL, pgURL := testenv.Redis(b), testenv.Postgres(b)
+	bin := twingraphBinary(b)
+	runBinary(b, bin, "migrate", "--postgres", pgURL)
+	dev := startDev(b, bin, "--no-sim", "--model", writeBenchModel(b),
+		"--redis", redisURL, "--postgres", pgURL, "--namespace", benchNS)
+	gql := newGraphQLClient(dev.http)
+	ctx := context.Background()
+
+	rdb, err := rueidis.NewClient(rueidis.ClientOption{InitAddress: []string{strings.TrimPrefix(redisURL, "redis://")}, DisableCache: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer rdb.Close()
+	pool, err := pgxpool.New(ctx, pgURL)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer pool.Close()
+
+	// A day and an hour of temp_c for one machine, one sample a minute.
+	now := time.Now().UTC().Truncate(time.Minute)
+	const historyPoints = 25 * 60
+	produceAll(b, dev.kafka, historyPoints, func(i int) message {
+		ts := now.Add(-time.Duration(historyPoints-i) * time.Minute)
+		return message{key: []byte(machineID(0)),
+			value: fmt.Appendf(nil, `{"asset":%q,"signal":"temp_c","value":%d,"ts":%d}`, machineID(0), 20+i%60, ts.UnixMilli())}
+	})
+
+	// Ingest.
+	base := time.Now().UTC().Add(-time.Duration(n/ingestRound+60) * time.Second).Truncate(time.Second)
+	b.ResetTimer()
+	start := time.Now()
+	produceTime := produceAll(b, dev.kafka, n, func(i int) message { return ingestMessage(base, i) })
+	waitAllUpdated(b, gql, lastIngestTS(base, n), 5*time.Minute)
+	ingestTime := time.Since(start)
+	b.StopTimer()
+	var stored int64
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM samples WHERE signal <> 'temp_c'`).Scan(&stored); err != nil {
+		b.Fatal(err)
+	}
+	if stored != int64(n) {
+		b.Errorf("samples in history = %d, want %d", stored, n)
+	}
+	rawTime := rawConsume(b, dev.kafka, n+historyPoints)
+	_, peakIngest := dev.rssMB()
+
+	// asset { state } beside Redis GET.
+	one := machineID(137)
+	stateQuery := queryBody(fmt.Sprintf(`{ asset(id: %q) { state { mode updatedAt metric(name: "speed_units_per_min") { value } } } }`, one))
+	stateKey := "{" + benchNS + "}:state:" + one
+	stateRun := pace("asset{state} over HTTP", 5000, secs, func(ctx context.Context) error {
+		_, err := gql.post(ctx, stateQuery)
+		return err
+	})
+	getRun := pace("baseline: Redis GET of the state key", 5000, secs, func(ctx context.Context) error {
+		return rdb.Do(ctx, rdb.B().Get().Key(stateKey).Build()).Error()
+	})
+
+	// 24 h @ 1 min beside direct SQL on the rollup.
+	from, to := now.Add(-24*time.Hour), now
+	historyQuery := queryBody(fmt.Sprintf(`{ asset(id: %q) { history(metric: "temp_c", from: %q, to: %q, interval: "1m") { points { ts value } } } }`,
+		machineID(0), from.Format(time.RFC3339), to.Format(time.RFC3339)))
+	if body, err := gql.post(ctx, historyQuery); err != nil {
+		b.Fatal(err)
+	} else if got := strings.Count(string(body), `"ts"`); got != 24*60 {
+		b.Errorf("24 h @ 1 min answered %d points, want %d", got, 24*60)
+	}
+	historyRun := pace("24 h @ 1 min series over HTTP", 200, secs, func(ctx context.Context) error {
+		_, err := gql.post(ctx, historyQuery)
+		return err
+	})
+	sqlRun := pace("baseline: the rollup as direct SQL", 200, secs, func(ctx context.Context) error {
+		rows, err := pool.Query(ctx, `SELECT bucket, sum / count FROM samples_1m
+			WHERE asset = $1 AND signal = 'temp_c' AND bucket >= $2 AND bucket < $3 ORDER BY bucket`, machineID(0), from, to)
+		if err != nil {
+			return err
+		}
+		var points int
+		for rows.Next() {
+			points++
+		}
+		rows.Close()
+		if points != 24*60 {
+			return fmt.Errorf("direct SQL: %d points", points)
+		}
+		return rows.Err()
+	})
+
+	// 1,000-machine subtree beside one 1,000-key MGET.
+	subtreeQuery := queryBody(`{ asset(id: "site") { descendants(type: "machine") { id state { mode } } } }`)
+	subtreeRun := pace("1,000-machine subtree with state over HTTP", 100, secs, func(ctx context.Context) error {
+		_, err := gql.post(ctx, subtreeQuery)
+		return err
+	})
+	keys := make([]string, benchMachines)
+	for i := range keys {
+		keys[i] = "{" + benchNS + "}:state:" + machineID(i)
+	}
+	mgetRun := pace("baseline: Redis MGET of the 1,000 state keys", 100, secs, func(ctx context.Context) error {
+		return rdb.Do(ctx, rdb.B().Mget().Key(keys...).Build()).Error()
+	})
+	_, peak := dev.rssMB()
+
+	ingestRate := float64(n) / ingestTime.Seconds()
+	b.ReportMetric(ingestRate, "ingest-events/s")
+	b.ReportMetric(ms(stateRun.p99), "state-p99-ms")
+	b.ReportMetric(ms(historyRun.p99), "history-p99-ms")
+	b.ReportMetric(ms(subtreeRun.p99), "subtree-p99-ms")
+	b.Logf("\n"+
+		"ingest of %d records, Kafka → Redis state + PostgreSQL history/rollups/events: %.0f events/s (%.2f s; producing took %.2f s)\n"+
+		"baseline: raw consume of the same topic: %.0f records/s\n"+
+		"gateway RSS peak after ingest %.0f MiB, after the query runs %.0f MiB\n%s\n%s\n%s\n%s\n%s\n%s",
+		n, ingestRate, ingestTime.Seconds(), produceTime.Seconds(),
+		float64(n+historyPoints)/rawTime.Seconds(), peakIngest, peak,
+		stateRun, getRun, historyRun, sqlRun, subtreeRun, mgetRun)
+	for _, r := range []latencies{stateRun, historyRun, subtreeRun} {
+		if r.errors > 0 {
+			b.Errorf("%s: %d errors", r.name, r.errors)
+		}
+	}
+}
+
+// waitAllUpdated polls the whole subtree until every machine's last ingested
+// signal (s8, the last of each round) is dated want: the moment the whole
+// ingest is visible.
+func waitAllUpdated(tb testing.TB, gql *graphQLClient, want time.Time, within time.Duration) {
+	tb.Helper()
+	q := queryBody(`{ asset(id: "site") { descendants(type: "machine") { id state { metric(name: "s8") { ts } } } } }`)
+	deadline := time.Now().Add(within)
+	behind := 0
+	for time.Now().Before(deadline) {
+		body, err := gql.post(context.Background(), q)
+		if err == nil {
+			var resp struct {
+				Data struct {
+					Asset struct {
+						Descendants []struct {
+							ID    string
+							State *struct{ Metric *struct{ TS time.Time } }
+						}
+					}
+				}
+			}
+			if err := json.Unmarshal(body, &resp); err != nil {
+				tb.Fatal(err)
+			}
+			behind = 0
+			for _, d := range resp.Data.Asset.Descendants {
+				if d.State == nil || d.State.Metric == nil || !d.State.Metric.TS.Equal(want) {
+					behind++
+				}
+			}
+			if behind == 0 && len(resp.Data.Asset.Descendants) == benchMachines {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	tb.Fatalf("after %s, %d machines are not yet at %s", within, behind, want)
+}
+
+func envInt(tb testing.TB, name string, def int) int {
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		tb.Fatalf("%s=%q: want a positive integer", name, v)
+	}
+	return n
+}
