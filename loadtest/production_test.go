@@ -1,9 +1,11 @@
 package loadtest_test
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -103,7 +105,8 @@ func lastIngestTS(base time.Time, n int) time.Time {
 // consume of the same topic; asset{state} at 5k req/s beside Redis GET; a
 // 24 h @ 1 min series at 200 req/s beside the same rollup read as direct SQL;
 // a 1,000-machine subtree with state at 100 req/s beside one 1,000-key MGET.
-// Each fixed-rate run lasts TWIN_BENCH_SECONDS (default 10).
+// Each fixed-rate run lasts TWIN_BENCH_SECONDS (default 10); TWIN_BENCH_PPROF=ADDR
+// serves the process's profiles there meanwhile.
 func BenchmarkProductionPath(b *testing.B) {
 	n := envInt(b, "TWIN_BENCH_EVENTS", 1_000_000)
 	n = (n + ingestRound - 1) / ingestRound * ingestRound // whole rounds: every signal ends on the same second
@@ -111,8 +114,11 @@ func BenchmarkProductionPath(b *testing.B) {
 	redisURL, pgURL := testenv.Redis(b), testenv.Postgres(b)
 	bin := twingraphBinary(b)
 	runBinary(b, bin, "migrate", "--postgres", pgURL)
-	dev := startDev(b, bin, "--no-sim", "--model", writeBenchModel(b),
-		"--redis", redisURL, "--postgres", pgURL, "--namespace", benchNS)
+	args := []string{"--no-sim", "--model", writeBenchModel(b), "--redis", redisURL, "--postgres", pgURL, "--namespace", benchNS}
+	if addr := os.Getenv("TWIN_BENCH_PPROF"); addr != "" {
+		args = append(args, "--pprof", addr) // to profile the process while it runs
+	}
+	dev := startDev(b, bin, args...)
 	gql := newGraphQLClient(dev.http)
 	ctx := context.Background()
 
@@ -141,7 +147,8 @@ func BenchmarkProductionPath(b *testing.B) {
 	b.ResetTimer()
 	start := time.Now()
 	produceTime := produceAll(b, dev.kafka, n, func(i int) message { return ingestMessage(base, i) })
-	waitAllUpdated(b, gql, lastIngestTS(base, n), 5*time.Minute)
+	waitMessages(b, dev.http, n+historyPoints, 5*time.Minute)
+	waitAllUpdated(b, gql, lastIngestTS(base, n), time.Minute)
 	ingestTime := time.Since(start)
 	b.StopTimer()
 	var stored int64
@@ -228,6 +235,32 @@ func BenchmarkProductionPath(b *testing.B) {
 			b.Errorf("%s: %d errors", r.name, r.errors)
 		}
 	}
+}
+
+// waitMessages polls the worker's flushed-messages counter on /metrics (cheap:
+// polling GraphQL for 1,000 states would take CPU from the ingest it times)
+// until it reaches want.
+func waitMessages(tb testing.TB, httpAddr string, want int, within time.Duration) {
+	tb.Helper()
+	deadline := time.Now().Add(within)
+	got := 0.0
+	for time.Now().Before(deadline) {
+		resp, err := http.Get("http://" + httpAddr + "/metrics")
+		if err == nil {
+			sc := bufio.NewScanner(resp.Body)
+			for sc.Scan() {
+				if v, ok := strings.CutPrefix(sc.Text(), "twingraph_sync_messages_total "); ok {
+					got, _ = strconv.ParseFloat(v, 64)
+				}
+			}
+			resp.Body.Close()
+			if got >= float64(want) {
+				return
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	tb.Fatalf("after %s the worker has flushed %.0f of %d messages", within, got, want)
 }
 
 // waitAllUpdated polls the whole subtree until every machine's last ingested
