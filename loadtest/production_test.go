@@ -186,6 +186,11 @@ func BenchmarkProductionPath(b *testing.B) {
 		_, err := gql.post(ctx, historyQuery)
 		return err
 	})
+	columnsQuery := []byte(strings.Replace(string(historyQuery), "points { ts value }", "timestamps values", 1))
+	columnsRun := pace("the same series as timestamps + values", 200, secs, func(ctx context.Context) error {
+		_, err := gql.post(ctx, columnsQuery)
+		return err
+	})
 	sqlRun := pace("baseline: the rollup as direct SQL", 200, secs, func(ctx context.Context) error {
 		rows, err := pool.Query(ctx, `SELECT bucket, sum / count FROM samples_1m
 			WHERE asset = $1 AND signal = 'temp_c' AND bucket >= $2 AND bucket < $3 ORDER BY bucket`, machineID(0), from, to)
@@ -226,11 +231,11 @@ func BenchmarkProductionPath(b *testing.B) {
 	b.Logf("\n"+
 		"ingest of %d records, Kafka → Redis state + PostgreSQL history/rollups/events: %.0f events/s (%.2f s; producing took %.2f s)\n"+
 		"baseline: raw consume of the same topic: %.0f records/s\n"+
-		"gateway RSS peak after ingest %.0f MiB, after the query runs %.0f MiB\n%s\n%s\n%s\n%s\n%s\n%s",
+		"gateway RSS peak after ingest %.0f MiB, after the query runs %.0f MiB\n%s\n%s\n%s\n%s\n%s\n%s\n%s",
 		n, ingestRate, ingestTime.Seconds(), produceTime.Seconds(),
 		float64(n+historyPoints)/rawTime.Seconds(), peakIngest, peak,
-		stateRun, getRun, historyRun, sqlRun, subtreeRun, mgetRun)
-	for _, r := range []latencies{stateRun, historyRun, subtreeRun} {
+		stateRun, getRun, historyRun, columnsRun, sqlRun, subtreeRun, mgetRun)
+	for _, r := range []latencies{stateRun, historyRun, columnsRun, subtreeRun} {
 		if r.errors > 0 {
 			b.Errorf("%s: %d errors", r.name, r.errors)
 		}

@@ -137,3 +137,47 @@ func BenchmarkSubtree1000(b *testing.B) {
 		l.report(b)
 	})
 }
+
+// BenchmarkHistory24h1m measures a day of one-minute buckets (1,440 points)
+// for one series, beside the store call it costs (the baseline, same run):
+// what is left is the GraphQL execution and encoding of the points.
+func BenchmarkHistory24h1m(b *testing.B) {
+	e := newEnv(b, mustDemoModel(b))
+	const asset = "plant/jkt1/packaging/line3"
+	from := now.Add(-24 * time.Hour)
+	pts := make([]twin.Point, 24*60)
+	for i := range pts {
+		pts[i] = pt(from.Add(time.Duration(i)*time.Minute), float64(i%60))
+	}
+	e.appendSamples(b, asset, "temp1_c", pts...)
+	body := queryBody(`{ asset(id: "` + asset + `") { history(metric: "temp1_c", from: "` + from.Format(time.RFC3339) +
+		`", to: "` + now.Format(time.RFC3339) + `", interval: "1m") { points { ts value } } } }`)
+	columns := bytes.Replace(body, []byte("points { ts value }"), []byte("timestamps values"), 1)
+	for _, c := range []struct {
+		name string
+		body []byte
+	}{{"points", body}, {"columns", columns}} {
+		b.Run(c.name, func(b *testing.B) {
+			var l latencies
+			b.ReportAllocs()
+			for b.Loop() {
+				t0 := time.Now()
+				doQuery(b, e.h, c.body)
+				l.add(time.Since(t0))
+			}
+			l.report(b)
+		})
+	}
+	b.Run("store-baseline", func(b *testing.B) {
+		var l latencies
+		q := twin.HistoryQuery{Asset: asset, Metric: "temp1_c", From: from, To: now, Interval: time.Minute, Agg: twin.AggAvg}
+		for b.Loop() {
+			t0 := time.Now()
+			if _, err := e.history.QueryHistory(b.Context(), []twin.HistoryQuery{q}); err != nil {
+				b.Fatal(err)
+			}
+			l.add(time.Since(t0))
+		}
+		l.report(b)
+	})
+}

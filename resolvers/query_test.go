@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -365,6 +366,42 @@ func TestQuery_History(t *testing.T) {
 		}
 		if q.Location == nil || q.Location.String() != "Asia/Jakarta" {
 			t.Errorf("query location = %v, want the site's zone", q.Location)
+		}
+	}
+}
+
+// The columnar form of a series says what points says, gaps included.
+func TestQuery_HistoryColumns(t *testing.T) {
+	e := newEnv(t, mustDemoModel(t))
+	t6 := time.Date(2026, 11, 24, 6, 0, 0, 0, time.UTC)
+	e.appendSamples(t, line3, "speed_units_per_min", pt(t6.Add(5*time.Minute), 100), pt(t6.Add(40*time.Minute), 200.5))
+	var resp struct {
+		Asset struct {
+			History struct {
+				Points []struct {
+					TS    string
+					Value *float64
+				}
+				Timestamps []string
+				Values     []*float64
+			}
+		}
+	}
+	e.post(t, `{ asset(id: "plant/jkt1/packaging/line3") {
+		history(metric: "speed_units_per_min", from: "2026-11-24T06:00:00Z", to: "2026-11-24T07:00:00Z", interval: "15m", agg: MAX, fill: NULL) {
+			points { ts value } timestamps values }
+	} }`, &resp)
+	h := resp.Asset.History
+	wantTS := []string{"2026-11-24T06:00:00Z", "2026-11-24T06:15:00Z", "2026-11-24T06:30:00Z", "2026-11-24T06:45:00Z"}
+	wantV := []any{100.0, nil, 200.5, nil}
+	if !slices.Equal(h.Timestamps, wantTS) || len(h.Values) != len(wantV) || len(h.Points) != len(wantV) {
+		t.Fatalf("timestamps = %v, values = %d, points = %d; want %v and 4 each", h.Timestamps, len(h.Values), len(h.Points), wantTS)
+	}
+	for i, want := range wantV {
+		got, p := h.Values[i], h.Points[i]
+		if (want == nil) != (got == nil) || (got != nil && *got != want.(float64)) ||
+			p.TS != h.Timestamps[i] || (p.Value == nil) != (got == nil) || (got != nil && *p.Value != *got) {
+			t.Errorf("bucket %d: value %v, point %+v; want %v", i, got, p, want)
 		}
 	}
 }

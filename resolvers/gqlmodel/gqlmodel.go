@@ -94,6 +94,25 @@ type Series struct {
 	Points []*twin.Point
 }
 
+// Timestamps are the points' times: the columnar form of a series, which
+// gqlgen encodes as a plain list instead of one object (and goroutine) per point.
+func (s *Series) Timestamps() []time.Time {
+	ts := make([]time.Time, len(s.Points))
+	for i, p := range s.Points {
+		ts[i] = p.TS
+	}
+	return ts
+}
+
+// Values are the points' values, parallel to Timestamps; nil for a gap.
+func (s *Series) Values() []*float64 {
+	vs := make([]*float64, len(s.Points))
+	for i, p := range s.Points {
+		vs[i] = p.Value
+	}
+	return vs
+}
+
 // ModeChange is one mode change as the modeChanged subscription delivers it.
 type ModeChange struct {
 	// Cursor resumes the subscription after this change.
@@ -163,10 +182,17 @@ type Node interface{}
 
 // MarshalTime writes an RFC 3339 timestamp (with sub-second digits only when
 // needed) in UTC.
-func MarshalTime(t time.Time) graphql.Marshaler {
-	return graphql.WriterFunc(func(w io.Writer) {
-		io.WriteString(w, strconv.Quote(t.UTC().Format(time.RFC3339Nano)))
-	})
+func MarshalTime(t time.Time) graphql.Marshaler { return timeJSON(t) }
+
+// timeJSON writes itself as a quoted RFC 3339 string with one buffer and no
+// escaping (the format has nothing to escape): long series write thousands.
+type timeJSON time.Time
+
+func (t timeJSON) MarshalGQL(w io.Writer) {
+	var buf [48]byte
+	b := append(buf[:0], '"')
+	b = time.Time(t).UTC().AppendFormat(b, time.RFC3339Nano)
+	w.Write(append(b, '"'))
 }
 
 // UnmarshalTime reads an RFC 3339 timestamp; anything else is BAD_INPUT.
