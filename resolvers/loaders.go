@@ -277,9 +277,6 @@ func (r *Resolver) historyQuery(a *twin.Asset, metric string, from, to time.Time
 	if fill != nil {
 		q.Fill = *fill
 	}
-	if q.Interval == 0 && q.Fill != twin.FillNone {
-		return q, nil, twin.Errorf(twin.EBADINPUT, "fill needs an interval")
-	}
 	// Checked here, not only in the store, so one bad series fails alone
 	// instead of failing the whole batch it would have joined.
 	if err := twin.CheckHistoryQuery(q); err != nil {
