@@ -73,6 +73,11 @@ type Config struct {
 	// need the same verifier in resolvers.Config.Auth. The probes, /metrics
 	// and the GraphiQL page stay open. Nil (the default) requires nothing.
 	Auth *auth.Verifier
+	// RevealOutOfScope, with Auth, answers an asset outside the token's
+	// scope 403 FORBIDDEN. False (the default) answers it exactly like an
+	// unknown id (404 NOT_FOUND, same body), so scoped callers cannot learn
+	// which ids exist.
+	RevealOutOfScope bool
 	// StoreTimeout bounds each store read of a REST request; one that takes
 	// longer answers 503 UNAVAILABLE. twin.DefaultStoreTimeout when 0, none
 	// when < 0.

@@ -52,7 +52,9 @@ func TestGateway_FrozenRedis(t *testing.T) {
 			t.Fatalf("GET: %v", err)
 		}
 		defer res.Body.Close()
-		var body struct{ Error struct{ Code, Message string } }
+		var body struct {
+			Error struct{ Code, Message string }
+		}
 		json.NewDecoder(res.Body).Decode(&body)
 		if res.StatusCode != http.StatusServiceUnavailable || body.Error.Code != twin.EUNAVAILABLE {
 			t.Errorf("status %d, code %q (%s); want 503 UNAVAILABLE", res.StatusCode, body.Error.Code, body.Error.Message)

@@ -81,6 +81,11 @@ type Config struct {
 	// this handler verifies), and answers only what the Principal may see.
 	// Nil serves everything to everyone.
 	Auth *auth.Verifier
+	// RevealOutOfScope, with Auth, answers an asset outside the caller's
+	// scope with FORBIDDEN. False (the default) answers it exactly like an
+	// unknown id (null, or NOT_FOUND with the same message), so scoped
+	// callers cannot learn which ids exist.
+	RevealOutOfScope bool
 	// StoreTimeout bounds each store read (state, history, events) made for a
 	// request; one that takes longer fails its fields with UNAVAILABLE.
 	// twin.DefaultStoreTimeout when 0, none when < 0.

@@ -47,6 +47,9 @@ type Main struct {
 	// Auth, when set, requires bearer tokens on /graphql and /twin/...; nil
 	// (the default) serves everyone.
 	Auth *auth.Verifier
+	// RevealOutOfScope answers assets outside a token's scope FORBIDDEN
+	// instead of like unknown ids (--auth-hide-existence=false).
+	RevealOutOfScope bool
 	// StoreTimeout bounds the store reads of a GraphQL or REST request
 	// (UNAVAILABLE past it); 0 is twin.DefaultStoreTimeout.
 	StoreTimeout time.Duration
@@ -183,14 +186,14 @@ func (m *Main) Gateway() http.Handler {
 	gql := resolvers.New(resolvers.Config{
 		Model: m.Model, States: m.States, History: m.History, Events: m.Events, Bus: m.Bus,
 		Logger: m.Logger, OnSlowSubscriber: dropped.Inc, MaxPageSize: m.MaxPageSize, Auth: m.Auth,
-		Tracing: m.Tracing, StoreTimeout: m.StoreTimeout,
+		Tracing: m.Tracing, StoreTimeout: m.StoreTimeout, RevealOutOfScope: m.RevealOutOfScope,
 	})
 	m.closers = append(m.closers, gql.Close)
 	return gateway.New(gateway.Config{
 		Model: m.Model, States: m.States, History: m.History, Events: m.Events,
 		GraphQL: gql, Ready: m.Ready, Logger: m.Logger, Registerer: m.Registry, MaxPageSize: m.MaxPageSize,
 		Metrics: promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}), Auth: m.Auth,
-		Tracing: m.Tracing, StoreTimeout: m.StoreTimeout,
+		Tracing: m.Tracing, StoreTimeout: m.StoreTimeout, RevealOutOfScope: m.RevealOutOfScope,
 	})
 }
 
@@ -199,6 +202,7 @@ func (m *Main) Gateway() http.Handler {
 type gatewayFlags struct {
 	maxPageSize                    int
 	storeTimeout                   time.Duration
+	hideExistence                  bool
 	jwks, secret, issuer, audience string
 }
 
@@ -208,6 +212,7 @@ func (a *gatewayFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&a.storeTimeout, "store-timeout", twin.DefaultStoreTimeout, "a GraphQL or REST request whose store reads take longer answers UNAVAILABLE (REST 503)")
 	fs.StringVar(&a.jwks, "auth-jwks", "", "require bearer tokens signed by a key of this local JWKS file (RSA/EC public keys; RS256/ES256 unless a key says otherwise)")
 	fs.StringVar(&a.secret, "auth-hs256-secret-file", "", "require bearer tokens signed with the HS256 secret in this file (at least 32 bytes)")
+	fs.BoolVar(&a.hideExistence, "auth-hide-existence", true, "with authorization on, answer an asset outside the token's scope exactly like an unknown one (false: FORBIDDEN)")
 	fs.StringVar(&a.issuer, "auth-issuer", "", "with authorization on, the iss claim tokens must carry")
 	fs.StringVar(&a.audience, "auth-audience", "", "with authorization on, an aud value tokens must carry")
 }
@@ -225,6 +230,7 @@ func (a *gatewayFlags) apply(m *Main) error {
 		return err
 	}
 	m.MaxPageSize, m.Auth, m.StoreTimeout = a.maxPageSize, v, a.storeTimeout
+	m.RevealOutOfScope = !a.hideExistence
 	return nil
 }
 
