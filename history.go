@@ -26,6 +26,15 @@ const oneDay = 24 * time.Hour
 // DefaultMaxPoints bounds the points of one series unless a store is told otherwise.
 const DefaultMaxPoints = 10000
 
+// HistoryMinTime and HistoryMaxTime bound the from and to of a history query.
+// Telemetry is never older than the Unix epoch, and keeping the span well
+// under the ~292 years a time.Duration holds (and inside the years UnixNano
+// can represent, 1678-2262) keeps every bucket count and store key exact.
+var (
+	HistoryMinTime = time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
+	HistoryMaxTime = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
 // Tiers are the pre-aggregated bucket widths a store may keep (continuous
 // aggregates or rollups), finest first. All are aligned to the Unix epoch.
 var Tiers = []time.Duration{time.Minute, 5 * time.Minute, time.Hour, oneDay}
@@ -292,8 +301,9 @@ func NumericValue(v Value) (float64, bool) {
 
 // CheckHistoryQuery validates q before a store runs it, with a cap of
 // maxPoints[0] points (DefaultMaxPoints when absent or <= 0).
-// BAD_INPUT: missing bounds, To not after From, a negative interval, one that is
-// not whole seconds (or not whole days from a day up), an unknown Agg or Fill.
+// BAD_INPUT: missing bounds, a bound outside [HistoryMinTime, HistoryMaxTime],
+// To not after From, a negative interval, one that is not whole seconds (or not
+// whole days from a day up), an unknown Agg or Fill, a Fill without an interval.
 // LIMIT: more buckets than the cap; the message names the smallest common
 // interval that fits. A raw query (Interval 0) cannot be counted beforehand:
 // stores check its result with TooManyPoints.
@@ -304,6 +314,15 @@ func CheckHistoryQuery(q HistoryQuery, maxPoints ...int) error {
 	}
 	if q.From.IsZero() || q.To.IsZero() {
 		return Errorf(EBADINPUT, "history of %s: from and to are required", q.Metric)
+	}
+	for _, b := range []struct {
+		name string
+		t    time.Time
+	}{{"from", q.From}, {"to", q.To}} {
+		if b.t.Before(HistoryMinTime) || b.t.After(HistoryMaxTime) {
+			return Errorf(EBADINPUT, "history of %s: %s (%s) must be between %s and %s", q.Metric, b.name,
+				b.t.UTC().Format(time.RFC3339), HistoryMinTime.Format(time.RFC3339), HistoryMaxTime.Format(time.RFC3339))
+		}
 	}
 	if !q.To.After(q.From) {
 		return Errorf(EBADINPUT, "history of %s: to (%s) must be after from (%s)", q.Metric,
@@ -327,6 +346,9 @@ func CheckHistoryQuery(q HistoryQuery, maxPoints ...int) error {
 		return Errorf(EBADINPUT, "history of %s: unknown fill %q (want NULL or PREVIOUS)", q.Metric, q.Fill)
 	}
 	if q.Interval == 0 {
+		if q.Fill != FillNone {
+			return Errorf(EBADINPUT, "history of %s: fill needs an interval", q.Metric)
+		}
 		return nil
 	}
 	if n := CountBuckets(q.From, q.To, q.Interval, q.Location); n > int64(max) {

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -80,10 +81,11 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 		skew = DefaultSkew
 	}
 	opts := []jwt.ParseOption{
-		// Every key carries its algorithm (set at load), so the token's alg
-		// header never chooses how it is verified; "none" never verifies.
-		// Tokens need no kid: with a handful of local keys trying each is cheap.
-		jwt.WithKeySet(keys, jws.WithRequireKid(false)),
+		// Every key carries its algorithm (set at load) and only verifies
+		// tokens whose alg header names exactly that algorithm; "none" never
+		// verifies. Tokens need no kid: with a handful of local keys trying
+		// each is cheap.
+		jwt.WithKeyProvider(keysForAlg(keys)),
 		jwt.WithValidate(true),
 		jwt.WithClock(jwt.ClockFunc(now)),
 		jwt.WithAcceptableSkew(max(skew, 0)),
@@ -97,6 +99,26 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 		opts = append(opts, jwt.WithAudience(cfg.Audience))
 	}
 	return &Verifier{keys: keys, options: opts, skew: max(skew, 0)}, nil
+}
+
+// keysForAlg offers the keys of set whose algorithm equals the token's alg
+// header. jwx's key-set provider verifies with each key's own algorithm
+// whatever the header says, so a token claiming RS256 but signed with the
+// HS256 secret would pass: the header must agree with the key that verifies it.
+func keysForAlg(set jwk.Set) jws.KeyProvider {
+	return jws.KeyProviderFunc(func(_ context.Context, sink jws.KeySink, sig *jws.Signature, _ *jws.Message) error {
+		alg, ok := sig.ProtectedHeaders().Algorithm()
+		if !ok {
+			return errors.New("no alg header")
+		}
+		for i := range set.Len() {
+			k, _ := set.Key(i)
+			if ka, ok := k.Algorithm(); ok && ka.String() == alg.String() {
+				sink.Key(alg, k)
+			}
+		}
+		return nil
+	})
 }
 
 func addJWKS(keys jwk.Set, path string) error {

@@ -27,19 +27,23 @@ type authFixture struct {
 	is *authtest.Issuer
 }
 
-func newAuthFixture(t *testing.T) *authFixture {
+func newAuthFixture(t *testing.T) *authFixture { return newAuthFixtureRevealing(t, false) }
+
+// newAuthFixtureRevealing is newAuthFixture with RevealOutOfScope set to reveal.
+func newAuthFixtureRevealing(t *testing.T, reveal bool) *authFixture {
 	t.Helper()
 	f := newFixture(t)
 	is := authtest.New(t)
 	v := is.Verifier()
 	gql := resolvers.New(resolvers.Config{
 		Model: f.cfg.Model, States: f.cfg.States, History: f.cfg.History, Events: f.cfg.Events,
-		Bus: memory.NewBus(), Now: f.cfg.Now, Auth: v,
+		Bus: memory.NewBus(), Now: f.cfg.Now, Auth: v, RevealOutOfScope: reveal,
 	})
 	t.Cleanup(gql.Close)
 	cfg := f.cfg
 	cfg.GraphQL = gql
 	cfg.Auth = v
+	cfg.RevealOutOfScope = reveal
 	cfg.Registerer = nil
 	f.srv = httptest.NewServer(gateway.New(cfg))
 	t.Cleanup(f.srv.Close)
@@ -118,23 +122,59 @@ func TestGateway_AuthRequired(t *testing.T) {
 }
 
 func TestGateway_AuthScope(t *testing.T) {
-	f := newAuthFixture(t)
-	tok := f.is.RS256(authtest.Claims{Scope: []string{"plant/jkt1/packaging/line3"}})
-	if status, body, _ := f.do(t, "GET", "/twin/"+line3+"/events", tok, ""); status != http.StatusOK || len(body["events"].([]any)) != 4 {
-		t.Errorf("events in scope = %d %v", status, body)
+	outside := []struct{ path, id string }{
+		{"/twin/plant/jkt1/packaging/line1", "plant/jkt1/packaging/line1"},
+		{"/twin/plant%2Fjkt1/events", "plant/jkt1"},
+		{"/twin/plant/jkt1/processing/history?metric=x", "plant/jkt1/processing"},
 	}
-	for _, path := range []string{"/twin/plant/jkt1/packaging/line1", "/twin/plant%2Fjkt1/events", "/twin/plant/jkt1/processing/history?metric=x"} {
-		status, body, _ := f.do(t, "GET", path, tok, "")
-		wantError(t, status, body, http.StatusForbidden, twin.EFORBIDDEN, "scope")
+	unknown := []struct{ path, id string }{
+		{"/twin/no/such", "no/such"},
+		{"/twin/no%2Fsuch/events", "no/such"},
+		{"/twin/plant/jkt1/nope/history?metric=x", "plant/jkt1/nope"},
 	}
-	// An unknown asset is still NOT_FOUND.
-	status, body, _ := f.do(t, "GET", "/twin/no/such", tok, "")
-	wantError(t, status, body, http.StatusNotFound, twin.ENOTFOUND, "")
 
-	status, body, _ = f.do(t, "POST", "/graphql", tok, `{"query":"{ asset(id: \"plant/jkt1\") { id } }"}`)
-	if status != http.StatusOK || graphqlCode(body) != twin.EFORBIDDEN {
-		t.Errorf("asset outside the scope = %d %v", status, body)
-	}
+	// By default an asset outside the scope answers byte for byte like an
+	// unknown one, so a scoped token cannot probe which ids exist.
+	t.Run("existence hidden", func(t *testing.T) {
+		f := newAuthFixture(t)
+		tok := f.is.RS256(authtest.Claims{Scope: []string{line3}})
+		if status, body, _ := f.do(t, "GET", "/twin/"+line3+"/events", tok, ""); status != http.StatusOK || len(body["events"].([]any)) != 4 {
+			t.Errorf("events in scope = %d %v", status, body)
+		}
+		for _, c := range append(outside, unknown...) {
+			t.Run(c.path, func(t *testing.T) {
+				status, body, _ := f.do(t, "GET", c.path, tok, "")
+				wantError(t, status, body, http.StatusNotFound, twin.ENOTFOUND, "")
+				if msg := body["error"].(map[string]any)["message"]; msg != `asset "`+c.id+`" not found` {
+					t.Errorf("message %q, want the unknown-id message", msg)
+				}
+			})
+		}
+		for _, id := range []string{"plant/jkt1", "no/such"} {
+			status, body, _ := f.do(t, "POST", "/graphql", tok, `{"query":"{ asset(id: \"`+id+`\") { id } node(id: \"`+id+`\") { id } }"}`)
+			data, _ := body["data"].(map[string]any)
+			if status != http.StatusOK || body["errors"] != nil || data["asset"] != nil || data["node"] != nil {
+				t.Errorf("GraphQL asset %s = %d %v, want nulls and no error", id, status, body)
+			}
+		}
+	})
+
+	t.Run("existence revealed", func(t *testing.T) {
+		f := newAuthFixtureRevealing(t, true)
+		tok := f.is.RS256(authtest.Claims{Scope: []string{line3}})
+		for _, c := range outside {
+			status, body, _ := f.do(t, "GET", c.path, tok, "")
+			wantError(t, status, body, http.StatusForbidden, twin.EFORBIDDEN, "scope")
+		}
+		// An unknown asset is still NOT_FOUND.
+		status, body, _ := f.do(t, "GET", "/twin/no/such", tok, "")
+		wantError(t, status, body, http.StatusNotFound, twin.ENOTFOUND, "")
+
+		status, body, _ = f.do(t, "POST", "/graphql", tok, `{"query":"{ asset(id: \"plant/jkt1\") { id } }"}`)
+		if status != http.StatusOK || graphqlCode(body) != twin.EFORBIDDEN {
+			t.Errorf("asset outside the scope = %d %v", status, body)
+		}
+	})
 }
 
 func TestGateway_AuthWebSocket(t *testing.T) {

@@ -73,6 +73,15 @@ type Config struct {
 	// need the same verifier in resolvers.Config.Auth. The probes, /metrics
 	// and the GraphiQL page stay open. Nil (the default) requires nothing.
 	Auth *auth.Verifier
+	// RevealOutOfScope, with Auth, answers an asset outside the token's
+	// scope 403 FORBIDDEN. False (the default) answers it exactly like an
+	// unknown id (404 NOT_FOUND, same body), so scoped callers cannot learn
+	// which ids exist.
+	RevealOutOfScope bool
+	// StoreTimeout bounds each store read of a REST request; one that takes
+	// longer answers 503 UNAVAILABLE. twin.DefaultStoreTimeout when 0, none
+	// when < 0.
+	StoreTimeout time.Duration
 	// Tracing, when true, starts an OpenTelemetry server span per request
 	// (continuing a caller's W3C traceparent) from the global TracerProvider,
 	// named by method and route pattern, never by the raw path: asset ids
@@ -104,6 +113,12 @@ func New(cfg Config) http.Handler {
 	if cfg.MaxPageSize <= 0 {
 		cfg.MaxPageSize = DefaultMaxPageSize
 	}
+	if cfg.StoreTimeout == 0 {
+		cfg.StoreTimeout = twin.DefaultStoreTimeout
+	}
+	cfg.States = twin.StatesWithTimeout(cfg.States, cfg.StoreTimeout)
+	cfg.History = twin.HistoryWithTimeout(cfg.History, cfg.StoreTimeout)
+	cfg.Events = twin.EventsWithTimeout(cfg.Events, cfg.StoreTimeout)
 	g := &gateway{cfg: cfg, log: cfg.Logger}
 	mux := http.NewServeMux()
 

@@ -34,7 +34,11 @@ func (g *gateway) twin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !auth.FromContext(r.Context()).CanSee(g.cfg.Model, a.ID) {
-		g.writeError(w, r, twin.Errorf(twin.EFORBIDDEN, "asset %q is outside the caller's scope", a.ID), 0)
+		err := notFound(a.ID) // exactly what an unknown id gets: no existence oracle
+		if g.cfg.RevealOutOfScope {
+			err = twin.Errorf(twin.EFORBIDDEN, "asset %q is outside the caller's scope", a.ID)
+		}
+		g.writeError(w, r, err, 0)
 		return
 	}
 	switch sub {
@@ -86,8 +90,10 @@ func (g *gateway) resolve(r *http.Request) (*twin.Asset, string, error) {
 			return a, "/" + segs[n-1], nil
 		}
 	}
-	return nil, "", twin.Errorf(twin.ENOTFOUND, "asset %q not found", id)
+	return nil, "", notFound(id)
 }
+
+func notFound(id string) error { return twin.Errorf(twin.ENOTFOUND, "asset %q not found", id) }
 
 // twinBody is GET /twin/{id}: the seed's shape, plus updated_at.
 type twinBody struct {

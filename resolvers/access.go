@@ -57,16 +57,35 @@ func (r *Resolver) viewer(ctx context.Context) (*auth.Principal, error) {
 	return p, nil
 }
 
-// checkVisible returns a FORBIDDEN error unless the caller may read asset id.
+// checkVisible returns an error unless the caller may read asset id: the
+// NOT_FOUND of an unknown id, or FORBIDDEN with Config.RevealOutOfScope.
 func (r *Resolver) checkVisible(ctx context.Context, id string) error {
 	p, err := r.viewer(ctx)
 	if err != nil {
 		return err
 	}
 	if !p.CanSee(r.cfg.Model, id) {
-		return twin.Errorf(twin.EFORBIDDEN, "asset %q is outside the caller's scope", id)
+		if r.cfg.RevealOutOfScope {
+			return twin.Errorf(twin.EFORBIDDEN, "asset %q is outside the caller's scope", id)
+		}
+		// Exactly what an unknown id gets, so a scoped caller cannot probe
+		// which ids exist outside its scope.
+		return notFound(id)
 	}
 	return nil
+}
+
+// notFound is the error for an asset id that does not exist (or, with
+// existence hidden, that the caller may not see).
+func notFound(id string) error { return twin.Errorf(twin.ENOTFOUND, "no asset %q", id) }
+
+// nullIfNotFound turns the NOT_FOUND of a hidden asset into no error, for
+// the fields (asset, node) that answer an unknown id with null.
+func nullIfNotFound(err error) error {
+	if twin.ErrorCode(err) == twin.ENOTFOUND {
+		return nil
+	}
+	return err
 }
 
 // visible returns the assets of as the caller may read (as itself when it

@@ -81,6 +81,15 @@ type Config struct {
 	// this handler verifies), and answers only what the Principal may see.
 	// Nil serves everything to everyone.
 	Auth *auth.Verifier
+	// RevealOutOfScope, with Auth, answers an asset outside the caller's
+	// scope with FORBIDDEN. False (the default) answers it exactly like an
+	// unknown id (null, or NOT_FOUND with the same message), so scoped
+	// callers cannot learn which ids exist.
+	RevealOutOfScope bool
+	// StoreTimeout bounds each store read (state, history, events) made for a
+	// request; one that takes longer fails its fields with UNAVAILABLE.
+	// twin.DefaultStoreTimeout when 0, none when < 0.
+	StoreTimeout time.Duration
 	// Tracing, when true, starts an OpenTelemetry span per query or mutation
 	// from the global TracerProvider, named by operation type and name, with
 	// the errors of its response recorded. False (the default) adds nothing.
@@ -130,6 +139,12 @@ func New(cfg Config) *Handler {
 	if cfg.KeepAliveInterval <= 0 || cfg.KeepAliveInterval > DefaultKeepAliveInterval {
 		cfg.KeepAliveInterval = DefaultKeepAliveInterval
 	}
+	if cfg.StoreTimeout == 0 {
+		cfg.StoreTimeout = twin.DefaultStoreTimeout
+	}
+	cfg.States = twin.StatesWithTimeout(cfg.States, cfg.StoreTimeout)
+	cfg.History = twin.HistoryWithTimeout(cfg.History, cfg.StoreTimeout)
+	cfg.Events = twin.EventsWithTimeout(cfg.Events, cfg.StoreTimeout)
 	hub := NewHub(cfg.Bus, cfg.SubscriberBuffer, cfg.Logger, cfg.OnSlowSubscriber)
 	res := &Resolver{cfg: cfg, hub: hub}
 	gc := graph.Config{Resolvers: res}

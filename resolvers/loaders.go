@@ -104,10 +104,19 @@ func splitComma(s string) []string {
 
 // withLoaders gives each response fresh Loaders: a query's one response, and
 // each message of a subscription, so a long-lived subscription never serves a
-// state cached for an earlier message.
+// state cached for an earlier message. A query's store reads share one
+// deadline, StoreTimeout from its start, so a hung store fails the whole
+// query once rather than level after level. (A subscription's message
+// handler waits for its event first, so its reads keep a timeout each.)
 func withLoaders(cfg *Config) graphql.ResponseMiddleware {
 	return func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
-		return next(context.WithValue(ctx, loadersKey{}, newLoaders(cfg)))
+		ctx = context.WithValue(ctx, loadersKey{}, newLoaders(cfg))
+		if cfg.StoreTimeout > 0 && graphql.HasOperationContext(ctx) {
+			if op := graphql.GetOperationContext(ctx).Operation; op != nil && op.Operation != ast.Subscription {
+				ctx = twin.WithStoreDeadline(ctx, time.Now().Add(cfg.StoreTimeout))
+			}
+		}
+		return next(ctx)
 	}
 }
 
@@ -276,9 +285,6 @@ func (r *Resolver) historyQuery(a *twin.Asset, metric string, from, to time.Time
 	}
 	if fill != nil {
 		q.Fill = *fill
-	}
-	if q.Interval == 0 && q.Fill != twin.FillNone {
-		return q, nil, twin.Errorf(twin.EBADINPUT, "fill needs an interval")
 	}
 	// Checked here, not only in the store, so one bad series fails alone
 	// instead of failing the whole batch it would have joined.

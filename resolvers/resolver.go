@@ -66,7 +66,7 @@ func (r *Resolver) assetType(id string) (*twin.Asset, *twin.AssetType) {
 func (r *Resolver) mustAsset(id string) (*twin.Asset, error) {
 	a := r.cfg.Model.Asset(id)
 	if a == nil {
-		return nil, twin.Errorf(twin.ENOTFOUND, "no asset %q", id)
+		return nil, notFound(id)
 	}
 	return a, nil
 }

@@ -167,7 +167,7 @@ func (r *queryResolver) Asset(ctx context.Context, id string) (*gqlmodel.Asset, 
 		return nil, nil
 	}
 	if err := r.checkVisible(ctx, a.ID); err != nil {
-		return nil, err
+		return nil, nullIfNotFound(err)
 	}
 	r.prefetch(ctx, []*twin.Asset{a})
 	return wrap(a), nil
@@ -228,7 +228,7 @@ func (r *queryResolver) Assets(ctx context.Context, typeArg *string, under *stri
 func (r *queryResolver) Node(ctx context.Context, id string) (gqlmodel.Node, error) {
 	if a := r.cfg.Model.Asset(id); a != nil {
 		if err := r.checkVisible(ctx, a.ID); err != nil {
-			return nil, err
+			return nil, nullIfNotFound(err)
 		}
 		r.prefetch(ctx, []*twin.Asset{a})
 		return wrap(a), nil

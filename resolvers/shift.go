@@ -37,6 +37,10 @@ func (r *Resolver) shiftReport(ctx context.Context, under string, from, to time.
 	if !from.Before(to) {
 		return nil, twin.Errorf(twin.EBADINPUT, "from must be before to")
 	}
+	if from.Before(twin.HistoryMinTime) || to.After(twin.HistoryMaxTime) {
+		return nil, twin.Errorf(twin.EBADINPUT, "from and to must be between %s and %s",
+			twin.HistoryMinTime.Format(time.RFC3339), twin.HistoryMaxTime.Format(time.RFC3339))
+	}
 	m := r.cfg.Model
 	var assets []*twin.Asset
 	for _, a := range append([]*twin.Asset{root}, m.Descendants(root.ID, "", 0)...) {
@@ -337,9 +341,15 @@ func faultSummary(st *twin.State, evs []twin.Event, from, end time.Time) []*gqlm
 // counterInterval picks a bucket width that keeps a counter series near 500
 // points: one minute at least, whole minutes always.
 func counterInterval(window time.Duration) time.Duration {
+	const day = 24 * time.Hour
 	iv := (window / 500).Truncate(time.Minute)
 	if iv < time.Minute {
 		iv = time.Minute
+	}
+	// History buckets over a day must be whole days: round up, so a long
+	// window (a year's report) keeps at most ~500 buckets.
+	if iv > day {
+		iv = (iv + day - 1) / day * day
 	}
 	return iv
 }

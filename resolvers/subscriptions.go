@@ -42,8 +42,8 @@ func (r *Resolver) newEventFilter(ctx context.Context, under *string, kinds []tw
 		if err != nil {
 			return nil, err
 		}
-		if !p.CanSee(r.cfg.Model, a.ID) {
-			return nil, twin.Errorf(twin.EFORBIDDEN, "asset %q is outside the caller's scope", a.ID)
+		if err := r.checkVisible(ctx, a.ID); err != nil {
+			return nil, err
 		}
 		f.under = a.ID
 		f.assets = []string{a.ID}

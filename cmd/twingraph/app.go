@@ -47,6 +47,12 @@ type Main struct {
 	// Auth, when set, requires bearer tokens on /graphql and /twin/...; nil
 	// (the default) serves everyone.
 	Auth *auth.Verifier
+	// RevealOutOfScope answers assets outside a token's scope FORBIDDEN
+	// instead of like unknown ids (--auth-hide-existence=false).
+	RevealOutOfScope bool
+	// StoreTimeout bounds the store reads of a GraphQL or REST request
+	// (UNAVAILABLE past it); 0 is twin.DefaultStoreTimeout.
+	StoreTimeout time.Duration
 	// Tracing turns on the gateway's and GraphQL's OpenTelemetry spans;
 	// SetupTracing sets it when an exporter is configured.
 	Tracing bool
@@ -180,14 +186,14 @@ func (m *Main) Gateway() http.Handler {
 	gql := resolvers.New(resolvers.Config{
 		Model: m.Model, States: m.States, History: m.History, Events: m.Events, Bus: m.Bus,
 		Logger: m.Logger, OnSlowSubscriber: dropped.Inc, MaxPageSize: m.MaxPageSize, Auth: m.Auth,
-		Tracing: m.Tracing,
+		Tracing: m.Tracing, StoreTimeout: m.StoreTimeout, RevealOutOfScope: m.RevealOutOfScope,
 	})
 	m.closers = append(m.closers, gql.Close)
 	return gateway.New(gateway.Config{
 		Model: m.Model, States: m.States, History: m.History, Events: m.Events,
 		GraphQL: gql, Ready: m.Ready, Logger: m.Logger, Registerer: m.Registry, MaxPageSize: m.MaxPageSize,
 		Metrics: promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}), Auth: m.Auth,
-		Tracing: m.Tracing,
+		Tracing: m.Tracing, StoreTimeout: m.StoreTimeout, RevealOutOfScope: m.RevealOutOfScope,
 	})
 }
 
@@ -195,14 +201,18 @@ func (m *Main) Gateway() http.Handler {
 // serve): page bounds and authorization (off unless a key file is given).
 type gatewayFlags struct {
 	maxPageSize                    int
+	storeTimeout                   time.Duration
+	hideExistence                  bool
 	jwks, secret, issuer, audience string
 }
 
 // register adds --max-page-size and the --auth-* flags to fs.
 func (a *gatewayFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&a.maxPageSize, "max-page-size", 100, "largest page (first) a query may ask for, GraphQL and REST")
+	fs.DurationVar(&a.storeTimeout, "store-timeout", twin.DefaultStoreTimeout, "a GraphQL or REST request whose store reads take longer answers UNAVAILABLE (REST 503)")
 	fs.StringVar(&a.jwks, "auth-jwks", "", "require bearer tokens signed by a key of this local JWKS file (RSA/EC public keys; RS256/ES256 unless a key says otherwise)")
 	fs.StringVar(&a.secret, "auth-hs256-secret-file", "", "require bearer tokens signed with the HS256 secret in this file (at least 32 bytes)")
+	fs.BoolVar(&a.hideExistence, "auth-hide-existence", true, "with authorization on, answer an asset outside the token's scope exactly like an unknown one (false: FORBIDDEN)")
 	fs.StringVar(&a.issuer, "auth-issuer", "", "with authorization on, the iss claim tokens must carry")
 	fs.StringVar(&a.audience, "auth-audience", "", "with authorization on, an aud value tokens must carry")
 }
@@ -212,11 +222,15 @@ func (a *gatewayFlags) apply(m *Main) error {
 	if a.maxPageSize < 1 {
 		return fmt.Errorf("--max-page-size must be at least 1")
 	}
+	if a.storeTimeout <= 0 {
+		return fmt.Errorf("--store-timeout must be positive")
+	}
 	v, err := a.verifier()
 	if err != nil {
 		return err
 	}
-	m.MaxPageSize, m.Auth = a.maxPageSize, v
+	m.MaxPageSize, m.Auth, m.StoreTimeout = a.maxPageSize, v, a.storeTimeout
+	m.RevealOutOfScope = !a.hideExistence
 	return nil
 }
 

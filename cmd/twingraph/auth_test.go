@@ -73,11 +73,12 @@ func TestDev_Auth(t *testing.T) {
 
 	scoped := is.HS256(authtest.Claims{Scope: []string{"plant/jkt1/processing"}})
 	status, body = authPost(t, httpAddr, scoped, `{ roots { id } asset(id: "plant/jkt1/packaging/line3") { id } }`)
-	if s := mustJSON(body); status != http.StatusOK || !strings.Contains(s, `"plant/jkt1/processing"`) || !strings.Contains(s, `"FORBIDDEN"`) {
+	// --auth-hide-existence is on by default: outside the scope reads as unknown.
+	if s := mustJSON(body); status != http.StatusOK || !strings.Contains(s, `"plant/jkt1/processing"`) || !strings.Contains(s, `"asset":null`) || strings.Contains(s, `"errors"`) {
 		t.Errorf("scoped token: %d %s", status, s)
 	}
-	if status, _ := authGet(t, httpAddr, scoped, "/twin/plant/jkt1/packaging/line3"); status != http.StatusForbidden {
-		t.Errorf("REST outside the scope: %d, want 403", status)
+	if status, _ := authGet(t, httpAddr, scoped, "/twin/plant/jkt1/packaging/line3"); status != http.StatusNotFound {
+		t.Errorf("REST outside the scope: %d, want 404", status)
 	}
 	if status, _ := authGet(t, httpAddr, scoped, "/twin/plant/jkt1/processing/cooking"); status != http.StatusOK {
 		t.Errorf("REST inside the scope: %d, want 200", status)
@@ -116,4 +117,49 @@ func TestDev_AuthFlagErrors(t *testing.T) {
 func mustJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+func TestGatewayFlags_Apply(t *testing.T) {
+	is := authtest.New(t)
+	for _, c := range []struct {
+		name         string
+		args, env    []string
+		reveal       bool
+		storeTimeout string
+	}{
+		{"defaults", []string{"--auth-hs256-secret-file", is.SecretFile}, nil, false, "2s"},
+		{"flags", []string{"--auth-hs256-secret-file", is.SecretFile, "--auth-hide-existence=false", "--store-timeout", "500ms"}, nil, true, "500ms"},
+		{"env twins", []string{"--auth-hs256-secret-file", is.SecretFile}, []string{"TWIN_AUTH_HIDE_EXISTENCE=false", "TWIN_STORE_TIMEOUT=3s"}, true, "3s"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			for _, kv := range c.env {
+				k, v, _ := strings.Cut(kv, "=")
+				t.Setenv(k, v)
+			}
+			fs := newFlagSet("serve", &bytes.Buffer{})
+			var gw gatewayFlags
+			gw.register(fs)
+			if err := parseFlags(fs, c.args); err != nil {
+				t.Fatal(err)
+			}
+			m := &Main{}
+			if err := gw.apply(m); err != nil {
+				t.Fatal(err)
+			}
+			if m.RevealOutOfScope != c.reveal || m.StoreTimeout.String() != c.storeTimeout {
+				t.Errorf("RevealOutOfScope %v, StoreTimeout %v; want %v, %s", m.RevealOutOfScope, m.StoreTimeout, c.reveal, c.storeTimeout)
+			}
+		})
+	}
+	t.Run("zero store timeout", func(t *testing.T) {
+		fs := newFlagSet("serve", &bytes.Buffer{})
+		var gw gatewayFlags
+		gw.register(fs)
+		if err := parseFlags(fs, []string{"--store-timeout", "0s"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := gw.apply(&Main{}); err == nil || !strings.Contains(err.Error(), "--store-timeout") {
+			t.Errorf("apply = %v, want an error naming --store-timeout", err)
+		}
+	})
 }

@@ -35,22 +35,45 @@ func Redis(tb testing.TB) string {
 		}
 		tb.Skipf("redis-server not found (apt-get install redis-server; set CI=true to fail instead): %v", err)
 	}
+	u, _ := startPrivateRedis(tb, bin)
+	return u
+}
+
+// RedisProcess starts a private redis-server for the test, whatever
+// TWIN_TEST_REDIS_URL says, and returns its URL and process, for tests that
+// freeze (SIGSTOP) or kill it. The server is killed when the test ends; a
+// test that stops it must SIGCONT it in its own cleanup, registered after
+// this call so it runs first.
+func RedisProcess(tb testing.TB) (string, *os.Process) {
+	tb.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			tb.Fatalf("redis-server not found (apt-get install redis-server): %v", err)
+		}
+		tb.Skipf("redis-server not found (apt-get install redis-server; set CI=true to fail instead): %v", err)
+	}
+	return startPrivateRedis(tb, bin)
+}
+
+func startPrivateRedis(tb testing.TB, bin string) (string, *os.Process) {
+	tb.Helper()
 	var lastErr error
 	for range 3 { // the free port may be taken between probing and binding
-		addr, err := startRedis(tb, bin)
+		addr, proc, err := startRedis(tb, bin)
 		if err == nil {
-			return "redis://" + addr
+			return "redis://" + addr, proc
 		}
 		lastErr = err
 	}
 	tb.Fatalf("start redis-server: %v", lastErr)
-	return ""
+	return "", nil
 }
 
-func startRedis(tb testing.TB, bin string) (string, error) {
+func startRedis(tb testing.TB, bin string) (string, *os.Process, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
@@ -62,7 +85,7 @@ func startRedis(tb testing.TB, bin string) (string, error) {
 	var out strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
-		return "", err
+		return "", nil, err
 	}
 	exited := make(chan struct{})
 	go func() { cmd.Wait(); close(exited) }()
@@ -78,17 +101,17 @@ func startRedis(tb testing.TB, bin string) (string, error) {
 		}
 		select {
 		case <-exited:
-			return "", fmt.Errorf("redis-server exited: %s", out.String())
+			return "", nil, fmt.Errorf("redis-server exited: %s", out.String())
 		default:
 		}
 		if time.Now().After(deadline) {
 			stop()
-			return "", fmt.Errorf("redis-server on %s did not answer: %s", addr, out.String())
+			return "", nil, fmt.Errorf("redis-server on %s did not answer: %s", addr, out.String())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	tb.Cleanup(stop)
-	return addr, nil
+	return addr, cmd.Process, nil
 }
 
 // pingRedis sends PING in the inline protocol and expects +PONG.
