@@ -229,7 +229,7 @@ type AssetResolver interface {
 	Ancestors(ctx context.Context, obj *gqlmodel.Asset) ([]*gqlmodel.Asset, error)
 	Descendants(ctx context.Context, obj *gqlmodel.Asset, typeArg *string, maxDepth *int) ([]*gqlmodel.Asset, error)
 	Signals(ctx context.Context, obj *gqlmodel.Asset) ([]*twin.SignalDef, error)
-	State(ctx context.Context, obj *gqlmodel.Asset) (*gqlmodel.AssetState, error)
+
 	History(ctx context.Context, obj *gqlmodel.Asset, metric string, from time.Time, to time.Time, interval *time.Duration, agg *twin.Agg, fill *twin.Fill) (*gqlmodel.Series, error)
 	Events(ctx context.Context, obj *gqlmodel.Asset, from *time.Time, to *time.Time, kinds []twin.EventKind, first int, after *string) (*model.EventConnection, error)
 	Rollup(ctx context.Context, obj *gqlmodel.Asset) (*model.Rollup, error)
@@ -2618,7 +2618,7 @@ func (ec *executionContext) _Asset_state(ctx context.Context, field graphql.Coll
 			return ec.fieldContext_Asset_state(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Asset().State(ctx, obj)
+			return obj.State()
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *gqlmodel.AssetState) graphql.Marshaler {
@@ -2633,7 +2633,7 @@ func (ec *executionContext) fieldContext_Asset_state(_ context.Context, field gr
 		Object:     "Asset",
 		Field:      field,
 		IsMethod:   true,
-		IsResolver: true,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_AssetState(ctx, field)
 		},
@@ -6586,11 +6586,10 @@ func (ec *executionContext) _Asset(ctx context.Context, sel ast.SelectionSet, ob
 					return ec._Asset_signals(ctx, field, obj)
 				})
 		case "state":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Asset_state(ctx, field, obj)
-				})
+			out.Values[i] = ec._Asset_state(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "history":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,

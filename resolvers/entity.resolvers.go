@@ -28,7 +28,7 @@ func (r *entityResolver) FindManyAssetByIDs(ctx context.Context, reps []*model.A
 			// know; one outside the caller's scope it does not show either.
 			continue
 		}
-		out[i] = wrap(a)
+		out[i] = r.wrap(ctx, a)
 		found = append(found, a)
 	}
 	// Entities are resolved in one call; their states in one store round trip.

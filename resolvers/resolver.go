@@ -8,6 +8,7 @@
 package resolvers
 
 import (
+	"context"
 	"log/slog"
 	"time"
 
@@ -26,31 +27,49 @@ func (r *Resolver) now() time.Time { return r.cfg.Now() }
 
 func (r *Resolver) log() *slog.Logger { return r.cfg.Logger }
 
-// wrap returns the schema's view of a domain asset; nil stays nil.
-func wrap(a *twin.Asset) *gqlmodel.Asset {
+// wrap returns the schema's view of a domain asset, reading its state (if
+// asked) within ctx's request; nil stays nil.
+func (r *Resolver) wrap(ctx context.Context, a *twin.Asset) *gqlmodel.Asset {
 	if a == nil {
 		return nil
 	}
-	return &gqlmodel.Asset{Asset: a}
+	return &gqlmodel.Asset{Asset: a, States: requestStates{r: r, ctx: ctx}}
 }
 
 // wrapAll wraps a list of domain assets.
-func wrapAll(as []*twin.Asset) []*gqlmodel.Asset {
+func (r *Resolver) wrapAll(ctx context.Context, as []*twin.Asset) []*gqlmodel.Asset {
 	out := make([]*gqlmodel.Asset, len(as))
+	states := requestStates{r: r, ctx: ctx}
 	for i, a := range as {
-		out[i] = wrap(a)
+		out[i] = &gqlmodel.Asset{Asset: a, States: states}
 	}
 	return out
+}
+
+// requestStates reads states through the request's loader: one store call
+// per query level, usually primed already by the level's prefetch. It keeps
+// the request's context because gqlgen calls Asset.State without one.
+type requestStates struct {
+	r   *Resolver
+	ctx context.Context
+}
+
+func (s requestStates) AssetState(a *twin.Asset) (*gqlmodel.AssetState, error) {
+	st, err := s.r.loaders(s.ctx).State.Load(s.ctx, a.ID)
+	if err != nil || st == nil {
+		return nil, err
+	}
+	return gqlmodel.NewAssetState(st, a, s.r.cfg.Model.Type(a.Type), s.r.now()), nil
 }
 
 // assetNode returns the asset with the id for an event's assetNode field. An
 // event of an asset since removed from the model still resolves, to a bare
 // asset that only names its id, so old events stay readable.
-func (r *Resolver) assetNode(id string) *gqlmodel.Asset {
+func (r *Resolver) assetNode(ctx context.Context, id string) *gqlmodel.Asset {
 	if a := r.cfg.Model.Asset(id); a != nil {
-		return wrap(a)
+		return r.wrap(ctx, a)
 	}
-	return wrap(&twin.Asset{ID: id, Name: id})
+	return r.wrap(ctx, &twin.Asset{ID: id, Name: id})
 }
 
 // assetType returns the type of the asset with the id, or nil.

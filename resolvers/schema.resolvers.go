@@ -30,7 +30,7 @@ func (r *assetResolver) Parents(ctx context.Context, obj *gqlmodel.Asset) ([]*gq
 		return nil, err
 	}
 	r.prefetch(ctx, as)
-	return wrapAll(as), nil
+	return r.wrapAll(ctx, as), nil
 }
 
 func (r *assetResolver) Children(ctx context.Context, obj *gqlmodel.Asset, typeArg *string) ([]*gqlmodel.Asset, error) {
@@ -39,7 +39,7 @@ func (r *assetResolver) Children(ctx context.Context, obj *gqlmodel.Asset, typeA
 		return nil, err
 	}
 	r.prefetch(ctx, as)
-	return wrapAll(as), nil
+	return r.wrapAll(ctx, as), nil
 }
 
 func (r *assetResolver) Ancestors(ctx context.Context, obj *gqlmodel.Asset) ([]*gqlmodel.Asset, error) {
@@ -48,7 +48,7 @@ func (r *assetResolver) Ancestors(ctx context.Context, obj *gqlmodel.Asset) ([]*
 		return nil, err
 	}
 	r.prefetch(ctx, as)
-	return wrapAll(as), nil
+	return r.wrapAll(ctx, as), nil
 }
 
 func (r *assetResolver) Descendants(ctx context.Context, obj *gqlmodel.Asset, typeArg *string, maxDepth *int) ([]*gqlmodel.Asset, error) {
@@ -64,7 +64,7 @@ func (r *assetResolver) Descendants(ctx context.Context, obj *gqlmodel.Asset, ty
 		return nil, err
 	}
 	r.prefetch(ctx, as)
-	return wrapAll(as), nil
+	return r.wrapAll(ctx, as), nil
 }
 
 func (r *assetResolver) Signals(ctx context.Context, obj *gqlmodel.Asset) ([]*twin.SignalDef, error) {
@@ -77,14 +77,6 @@ func (r *assetResolver) Signals(ctx context.Context, obj *gqlmodel.Asset) ([]*tw
 		out[i] = &t.Signals[i]
 	}
 	return out, nil
-}
-
-func (r *assetResolver) State(ctx context.Context, obj *gqlmodel.Asset) (*gqlmodel.AssetState, error) {
-	st, err := r.loaders(ctx).State.Load(ctx, obj.ID)
-	if err != nil || st == nil {
-		return nil, err
-	}
-	return gqlmodel.NewAssetState(st, obj.Asset, r.cfg.Model.Type(obj.Type), r.now()), nil
 }
 
 func (r *assetResolver) History(ctx context.Context, obj *gqlmodel.Asset, metric string, from time.Time, to time.Time, interval *time.Duration, agg *twin.Agg, fill *twin.Fill) (*gqlmodel.Series, error) {
@@ -170,7 +162,7 @@ func (r *queryResolver) Asset(ctx context.Context, id string) (*gqlmodel.Asset, 
 		return nil, nullIfNotFound(err)
 	}
 	r.prefetch(ctx, []*twin.Asset{a})
-	return wrap(a), nil
+	return r.wrap(ctx, a), nil
 }
 
 func (r *queryResolver) Assets(ctx context.Context, typeArg *string, under *string, first int, after *string) (*model.AssetConnection, error) {
@@ -217,7 +209,7 @@ func (r *queryResolver) Assets(ctx context.Context, typeArg *string, under *stri
 	r.prefetch(ctx, page, "edges", "node")
 	conn := &model.AssetConnection{Edges: make([]*model.AssetEdge, len(page)), PageInfo: &model.PageInfo{HasNextPage: end < len(all)}}
 	for i, a := range page {
-		conn.Edges[i] = &model.AssetEdge{Cursor: assetCursor(a.ID), Node: wrap(a)}
+		conn.Edges[i] = &model.AssetEdge{Cursor: assetCursor(a.ID), Node: r.wrap(ctx, a)}
 	}
 	if len(page) > 0 {
 		conn.PageInfo.EndCursor = ptr(assetCursor(page[len(page)-1].ID))
@@ -231,7 +223,7 @@ func (r *queryResolver) Node(ctx context.Context, id string) (gqlmodel.Node, err
 			return nil, nullIfNotFound(err)
 		}
 		r.prefetch(ctx, []*twin.Asset{a})
-		return wrap(a), nil
+		return r.wrap(ctx, a), nil
 	}
 	return nil, nil
 }
@@ -243,7 +235,7 @@ func (r *queryResolver) Roots(ctx context.Context) ([]*gqlmodel.Asset, error) {
 	}
 	as := p.Roots(r.cfg.Model)
 	r.prefetch(ctx, as)
-	return wrapAll(as), nil
+	return r.wrapAll(ctx, as), nil
 }
 
 func (r *queryResolver) ShiftReport(ctx context.Context, under string, from time.Time, to time.Time) (*model.ShiftReport, error) {
@@ -283,7 +275,7 @@ func (r *twinEventResolver) Asset(ctx context.Context, obj *twin.Event) (string,
 }
 
 func (r *twinEventResolver) AssetNode(ctx context.Context, obj *twin.Event) (*gqlmodel.Asset, error) {
-	return r.assetNode(obj.Asset), nil
+	return r.assetNode(ctx, obj.Asset), nil
 }
 
 func (r *twinEventResolver) FromMode(ctx context.Context, obj *twin.Event) (*twin.Mode, error) {

@@ -122,7 +122,7 @@ func (r *Resolver) shiftReport(ctx context.Context, under string, from, to time.
 		startMode := modeAt(st, evs, to, later[a.ID])
 		secs := modeSeconds(startMode, evs, from, end)
 		secs[twin.ModeUnknown] += to.Sub(end).Seconds()
-		as := &gqlmodel.AssetShift{Asset: a.ID, AssetNode: wrap(a), Events: evs, Faults: faultSummary(st, evs, from, end)}
+		as := &gqlmodel.AssetShift{Asset: a.ID, AssetNode: r.wrap(ctx, a), Events: evs, Faults: faultSummary(st, evs, from, end)}
 		for _, mode := range twin.Modes {
 			as.SecondsByMode = append(as.SecondsByMode, &gqlmodel.ModeSeconds{Mode: mode, Seconds: secs[mode]})
 		}

@@ -143,7 +143,7 @@ func (r *Resolver) twinEvents(ctx context.Context, under *string, kinds []twin.E
 func (r *Resolver) modeChanged(ctx context.Context, under *string, after *string) (<-chan *gqlmodel.ModeChange, error) {
 	return subscribeEvents(r, ctx, under, []twin.EventKind{twin.EventModeChanged}, after, func(e *twin.Event) *gqlmodel.ModeChange {
 		return &gqlmodel.ModeChange{
-			Cursor: EventCursor(e.Seq), Asset: e.Asset, AssetNode: r.assetNode(e.Asset), FromMode: norm(e.FromMode), ToMode: norm(e.ToMode),
+			Cursor: EventCursor(e.Seq), Asset: e.Asset, AssetNode: r.assetNode(ctx, e.Asset), FromMode: norm(e.FromMode), ToMode: norm(e.ToMode),
 			TS: e.TS, DurationSeconds: e.DurationSeconds,
 		}
 	})
