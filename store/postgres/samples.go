@@ -195,18 +195,34 @@ const insertSQL = `INSERT INTO samples (asset, signal, ts, kind, num, txt, good)
 	ON CONFLICT (asset, signal, ts) DO NOTHING
 	RETURNING asset, signal, ts, num, good`
 
-// rollupSQL builds the plain-path statement: the insert, then one upsert per
-// tier fed by the inserted rows, then the time range of what was inserted.
+// rollupSQL builds the plain-path statement: the insert; the inserted rows
+// aggregated per minute; each coarser tier aggregated from the tier below it
+// (a batch's minutes, not its rows, so the tiers above cost little); each
+// tier's aggregates upserted into its table; and the time range inserted.
 var rollupSQL = func() string {
 	var b strings.Builder
-	b.WriteString("WITH ins AS (" + insertSQL + "), agg AS (SELECT * FROM ins WHERE good AND num IS NOT NULL)")
-	for _, t := range tiers {
-		fmt.Fprintf(&b, `, up_%[1]s AS (
-	INSERT INTO %[1]s AS t (asset, signal, bucket, count, sum, min, max, first, first_ts, last, last_ts)
+	b.WriteString("WITH ins AS (" + insertSQL + ")")
+	fmt.Fprintf(&b, `,
+d_%[1]s AS (
 	SELECT asset, signal, date_bin('%[2]s', ts, TIMESTAMPTZ '1970-01-01 00:00:00+00') AS bucket,
-	       count(*), sum(num), min(num), max(num),
-	       (array_agg(num ORDER BY ts))[1], min(ts), (array_agg(num ORDER BY ts DESC))[1], max(ts)
-	FROM agg GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+	       count(*) AS count, sum(num) AS sum, min(num) AS min, max(num) AS max,
+	       (array_agg(num ORDER BY ts))[1] AS first, min(ts) AS first_ts,
+	       (array_agg(num ORDER BY ts DESC))[1] AS last, max(ts) AS last_ts
+	FROM ins WHERE good AND num IS NOT NULL GROUP BY 1, 2, 3)`, tiers[0].table, tiers[0].sql)
+	for i, t := range tiers[1:] {
+		fmt.Fprintf(&b, `,
+d_%[1]s AS (
+	SELECT asset, signal, date_bin('%[2]s', bucket, TIMESTAMPTZ '1970-01-01 00:00:00+00') AS bucket,
+	       sum(count) AS count, sum(sum) AS sum, min(min) AS min, max(max) AS max,
+	       (array_agg(first ORDER BY first_ts))[1] AS first, min(first_ts) AS first_ts,
+	       (array_agg(last ORDER BY last_ts DESC))[1] AS last, max(last_ts) AS last_ts
+	FROM d_%[3]s GROUP BY 1, 2, 3)`, t.table, t.sql, tiers[i].table)
+	}
+	for _, t := range tiers {
+		fmt.Fprintf(&b, `,
+up_%[1]s AS (
+	INSERT INTO %[1]s AS t (asset, signal, bucket, count, sum, min, max, first, first_ts, last, last_ts)
+	SELECT * FROM d_%[1]s ORDER BY 1, 2, 3
 	ON CONFLICT (asset, signal, bucket) DO UPDATE SET
 	    count = t.count + excluded.count,
 	    sum = t.sum + excluded.sum,
@@ -216,7 +232,7 @@ var rollupSQL = func() string {
 	    first_ts = least(t.first_ts, excluded.first_ts),
 	    last = CASE WHEN excluded.last_ts > t.last_ts THEN excluded.last ELSE t.last END,
 	    last_ts = greatest(t.last_ts, excluded.last_ts)
-	RETURNING 1)`, t.table, t.sql)
+	RETURNING 1)`, t.table)
 	}
 	b.WriteString("\nSELECT min(ts), max(ts) FROM ins")
 	return b.String()
