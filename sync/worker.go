@@ -290,6 +290,9 @@ func (w *Worker) Run(ctx context.Context) error {
 	// An idle partition's fetch returns after this long; new records are
 	// answered at once, so it bounds idle polling, not latency.
 	cfg["fetch.wait.max.ms"] = 100
+	// Bound what librdkafka prefetches (default 64 MB): with messages up to
+	// MaxMessageBytes, the worker holds a few batches of maxBatchBytes besides.
+	cfg["queued.max.messages.kbytes"] = 16 << 10
 	stopLogs := routeLogs(cfg, w.logger)
 	c, err := kafka.NewConsumer(&cfg)
 	if err != nil {
