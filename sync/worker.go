@@ -146,7 +146,8 @@ type Worker struct {
 	mu                                                        gosync.Mutex // guards log, parts and flushErr
 	log                                                       string
 	parts                                                     []int32
-	flushErr                                                  error // the last failed flush's error; nil after a success
+	flushErr                                                  error  // the last failed flush's error; nil after a success
+	flushStage                                                string // the stage a flush is in ("" between flushes), for Ready
 	running, stopped                                          atomic.Bool
 	// oldestRead is when the oldest record read and not yet applied was
 	// read (Unix nanoseconds; 0: none), for Ready and the age gauge.
@@ -769,7 +770,9 @@ func producerSpan(headers []kafka.Header) trace.SpanContext {
 // write performs the stages of a flush from stage on and returns the first
 // stage not yet done. Every stage is idempotent, so a retry may repeat one.
 func (w *Worker) write(ctx context.Context, res *applied, stage int) (int, error) {
+	defer w.setStage("")
 	for ; stage < len(stageNames); stage++ {
+		w.setStage(stageNames[stage])
 		var err error
 		switch stage {
 		case 0:
@@ -1007,12 +1010,22 @@ func (w *Worker) Ready() error {
 	msg := fmt.Sprintf("sync worker stalled: a record read %s ago is not applied yet (limit %s)",
 		age.Round(time.Second), w.cfg.StallAfter)
 	w.mu.Lock()
-	ferr := w.flushErr
+	ferr, stage := w.flushErr, w.flushStage
 	w.mu.Unlock()
+	if stage != "" {
+		// A store that hangs rather than fails shows here.
+		msg += "; flush waiting on: " + stage
+	}
 	if ferr != nil {
 		msg += "; last flush error: " + ferr.Error()
 	}
 	return twin.Errorf(twin.EUNAVAILABLE, "%s", msg)
+}
+
+func (w *Worker) setStage(stage string) {
+	w.mu.Lock()
+	w.flushStage = stage
+	w.mu.Unlock()
 }
 
 func (w *Worker) setFlushErr(err error) {
