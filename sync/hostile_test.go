@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
+	"github.com/prometheus/client_golang/prometheus"
 
 	twin "github.com/twingraph/twingraph"
 	"github.com/twingraph/twingraph/internal/testenv"
@@ -291,17 +292,94 @@ func TestWorker_StallReadiness(t *testing.T) {
 
 	backing := newStores()
 	// Eight failures back off 50 ms … 3.2 s: several seconds of outage.
-	f := startConfig(t, addr, "stalled", newFlaky(backing, 8), twinsync.Config{StallAfter: time.Second})
+	reg := prometheus.NewRegistry()
+	f := startConfig(t, addr, "stalled", newFlaky(backing, 8), twinsync.Config{StallAfter: time.Second, Registerer: reg})
 	var why error
 	eventually(t, "not ready during the outage", func() bool { why = f.w.Ready(); return why != nil })
 	if twin.ErrorCode(why) != twin.EUNAVAILABLE || !strings.Contains(why.Error(), "stalled") ||
 		!strings.Contains(why.Error(), "store down") {
 		t.Errorf("Ready = %v, want UNAVAILABLE naming the stall and the store error", why)
 	}
+	// The stall shows in the metrics too: the age of the oldest unapplied
+	// record, and a lag that the (failing) commits do not bring down.
+	if age := gauge(t, reg, "twingraph_sync_oldest_unapplied_seconds"); age < 0.5 {
+		t.Errorf("oldest_unapplied_seconds = %v during the stall", age)
+	}
+	eventually(t, "lag during the outage", func() bool { return gauge(t, reg, "twingraph_sync_lag_messages") > 0 })
 	waitMessages(t, int64(len(script)), f)
 	eventually(t, "ready after the outage", func() bool { return f.w.Ready() == nil })
 	f.stop(t)
 	if d := diffSnapshots(takeSnapshot(t, m, clean, true), takeSnapshot(t, m, backing, true)); d != "" {
 		t.Fatalf("outage changed the result: %s", d)
+	}
+}
+
+// gauge sums the series of a gauge family.
+func gauge(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := 0.0
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			for _, m := range mf.GetMetric() {
+				sum += m.GetGauge().GetValue()
+			}
+		}
+	}
+	return sum
+}
+
+// TestRebuild_JudgesTimestampsAsProduced: "in the future" is judged against
+// each record's Kafka timestamp, so a rebuild long after the records were
+// produced refuses and accepts exactly what the live worker did. (Judged
+// against today's clock, the replay would accept the sample the live worker
+// refused, and the two states would differ.)
+func TestRebuild_JudgesTimestampsAsProduced(t *testing.T) {
+	noLeaks(t)
+	addr := testenv.Kafka(t)
+	m := mustModel(t)
+	s := newStores()
+	produced := day0.Add(6 * time.Hour) // long before now
+	topic := "telemetry"
+	p, err := kafka.NewProducer(&kafka.ConfigMap{"bootstrap.servers": addr, "enable.metrics.push": false})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reports := make(chan kafka.Event, 2)
+	for _, at := range []time.Duration{6*time.Hour + 4*time.Minute, 6*time.Hour + 10*time.Minute} {
+		v := curated(l3ID, "speed_units_per_min", strconv.Itoa(int(at/time.Minute)), at)
+		if err := p.Produce(&kafka.Message{TopicPartition: kafka.TopicPartition{Topic: &topic, Partition: kafka.PartitionAny},
+			Key: []byte(l3ID), Value: []byte(v), Timestamp: produced}, reports); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 2 {
+		if e := (<-reports).(*kafka.Message); e.TopicPartition.Error != nil {
+			t.Fatal(e.TopicPartition.Error)
+		}
+	}
+	p.Close()
+
+	w := startConfig(t, addr, "asproduced", s, twinsync.Config{})
+	waitMessages(t, 2, w)
+	w.stop(t)
+	if st := w.w.Stats(); st.Rejected != 1 {
+		t.Fatalf("live worker rejected %d samples, want 1 (10 min after its record was produced)", st.Rejected)
+	}
+	if st := state(t, s, l3ID); st == nil || !st.Metrics["speed_units_per_min"].Value.Equal(twin.Number(364)) {
+		t.Fatalf("live state %+v, want speed 364 (4 min after produced)", st)
+	}
+	rebuilt, err := twinsync.Rebuild(context.Background(), twinsync.RebuildConfig{Brokers: addr, Model: m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rebuilt.Rejected != 1 {
+		t.Errorf("rebuild rejected %d, want 1", rebuilt.Rejected)
+	}
+	if diffs, err := twinsync.Verify(context.Background(), s.states, rebuilt, nil); err != nil || len(diffs) != 0 {
+		t.Fatalf("rebuild differs from the live state: %v %v", diffs, err)
 	}
 }
