@@ -8,6 +8,10 @@ import (
 	twinsync "github.com/twingraph/twingraph/sync"
 )
 
+// maxDLQPayload caps --dlq-max-payload: half the broker's default message
+// size leaves room for the key and headers.
+const maxDLQPayload = 512 << 10
+
 // limitFlags bound what the sync worker accepts from telemetry and say when
 // it counts as stalled. Rebuild takes the decode limits too: it must judge
 // each record as the live workers did.
@@ -52,8 +56,8 @@ func (l *limitFlags) apply(cfg *twinsync.Config) error {
 	if err != nil {
 		return err
 	}
-	if l.dlqMaxPayload < 0 || l.dlqMaxPayload > 512<<10 {
-		return fmt.Errorf("--dlq-max-payload must be from 0 to %d (a dead letter must fit the dead-letter topic)", 512<<10)
+	if l.dlqMaxPayload < 1 || l.dlqMaxPayload > maxDLQPayload {
+		return fmt.Errorf("--dlq-max-payload must be from 1 to %d (a dead letter must fit the dead-letter topic)", maxDLQPayload)
 	}
 	if l.stallAfter <= 0 {
 		return fmt.Errorf("--stall-after must be above 0")

@@ -138,3 +138,34 @@ func TestDev_StoreOutages(t *testing.T) {
 		exec(fmt.Sprintf(`ALTER DATABASE %s ALLOW_CONNECTIONS true`, pgx.Identifier{db}.Sanitize()))
 	})
 }
+
+// TestLimitFlags_Errors: a limit that would switch a protection off is
+// refused at start, given as a flag or as its environment twin.
+func TestLimitFlags_Errors(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		args, env []string // env: NAME=value pairs
+		want      string
+	}{
+		{"dev message size", []string{"dev", "--max-message-bytes", "0"}, nil, "--max-message-bytes must be at least 1"},
+		{"dev clock skew from the environment", []string{"dev"}, []string{"TWIN_MAX_CLOCK_SKEW=0s"}, "--max-clock-skew must be above 0"},
+		{"dev dead-letter payload", []string{"dev", "--dlq-max-payload", "2000000"}, nil, "--dlq-max-payload must be from 1 to"},
+		{"dev stall", []string{"dev", "--stall-after", "-1s"}, nil, "--stall-after must be above 0"},
+		{"rebuild clock skew", []string{"rebuild", "--max-clock-skew", "-5m"}, nil, "--max-clock-skew must be above 0"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, kv := range tt.env {
+				k, v, _ := strings.Cut(kv, "=")
+				t.Setenv(k, v)
+			}
+			args := tt.args
+			if args[0] == "dev" {
+				args = append(args, "--no-sim", "--http", "127.0.0.1:0", "--kafka-listen", "127.0.0.1:0")
+			}
+			code, out := runCmd(t, args...)
+			if code == 0 || !strings.Contains(out, tt.want) {
+				t.Errorf("exit %d, output %q; want an error with %q", code, out, tt.want)
+			}
+		})
+	}
+}
