@@ -99,6 +99,36 @@ type SignalDef struct {
 	Max *float64 `json:"max,omitempty"`
 	// Description says what the signal measures.
 	Description string `json:"description,omitempty"`
+	// MaxLength bounds a string value, and each item of a list, in
+	// characters; 0 means DefaultMaxLength. A longer value is refused.
+	MaxLength int `json:"maxLength,omitempty"`
+	// MaxItems bounds a list value's items; 0 means DefaultMaxItems. A
+	// longer list is refused.
+	MaxItems int `json:"maxItems,omitempty"`
+}
+
+// Default bounds of string and list values: a product code or a fault code is
+// short, and a device listing thousands of faults is broken, not informative
+// (each would become an event).
+const (
+	DefaultMaxLength = 256
+	DefaultMaxItems  = 64
+)
+
+// LengthLimit is the most characters a string value (or a list item) may have.
+func (s *SignalDef) LengthLimit() int {
+	if s.MaxLength > 0 {
+		return s.MaxLength
+	}
+	return DefaultMaxLength
+}
+
+// ItemsLimit is the most items a list value may have.
+func (s *SignalDef) ItemsLimit() int {
+	if s.MaxItems > 0 {
+		return s.MaxItems
+	}
+	return DefaultMaxItems
 }
 
 // InRange reports whether a numeric value lies within the signal's valid range.

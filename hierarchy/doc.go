@@ -22,6 +22,10 @@
 //	        min: 0               # optional valid range, numbers only;
 //	        max: 10              #   min must not exceed max
 //	        description: ...     # optional
+//	        maxLength: 256       # string and list signals: most characters of a value
+//	                             #   (of each list item); default 256, at most 65536
+//	        maxItems: 64         # list signals: most items; default 64, at most 65536
+//	                             #   (a longer value goes to the dead-letter topic as too_large)
 //	    modeRules:               # first match wins; none means no mode
 //	      - when: "power_on == false"   # expr-lang expression, must be bool
 //	        mode: STOP                  # RUNNING | IDLE | FAULT | STOP | UNKNOWN

@@ -3,8 +3,10 @@ package hierarchy
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"os"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -220,7 +222,7 @@ func (l *loader) loadType(name string, line int, n *yaml.Node) *typeDecl {
 
 func (l *loader) loadSignal(td *typeDecl, n *yaml.Node) {
 	what := fmt.Sprintf("type %q signal", td.t.Name)
-	fs := l.fields(n, what, "name", "kind", "unit", "min", "max", "description")
+	fs := l.fields(n, what, "name", "kind", "unit", "min", "max", "description", "maxLength", "maxItems")
 	if fs == nil {
 		return
 	}
@@ -280,8 +282,47 @@ func (l *loader) loadSignal(td *typeDecl, n *yaml.Node) {
 	if s.Min != nil && s.Max != nil && *s.Min > *s.Max {
 		l.errf(fs["max"].val.Line, "%s: min %g is greater than max %g", what, *s.Min, *s.Max)
 	}
+	for _, c := range []struct {
+		key   string
+		kinds []twin.ValueKind
+		dst   *int
+	}{
+		{"maxLength", []twin.ValueKind{twin.KindString, twin.KindList}, &s.MaxLength},
+		{"maxItems", []twin.ValueKind{twin.KindList}, &s.MaxItems},
+	} {
+		f, ok := fs[c.key]
+		if !ok {
+			continue
+		}
+		if !slices.Contains(c.kinds, s.Kind) {
+			l.errf(f.key.Line, "%s: %s applies to %s signals only, not %s", what, c.key, kindList(c.kinds), s.Kind)
+			continue
+		}
+		v, ok := l.number(f, what+" "+c.key)
+		if !ok {
+			continue
+		}
+		if v < 1 || v > maxValueBound || v != math.Trunc(v) {
+			l.errf(f.val.Line, "%s: %s must be a whole number from 1 to %d, got %g", what, c.key, maxValueBound, v)
+			continue
+		}
+		*c.dst = int(v)
+	}
 	td.sigLines[s.Name] = f.val.Line
 	td.t.Signals = append(td.t.Signals, s)
+}
+
+// maxValueBound caps maxLength and maxItems: a model cannot lift the bounds
+// so far that one message could flood state and events again.
+const maxValueBound = 65536
+
+// kindList names value kinds for an error: "string or list".
+func kindList(ks []twin.ValueKind) string {
+	names := make([]string, len(ks))
+	for i, k := range ks {
+		names[i] = string(k)
+	}
+	return strings.Join(names, " or ")
 }
 
 func (l *loader) loadRule(td *typeDecl, n *yaml.Node) {

@@ -448,6 +448,53 @@ signalMap:
 			line: 25, msg: "scale applies to number signals only",
 		},
 		{
+			name: "maxItems on a string signal",
+			yaml: `types:
+  line:
+    signals:
+      - {name: product, kind: string, maxItems: 3}
+assets:
+  - {id: l, type: line}
+`,
+			line: 4, msg: "maxItems applies to list signals only, not string",
+		},
+		{
+			name: "maxLength on a number signal",
+			yaml: `types:
+  line:
+    signals:
+      - name: speed
+        maxLength: 10
+assets:
+  - {id: l, type: line}
+`,
+			line: 5, msg: "maxLength applies to string or list signals only, not number",
+		},
+		{
+			name: "maxLength not a positive whole number",
+			yaml: `types:
+  line:
+    signals:
+      - name: faults
+        kind: list
+        maxLength: 0
+assets:
+  - {id: l, type: line}
+`,
+			line: 6, msg: "maxLength must be a whole number from 1 to 65536, got 0",
+		},
+		{
+			name: "maxItems above the ceiling",
+			yaml: `types:
+  line:
+    signals:
+      - {name: faults, kind: list, maxItems: 1000000}
+assets:
+  - {id: l, type: line}
+`,
+			line: 4, msg: "maxItems must be a whole number from 1 to 65536",
+		},
+		{
 			name: "rated speed not a number",
 			yaml: `types:
   line:
@@ -518,6 +565,40 @@ assets:
 	}
 	if m.Asset("nope") != nil || m.Type("nope") != nil || m.Descendants("nope", "", 0) != nil {
 		t.Error("unknown ids must give nil")
+	}
+}
+
+func TestLoad_ValueBounds(t *testing.T) {
+	m, err := hierarchy.Load("m.yaml", []byte(`types:
+  line:
+    signals:
+      - {name: product, kind: string, maxLength: 40}
+      - {name: faults, kind: list, maxLength: 16, maxItems: 8}
+      - {name: batch, kind: string}
+assets:
+  - {id: l, type: line}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	typ := m.Type("line")
+	for _, tt := range []struct {
+		signal        string
+		length, items int
+	}{
+		{"product", 40, 64},
+		{"faults", 16, 8},
+		{"batch", 256, 64},
+	} {
+		t.Run(tt.signal, func(t *testing.T) {
+			def := typ.Signal(tt.signal)
+			if got := def.LengthLimit(); got != tt.length {
+				t.Errorf("LengthLimit = %d, want %d", got, tt.length)
+			}
+			if got := def.ItemsLimit(); got != tt.items {
+				t.Errorf("ItemsLimit = %d, want %d", got, tt.items)
+			}
+		})
 	}
 }
 

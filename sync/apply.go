@@ -4,6 +4,7 @@ import (
 	"runtime"
 	"strings"
 	gosync "sync"
+	"time"
 
 	twin "github.com/twingraph/twingraph"
 )
@@ -15,13 +16,22 @@ type record struct {
 	offset    int64
 	key       []byte
 	value     []byte
+	// produced is when the record was produced, as far as the reader can
+	// trust it: its Kafka timestamp, but never after the time it was read.
+	// Sample timestamps are judged "in the future" against it.
+	produced time.Time
+	// read is when the worker polled the record (the age of what is unapplied).
+	read time.Time
 }
 
-// rejected is one refused element of a record, bound for the dead-letter topic.
-type rejected struct {
-	rec    *record
-	index  int
-	reason string
+// producedAt is a record's produced time: its Kafka timestamp capped at the
+// reader's clock (a producer with a clock far ahead cannot vouch for samples
+// from the future), or the reader's clock when the record carries none.
+func producedAt(kafkaTS, now time.Time) time.Time {
+	if kafkaTS.IsZero() || kafkaTS.Unix() <= 0 || kafkaTS.After(now) {
+		return now
+	}
+	return kafkaTS
 }
 
 // reasonCode returns the stable code of a Reject reason ("bad_json: ..." → "bad_json"),
@@ -42,8 +52,8 @@ type applied struct {
 	events []twin.Event
 	// states are the new states of the assets the batch touched.
 	states []*twin.State
-	// rejects go to the dead-letter topic.
-	rejects []rejected
+	// dead are the records with refused elements: one dead letter each.
+	dead []*deadLetter
 	// next is the offset to commit per partition (last offset + 1).
 	next map[int32]int64
 	// records is how many records the batch held.
@@ -61,7 +71,7 @@ func parallelism() int { return max(1, runtime.GOMAXPROCS(0)) }
 
 // decodeAll decodes records in parallel, keeping their order, and stamps each
 // sample with its log position.
-func decodeAll(m twin.Model, log string, recs []*record) []decoded {
+func decodeAll(m twin.Model, log string, recs []*record, lim Limits) []decoded {
 	out := make([]decoded, len(recs))
 	par := parallelism()
 	if len(recs) < 64 {
@@ -74,7 +84,7 @@ func decodeAll(m twin.Model, log string, recs []*record) []decoded {
 		wg.Go(func() {
 			for i := lo; i < hi; i++ {
 				r := recs[i]
-				s, rj := Decode(m, r.value)
+				s, rj := DecodeAt(m, r.value, r.produced, lim)
 				pos := twin.LogPos{Log: log, Partition: r.partition, Offset: r.offset}
 				for j := range s {
 					s[j].Pos = pos
@@ -110,8 +120,8 @@ func applyBatch(m twin.Model, recs []*record, dec []decoded, states map[string]*
 		if next := r.offset + 1; next > res.next[r.partition] {
 			res.next[r.partition] = next
 		}
-		for _, rj := range d.rejects {
-			res.rejects = append(res.rejects, rejected{rec: r, index: rj.Index, reason: rj.Reason})
+		if len(d.rejects) > 0 {
+			res.dead = append(res.dead, &deadLetter{rec: r, rejects: d.rejects})
 		}
 		for _, s := range d.samples {
 			res.samples = append(res.samples, s)

@@ -18,8 +18,43 @@ type Reject struct {
 	// Index is the element's position in the message (0 for a single object).
 	Index int
 	// Reason is "<code>: human text"; the codes are bad_json, missing_field,
-	// bad_ts, unknown_asset, unknown_signal, unknown_tag, wrong_type, non_finite.
+	// bad_ts, unknown_asset, unknown_signal, unknown_tag, wrong_type,
+	// non_finite, too_large.
 	Reason string
+}
+
+// Defaults of Limits.
+const (
+	// DefaultMaxMessageBytes is half the broker's default message size
+	// (1 MB): a telemetry message that large is a device gone wrong, and the
+	// bound is what keeps a batch's memory in check.
+	DefaultMaxMessageBytes = 512 << 10
+	// DefaultMaxClockSkew is how far a sample's ts may lie after the time
+	// its message was produced.
+	DefaultMaxClockSkew = 5 * time.Minute
+)
+
+// Limits bound what one telemetry message may carry. The string and list
+// bounds are per signal, in the model (twin.SignalDef.LengthLimit, ItemsLimit).
+type Limits struct {
+	// MaxMessageBytes refuses a larger message whole, undecoded, as
+	// too_large; DefaultMaxMessageBytes when <= 0.
+	MaxMessageBytes int
+	// MaxClockSkew refuses a sample dated more than this after its message
+	// was produced as bad_ts: one far-future sample would make every real
+	// one look late and freeze the asset. DefaultMaxClockSkew when <= 0.
+	MaxClockSkew time.Duration
+}
+
+// WithDefaults returns l with its zero fields set to the defaults.
+func (l Limits) WithDefaults() Limits {
+	if l.MaxMessageBytes <= 0 {
+		l.MaxMessageBytes = DefaultMaxMessageBytes
+	}
+	if l.MaxClockSkew <= 0 {
+		l.MaxClockSkew = DefaultMaxClockSkew
+	}
+	return l
 }
 
 // wire is one telemetry object as sent. Fields stay raw so that each problem
@@ -71,20 +106,35 @@ var (
 // asset type's signals; raw ones ({"device","tag"}) go through the model's
 // signal map first. A number out of its signal's range decodes with BAD
 // quality. Samples carry no log position: the caller sets Pos.
+//
+// Decode applies the default Limits and takes the message as produced now.
 func Decode(m twin.Model, value []byte) ([]twin.Sample, []Reject) {
-	return decode(m, value, true)
+	return DecodeAt(m, value, time.Now(), Limits{})
 }
 
-// decode is Decode with the fast path optional, so tests can hold the two
+// DecodeAt is Decode under lim for a message produced at produced: a sample
+// dated more than lim.MaxClockSkew after it is refused as bad_ts. The worker
+// and rebuild pass the record's Kafka timestamp (capped at the clock of the
+// reader), so a replay of the log judges every sample as the live worker did.
+func DecodeAt(m twin.Model, value []byte, produced time.Time, lim Limits) ([]twin.Sample, []Reject) {
+	return decode(m, value, true, produced, lim)
+}
+
+// decode is DecodeAt with the fast path optional, so tests can hold the two
 // paths to the same answers.
-func decode(m twin.Model, value []byte, fast bool) ([]twin.Sample, []Reject) {
+func decode(m twin.Model, value []byte, fast bool, produced time.Time, lim Limits) ([]twin.Sample, []Reject) {
+	lim = lim.WithDefaults()
+	if len(value) > lim.MaxMessageBytes {
+		return nil, []Reject{{0, fmt.Sprintf("too_large: message of %d bytes, more than %d", len(value), lim.MaxMessageBytes)}}
+	}
+	latest := produced.Add(lim.MaxClockSkew)
 	b := bytes.TrimSpace(value)
 	if fast {
 		if ws, ok := scanMessage(b); ok {
 			samples := make([]twin.Sample, 0, len(ws))
 			var rejects []Reject
 			for i := range ws {
-				s, reason := curateWire(m, &ws[i])
+				s, reason := curateWire(m, &ws[i], latest)
 				if reason != "" {
 					rejects = append(rejects, Reject{i, reason})
 					continue
@@ -102,7 +152,7 @@ func decode(m twin.Model, value []byte, fast bool) ([]twin.Sample, []Reject) {
 		samples := make([]twin.Sample, 0, len(elems))
 		var rejects []Reject
 		for i, e := range elems {
-			s, reason := decodeOne(m, e)
+			s, reason := decodeOne(m, e, latest)
 			if reason != "" {
 				rejects = append(rejects, Reject{i, reason})
 				continue
@@ -111,7 +161,7 @@ func decode(m twin.Model, value []byte, fast bool) ([]twin.Sample, []Reject) {
 		}
 		return samples, rejects
 	}
-	s, reason := decodeOne(m, b)
+	s, reason := decodeOne(m, b, latest)
 	if reason != "" {
 		return nil, []Reject{{0, reason}}
 	}
@@ -119,7 +169,7 @@ func decode(m twin.Model, value []byte, fast bool) ([]twin.Sample, []Reject) {
 }
 
 // decodeOne decodes one telemetry object; reason is "" on success.
-func decodeOne(m twin.Model, b []byte) (twin.Sample, string) {
+func decodeOne(m twin.Model, b []byte, latest time.Time) (twin.Sample, string) {
 	var w wire
 	if len(b) == 0 || b[0] != '{' {
 		return twin.Sample{}, "bad_json: a telemetry element must be a JSON object"
@@ -127,12 +177,12 @@ func decodeOne(m twin.Model, b []byte) (twin.Sample, string) {
 	if err := json.Unmarshal(b, &w); err != nil {
 		return twin.Sample{}, "bad_json: " + jsonError(err)
 	}
-	return curateWire(m, &w)
+	return curateWire(m, &w, latest)
 }
 
 // curateWire checks one parsed telemetry object against the model and turns
-// it into a curated sample; reason is "" on success.
-func curateWire(m twin.Model, w *wire) (twin.Sample, string) {
+// it into a curated sample; reason is "" on success. A ts after latest is refused.
+func curateWire(m twin.Model, w *wire, latest time.Time) (twin.Sample, string) {
 	var (
 		asset, signal string
 		mp            twin.TagMapping
@@ -174,6 +224,10 @@ func curateWire(m twin.Model, w *wire) (twin.Sample, string) {
 	ts, reason := parseTS(w.TS)
 	if reason != "" {
 		return twin.Sample{}, reason
+	}
+	if ts.After(latest) {
+		return twin.Sample{}, fmt.Sprintf("bad_ts: %s is in the future: after %s, the time the message was produced plus the allowed clock skew",
+			ts.Format(time.RFC3339Nano), latest.UTC().Format(time.RFC3339))
 	}
 	a := m.Asset(asset)
 	if a == nil {
@@ -305,15 +359,19 @@ func jsonError(err error) string {
 // quote quotes a name for a reason, cut short so a hostile message cannot
 // blow up a header.
 func quote(s string) string {
-	const max = 80
-	if len(s) > max {
-		cut := max
-		for cut > 0 && !utf8.RuneStart(s[cut]) {
-			cut--
-		}
-		s = s[:cut] + "…"
+	return strconv.Quote(shorten(s, 80))
+}
+
+// shorten cuts s to at most n bytes plus an ellipsis, never inside a UTF-8 sequence.
+func shorten(s string, n int) string {
+	if len(s) <= n {
+		return s
 	}
-	return strconv.Quote(s)
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }
 
 // A fast path for the common shape of telemetry: flat objects with only the

@@ -3,10 +3,14 @@ package sync
 import (
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/twingraph/twingraph/examples"
 	"github.com/twingraph/twingraph/hierarchy"
 )
+
+// seedNow is when the seeds were produced: both paths judge ts against it.
+var seedNow = time.Date(2026, 11, 24, 6, 0, 0, 0, time.UTC)
 
 // decodeSeeds are messages in and out of the fast path's shape.
 var decodeSeeds = []string{
@@ -54,8 +58,8 @@ func FuzzDecode_fastPath(f *testing.F) {
 
 func checkFastPath(t *testing.T, m *hierarchy.Model, msg []byte) {
 	t.Helper()
-	fs, fr := decode(m, msg, true)
-	ss, sr := decode(m, msg, false)
+	fs, fr := decode(m, msg, true, seedNow, Limits{})
+	ss, sr := decode(m, msg, false, seedNow, Limits{})
 	if len(fs) == 0 && len(ss) == 0 {
 		fs, ss = nil, nil
 	}

@@ -1,10 +1,12 @@
 package sync_test
 
 import (
+	"fmt"
 	"math"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	twin "github.com/twingraph/twingraph"
 	"github.com/twingraph/twingraph/examples"
@@ -24,7 +26,7 @@ func mustPlant(tb testing.TB) *hierarchy.Model {
 }
 
 var rejectCodes = []string{"bad_json", "missing_field", "bad_ts", "unknown_asset", "unknown_signal",
-	"unknown_tag", "wrong_type", "non_finite"}
+	"unknown_tag", "wrong_type", "non_finite", "too_large"}
 
 func TestDecode_rejects(t *testing.T) {
 	m := mustPlant(t)
@@ -61,6 +63,12 @@ func TestDecode_rejects(t *testing.T) {
 		{"tag a bool", `{"device":"plc-17","tag":true,"value":1,"ts":1795500000123}`, "wrong_type"},
 		{"overflowing number", `{"asset":"` + line3 + `","signal":"temp1_c","value":1e999,"ts":1795500000123}`, "non_finite"},
 		{"overflowing negative raw", `{"device":"plc-17","tag":"1024","value":-1e999,"ts":1795500000123}`, "non_finite"},
+		{"ts in 2100", `{"asset":"` + line3 + `","signal":"power_on","value":false,"ts":"2100-01-01T00:00:00Z"}`, "bad_ts"},
+		{"ts 9999-12-31", `{"asset":"` + line3 + `","signal":"power_on","value":false,"ts":"9999-12-31T00:00:00Z"}`, "bad_ts"},
+		{"string over 256 characters", `{"asset":"` + line3 + `","signal":"product","value":"` + strings.Repeat("é", 257) + `","ts":1795500000123}`, "too_large"},
+		{"list over 64 items", `{"asset":"` + line3 + `","signal":"fault_codes","value":` + codes(65) + `,"ts":1795500000123}`, "too_large"},
+		{"list item over 256 characters", `{"asset":"` + line3 + `","signal":"fault_codes","value":["` + strings.Repeat("x", 257) + `"],"ts":1795500000123}`, "too_large"},
+		{"raw list item over 256 characters", `{"device":"plc-17","tag":"2","value":["` + strings.Repeat("x", 300) + `"],"ts":1795500000123}`, "too_large"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -190,6 +198,93 @@ func TestDecode_longNamesAreCut(t *testing.T) {
 	}
 }
 
+// codes is a JSON list of n distinct fault codes.
+func codes(n int) string {
+	l := make([]string, n)
+	for i := range l {
+		l[i] = fmt.Sprintf("%q", fmt.Sprintf("E%04d", i))
+	}
+	return "[" + strings.Join(l, ",") + "]"
+}
+
+func TestDecodeAt_limits(t *testing.T) {
+	m := mustPlant(t)
+	produced := time.Date(2026, 11, 24, 6, 0, 0, 0, time.UTC)
+	at := func(d time.Duration) string {
+		return `{"asset":"` + line3 + `","signal":"temp1_c","value":1,"ts":"` + produced.Add(d).Format(time.RFC3339Nano) + `"}`
+	}
+	big := `[` + strings.Repeat(at(0)+",", 2000) + at(0) + `]`
+	cases := []struct {
+		name string
+		msg  string
+		lim  twinsync.Limits
+		code string // "" when the message decodes
+	}{
+		{"ts at the skew bound", at(5 * time.Minute), twinsync.Limits{}, ""},
+		{"ts just past the skew bound", at(5*time.Minute + time.Millisecond), twinsync.Limits{}, "bad_ts"},
+		{"ts past a smaller skew", at(2 * time.Minute), twinsync.Limits{MaxClockSkew: time.Minute}, "bad_ts"},
+		{"old ts", at(-24 * time.Hour), twinsync.Limits{}, ""},
+		{"message at the size bound", big, twinsync.Limits{MaxMessageBytes: len(big)}, ""},
+		{"message past the size bound", big, twinsync.Limits{MaxMessageBytes: len(big) - 1}, "too_large"},
+		{"message past the default size bound", `"` + strings.Repeat("x", twinsync.DefaultMaxMessageBytes) + `"`, twinsync.Limits{}, "too_large"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			samples, rejects := twinsync.DecodeAt(m, []byte(c.msg), produced, c.lim)
+			if c.code == "" {
+				if len(rejects) != 0 || len(samples) == 0 {
+					t.Fatalf("samples %d rejects %v", len(samples), rejects)
+				}
+				return
+			}
+			if len(samples) != 0 || len(rejects) != 1 || !strings.HasPrefix(rejects[0].Reason, c.code+": ") {
+				t.Fatalf("samples %d rejects %v, want one %s", len(samples), rejects, c.code)
+			}
+		})
+	}
+}
+
+// TestDecode_modelBounds checks that a model's maxLength and maxItems replace the defaults.
+func TestDecode_modelBounds(t *testing.T) {
+	m, err := hierarchy.Load("m.yaml", []byte(`types:
+  line:
+    signals:
+      - {name: product, kind: string, maxLength: 4}
+      - {name: faults, kind: list, maxItems: 2, maxLength: 3}
+    faultSignal: faults
+    productSignal: product
+assets:
+  - {id: l, type: line}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	el := func(signal, value string) string {
+		return `{"asset":"l","signal":"` + signal + `","value":` + value + `,"ts":1795500000123}`
+	}
+	cases := []struct {
+		name, msg string
+		ok        bool
+	}{
+		{"string at the bound", el("product", `"ABCD"`), true},
+		{"string past the bound", el("product", `"ABCDE"`), false},
+		{"list at the bounds", el("faults", `["E01","E02"]`), true},
+		{"list with too many items", el("faults", `["E01","E02","E03"]`), false},
+		{"list item too long", el("faults", `["E001"]`), false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			samples, rejects := twinsync.Decode(m, []byte(c.msg))
+			if c.ok != (len(samples) == 1 && len(rejects) == 0) {
+				t.Fatalf("samples %v rejects %v, want ok=%v", samples, rejects, c.ok)
+			}
+			if !c.ok && !strings.HasPrefix(rejects[0].Reason, "too_large: ") {
+				t.Fatalf("reason %q, want too_large", rejects[0].Reason)
+			}
+		})
+	}
+}
+
 func FuzzDecode(f *testing.F) {
 	m := mustPlant(f)
 	for _, s := range []string{
@@ -198,11 +293,21 @@ func FuzzDecode(f *testing.F) {
 		`[{"device":"plc-17","tag":"1","value":1,"ts":1.5},{"asset":"` + line3 + `","signal":"fault_codes","value":["a"],"ts":0}]`,
 		`{"asset":"` + line3 + `","signal":"temp1_c","value":1e999,"ts":-1}`,
 		`[1,"x",null,{},[]]`, `null`, `"`, `{"ts":"2026-11-24T06:00:00+25:00"}`,
+		`{"asset":"` + line3 + `","signal":"power_on","value":false,"ts":"2100-01-01T00:00:00Z"}`,
+		`{"asset":"` + line3 + `","signal":"product","value":"` + strings.Repeat("p", 300) + `","ts":1795500000123}`,
+		`{"asset":"` + line3 + `","signal":"fault_codes","value":[` + strings.Repeat(`"E",`, 70) + `"E"],"ts":1795500000123}`,
+		`[` + strings.Repeat(`{"asset":"plant/nope","signal":"x","value":1,"ts":1795500000123},`, 60) + `1]`,
 	} {
 		f.Add([]byte(s))
 	}
+	// Small bounds, so that the fuzzer reaches them.
+	produced := time.Date(2026, 11, 24, 6, 0, 0, 0, time.UTC)
+	lim := twinsync.Limits{MaxMessageBytes: 4096, MaxClockSkew: time.Minute}
 	f.Fuzz(func(t *testing.T, msg []byte) {
-		samples, rejects := twinsync.Decode(m, msg)
+		samples, rejects := twinsync.DecodeAt(m, msg, produced, lim)
+		if len(msg) > lim.MaxMessageBytes && (len(samples) != 0 || len(rejects) != 1 || !strings.HasPrefix(rejects[0].Reason, "too_large: ")) {
+			t.Fatalf("oversize message: %d samples, rejects %v", len(samples), rejects)
+		}
 		for _, r := range rejects {
 			code, _, ok := strings.Cut(r.Reason, ": ")
 			if !ok || !contains(rejectCodes, code) {
@@ -226,6 +331,15 @@ func FuzzDecode(f *testing.F) {
 			}
 			if _, err := s.TS.MarshalJSON(); err != nil {
 				t.Fatalf("ts %v: %v", s.TS, err)
+			}
+			if s.TS.After(produced.Add(lim.MaxClockSkew)) {
+				t.Fatalf("sample from the future %+v", s)
+			}
+			if n := utf8.RuneCountInString(s.Value.Str); n > def.LengthLimit() {
+				t.Fatalf("string of %d characters passed", n)
+			}
+			if len(s.Value.List) > def.ItemsLimit() {
+				t.Fatalf("list of %d items passed", len(s.Value.List))
 			}
 		}
 	})

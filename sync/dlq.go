@@ -2,49 +2,97 @@ package sync
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
+	"time"
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 )
 
-// The headers of a dead-letter message. Its key and value are the original
-// record's, byte for byte.
+// The headers of a dead-letter record. There is one record per refused source
+// record, however many of its elements were refused; its key and value are
+// the original's, cut to DLQMaxPayload (and dlqMaxKey) bytes.
 const (
-	// HeaderReason is the human-readable reason: "<code>: text", code one of
-	// bad_json, missing_field, bad_ts, unknown_asset, unknown_signal,
-	// unknown_tag, wrong_type, non_finite.
+	// HeaderReason is the human-readable reason of the first refused element:
+	// "<code>: text", code one of bad_json, missing_field, bad_ts,
+	// unknown_asset, unknown_signal, unknown_tag, wrong_type, non_finite,
+	// too_large.
 	HeaderReason = "reason"
 	// HeaderSourceTopic, HeaderSourcePartition and HeaderSourceOffset locate the original record.
 	HeaderSourceTopic     = "source_topic"
 	HeaderSourcePartition = "source_partition"
 	HeaderSourceOffset    = "source_offset"
-	// HeaderElement is the index of the refused element when the message is an array.
+	// HeaderElement is the index of the first refused element (0 for a single object).
 	HeaderElement = "element"
+	// HeaderRejected is how many elements of the record were refused.
+	HeaderRejected = "rejected"
+	// HeaderElements lists the first refused elements as a JSON array of
+	// {"index":N,"reason":"..."}, at most dlqMaxElements of them, so the
+	// headers never grow with the message; HeaderRejected has the full count.
+	HeaderElements = "elements"
+	// HeaderOriginalSize is the original value's size in bytes.
+	HeaderOriginalSize = "original_size"
+	// HeaderTruncated is "true" when the value (or key) was cut.
+	HeaderTruncated = "truncated"
 )
+
+// Bounds of a dead-letter record: it must always fit the broker's default
+// message size (1 MB), whatever was refused.
+const (
+	// DefaultDLQMaxPayload is how much of a refused value is kept.
+	DefaultDLQMaxPayload = 64 << 10
+	// dlqMaxKey is how much of a refused key is kept.
+	dlqMaxKey = 1 << 10
+	// dlqMaxElements is how many refused elements HeaderElements lists.
+	dlqMaxElements = 16
+	// dlqMaxReason bounds each reason in the headers.
+	dlqMaxReason = 256
+	// dlqTimeout bounds a delivery: past it the flush fails and is retried
+	// (and the stall shows in readiness) instead of waiting librdkafka's 5 min.
+	dlqTimeout = 30 * time.Second
+)
+
+// deadLetter is one source record refused in whole or in part.
+type deadLetter struct {
+	rec     *record
+	rejects []Reject // refused elements in message order; never empty
+	// done is set once the record is delivered, or given up for good: a
+	// retried flush sends only the rest.
+	done bool
+}
 
 // dlq produces refused telemetry to the dead-letter topic and waits for the
 // broker to acknowledge it, so a batch is committed only once its rejects are durable.
 type dlq struct {
-	p        *kafka.Producer
-	topic    string
-	logger   *slog.Logger
-	done     chan struct{}
-	stopLogs func()
+	p          *kafka.Producer
+	topic      string
+	maxPayload int
+	logger     *slog.Logger
+	onDropped  func() // a dead letter that can never be produced was given up
+	done       chan struct{}
+	stopLogs   func()
 }
 
-func newDLQ(brokers, topic string, logger *slog.Logger) (*dlq, error) {
+func newDLQ(brokers, topic string, maxPayload int, logger *slog.Logger, onDropped func()) (*dlq, error) {
 	cfg := baseConfig(brokers)
 	cfg["acks"] = "all"
 	cfg["linger.ms"] = 2
+	// Bound what the producer may hold (librdkafka's defaults are 100,000
+	// messages and 1 GB); send waits for deliveries when the queue is full.
+	cfg["queue.buffering.max.messages"] = 10000
+	cfg["queue.buffering.max.kbytes"] = 32 << 10
+	cfg["message.timeout.ms"] = int(dlqTimeout.Milliseconds())
 	stopLogs := routeLogs(cfg, logger)
 	p, err := kafka.NewProducer(&cfg)
 	if err != nil {
 		stopLogs()
 		return nil, fmt.Errorf("dead-letter producer: %w", err)
 	}
-	d := &dlq{p: p, topic: topic, logger: logger, done: make(chan struct{}), stopLogs: stopLogs}
+	d := &dlq{p: p, topic: topic, maxPayload: maxPayload, logger: logger, onDropped: onDropped,
+		done: make(chan struct{}), stopLogs: stopLogs}
 	// Client-level events (errors, stats) arrive here; deliveries go to the
 	// per-call channels. Left unread, the channel fills and blocks librdkafka.
 	go func() {
@@ -58,48 +106,131 @@ func newDLQ(brokers, topic string, logger *slog.Logger) (*dlq, error) {
 	return d, nil
 }
 
-// send produces one message per reject and waits for every delivery report.
-func (d *dlq) send(ctx context.Context, rs []rejected) error {
-	if len(rs) == 0 {
-		return nil
+// message builds the dead-letter record of dl, within the size bounds.
+func (d *dlq) message(dl *deadLetter) *kafka.Message {
+	r := dl.rec
+	first := dl.rejects[0]
+	type elem struct {
+		Index  int    `json:"index"`
+		Reason string `json:"reason"`
 	}
-	reports := make(chan kafka.Event, len(rs))
-	sent := 0
+	elems := make([]elem, 0, min(len(dl.rejects), dlqMaxElements))
+	for _, rj := range dl.rejects[:cap(elems)] {
+		elems = append(elems, elem{rj.Index, shorten(rj.Reason, dlqMaxReason)})
+	}
+	list, _ := json.Marshal(elems) // strings and ints: cannot fail
+	value, key := r.value, r.key
+	truncated := false
+	if len(value) > d.maxPayload {
+		value, truncated = value[:d.maxPayload], true
+	}
+	if len(key) > dlqMaxKey {
+		key, truncated = key[:dlqMaxKey], true
+	}
+	return &kafka.Message{
+		TopicPartition: kafka.TopicPartition{Topic: &d.topic, Partition: kafka.PartitionAny},
+		Key:            key,
+		Value:          value,
+		Headers: []kafka.Header{
+			{Key: HeaderReason, Value: []byte(shorten(first.Reason, dlqMaxReason))},
+			{Key: HeaderSourceTopic, Value: []byte(r.topic)},
+			{Key: HeaderSourcePartition, Value: []byte(strconv.Itoa(int(r.partition)))},
+			{Key: HeaderSourceOffset, Value: []byte(strconv.FormatInt(r.offset, 10))},
+			{Key: HeaderElement, Value: []byte(strconv.Itoa(first.Index))},
+			{Key: HeaderRejected, Value: []byte(strconv.Itoa(len(dl.rejects)))},
+			{Key: HeaderElements, Value: list},
+			{Key: HeaderOriginalSize, Value: []byte(strconv.Itoa(len(r.value)))},
+			{Key: HeaderTruncated, Value: []byte(strconv.FormatBool(truncated))},
+		},
+		Opaque: dl,
+	}
+}
+
+// send produces one record per dead letter not yet done and waits for every
+// delivery report. A record the broker refuses for good (too large,
+// invalid) is logged, counted and given up: retrying it would hold its
+// partition forever. Any other failure fails the send, which the flush retries.
+func (d *dlq) send(ctx context.Context, dls []*deadLetter) error {
+	reports := make(chan kafka.Event, len(dls))
+	inflight := 0
 	var firstErr error
-	for _, r := range rs {
-		msg := &kafka.Message{
-			TopicPartition: kafka.TopicPartition{Topic: &d.topic, Partition: kafka.PartitionAny},
-			Key:            r.rec.key,
-			Value:          r.rec.value,
-			Headers: []kafka.Header{
-				{Key: HeaderReason, Value: []byte(r.reason)},
-				{Key: HeaderSourceTopic, Value: []byte(r.rec.topic)},
-				{Key: HeaderSourcePartition, Value: []byte(strconv.Itoa(int(r.rec.partition)))},
-				{Key: HeaderSourceOffset, Value: []byte(strconv.FormatInt(r.rec.offset, 10))},
-				{Key: HeaderElement, Value: []byte(strconv.Itoa(r.index))},
-			},
-		}
-		if err := d.p.Produce(msg, reports); err != nil {
-			firstErr = fmt.Errorf("produce to %s: %w", d.topic, err)
-			break
-		}
-		sent++
-	}
-	for ; sent > 0; sent-- {
+	// report takes one delivery report.
+	report := func() error {
 		select {
 		case ev := <-reports:
-			if m, ok := ev.(*kafka.Message); ok && m.TopicPartition.Error != nil && firstErr == nil {
-				firstErr = fmt.Errorf("deliver to %s: %w", d.topic, m.TopicPartition.Error)
+			inflight--
+			m, ok := ev.(*kafka.Message)
+			if !ok {
+				return nil
 			}
+			dl := m.Opaque.(*deadLetter)
+			if err := m.TopicPartition.Error; err != nil {
+				if d.permanent(dl, err) {
+					return nil
+				}
+				if firstErr == nil {
+					firstErr = fmt.Errorf("deliver to %s: %w", d.topic, err)
+				}
+				return nil
+			}
+			dl.done = true
+			return nil
 		case <-ctx.Done():
 			// Reports still in flight land in the buffered channel and are dropped.
-			if firstErr == nil {
-				firstErr = ctx.Err()
+			return ctx.Err()
+		}
+	}
+	for _, dl := range dls {
+		if dl.done {
+			continue
+		}
+		msg := d.message(dl)
+		for {
+			err := d.p.Produce(msg, reports)
+			var ke kafka.Error
+			if errors.As(err, &ke) && ke.Code() == kafka.ErrQueueFull && inflight > 0 {
+				// The producer's queue is bounded: wait for a delivery to make room.
+				if err := report(); err != nil {
+					return err
+				}
+				continue
 			}
-			return firstErr
+			if err != nil && d.permanent(dl, err) {
+				break
+			}
+			if err != nil {
+				return errors.Join(firstErr, fmt.Errorf("produce to %s: %w", d.topic, err))
+			}
+			inflight++
+			break
+		}
+	}
+	for inflight > 0 {
+		if err := report(); err != nil {
+			return errors.Join(firstErr, err)
 		}
 	}
 	return firstErr
+}
+
+// permanent reports whether err means dl can never be produced; if so dl is
+// given up (logged and counted).
+func (d *dlq) permanent(dl *deadLetter, err error) bool {
+	var ke kafka.Error
+	if !errors.As(err, &ke) {
+		return false
+	}
+	switch ke.Code() {
+	case kafka.ErrMsgSizeTooLarge, kafka.ErrInvalidMsgSize, kafka.ErrInvalidMsg,
+		kafka.ErrRecordListTooLarge, kafka.ErrInvalidRecord:
+	default:
+		return false
+	}
+	dl.done = true
+	d.onDropped()
+	d.logger.Error("dead letter refused by the broker for good; dropped",
+		"topic", dl.rec.topic, "partition", dl.rec.partition, "offset", dl.rec.offset, "err", err)
+	return true
 }
 
 func (d *dlq) close() {

@@ -20,6 +20,9 @@ type metrics struct {
 	commits     prometheus.Counter
 	lag         *prometheus.GaugeVec
 	assigned    prometheus.Gauge
+	deadLetters prometheus.Counter
+	dlqDropped  prometheus.Counter
+	oldestAge   prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -47,9 +50,15 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		commits: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "twingraph", Subsystem: "sync",
 			Name: "commits_total", Help: "Offset commits."}),
 		lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "twingraph", Subsystem: "sync",
-			Name: "lag_messages", Help: "Messages behind the high watermark per assigned partition, as of the last flush."}, []string{"partition"}),
+			Name: "lag_messages", Help: "Messages between the committed offset and the high watermark per assigned partition (updated every second)."}, []string{"partition"}),
 		assigned: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "twingraph", Subsystem: "sync",
 			Name: "assigned_partitions", Help: "Partitions this worker owns."}),
+		deadLetters: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "twingraph", Subsystem: "sync",
+			Name: "dead_letters_total", Help: "Dead-letter records written: one per refused source record."}),
+		dlqDropped: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "twingraph", Subsystem: "sync",
+			Name: "dead_letters_dropped_total", Help: "Dead letters the broker refused for good; logged and skipped."}),
+		oldestAge: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "twingraph", Subsystem: "sync",
+			Name: "oldest_unapplied_seconds", Help: "How long the oldest record read has waited to be applied (0: none waiting); it grows while a partition is stalled."}),
 	}
 	var err error
 	reg1 := func(c prometheus.Collector) prometheus.Collector {
@@ -76,6 +85,9 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m.commits = reg1(m.commits).(prometheus.Counter)
 	m.lag = reg1(m.lag).(*prometheus.GaugeVec)
 	m.assigned = reg1(m.assigned).(prometheus.Gauge)
+	m.deadLetters = reg1(m.deadLetters).(prometheus.Counter)
+	m.dlqDropped = reg1(m.dlqDropped).(prometheus.Counter)
+	m.oldestAge = reg1(m.oldestAge).(prometheus.Gauge)
 	if err != nil {
 		return nil, fmt.Errorf("register sync metrics: %w", err)
 	}

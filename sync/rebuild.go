@@ -28,6 +28,9 @@ type RebuildConfig struct {
 	// (both are idempotent, so rows the live worker wrote are no-ops).
 	History twin.HistoryStore
 	Events  twin.EventStore
+	// Limits must be the live workers' (Config.Limits), or the replay may
+	// refuse what they applied or the reverse.
+	Limits Limits
 	// Logger receives progress logs; nil logs nothing.
 	Logger *slog.Logger
 }
@@ -125,7 +128,7 @@ func Rebuild(ctx context.Context, cfg RebuildConfig) (*Rebuilt, error) {
 		if len(pending) == 0 {
 			return nil
 		}
-		res, err := applyBatch(cfg.Model, pending, decodeAll(cfg.Model, log, pending), out.States, nil)
+		res, err := applyBatch(cfg.Model, pending, decodeAll(cfg.Model, log, pending, cfg.Limits), out.States, nil)
 		if err != nil {
 			return err
 		}
@@ -133,7 +136,9 @@ func Rebuild(ctx context.Context, cfg RebuildConfig) (*Rebuilt, error) {
 		out.Messages += int64(res.records)
 		out.Samples += int64(len(res.samples))
 		out.Events += int64(len(res.events))
-		out.Rejected += int64(len(res.rejects))
+		for _, dl := range res.dead {
+			out.Rejected += int64(len(dl.rejects))
+		}
 		if cfg.History != nil && len(res.samples) > 0 {
 			if err := cfg.History.AppendSamples(ctx, res.samples); err != nil {
 				return fmt.Errorf("rebuild: append history: %w", err)
@@ -161,7 +166,12 @@ func Rebuild(ctx context.Context, cfg RebuildConfig) (*Rebuilt, error) {
 			if !ok || off > last {
 				continue // past the watermark taken at start: not part of this rebuild
 			}
-			pending = append(pending, &record{topic: cfg.Topic, partition: p, offset: off, key: e.Key, value: e.Value})
+			// Samples are judged "in the future" against the record's Kafka
+			// timestamp, as the live worker judged them (it read them soon
+			// after they were produced), not against today.
+			now := time.Now()
+			pending = append(pending, &record{topic: cfg.Topic, partition: p, offset: off, key: e.Key, value: e.Value,
+				produced: producedAt(e.Timestamp, now), read: now})
 			if off >= last {
 				delete(remaining, p)
 			}

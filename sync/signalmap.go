@@ -3,6 +3,7 @@ package sync
 import (
 	"fmt"
 	"math"
+	"unicode/utf8"
 
 	twin "github.com/twingraph/twingraph"
 )
@@ -63,5 +64,30 @@ func curate(def *twin.SignalDef, v twin.Value) (twin.Quality, string) {
 			return twin.QualityBad, ""
 		}
 	}
+	if reason := checkSize(def, v); reason != "" {
+		return "", reason
+	}
 	return twin.QualityGood, ""
+}
+
+// checkSize refuses a string or list beyond its signal's bounds: such a value
+// would sit in state and in an event (a list, in one event per item).
+func checkSize(def *twin.SignalDef, v twin.Value) string {
+	maxLen := def.LengthLimit()
+	switch v.Kind {
+	case twin.KindString:
+		if n := utf8.RuneCountInString(v.Str); n > maxLen {
+			return fmt.Sprintf("too_large: signal %q takes at most %d characters, got %d", def.Name, maxLen, n)
+		}
+	case twin.KindList:
+		if n := len(v.List); n > def.ItemsLimit() {
+			return fmt.Sprintf("too_large: signal %q takes at most %d items, got %d", def.Name, def.ItemsLimit(), n)
+		}
+		for i, item := range v.List {
+			if n := utf8.RuneCountInString(item); n > maxLen {
+				return fmt.Sprintf("too_large: signal %q takes items of at most %d characters, item %d has %d", def.Name, maxLen, i, n)
+			}
+		}
+	}
+	return ""
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	gosync "sync"
 	"sync/atomic"
 	"time"
@@ -43,7 +44,17 @@ const (
 	// maxInflight is how many batches may be dispatched at once: one being
 	// written while the next is decoded.
 	maxInflight = 2
+	// maxBatchBytes bounds the bytes of a batch, whatever BatchSize says:
+	// with large messages, a batch's count alone would not bound memory.
+	// The worker holds about three batches (two in flight, one pending).
+	maxBatchBytes = 16 << 20
+	// lagInterval spaces the lag and age gauges' updates.
+	lagInterval = time.Second
 )
+
+// DefaultStallAfter is how long the oldest record read may wait to be
+// applied before the worker reports itself not ready.
+const DefaultStallAfter = 30 * time.Second
 
 // Config configures a Worker.
 type Config struct {
@@ -73,6 +84,17 @@ type Config struct {
 	BatchSize int
 	// BatchWait is the longest a record waits for its batch to fill; DefaultBatchWait when <= 0.
 	BatchWait time.Duration
+	// Limits bound each telemetry message; zero fields take the defaults.
+	// Rebuild must be given the same, or it may judge records differently.
+	Limits Limits
+	// DLQMaxPayload is how many bytes of a refused record's value its dead
+	// letter keeps (the rest is cut, see HeaderTruncated), so a dead letter
+	// always fits the dead-letter topic; DefaultDLQMaxPayload when <= 0.
+	DLQMaxPayload int
+	// StallAfter is how long the oldest record read may wait to be applied
+	// before Ready fails (a failing store or dead-letter topic, a poison
+	// record); DefaultStallAfter when <= 0.
+	StallAfter time.Duration
 	// Logger receives the worker's logs; nil logs nothing.
 	Logger *slog.Logger
 	// Registerer receives the worker's metrics (twingraph_sync_*); nil keeps them private.
@@ -89,6 +111,12 @@ type Stats struct {
 	Events int64
 	// Rejected is the number of refused elements sent to the dead-letter topic.
 	Rejected int64
+	// DeadLetters is the number of dead-letter records written: one per
+	// refused source record, however many of its elements were refused.
+	DeadLetters int64
+	// DeadLettersDropped is the number of dead letters the broker refused
+	// for good (they were logged and skipped, not retried).
+	DeadLettersDropped int64
 	// Batches is the number of batches flushed.
 	Batches int64
 	// StoreErrors is the number of failed flush attempts (each retried).
@@ -114,24 +142,32 @@ type Worker struct {
 	m      *metrics
 
 	messages, samples, events, rejected, batches, storeErrors atomic.Int64
-	mu                                                        gosync.Mutex // guards log and parts for Stats
+	deadLetters, dlqDropped                                   atomic.Int64
+	mu                                                        gosync.Mutex // guards log, parts and flushErr
 	log                                                       string
 	parts                                                     []int32
-	running                                                   atomic.Bool
+	flushErr                                                  error  // the last failed flush's error; nil after a success
+	flushStage                                                string // the stage a flush is in ("" between flushes), for Ready
+	running, stopped                                          atomic.Bool
+	// oldestRead is when the oldest record read and not yet applied was
+	// read (Unix nanoseconds; 0: none), for Ready and the age gauge.
+	oldestRead atomic.Int64
 
 	// Owned by the Run goroutine, which polls the consumer (rebalance
 	// callbacks run inside its Poll calls).
-	ctx      context.Context
-	c        *kafka.Consumer
-	admin    *kafka.AdminClient
-	dlq      *dlq
-	pending  []*record
-	deadline time.Time
-	lastOff  map[int32]int64        // last offset read per partition, to notice a log that starts over
-	links    map[*record]trace.Link // pending records' producer spans (traceparent headers)
-	inflight []*job                 // dispatched and not finished, oldest first
-	jobs     chan *job
-	stopJobs context.Context // ends a stuck flush some time after Run's context
+	ctx          context.Context
+	c            *kafka.Consumer
+	admin        *kafka.AdminClient
+	dlq          *dlq
+	pending      []*record
+	pendingBytes int
+	lagAt        time.Time // when the lag gauges were last updated
+	deadline     time.Time
+	lastOff      map[int32]int64        // last offset read per partition, to notice a log that starts over
+	links        map[*record]trace.Link // pending records' producer spans (traceparent headers)
+	inflight     []*job                 // dispatched and not finished, oldest first
+	jobs         chan *job
+	stopJobs     context.Context // ends a stuck flush some time after Run's context
 
 	// Owned by the flusher goroutine while a job runs, by the Run goroutine
 	// while none does (job.done orders the two).
@@ -143,6 +179,7 @@ type Worker struct {
 
 	commitMu   gosync.Mutex
 	toCommit   map[int32]int64 // flushed but not yet committed: next offset per partition
+	committed  map[int32]int64 // committed (or starting) offset per assigned partition, for the lag
 	lastCommit time.Time
 	// committing serialises commitNow, which the flusher and the Run
 	// goroutine both call: commits reach the broker in the order their
@@ -193,6 +230,13 @@ func NewWorker(cfg Config) (*Worker, error) {
 	if cfg.BatchWait <= 0 {
 		cfg.BatchWait = DefaultBatchWait
 	}
+	cfg.Limits = cfg.Limits.WithDefaults()
+	if cfg.DLQMaxPayload <= 0 {
+		cfg.DLQMaxPayload = DefaultDLQMaxPayload
+	}
+	if cfg.StallAfter <= 0 {
+		cfg.StallAfter = DefaultStallAfter
+	}
 	logger := cfg.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -209,14 +253,16 @@ func (w *Worker) Stats() Stats {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return Stats{
-		Messages:    w.messages.Load(),
-		Samples:     w.samples.Load(),
-		Events:      w.events.Load(),
-		Rejected:    w.rejected.Load(),
-		Batches:     w.batches.Load(),
-		StoreErrors: w.storeErrors.Load(),
-		Log:         w.log,
-		Partitions:  append([]int32(nil), w.parts...),
+		Messages:           w.messages.Load(),
+		Samples:            w.samples.Load(),
+		Events:             w.events.Load(),
+		Rejected:           w.rejected.Load(),
+		DeadLetters:        w.deadLetters.Load(),
+		DeadLettersDropped: w.dlqDropped.Load(),
+		Batches:            w.batches.Load(),
+		StoreErrors:        w.storeErrors.Load(),
+		Log:                w.log,
+		Partitions:         append([]int32(nil), w.parts...),
 	}
 }
 
@@ -245,6 +291,9 @@ func (w *Worker) Run(ctx context.Context) error {
 	// An idle partition's fetch returns after this long; new records are
 	// answered at once, so it bounds idle polling, not latency.
 	cfg["fetch.wait.max.ms"] = 100
+	// Bound what librdkafka prefetches (default 64 MB): with messages up to
+	// MaxMessageBytes, the worker holds a few batches of maxBatchBytes besides.
+	cfg["queued.max.messages.kbytes"] = 16 << 10
 	stopLogs := routeLogs(cfg, w.logger)
 	c, err := kafka.NewConsumer(&cfg)
 	if err != nil {
@@ -259,7 +308,10 @@ func (w *Worker) Run(ctx context.Context) error {
 		return fmt.Errorf("sync worker: admin client: %w", err)
 	}
 	w.admin = admin
-	d, err := newDLQ(w.cfg.Brokers, w.cfg.DLQTopic, w.logger)
+	d, err := newDLQ(w.cfg.Brokers, w.cfg.DLQTopic, w.cfg.DLQMaxPayload, w.logger, func() {
+		w.dlqDropped.Add(1)
+		w.m.dlqDropped.Inc()
+	})
 	if err != nil {
 		admin.Close()
 		c.Close()
@@ -276,6 +328,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		d.close()
 		stopLogs()
 		w.setParts(nil)
+		w.stopped.Store(true)
 	}()
 
 	// Offsets are stamped with the log identity, so it must be known before
@@ -319,7 +372,7 @@ func (w *Worker) Run(ctx context.Context) error {
 
 	for ctx.Err() == nil {
 		w.prune()
-		if len(w.inflight) >= maxInflight && len(w.pending) >= 2*w.cfg.BatchSize {
+		if len(w.inflight) >= maxInflight && (len(w.pending) >= 2*w.cfg.BatchSize || w.pendingBytes >= 2*maxBatchBytes) {
 			j := w.inflight[0]
 			// Backpressure: the flusher is behind (a slow or failing store).
 			// Wait for it instead of reading on, but keep polling now and
@@ -336,6 +389,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		}
 		w.dispatch(false)
 		w.commitIfDue()
+		w.watch()
 	}
 	// Flush what was read before stopping; if the stores are down this gives
 	// up after a while and the records are replayed by the next owner.
@@ -367,10 +421,15 @@ func (w *Worker) dispatch(force bool) {
 	}
 	w.prune()
 	n := len(w.pending)
-	if len(w.inflight) < maxInflight && n > 0 && (force || n >= w.cfg.BatchSize || !time.Now().Before(w.deadline)) {
-		take := min(n, w.cfg.BatchSize)
+	if len(w.inflight) < maxInflight && n > 0 && (force || n >= w.cfg.BatchSize || w.pendingBytes >= maxBatchBytes || !time.Now().Before(w.deadline)) {
+		take, size := 0, 0
+		for take < min(n, w.cfg.BatchSize) && (take == 0 || size+len(w.pending[take].value) <= maxBatchBytes) {
+			size += len(w.pending[take].value)
+			take++
+		}
 		recs := w.pending[:take:take]
 		w.pending = w.pending[take:]
+		w.pendingBytes -= size
 		if len(w.pending) > 0 {
 			w.deadline = time.Now() // the rest is due at once
 		}
@@ -387,7 +446,7 @@ func (w *Worker) dispatch(force bool) {
 			}
 		}
 		log := w.currentLog()
-		go func() { j.dec <- decodeAll(w.cfg.Model, log, recs) }()
+		go func() { j.dec <- decodeAll(w.cfg.Model, log, recs, w.cfg.Limits) }()
 		w.jobs <- j // never blocks: the channel holds maxInflight jobs
 		w.inflight = append(w.inflight, j)
 	}
@@ -441,8 +500,9 @@ func (w *Worker) handle(ev kafka.Event) error {
 			w.rewound(p, last, off)
 		}
 		w.lastOff[p] = off
+		now := time.Now()
 		if len(w.pending) == 0 {
-			w.deadline = time.Now().Add(w.cfg.BatchWait)
+			w.deadline = now.Add(w.cfg.BatchWait)
 		}
 		rec := &record{
 			topic:     *e.TopicPartition.Topic,
@@ -450,8 +510,20 @@ func (w *Worker) handle(ev kafka.Event) error {
 			offset:    int64(e.TopicPartition.Offset),
 			key:       e.Key,
 			value:     e.Value,
+			produced:  producedAt(e.Timestamp, now),
+			read:      now,
 		}
 		w.pending = append(w.pending, rec)
+		w.pendingBytes += len(rec.value)
+		w.commitMu.Lock()
+		if _, ok := w.committed[p]; !ok {
+			// The first record read since assignment is where the committed position was.
+			if w.committed == nil {
+				w.committed = map[int32]int64{}
+			}
+			w.committed[p] = off
+		}
+		w.commitMu.Unlock()
 		if sc := producerSpan(e.Headers); sc.IsValid() {
 			if w.links == nil {
 				w.links = map[*record]trace.Link{}
@@ -530,11 +602,13 @@ func (w *Worker) rebalance(c *kafka.Consumer, ev kafka.Event) error {
 			}
 		}
 		w.pending = nil
+		w.pendingBytes = 0
 		w.links = nil
 		w.dropped = false
 		w.states = map[string]*twin.State{}
 		w.commitMu.Lock()
 		w.toCommit = nil
+		w.committed = nil
 		w.commitMu.Unlock()
 		w.lastOff = map[int32]int64{}
 		w.setParts(nil)
@@ -612,6 +686,7 @@ func (w *Worker) runJob(j *job) {
 		}
 		w.storeErrors.Add(1)
 		w.m.storeErrors.Inc()
+		w.setFlushErr(err)
 		w.logger.Error("flush failed, retrying", "err", err, "backoff", backoff, "records", len(j.recs))
 		select {
 		case <-ctx.Done():
@@ -624,6 +699,7 @@ func (w *Worker) runJob(j *job) {
 		backoff = min(2*backoff, maxBackoff)
 	}
 
+	w.setFlushErr(nil)
 	w.commitMu.Lock()
 	if w.toCommit == nil {
 		w.toCommit = map[int32]int64{}
@@ -640,20 +716,26 @@ func (w *Worker) runJob(j *job) {
 	w.messages.Add(int64(res.records))
 	w.samples.Add(int64(len(res.samples)))
 	w.events.Add(int64(len(res.events)))
-	w.rejected.Add(int64(len(res.rejects)))
+	w.deadLetters.Add(int64(len(res.dead)))
 	w.batches.Add(1)
 	w.m.messages.Add(float64(res.records))
 	w.m.samples.Add(float64(len(res.samples)))
 	w.m.events.Add(float64(len(res.events)))
-	for _, r := range res.rejects {
-		w.m.dlq.WithLabelValues(reasonCode(r.reason)).Inc()
+	w.m.deadLetters.Add(float64(len(res.dead)))
+	rejects := 0
+	for _, dl := range res.dead {
+		rejects += len(dl.rejects)
+		for _, r := range dl.rejects {
+			w.m.dlq.WithLabelValues(reasonCode(r.Reason)).Inc()
+		}
 	}
+	w.rejected.Add(int64(rejects))
 	w.m.batches.Inc()
 	w.m.flush.Observe(time.Since(start).Seconds())
 	span.SetAttributes(
 		attribute.Int("samples", len(res.samples)),
 		attribute.Int("events", len(res.events)),
-		attribute.Int("rejects", len(res.rejects)),
+		attribute.Int("dead_letters", len(res.dead)),
 		attribute.Int("partitions", len(res.next)),
 	)
 }
@@ -688,7 +770,9 @@ func producerSpan(headers []kafka.Header) trace.SpanContext {
 // write performs the stages of a flush from stage on and returns the first
 // stage not yet done. Every stage is idempotent, so a retry may repeat one.
 func (w *Worker) write(ctx context.Context, res *applied, stage int) (int, error) {
+	defer w.setStage("")
 	for ; stage < len(stageNames); stage++ {
+		w.setStage(stageNames[stage])
 		var err error
 		switch stage {
 		case 0:
@@ -708,7 +792,7 @@ func (w *Worker) write(ctx context.Context, res *applied, stage int) (int, error
 		case 4:
 			err = w.publishStates(ctx, res)
 		case 5:
-			err = w.dlq.send(ctx, res.rejects)
+			err = w.dlq.send(ctx, res.dead)
 		}
 		if err != nil {
 			return stage, fmt.Errorf("%s: %w", stageNames[stage], err)
@@ -827,10 +911,25 @@ func (w *Worker) commitNow() {
 		return
 	}
 	w.m.commits.Inc()
+	w.commitMu.Lock()
+	if w.committed == nil {
+		w.committed = map[int32]int64{}
+	}
 	for p, off := range next {
-		if _, high, err := w.c.GetWatermarkOffsets(w.cfg.Topic, p); err == nil && high >= off {
-			w.m.lag.WithLabelValues(partLabel(p)).Set(float64(high - off))
-		}
+		w.committed[p] = max(w.committed[p], off)
+	}
+	w.commitMu.Unlock()
+	for p, off := range next {
+		w.setLag(p, off)
+	}
+}
+
+// setLag sets partition p's lag gauge from its committed offset. The high
+// watermark is librdkafka's cached one (no round trip): it moves with every
+// fetch, so a partition that cannot commit shows a growing lag.
+func (w *Worker) setLag(p int32, committed int64) {
+	if _, high, err := w.c.GetWatermarkOffsets(w.cfg.Topic, p); err == nil && high >= committed {
+		w.m.lag.WithLabelValues(partLabel(p)).Set(float64(high - committed))
 	}
 }
 
@@ -860,4 +959,77 @@ func partNums(tps []kafka.TopicPartition) []int32 {
 		ps = append(ps, tp.Partition)
 	}
 	return ps
+}
+
+// watch updates the age of the oldest record read and not yet applied, and
+// every lagInterval the lag gauges. It runs on the Run goroutine.
+func (w *Worker) watch() {
+	var oldest int64
+	switch {
+	case len(w.inflight) > 0:
+		oldest = w.inflight[0].recs[0].read.UnixNano()
+	case len(w.pending) > 0:
+		oldest = w.pending[0].read.UnixNano()
+	}
+	w.oldestRead.Store(oldest)
+	now := time.Now()
+	if oldest == 0 {
+		w.m.oldestAge.Set(0)
+	} else {
+		w.m.oldestAge.Set(now.Sub(time.Unix(0, oldest)).Seconds())
+	}
+	if now.Sub(w.lagAt) < lagInterval {
+		return
+	}
+	w.lagAt = now
+	w.commitMu.Lock()
+	base := maps.Clone(w.committed)
+	w.commitMu.Unlock()
+	for p, off := range base {
+		w.setLag(p, off)
+	}
+}
+
+// Ready reports whether the worker keeps up with its partitions. It fails
+// (code UNAVAILABLE) once the oldest record read has waited longer than
+// StallAfter to be applied — a store or the dead-letter topic failing, say —
+// naming the last flush error, and after Run has returned. It is safe to
+// call at any time; before Run it reports ready.
+func (w *Worker) Ready() error {
+	if w.stopped.Load() {
+		return twin.Errorf(twin.EUNAVAILABLE, "sync worker stopped")
+	}
+	ns := w.oldestRead.Load()
+	if ns == 0 {
+		return nil
+	}
+	age := time.Since(time.Unix(0, ns))
+	if age <= w.cfg.StallAfter {
+		return nil
+	}
+	msg := fmt.Sprintf("sync worker stalled: a record read %s ago is not applied yet (limit %s)",
+		age.Round(time.Second), w.cfg.StallAfter)
+	w.mu.Lock()
+	ferr, stage := w.flushErr, w.flushStage
+	w.mu.Unlock()
+	if stage != "" {
+		// A store that hangs rather than fails shows here.
+		msg += "; flush waiting on: " + stage
+	}
+	if ferr != nil {
+		msg += "; last flush error: " + ferr.Error()
+	}
+	return twin.Errorf(twin.EUNAVAILABLE, "%s", msg)
+}
+
+func (w *Worker) setStage(stage string) {
+	w.mu.Lock()
+	w.flushStage = stage
+	w.mu.Unlock()
+}
+
+func (w *Worker) setFlushErr(err error) {
+	w.mu.Lock()
+	w.flushErr = err
+	w.mu.Unlock()
 }

@@ -56,6 +56,9 @@ type Main struct {
 	// Tracing turns on the gateway's and GraphQL's OpenTelemetry spans;
 	// SetupTracing sets it when an exporter is configured.
 	Tracing bool
+	// SyncReady, when set, is the sync worker's readiness (a stalled
+	// partition), checked by Ready after the stores.
+	SyncReady func() error
 
 	redis    *redis.Store
 	postgres *postgres.Store
@@ -163,7 +166,8 @@ func envList(flags []string) string {
 	return strings.Join(out, ", ")
 }
 
-// Ready reports whether the stores answer: the gateway's /readyz.
+// Ready reports whether the stores answer and, in a process with a sync
+// worker, whether it keeps up: /readyz.
 func (m *Main) Ready(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
@@ -172,6 +176,9 @@ func (m *Main) Ready(ctx context.Context) error {
 	}
 	if _, err := m.Events.ListEvents(ctx, twin.EventQuery{Assets: []string{"_readyz"}, First: 1}); err != nil {
 		return fmt.Errorf("event store: %w", err)
+	}
+	if m.SyncReady != nil {
+		return m.SyncReady()
 	}
 	return nil
 }

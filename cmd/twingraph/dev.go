@@ -22,7 +22,9 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	maxSamples := fs.Int("memory-history-samples", 50000, "with in-memory history, keep about this many newest samples per series (bounds a long-running dev process)")
 	var common commonFlags
 	var gw gatewayFlags
+	var limits limitFlags
 	gw.register(fs)
+	limits.register(fs)
 	common.register(fs, "Redis URL for state and live events (default: in memory)",
 		"PostgreSQL URL for history and events (default: in memory)")
 	if err := parseFlags(fs, args); err != nil {
@@ -51,14 +53,19 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	defer cancel()
 
 	errc := make(chan error, 4)
-	w, err := twinsync.NewWorker(twinsync.Config{
+	cfg := twinsync.Config{
 		Brokers: b.Addr(), Model: m.Model,
 		States: m.States, History: m.History, Events: m.Events, Bus: m.Bus,
 		Logger: m.Logger, Registerer: m.Registry,
-	})
+	}
+	if err := limits.apply(&cfg); err != nil {
+		return err
+	}
+	w, err := twinsync.NewWorker(cfg)
 	if err != nil {
 		return err
 	}
+	m.SyncReady = w.Ready
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

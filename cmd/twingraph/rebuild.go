@@ -31,7 +31,13 @@ func runRebuild(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	namespace := fs.String("namespace", "twin", "Redis key namespace of the live state")
 	verify := fs.Bool("verify", false, "compare with the live state instead of replacing it; exit 3 on any difference")
 	logLevel := fs.String("log-level", "warn", "debug, info, warn or error")
+	var limits limitFlags
+	limits.registerDecode(fs)
 	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	lim, err := limits.limits()
+	if err != nil {
 		return err
 	}
 	m := NewMain(stderr, *logLevel)
@@ -45,7 +51,7 @@ func runRebuild(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := m.OpenStores(ctx, *redisURL, *postgresURL, *namespace, true); err != nil {
 		return err
 	}
-	cfg := twinsync.RebuildConfig{Brokers: *kafka, Topic: *topic, Model: m.Model, Logger: m.Logger}
+	cfg := twinsync.RebuildConfig{Brokers: *kafka, Topic: *topic, Model: m.Model, Limits: lim, Logger: m.Logger}
 	if *postgresURL != "" && !*verify {
 		cfg.History, cfg.Events = m.History, m.Events
 	}

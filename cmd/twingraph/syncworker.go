@@ -21,9 +21,11 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	group := fs.String("group", twinsync.DefaultGroup, "consumer group")
 	topic := fs.String("topic", twinsync.DefaultTopic, "telemetry topic")
 	instanceID := fs.String("instance-id", "", "static group membership id: a restarted worker takes its partitions back at once (unique per worker)")
-	metricsAddr := fs.String("metrics", "", "serve /metrics and /healthz on this address (off when empty)")
+	metricsAddr := fs.String("metrics", "", "serve /metrics, /healthz and /readyz on this address (off when empty)")
 	var common commonFlags
 	common.register(fs, "Redis URL (state and live events)", "PostgreSQL URL (history and events)")
+	var limits limitFlags
+	limits.register(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -32,14 +34,19 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	w, err := twinsync.NewWorker(twinsync.Config{
+	cfg := twinsync.Config{
 		Brokers: *kafka, Group: *group, Topic: *topic, InstanceID: *instanceID, Model: m.Model,
 		States: m.States, History: m.History, Events: m.Events, Bus: m.Bus,
 		Logger: m.Logger, Registerer: m.Registry,
-	})
+	}
+	if err := limits.apply(&cfg); err != nil {
+		return err
+	}
+	w, err := twinsync.NewWorker(cfg)
 	if err != nil {
 		return err
 	}
+	m.SyncReady = w.Ready
 	if *metricsAddr != "" {
 		ln, err := net.Listen("tcp", *metricsAddr)
 		if err != nil {
@@ -48,6 +55,13 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		mux := http.NewServeMux()
 		mux.Handle("/metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}))
 		mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+		mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
+			if err := m.Ready(r.Context()); err != nil {
+				http.Error(w, err.Error(), http.StatusServiceUnavailable)
+				return
+			}
+			fmt.Fprintln(w, "ready")
+		})
 		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 		go func() {
 			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
