@@ -48,6 +48,10 @@ import (
 	twin "github.com/twingraph/twingraph"
 )
 
+// DefaultWriters is Options.Writers when left 0: enough transactions to keep
+// a few PostgreSQL cores inserting, few enough to leave readers connections.
+const DefaultWriters = 4
+
 // Options tune the store. The zero value is usable.
 type Options struct {
 	// NoTimescale keeps a fresh database on the plain PostgreSQL path even
@@ -65,8 +69,13 @@ type Options struct {
 	Retention time.Duration
 	// BatchRows caps the rows of one INSERT statement; 0 means 5000.
 	BatchRows int
-	// MaxConns caps the pool's connections; 0 keeps pgx's default.
+	// MaxConns caps the pool's connections; 0 means pgx's default or, if
+	// more, Writers + 4.
 	MaxConns int32
+	// Writers caps the transactions one AppendSamples call runs at once, each
+	// on its own connection with its own share of the assets; 0 means
+	// DefaultWriters. The pool's size caps it too (PGlite: 1).
+	Writers int
 	// Logger logs refreshes and retries; nil means no logging.
 	Logger *slog.Logger
 }
@@ -108,12 +117,18 @@ func Open(ctx context.Context, url string, opt Options) (*Store, error) {
 	if opt.BatchRows <= 0 {
 		opt.BatchRows = 5000
 	}
+	if opt.Writers <= 0 {
+		opt.Writers = DefaultWriters
+	}
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: parse url: %w", err)
 	}
 	if opt.MaxConns > 0 {
 		cfg.MaxConns = opt.MaxConns
+	} else {
+		// Room for a flush's writers beside the gateway's reads.
+		cfg.MaxConns = max(cfg.MaxConns, int32(opt.Writers)+4)
 	}
 	s := &Store{opt: opt, log: opt.Logger, parts: map[string]bool{}}
 	if s.log == nil {

@@ -8,10 +8,12 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"golang.org/x/sync/errgroup"
 
 	twin "github.com/twingraph/twingraph"
 )
@@ -117,26 +119,31 @@ func (s *Store) appendSamples(ctx context.Context, samples []twin.Sample, retrie
 			return err
 		}
 	}
-	var minTS, maxTS time.Time
-	err := s.retry(ctx, func() error {
-		minTS, maxTS = time.Time{}, time.Time{}
-		return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-			for start := 0; start < len(rows); start += s.opt.BatchRows {
-				chunk := rows[start:min(start+s.opt.BatchRows, len(rows))]
-				lo, hi, err := insertChunk(ctx, tx, f, chunk)
-				if err != nil {
-					return err
-				}
-				if lo != nil && (minTS.IsZero() || lo.Before(minTS)) {
-					minTS = *lo
-				}
-				if hi != nil && hi.After(maxTS) {
-					maxTS = *hi
-				}
+	// Disjoint runs of assets go to separate transactions on separate
+	// connections, so PostgreSQL inserts on several cores. Each transaction
+	// stands alone: if one fails, the retry of the whole call re-inserts
+	// nothing that the others committed (ON CONFLICT DO NOTHING, and rollups
+	// count only what the insert returned).
+	var (
+		mu           sync.Mutex
+		minTS, maxTS time.Time
+	)
+	g, gctx := errgroup.WithContext(ctx)
+	for _, part := range splitByAsset(rows, s.writers()) {
+		g.Go(func() error {
+			lo, hi, err := s.insertRows(gctx, f, part)
+			mu.Lock()
+			defer mu.Unlock()
+			if !lo.IsZero() && (minTS.IsZero() || lo.Before(minTS)) {
+				minTS = lo
 			}
-			return nil
+			if hi.After(maxTS) {
+				maxTS = hi
+			}
+			return err
 		})
-	})
+	}
+	err := g.Wait()
 	var pe *pgconn.PgError
 	if f == flavourPostgres && !retried && errors.As(err, &pe) && pe.Code == "23514" {
 		// No partition for a row: another process dropped it past retention
@@ -170,6 +177,61 @@ func (s *Store) appendSamples(ctx context.Context, samples []twin.Sample, retrie
 		}
 	}
 	return nil
+}
+
+// minWriterRows is the smallest share of a call worth its own transaction.
+const minWriterRows = 500
+
+// writers is how many transactions one AppendSamples call may run at once.
+func (s *Store) writers() int {
+	return max(1, min(s.opt.Writers, int(s.pool.Config().MaxConns)))
+}
+
+// splitByAsset cuts rows, sorted by asset, into at most n runs of about
+// equal size that never split an asset (so no two runs touch the same rows
+// of samples or rollups), none smaller than minWriterRows unless it is all.
+func splitByAsset(rows []row, n int) [][]row {
+	n = min(n, len(rows)/minWriterRows)
+	if n <= 1 {
+		return [][]row{rows}
+	}
+	var parts [][]row
+	target := (len(rows) + n - 1) / n
+	for len(rows) > 0 {
+		cut := min(target, len(rows))
+		for cut < len(rows) && rows[cut].asset == rows[cut-1].asset {
+			cut++
+		}
+		parts = append(parts, rows[:cut])
+		rows = rows[cut:]
+	}
+	return parts
+}
+
+// insertRows writes rows in one transaction, Options.BatchRows per
+// statement, retrying deadlocks and serialisation failures. It returns the
+// time range of the rows the inserts added (zero when none).
+func (s *Store) insertRows(ctx context.Context, f flavour, rows []row) (minTS, maxTS time.Time, err error) {
+	err = s.retry(ctx, func() error {
+		minTS, maxTS = time.Time{}, time.Time{}
+		return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			for start := 0; start < len(rows); start += s.opt.BatchRows {
+				chunk := rows[start:min(start+s.opt.BatchRows, len(rows))]
+				lo, hi, err := insertChunk(ctx, tx, f, chunk)
+				if err != nil {
+					return err
+				}
+				if lo != nil && (minTS.IsZero() || lo.Before(minTS)) {
+					minTS = *lo
+				}
+				if hi != nil && hi.After(maxTS) {
+					maxTS = *hi
+				}
+			}
+			return nil
+		})
+	})
+	return minTS, maxTS, err
 }
 
 // retry runs fn again after a deadlock or serialisation failure.
