@@ -99,7 +99,10 @@ func withTimeout[T any](ctx context.Context, d time.Duration, store string, read
 	ctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
 	v, err := read(ctx)
-	if err != nil && ErrorCode(err) == EINTERNAL && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+	// A client may notice the deadline (and say so) a moment before the
+	// context's own timer fires, so the clock counts too.
+	late := errors.Is(ctx.Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) || !time.Now().Before(deadline)
+	if err != nil && ErrorCode(err) == EINTERNAL && late {
 		// The domain error first, so ErrorCode and ErrorMessage find it; the
 		// cause stays in the chain for logs.
 		return v, fmt.Errorf("%w: %w", Errorf(EUNAVAILABLE, "the %s store did not answer within %s; try again later", store, d), err)
