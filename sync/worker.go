@@ -26,7 +26,7 @@ const (
 	DefaultGroup     = "twingraph-sync"
 	DefaultTopic     = "telemetry"
 	DefaultDLQTopic  = "telemetry.dlq"
-	DefaultBatchSize = 5000
+	DefaultBatchSize = 50000
 	// DefaultBatchWait keeps produce → visible latency low: a batch waits at
 	// most this long for more records before it is flushed.
 	DefaultBatchWait = 10 * time.Millisecond
