@@ -41,6 +41,7 @@ type row struct {
 	num           *float64
 	txt           *string
 	good          bool
+	pos           int // index in the batch, to keep the first of duplicates
 }
 
 func toRow(sm *twin.Sample) row {
@@ -106,10 +107,12 @@ func (s *Store) appendSamples(ctx context.Context, samples []twin.Sample, retrie
 	rows := make([]row, len(samples))
 	for i := range samples {
 		rows[i] = toRow(&samples[i])
+		rows[i].pos = i
 	}
-	// Stable sort keeps the first of duplicates in a batch, like a replay would.
-	slices.SortStableFunc(rows, func(a, b row) int {
-		return cmp.Or(strings.Compare(a.asset, b.asset), strings.Compare(a.signal, b.signal), a.ts.Compare(b.ts))
+	// Ties broken by position keep the first of duplicates in a batch, like a
+	// replay would (and sort faster than a stable sort).
+	slices.SortFunc(rows, func(a, b row) int {
+		return cmp.Or(strings.Compare(a.asset, b.asset), strings.Compare(a.signal, b.signal), a.ts.Compare(b.ts), cmp.Compare(a.pos, b.pos))
 	})
 	rows = slices.CompactFunc(rows, func(a, b row) bool {
 		return a.asset == b.asset && a.signal == b.signal && a.ts.Equal(b.ts)
