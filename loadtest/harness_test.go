@@ -288,6 +288,7 @@ func pace(name string, rate float64, d time.Duration, f func(context.Context) er
 		}()
 	}
 	wg.Wait()
+	time.Sleep(time.Second) // let the servers settle (GC, queues) before the next run
 	res := latencies{name: name, rate: rate, sent: n}
 	for _, err := range errs {
 		if err != nil {
