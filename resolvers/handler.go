@@ -247,6 +247,9 @@ func New(cfg Config) *Handler {
 	if cfg.ComplexityLimit > 0 {
 		srv.Use(extension.FixedComplexityLimit(cfg.ComplexityLimit))
 	}
+	if cfg.QueryTimeout > 0 {
+		srv.AroundResponses(queryDeadline(cfg.QueryTimeout))
+	}
 	srv.AroundResponses(withLoaders(&res.cfg))
 	srv.SetErrorPresenter(errorPresenter(cfg.Logger))
 	srv.SetRecoverFunc(func(ctx context.Context, p any) error {
@@ -323,7 +326,11 @@ func errorPresenter(logger *slog.Logger) graphql.ErrorPresenterFunc {
 			gerr.Extensions = map[string]any{}
 		}
 		var te *twin.Error
-		if errors.As(err, &te) {
+		if errors.Is(err, context.DeadlineExceeded) && !errors.As(err, &te) {
+			// The query's own deadline (queryDeadline) names itself as the cause.
+			errors.As(context.Cause(ctx), &te)
+		}
+		if te != nil || errors.As(err, &te) {
 			gerr.Message = te.Message
 			gerr.Extensions["code"] = te.Code
 			return gerr

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -238,4 +239,23 @@ func limitError(limit string, value int, format string, args ...any) *gqlerror.E
 	err := gqlerror.Errorf(format, args...)
 	err.Extensions = map[string]any{"code": twin.ELIMIT, "limit": limit, "max": value}
 	return err
+}
+
+// queryDeadline bounds one query or mutation to timeout: its resolvers
+// and store calls see the deadline (and the client's disconnect, which
+// cancels the request context) and stop. Subscriptions are left alone:
+// they live as long as their client wants.
+func queryDeadline(timeout time.Duration) graphql.ResponseMiddleware {
+	return func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+		if !graphql.HasOperationContext(ctx) {
+			return next(ctx)
+		}
+		if op := graphql.GetOperationContext(ctx).Operation; op == nil || op.Operation == ast.Subscription {
+			return next(ctx)
+		}
+		ctx, cancel := context.WithTimeoutCause(ctx, timeout,
+			twin.Errorf(twin.ELIMIT, "the query ran longer than its limit of %s", timeout))
+		defer cancel()
+		return next(ctx)
+	}
 }

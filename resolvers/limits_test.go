@@ -2,6 +2,7 @@ package resolvers_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"math/big"
@@ -10,9 +11,11 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	twin "github.com/twingraph/twingraph"
 	"github.com/twingraph/twingraph/resolvers"
+	"github.com/twingraph/twingraph/store/memory"
 )
 
 // gqlResponse is a response's errors, and whether it carried data.
@@ -253,4 +256,81 @@ func TestHandler_ComplexityRandomNesting(t *testing.T) {
 	if over == 0 || over == 300 {
 		t.Errorf("%d of 300 cases over the limit: the generator misses a side", over)
 	}
+}
+
+// blockingStates is a state store whose reads wait for their context to
+// end: a store that hangs.
+type blockingStates struct {
+	twin.StateStore
+	started chan struct{}
+	ended   chan error
+}
+
+func (s *blockingStates) GetStates(ctx context.Context, ids []string) ([]*twin.State, error) {
+	select { // the first call is the one the test follows
+	case s.started <- struct{}{}:
+	default:
+	}
+	<-ctx.Done()
+	select {
+	case s.ended <- context.Cause(ctx):
+	default:
+	}
+	return nil, ctx.Err()
+}
+
+func newBlockingHandler(t *testing.T, timeout time.Duration) (*resolvers.Handler, *blockingStates) {
+	t.Helper()
+	states := &blockingStates{StateStore: memory.NewStateStore(), started: make(chan struct{}, 1), ended: make(chan error, 1)}
+	h := resolvers.New(resolvers.Config{Model: mustDemoModel(t), States: states, QueryTimeout: timeout})
+	t.Cleanup(h.Close)
+	return h, states
+}
+
+const stateQuery = `{"query":"{ asset(id: \"plant/jkt1/packaging/line3\") { state { mode } } }"}`
+
+func TestHandler_QueryTimeout(t *testing.T) {
+	h, states := newBlockingHandler(t, 50*time.Millisecond)
+	// The outer bound only keeps a broken handler from hanging the test.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	req := httptest.NewRequestWithContext(ctx, http.MethodPost, "/graphql", strings.NewReader(stateQuery))
+	req.Header.Set("Content-Type", "application/json")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	var resp gqlResponse
+	if err := json.Unmarshal(rec.Body.Bytes(), &resp); err != nil {
+		t.Fatalf("decode %s: %v", rec.Body, err)
+	}
+	if len(resp.Errors) == 0 || codeOf(resp.Errors) != twin.ELIMIT || !strings.Contains(resp.Errors[0].Message, "50ms") {
+		t.Errorf("got %+v, want LIMIT naming the 50ms limit", resp.Errors)
+	}
+	<-states.started
+	if err := <-states.ended; ctx.Err() != nil {
+		t.Errorf("the store call ended by the test's bound (%v), not the query's", err)
+	}
+}
+
+func TestHandler_DisconnectCancelsWork(t *testing.T) {
+	h, states := newBlockingHandler(t, -1) // no deadline: only the client's going ends it
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL, strings.NewReader(stateQuery))
+	req.Header.Set("Content-Type", "application/json")
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if resp, err := srv.Client().Do(req); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	<-states.started
+	cancel() // the client hangs up
+	select {
+	case <-states.ended:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the store call still runs after the client left")
+	}
+	<-done
 }
