@@ -100,8 +100,8 @@ type Config struct {
 	// QueryTimeout bounds one query or mutation: past it its resolvers are
 	// cancelled and it answers LIMIT. DefaultQueryTimeout when 0, none when < 0.
 	QueryTimeout time.Duration
-	// InitTimeout closes a WebSocket that sends no connection_init in time
-	// (4408); DefaultInitTimeout when 0, none when < 0.
+	// InitTimeout closes a WebSocket that sends no connection_init in
+	// time; DefaultInitTimeout when 0, none when < 0.
 	InitTimeout time.Duration
 	// MaxSubscriptionsPerConnection refuses (LIMIT) one more subscription on
 	// a WebSocket that has this many; DefaultMaxSubscriptionsPerConnection
@@ -218,7 +218,8 @@ func New(cfg Config) *Handler {
 		MissingPongOk:    true,
 		// Browsers on other origins (GraphiQL elsewhere, dashboards) subscribe too.
 		Implementation: transport.CoderWebsocketImplementation{AcceptOptions: coderws.AcceptOptions{InsecureSkipVerify: true}},
-		InitFunc:       websocketInit(cfg.Auth),
+		InitFunc:       withConnectionSlots(cfg.MaxSubscriptionsPerConnection, websocketInit(cfg.Auth)),
+		InitTimeout:    max(cfg.InitTimeout, 0),
 	})
 	// SSE streams keep alive with ": ping" comment lines.
 	srv.AddTransport(transport.SSE{KeepAlivePingInterval: cfg.KeepAliveInterval})
@@ -250,6 +251,7 @@ func New(cfg Config) *Handler {
 	if cfg.QueryTimeout > 0 {
 		srv.AroundResponses(queryDeadline(cfg.QueryTimeout))
 	}
+	srv.AroundOperations(subscriptionCaps(cfg.MaxSubscriptionsPerConnection, &slots{max: int64(cfg.MaxSubscriptions)}))
 	srv.AroundResponses(withLoaders(&res.cfg))
 	srv.SetErrorPresenter(errorPresenter(cfg.Logger))
 	srv.SetRecoverFunc(func(ctx context.Context, p any) error {
@@ -258,7 +260,7 @@ func New(cfg Config) *Handler {
 		}
 		return twin.Errorf(twin.EINTERNAL, "internal error")
 	})
-	return &Handler{Handler: srv, hub: hub}
+	return &Handler{Handler: limitStreams(cfg.MaxStreams, srv), hub: hub}
 }
 
 // operationTracer is the gqlgen extension that traces operations: one span
