@@ -334,3 +334,21 @@ func TestHandler_DisconnectCancelsWork(t *testing.T) {
 	}
 	<-done
 }
+
+// The hostile documents of the issue, refused through the real handler:
+// go test ./resolvers -run '^$' -bench HostileDocuments -benchtime 20x
+func BenchmarkHandler_HostileDocuments(b *testing.B) {
+	e := newEnv(b, mustDemoModel(b))
+	for _, tc := range []struct{ name, query string }{
+		{"fragment chain 40", fragmentChain(40)},
+		{"duplicate fields 20k", `{ asset(id: "plant/jkt1") {` + strings.Repeat(" id", 20_000) + " } }"},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			for b.Loop() {
+				if r := e.do(b, map[string]any{"query": tc.query}); len(r.Errors) == 0 {
+					b.Fatal("accepted")
+				}
+			}
+		})
+	}
+}

@@ -11,6 +11,8 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	twin "github.com/twingraph/twingraph"
 )
 
 // slots counts what is held against a cap; a cap <= 0 is none.
@@ -29,6 +31,9 @@ func (s *slots) acquire() bool {
 }
 
 func (s *slots) release() { s.n.Add(-1) }
+
+// streamKey marks the context of a WebSocket or SSE request.
+type streamKey struct{}
 
 // connSlotsKey carries a WebSocket connection's subscription slots.
 type connSlotsKey struct{}
@@ -52,6 +57,13 @@ func subscriptionCaps(perConn int, gateway *slots) graphql.OperationMiddleware {
 	return func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 		if op := graphql.GetOperationContext(ctx).Operation; op == nil || op.Operation != ast.Subscription {
 			return next(ctx)
+		}
+		if ctx.Value(streamKey{}) == nil {
+			// A plain POST or GET would block until the first event, and
+			// hold its connection for as long, outside the stream cap.
+			err := gqlerror.Errorf("subscriptions need a WebSocket or SSE (Accept: text/event-stream)")
+			err.Extensions = map[string]any{"code": twin.EBADINPUT}
+			return refuse(err)
 		}
 		conn, _ := ctx.Value(connSlotsKey{}).(*slots)
 		if conn != nil && !conn.acquire() {
@@ -85,16 +97,16 @@ func refuse(err *gqlerror.Error) graphql.ResponseHandler {
 // limitStreams answers 503 LIMIT to a WebSocket upgrade or an SSE request
 // when the gateway already holds max of them open: each holds a
 // connection, goroutines and buffers for as long as the client likes.
+// It marks stream requests in their context, so subscriptions can refuse
+// every other transport.
 func limitStreams(max int, next http.Handler) http.Handler {
-	if max <= 0 {
-		return next
-	}
 	open := &slots{max: int64(max)}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !isStream(r) {
 			next.ServeHTTP(w, r)
 			return
 		}
+		r = r.WithContext(context.WithValue(r.Context(), streamKey{}, true))
 		if !open.acquire() {
 			body, _ := json.Marshal(map[string]any{
 				"errors": []any{limitError("streams", max, "the gateway holds %d WebSocket and SSE streams open, the most it may", max)},

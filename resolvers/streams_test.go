@@ -210,3 +210,12 @@ func TestHandler_WebSocketInitTimeout(t *testing.T) {
 		return
 	}
 }
+
+func TestHandler_SubscriptionNeedsAStream(t *testing.T) {
+	e := newEnv(t, mustDemoModel(t))
+	// Over plain POST it would wait for the first event, holding the connection.
+	r := e.do(t, map[string]any{"query": modeSub})
+	if len(r.Errors) == 0 || codeOf(r.Errors) != twin.EBADINPUT {
+		t.Errorf("subscription over POST: %d %+v, want BAD_INPUT at once", r.Status, r.Errors)
+	}
+}
