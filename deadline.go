@@ -96,13 +96,17 @@ func withTimeout[T any](ctx context.Context, d time.Duration, store string, read
 	if rd, ok := ctx.Value(storeDeadlineKey{}).(time.Time); ok && rd.Before(deadline) {
 		deadline = rd
 	}
+	// A sooner deadline of the caller's (the whole query's) is the caller's
+	// to report; only the store's own deadline makes a read UNAVAILABLE.
+	outer, ok := ctx.Deadline()
+	storeBound := !ok || !outer.Before(deadline)
 	ctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
 	v, err := read(ctx)
 	// A client may notice the deadline (and say so) a moment before the
 	// context's own timer fires, so the clock counts too.
 	late := errors.Is(ctx.Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) || !time.Now().Before(deadline)
-	if err != nil && ErrorCode(err) == EINTERNAL && late {
+	if err != nil && ErrorCode(err) == EINTERNAL && storeBound && late {
 		// The domain error first, so ErrorCode and ErrorMessage find it; the
 		// cause stays in the chain for logs.
 		return v, fmt.Errorf("%w: %w", Errorf(EUNAVAILABLE, "the %s store did not answer within %s; try again later", store, d), err)

@@ -33,6 +33,19 @@ const DefaultMaxPageSize = 100
 // DefaultPageSize is the events page size when a request gives no `first`.
 const DefaultPageSize = 20
 
+// Defaults of the HTTP limits left zero in Config.
+const (
+	// DefaultMaxBodyBytes bounds a request body (413 LIMIT past it).
+	DefaultMaxBodyBytes = 1 << 20
+	// DefaultBodyReadTimeout bounds reading a request body, so a client
+	// trickling one cannot hold a connection.
+	DefaultBodyReadTimeout = 10 * time.Second
+	// DefaultReadHeaderTimeout bounds reading a request's headers.
+	DefaultReadHeaderTimeout = 10 * time.Second
+	// DefaultIdleTimeout closes a keep-alive connection idle this long.
+	DefaultIdleTimeout = 120 * time.Second
+)
+
 // readyTimeout bounds one readiness check, so a hung store makes /readyz
 // answer 503 instead of hanging the orchestrator's probe.
 const readyTimeout = 2 * time.Second
@@ -82,6 +95,17 @@ type Config struct {
 	// longer answers 503 UNAVAILABLE. twin.DefaultStoreTimeout when 0, none
 	// when < 0.
 	StoreTimeout time.Duration
+	// MaxBodyBytes bounds a request body: a longer one is answered 413 with
+	// a LIMIT error. DefaultMaxBodyBytes when 0, none when < 0.
+	MaxBodyBytes int64
+	// BodyReadTimeout bounds reading a request body (408 past it).
+	// DefaultBodyReadTimeout when 0, none when < 0.
+	BodyReadTimeout time.Duration
+	// ReadHeaderTimeout and IdleTimeout are NewServer's; their defaults
+	// (DefaultReadHeaderTimeout, DefaultIdleTimeout) apply when 0, none
+	// when < 0. There is deliberately no whole-request ReadTimeout or
+	// WriteTimeout: WebSocket and SSE subscriptions live for hours.
+	ReadHeaderTimeout, IdleTimeout time.Duration
 	// Tracing, when true, starts an OpenTelemetry server span per request
 	// (continuing a caller's W3C traceparent) from the global TracerProvider,
 	// named by method and route pattern, never by the raw path: asset ids
@@ -119,6 +143,12 @@ func New(cfg Config) http.Handler {
 	cfg.States = twin.StatesWithTimeout(cfg.States, cfg.StoreTimeout)
 	cfg.History = twin.HistoryWithTimeout(cfg.History, cfg.StoreTimeout)
 	cfg.Events = twin.EventsWithTimeout(cfg.Events, cfg.StoreTimeout)
+	if cfg.MaxBodyBytes == 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if cfg.BodyReadTimeout == 0 {
+		cfg.BodyReadTimeout = DefaultBodyReadTimeout
+	}
 	g := &gateway{cfg: cfg, log: cfg.Logger}
 	mux := http.NewServeMux()
 
@@ -148,7 +178,7 @@ func New(cfg Config) http.Handler {
 	}
 	mux.Handle("/twin/", g.named(twinHandler))
 
-	h := g.instrument(mux)
+	h := limitBody(cfg.MaxBodyBytes, cfg.BodyReadTimeout, g.instrument(mux))
 	if cfg.Tracing {
 		// The span encloses the whole request; named handlers rename it
 		// once the route is known.
@@ -157,6 +187,25 @@ func New(cfg Config) http.Handler {
 		}))
 	}
 	return h
+}
+
+// NewServer returns an http.Server serving New(cfg), with the header read
+// and idle timeouts of cfg.
+func NewServer(cfg Config) *http.Server {
+	orDefault := func(d, def time.Duration) time.Duration {
+		switch {
+		case d == 0:
+			return def
+		case d < 0:
+			return 0
+		}
+		return d
+	}
+	return &http.Server{
+		Handler:           New(cfg),
+		ReadHeaderTimeout: orDefault(cfg.ReadHeaderTimeout, DefaultReadHeaderTimeout),
+		IdleTimeout:       orDefault(cfg.IdleTimeout, DefaultIdleTimeout),
+	}
 }
 
 // named renames the request's span after its route once next has served:

@@ -2,14 +2,19 @@ package gateway
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	twin "github.com/twingraph/twingraph"
 )
 
 // routeKey carries the *route label of a request, so the REST handler can
@@ -113,3 +118,61 @@ func (r *recorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 
 // Unwrap exposes the underlying writer to http.ResponseController.
 func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// limitBody reads a request's body before the handlers do, at most max
+// bytes (413 LIMIT past it) within timeout (408 past it), then lifts the
+// read deadline: a WebSocket or an SSE stream must not inherit it, or the
+// server's background read would time out and cancel the stream. Requests
+// without a body (every GET, WebSocket upgrades included) pass untouched.
+func limitBody(max int64, timeout time.Duration, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if max > 0 && r.ContentLength > max {
+			bodyError(w, http.StatusRequestEntityTooLarge, twin.Errorf(twin.ELIMIT, "the request body is larger than the limit of %d bytes", max))
+			return
+		}
+		rc := http.NewResponseController(w)
+		if timeout > 0 {
+			_ = rc.SetReadDeadline(time.Now().Add(timeout))
+		}
+		body := r.Body
+		if max > 0 {
+			body = http.MaxBytesReader(w, r.Body, max)
+		}
+		b, err := io.ReadAll(body)
+		if timeout > 0 {
+			_ = rc.SetReadDeadline(time.Time{})
+		}
+		var tooLarge *http.MaxBytesError
+		var ne net.Error
+		switch {
+		case errors.As(err, &tooLarge):
+			bodyError(w, http.StatusRequestEntityTooLarge, twin.Errorf(twin.ELIMIT, "the request body is larger than the limit of %d bytes", max))
+			return
+		case errors.As(err, &ne) && ne.Timeout():
+			w.Header().Set("Connection", "close")
+			bodyError(w, http.StatusRequestTimeout, twin.Errorf(twin.ELIMIT, "the request body took longer than the limit of %s to arrive", timeout))
+			return
+		case err != nil:
+			bodyError(w, http.StatusBadRequest, twin.Errorf(twin.EBADINPUT, "read the request body: %v", err))
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(b))
+		next.ServeHTTP(w, r)
+	})
+}
+
+// bodyError answers a refused body with a GraphQL-shaped error (the one
+// route with bodies is /graphql).
+func bodyError(w http.ResponseWriter, status int, err *twin.Error) {
+	body, _ := json.Marshal(map[string]any{
+		"errors": []map[string]any{{"message": err.Message, "extensions": map[string]string{"code": err.Code}}},
+		"data":   nil,
+	})
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(append(body, '\n'))
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"runtime/debug"
 	"time"
@@ -35,6 +36,22 @@ const (
 	DefaultQueryCacheSize    = 1000
 	DefaultSubscriberBuffer  = 256
 	DefaultKeepAliveInterval = 10 * time.Second
+
+	// Document limits, checked before gqlgen parses, validates or prices a
+	// document (like Apollo Router's parser and operation limits).
+	DefaultMaxTokens          = 15_000
+	DefaultMaxDepth           = 32
+	DefaultMaxFields          = 2_000
+	DefaultMaxAliases         = 200
+	DefaultMaxFragmentSpreads = 500
+	DefaultMaxVariableValues  = 10_000
+
+	DefaultQueryTimeout = 30 * time.Second
+	DefaultInitTimeout  = 10 * time.Second
+
+	DefaultMaxSubscriptionsPerConnection = 100
+	DefaultMaxSubscriptions              = 20_000
+	DefaultMaxStreams                    = 10_000
 )
 
 // Config is what the GraphQL handler serves from. Model and States are
@@ -63,6 +80,39 @@ type Config struct {
 	// a whole-plant query passes and descendants of descendants of a large
 	// model does not. DefaultComplexityLimit when 0, none when < 0.
 	ComplexityLimit int
+	// MaxTokens refuses (LIMIT) a document of more lexical tokens;
+	// DefaultMaxTokens when 0, none when < 0. So do the next five, each
+	// with its own default.
+	MaxTokens int
+	// MaxDepth refuses a document whose fields nest deeper, fragments
+	// expanded.
+	MaxDepth int
+	// MaxFields refuses a document with more fields, fragments expanded
+	// (a fragment spread twice counts twice).
+	MaxFields int
+	// MaxAliases refuses a document with more aliased fields, fragments expanded.
+	MaxAliases int
+	// MaxFragmentSpreads refuses a document with more fragment spreads (as written).
+	MaxFragmentSpreads int
+	// MaxVariableValues refuses a request whose variables hold more JSON
+	// values (each list element and object field counts).
+	MaxVariableValues int
+	// QueryTimeout bounds one query or mutation: past it its resolvers are
+	// cancelled and it answers LIMIT. DefaultQueryTimeout when 0, none when < 0.
+	QueryTimeout time.Duration
+	// InitTimeout closes a WebSocket that sends no connection_init in
+	// time; DefaultInitTimeout when 0, none when < 0.
+	InitTimeout time.Duration
+	// MaxSubscriptionsPerConnection refuses (LIMIT) one more subscription on
+	// a WebSocket that has this many; DefaultMaxSubscriptionsPerConnection
+	// when 0, none when < 0.
+	MaxSubscriptionsPerConnection int
+	// MaxSubscriptions refuses one more subscription on a gateway that
+	// serves this many; DefaultMaxSubscriptions when 0, none when < 0.
+	MaxSubscriptions int
+	// MaxStreams answers 503 LIMIT to one more WebSocket or SSE stream on a
+	// gateway that holds this many open; DefaultMaxStreams when 0, none when < 0.
+	MaxStreams int
 	// QueryCacheSize is how many parsed queries are kept; DefaultQueryCacheSize when 0.
 	QueryCacheSize int
 	// SubscriberBuffer is how many notices a subscriber may fall behind before
@@ -136,6 +186,26 @@ func New(cfg Config) *Handler {
 	if cfg.SubscriberBuffer <= 0 {
 		cfg.SubscriberBuffer = DefaultSubscriberBuffer
 	}
+	for _, l := range []struct {
+		v   *int
+		def int
+	}{
+		{&cfg.MaxTokens, DefaultMaxTokens}, {&cfg.MaxDepth, DefaultMaxDepth},
+		{&cfg.MaxFields, DefaultMaxFields}, {&cfg.MaxAliases, DefaultMaxAliases},
+		{&cfg.MaxFragmentSpreads, DefaultMaxFragmentSpreads}, {&cfg.MaxVariableValues, DefaultMaxVariableValues},
+		{&cfg.MaxSubscriptionsPerConnection, DefaultMaxSubscriptionsPerConnection},
+		{&cfg.MaxSubscriptions, DefaultMaxSubscriptions}, {&cfg.MaxStreams, DefaultMaxStreams},
+	} {
+		if *l.v == 0 {
+			*l.v = l.def
+		}
+	}
+	if cfg.QueryTimeout == 0 {
+		cfg.QueryTimeout = DefaultQueryTimeout
+	}
+	if cfg.InitTimeout == 0 {
+		cfg.InitTimeout = DefaultInitTimeout
+	}
 	if cfg.KeepAliveInterval <= 0 || cfg.KeepAliveInterval > DefaultKeepAliveInterval {
 		cfg.KeepAliveInterval = DefaultKeepAliveInterval
 	}
@@ -148,7 +218,7 @@ func New(cfg Config) *Handler {
 	hub := NewHub(cfg.Bus, cfg.SubscriberBuffer, cfg.Logger, cfg.OnSlowSubscriber)
 	res := &Resolver{cfg: cfg, hub: hub}
 	gc := graph.Config{Resolvers: res}
-	setComplexity(&gc, cfg.Model)
+	setComplexity(&gc, cfg.Model, cfg.MaxFields)
 	srv := handler.New(graph.NewExecutableSchema(gc))
 
 	srv.AddTransport(transport.Websocket{
@@ -163,7 +233,8 @@ func New(cfg Config) *Handler {
 		MissingPongOk:    true,
 		// Browsers on other origins (GraphiQL elsewhere, dashboards) subscribe too.
 		Implementation: transport.CoderWebsocketImplementation{AcceptOptions: coderws.AcceptOptions{InsecureSkipVerify: true}},
-		InitFunc:       websocketInit(cfg.Auth),
+		InitFunc:       withConnectionSlots(cfg.MaxSubscriptionsPerConnection, websocketInit(cfg.Auth)),
+		InitTimeout:    max(cfg.InitTimeout, 0),
 	})
 	// SSE streams keep alive with ": ping" comment lines.
 	srv.AddTransport(transport.SSE{KeepAlivePingInterval: cfg.KeepAliveInterval})
@@ -171,16 +242,31 @@ func New(cfg Config) *Handler {
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
 
-	srv.SetQueryCache(lru.New[*ast.QueryDocument](cfg.QueryCacheSize))
+	queryCache := lru.New[*ast.QueryDocument](cfg.QueryCacheSize)
+	srv.SetQueryCache(queryCache)
+	if cfg.MaxTokens > 0 {
+		// Also bounds the executor's own parse (documentLimits reports first).
+		srv.SetParserTokenLimit(cfg.MaxTokens)
+	}
 	if cfg.Tracing {
 		// First, so the span encloses the other extensions' work too.
 		srv.Use(operationTracer{tracer: otel.Tracer("github.com/twingraph/twingraph/resolvers")})
 	}
 	srv.Use(extension.Introspection{})
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](100)})
+	// After the persisted query extension, which fills in the document.
+	srv.Use(documentLimits{
+		maxTokens: cfg.MaxTokens, maxDepth: cfg.MaxDepth, maxFields: cfg.MaxFields,
+		maxAliases: cfg.MaxAliases, maxSpreads: cfg.MaxFragmentSpreads,
+		maxVariableValues: cfg.MaxVariableValues, cache: queryCache,
+	})
 	if cfg.ComplexityLimit > 0 {
 		srv.Use(extension.FixedComplexityLimit(cfg.ComplexityLimit))
 	}
+	if cfg.QueryTimeout > 0 {
+		srv.AroundResponses(queryDeadline(cfg.QueryTimeout))
+	}
+	srv.AroundOperations(subscriptionCaps(cfg.MaxSubscriptionsPerConnection, &slots{max: int64(cfg.MaxSubscriptions)}))
 	srv.AroundResponses(withLoaders(&res.cfg))
 	srv.SetErrorPresenter(errorPresenter(cfg.Logger))
 	srv.SetRecoverFunc(func(ctx context.Context, p any) error {
@@ -189,7 +275,7 @@ func New(cfg Config) *Handler {
 		}
 		return twin.Errorf(twin.EINTERNAL, "internal error")
 	})
-	return &Handler{Handler: srv, hub: hub}
+	return &Handler{Handler: limitStreams(cfg.MaxStreams, srv), hub: hub}
 }
 
 // operationTracer is the gqlgen extension that traces operations: one span
@@ -257,7 +343,11 @@ func errorPresenter(logger *slog.Logger) graphql.ErrorPresenterFunc {
 			gerr.Extensions = map[string]any{}
 		}
 		var te *twin.Error
-		if errors.As(err, &te) {
+		if errors.Is(err, context.DeadlineExceeded) && !errors.As(err, &te) {
+			// The query's own deadline (queryDeadline) names itself as the cause.
+			errors.As(context.Cause(ctx), &te)
+		}
+		if te != nil || errors.As(err, &te) {
 			gerr.Message = te.Message
 			gerr.Extensions["code"] = te.Code
 			return gerr
@@ -289,7 +379,13 @@ func errorPresenter(logger *slog.Logger) graphql.ErrorPresenterFunc {
 
 // setComplexity prices list fields by the most items they can return in the
 // model, so the complexity limit bounds the work a query can cause.
-func setComplexity(gc *graph.Config, m twin.Model) {
+//
+// Every cost saturates at maxFieldCost: a plain 1 + child*n wraps around on a
+// crafted query (2^58 × 64 = 0), and gqlgen then takes the tiny result, or the
+// default cost of a negative one, for the truth. The cap is low enough that
+// gqlgen's (saturating) sum over the at most maxFields fields a document may
+// hold never overflows either, yet far above any complexity limit.
+func setComplexity(gc *graph.Config, m twin.Model, maxFields int) {
 	assets := m.Assets()
 	maxChildren, maxParents, maxAncestors := 1, 1, 1
 	for _, a := range assets {
@@ -299,21 +395,58 @@ func setComplexity(gc *graph.Config, m twin.Model) {
 	}
 	all := max(len(assets), 1)
 	roots := max(len(m.Roots()), 1)
+	c := costCapFor(maxFields)
 	list := func(n int) func(int) int {
-		return func(child int) int { return 1 + child*n }
+		return func(child int) int { return c.list(child, n) }
 	}
 	gc.Complexity.Asset.Parents = list(maxParents)
 	gc.Complexity.Asset.Ancestors = list(maxAncestors)
-	gc.Complexity.Asset.Children = func(child int, _ *string) int { return 1 + child*maxChildren }
-	gc.Complexity.Asset.Descendants = func(child int, _ *string, _ *int) int { return 1 + child*all }
-	gc.Complexity.Asset.Rollup = func(child int) int { return 1 + child + all }
+	gc.Complexity.Asset.Children = func(child int, _ *string) int { return c.list(child, maxChildren) }
+	gc.Complexity.Asset.Descendants = func(child int, _ *string, _ *int) int { return c.list(child, all) }
+	gc.Complexity.Asset.Rollup = func(child int) int { return c.add(c.add(1, child), all) }
 	gc.Complexity.Query.Roots = list(roots)
-	gc.Complexity.Query.ShiftReport = func(child int, _ string, _, _ time.Time) int { return 1 + child*all }
+	gc.Complexity.Query.ShiftReport = func(child int, _ string, _, _ time.Time) int { return c.list(child, all) }
 	gc.Complexity.Asset.Events = func(child int, _, _ *time.Time, _ []twin.EventKind, first int, _ *string) int {
-		return 1 + child*max(first, 1)
+		return c.list(child, first)
 	}
-	gc.Complexity.AssetShift.Events = func(child int, first int) int { return 1 + child*max(first, 1) }
+	gc.Complexity.AssetShift.Events = func(child int, first int) int { return c.list(child, first) }
 	gc.Complexity.Query.Assets = func(child int, _, _ *string, first int, _ *string) int {
-		return 1 + child*max(first, 1)
+		return c.list(child, first)
 	}
+}
+
+// costCap is the saturation point of one field's cost: costs are clamped
+// to [1, costCap], so a sum over maxFields+1 of them fits an int.
+type costCap int
+
+// costCapFor returns the cap for documents of at most maxFields fields (no
+// bound on fields when maxFields <= 0 still leaves a cap: the token limit
+// bounds fields too, and the cap is far above any complexity limit).
+func costCapFor(maxFields int) costCap {
+	if maxFields <= 0 || maxFields > 1<<20 {
+		maxFields = 1 << 20
+	}
+	return costCap(math.MaxInt / (maxFields + 1))
+}
+
+// clamp bounds v to [1, c].
+func (c costCap) clamp(v int) int { return min(max(v, 1), int(c)) }
+
+// add is a + b, saturating at c.
+func (c costCap) add(a, b int) int {
+	a, b = c.clamp(a), c.clamp(b)
+	if a > int(c)-b {
+		return int(c)
+	}
+	return a + b
+}
+
+// list is the cost of a list of at most n items each costing child, plus
+// the field itself: 1 + child*n, saturating at c.
+func (c costCap) list(child, n int) int {
+	child, n = min(max(child, 0), int(c)), c.clamp(n)
+	if child > (int(c)-1)/n {
+		return int(c)
+	}
+	return 1 + child*n
 }

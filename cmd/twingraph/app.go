@@ -53,6 +53,12 @@ type Main struct {
 	// StoreTimeout bounds the store reads of a GraphQL or REST request
 	// (UNAVAILABLE past it); 0 is twin.DefaultStoreTimeout.
 	StoreTimeout time.Duration
+	// GraphQLLimits bound documents, queries and subscriptions; only its
+	// limit fields are used (zero: the resolvers package's defaults).
+	GraphQLLimits resolvers.Config
+	// HTTPLimits bound request bodies and connections; only its limit
+	// fields are used (zero: the gateway package's defaults).
+	HTTPLimits gateway.Config
 	// Tracing turns on the gateway's and GraphQL's OpenTelemetry spans;
 	// SetupTracing sets it when an exporter is configured.
 	Tracing bool
@@ -185,23 +191,39 @@ func (m *Main) Ready(ctx context.Context) error {
 
 // Gateway builds the HTTP handler: GraphQL, REST, GraphiQL, health and metrics.
 func (m *Main) Gateway() http.Handler {
+	return gateway.New(m.gatewayConfig())
+}
+
+// gatewayConfig is the gateway's configuration, GraphQL handler included.
+func (m *Main) gatewayConfig() gateway.Config {
 	dropped := prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "twingraph_subscribers_dropped_total",
 		Help: "Subscribers dropped because they could not keep up.",
 	})
 	m.Registry.MustRegister(dropped)
+	gl := m.GraphQLLimits
 	gql := resolvers.New(resolvers.Config{
 		Model: m.Model, States: m.States, History: m.History, Events: m.Events, Bus: m.Bus,
 		Logger: m.Logger, OnSlowSubscriber: dropped.Inc, MaxPageSize: m.MaxPageSize, Auth: m.Auth,
-		Tracing: m.Tracing, StoreTimeout: m.StoreTimeout, RevealOutOfScope: m.RevealOutOfScope,
+		StoreTimeout: m.StoreTimeout, RevealOutOfScope: m.RevealOutOfScope,
+		Tracing: m.Tracing, ComplexityLimit: gl.ComplexityLimit,
+		MaxTokens: gl.MaxTokens, MaxDepth: gl.MaxDepth, MaxFields: gl.MaxFields, MaxAliases: gl.MaxAliases,
+		MaxFragmentSpreads: gl.MaxFragmentSpreads, MaxVariableValues: gl.MaxVariableValues,
+		QueryTimeout: gl.QueryTimeout, InitTimeout: gl.InitTimeout,
+		MaxSubscriptionsPerConnection: gl.MaxSubscriptionsPerConnection, MaxSubscriptions: gl.MaxSubscriptions,
+		MaxStreams: gl.MaxStreams,
 	})
 	m.closers = append(m.closers, gql.Close)
-	return gateway.New(gateway.Config{
+	hl := m.HTTPLimits
+	return gateway.Config{
 		Model: m.Model, States: m.States, History: m.History, Events: m.Events,
 		GraphQL: gql, Ready: m.Ready, Logger: m.Logger, Registerer: m.Registry, MaxPageSize: m.MaxPageSize,
 		Metrics: promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}), Auth: m.Auth,
-		Tracing: m.Tracing, StoreTimeout: m.StoreTimeout, RevealOutOfScope: m.RevealOutOfScope,
-	})
+		StoreTimeout: m.StoreTimeout, RevealOutOfScope: m.RevealOutOfScope,
+		Tracing:      m.Tracing,
+		MaxBodyBytes: hl.MaxBodyBytes, BodyReadTimeout: hl.BodyReadTimeout,
+		ReadHeaderTimeout: hl.ReadHeaderTimeout, IdleTimeout: hl.IdleTimeout,
+	}
 }
 
 // gatewayFlags are the flags of the commands that serve the gateway (dev and
@@ -211,6 +233,8 @@ type gatewayFlags struct {
 	storeTimeout                   time.Duration
 	hideExistence                  bool
 	jwks, secret, issuer, audience string
+	gql                            resolvers.Config // limit fields only
+	http                           gateway.Config   // limit fields only
 }
 
 // register adds --max-page-size and the --auth-* flags to fs.
@@ -222,6 +246,29 @@ func (a *gatewayFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&a.hideExistence, "auth-hide-existence", true, "with authorization on, answer an asset outside the token's scope exactly like an unknown one (false: FORBIDDEN)")
 	fs.StringVar(&a.issuer, "auth-issuer", "", "with authorization on, the iss claim tokens must carry")
 	fs.StringVar(&a.audience, "auth-audience", "", "with authorization on, an aud value tokens must carry")
+	a.registerLimits(fs)
+}
+
+// registerLimits adds the flags of the limits that protect the gateway
+// from hostile clients; a negative value turns a limit off.
+func (a *gatewayFlags) registerLimits(fs *flag.FlagSet) {
+	g, h := &a.gql, &a.http
+	fs.IntVar(&g.ComplexityLimit, "max-complexity", resolvers.DefaultComplexityLimit, "largest GraphQL query complexity (list fields priced by how many items they can hold)")
+	fs.IntVar(&g.MaxTokens, "max-query-tokens", resolvers.DefaultMaxTokens, "most lexical tokens in a GraphQL document")
+	fs.IntVar(&g.MaxDepth, "max-query-depth", resolvers.DefaultMaxDepth, "deepest field nesting of a GraphQL operation, fragments expanded")
+	fs.IntVar(&g.MaxFields, "max-query-fields", resolvers.DefaultMaxFields, "most fields in a GraphQL operation, fragments expanded")
+	fs.IntVar(&g.MaxAliases, "max-query-aliases", resolvers.DefaultMaxAliases, "most aliased fields in a GraphQL operation, fragments expanded")
+	fs.IntVar(&g.MaxFragmentSpreads, "max-fragment-spreads", resolvers.DefaultMaxFragmentSpreads, "most fragment spreads written in a GraphQL document")
+	fs.IntVar(&g.MaxVariableValues, "max-variable-values", resolvers.DefaultMaxVariableValues, "most JSON values in a request's variables")
+	fs.DurationVar(&g.QueryTimeout, "query-timeout", resolvers.DefaultQueryTimeout, "longest a GraphQL query or mutation may run")
+	fs.DurationVar(&g.InitTimeout, "ws-init-timeout", resolvers.DefaultInitTimeout, "how long a WebSocket may wait before connection_init")
+	fs.IntVar(&g.MaxSubscriptionsPerConnection, "max-subscriptions-per-connection", resolvers.DefaultMaxSubscriptionsPerConnection, "most subscriptions on one WebSocket")
+	fs.IntVar(&g.MaxSubscriptions, "max-subscriptions", resolvers.DefaultMaxSubscriptions, "most subscriptions one gateway serves")
+	fs.IntVar(&g.MaxStreams, "max-streams", resolvers.DefaultMaxStreams, "most WebSocket and SSE streams one gateway holds open")
+	fs.Int64Var(&h.MaxBodyBytes, "max-body-bytes", gateway.DefaultMaxBodyBytes, "largest request body in bytes")
+	fs.DurationVar(&h.BodyReadTimeout, "body-read-timeout", gateway.DefaultBodyReadTimeout, "longest a request body may take to arrive")
+	fs.DurationVar(&h.ReadHeaderTimeout, "read-header-timeout", gateway.DefaultReadHeaderTimeout, "longest request headers may take to arrive")
+	fs.DurationVar(&h.IdleTimeout, "idle-timeout", gateway.DefaultIdleTimeout, "how long an idle keep-alive connection is kept")
 }
 
 // apply checks the flags and sets them on m.
@@ -238,6 +285,7 @@ func (a *gatewayFlags) apply(m *Main) error {
 	}
 	m.MaxPageSize, m.Auth, m.StoreTimeout = a.maxPageSize, v, a.storeTimeout
 	m.RevealOutOfScope = !a.hideExistence
+	m.GraphQLLimits, m.HTTPLimits = a.gql, a.http
 	return nil
 }
 
@@ -260,7 +308,7 @@ func (m *Main) Listen(ctx context.Context, addr string, errc chan<- error) (stri
 	if err != nil {
 		return "", fmt.Errorf("listen http: %w", err)
 	}
-	srv := &http.Server{Handler: m.Gateway(), ReadHeaderTimeout: 10 * time.Second}
+	srv := gateway.NewServer(m.gatewayConfig())
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errc <- fmt.Errorf("http: %w", err)

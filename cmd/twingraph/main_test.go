@@ -411,3 +411,23 @@ func TestDev_MaxPageSize(t *testing.T) {
 		t.Errorf("REST first=6: status %d, want 400", resp.StatusCode)
 	}
 }
+
+func TestDev_Limits(t *testing.T) {
+	t.Setenv("TWIN_MAX_QUERY_FIELDS", "2")
+	httpAddr, _ := startDev(t, "--no-sim", "--max-body-bytes", "512")
+	post := func(body string) (int, string) {
+		resp, err := http.Post("http://"+httpAddr+"/graphql", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if _, b := post(`{"query":"{ asset(id: \"plant/jkt1\") { id name type } }"}`); !strings.Contains(b, `"limit":"fields"`) {
+		t.Errorf("three fields with TWIN_MAX_QUERY_FIELDS=2: %s", b)
+	}
+	if code, b := post(`{"query":"{ __typename }","pad":"` + strings.Repeat("x", 600) + `"}`); code != http.StatusRequestEntityTooLarge {
+		t.Errorf("600-byte body with --max-body-bytes 512: %d %s", code, b)
+	}
+}
