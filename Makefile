@@ -7,7 +7,7 @@ GOFLAGS   ?=
 # npm projects whose node_modules the tests need (TimescaleDB engine, federation composition).
 NPM_DIRS  := $(wildcard internal/testenv/pglite resolvers/testdata/compose resolvers/testdata/wsclient)
 
-.PHONY: dev build test test-deps npm-deps generate check-generated web bench bench-e2e vet fmt
+.PHONY: dev build test fuzz test-deps npm-deps generate check-generated web bench bench-e2e vet fmt
 
 build:
 	$(GO) build $(GOFLAGS) -o $(BIN) ./cmd/twingraph
@@ -16,10 +16,21 @@ build:
 dev: build
 	./$(BIN) dev
 
-## test: install the servers the tests start privately, then run every test.
+## test: install the servers the tests start privately, then run every test and,
+## for a bounded time, the fuzz targets of everything hostile input reaches.
 test: test-deps npm-deps
 	$(GO) vet ./...
 	$(GO) test -p 2 -count=1 -timeout 20m ./...
+	$(MAKE) fuzz
+
+FUZZTIME ?= 15s
+## fuzz: telemetry decoding, GraphQL documents through the real handler (with its
+## limits) and history arguments through REST, FUZZTIME each.
+fuzz:
+	$(GO) test ./sync -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./sync -run '^$$' -fuzz '^FuzzDecode_fastPath$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./resolvers -run '^$$' -fuzz '^FuzzHandler_Document$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./gateway -run '^$$' -fuzz '^FuzzGetHistory$$' -fuzztime $(FUZZTIME)
 
 # Redis and PostgreSQL are started by the tests themselves (private dirs, free ports);
 # here we only make sure the binaries exist.
