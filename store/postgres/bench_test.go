@@ -83,6 +83,40 @@ func BenchmarkAppendSamples(b *testing.B) {
 	})
 }
 
+// BenchmarkAppendSamples_Plant writes flushes shaped like a busy plant's:
+// 50,000 samples of 1,000 machines × 10 signals, about five seconds of a
+// sample per second each, through the store's upsert with rollups.
+//
+//	go test ./store/postgres -run '^$' -bench AppendSamples_Plant -benchtime 10x
+func BenchmarkAppendSamples_Plant(b *testing.B) {
+	const machines, signals, perFlush = 1000, 10, 50_000
+	ctx := context.Background()
+	s := MustOpen(b, engines[0].url(b))
+	base := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	step := 0
+	next := func() []twin.Sample {
+		out := make([]twin.Sample, perFlush)
+		for i := range out {
+			out[i] = twin.Sample{
+				Asset: fmt.Sprintf("site/m%d", i%machines), Signal: fmt.Sprintf("s%d", (i/machines)%signals),
+				TS:    base.Add(time.Duration(step+i/(machines*signals)) * time.Second),
+				Value: twin.Number(float64(i % 97)), Quality: twin.QualityGood,
+			}
+		}
+		step += perFlush / (machines * signals)
+		return out
+	}
+	if err := s.AppendSamples(ctx, next()); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if err := s.AppendSamples(ctx, next()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*perFlush)/b.Elapsed().Seconds(), "rows/s")
+}
+
 func columns(rows []twin.Sample) []any {
 	n := len(rows)
 	a, sg, k := make([]string, n), make([]string, n), make([]string, n)
