@@ -48,8 +48,15 @@ func writeBenchModel(tb testing.TB) string {
       - {when: "power_on == false", mode: STOP}
       - {when: "speed_units_per_min > 0", mode: RUNNING}
       - {when: "true", mode: IDLE}
+  probe:
+    signals:
+      - {name: speed_units_per_min, unit: units/min, min: 0, max: 1000}
+    modeRules:
+      - {when: "speed_units_per_min > 0", mode: RUNNING}
+      - {when: "true", mode: IDLE}
 assets:
   - {id: site, type: site, timezone: Asia/Jakarta}
+  - {id: site/probe, type: probe, parent: site}
 `)
 	for l := 0; l < benchLines; l++ {
 		fmt.Fprintf(&b, "  - {id: site/l%d, type: line, parent: site}\n", l)
@@ -161,6 +168,10 @@ func BenchmarkProductionPath(b *testing.B) {
 	rawTime := rawConsume(b, dev.kafka, n+historyPoints)
 	_, peakIngest := dev.rssMB()
 
+	// Freshness: produce → visible on a modeChanged subscription, under load.
+	freshRun, produced := freshness(b, dev, 20_000, secs, lastIngestTS(base, n).Add(time.Second))
+	waitMessages(b, dev.http, n+historyPoints+produced, 5*time.Minute) // no backlog left for the runs below
+
 	// asset { state } beside Redis GET.
 	one := machineID(137)
 	stateQuery := queryBody(fmt.Sprintf(`{ asset(id: %q) { state { mode updatedAt metric(name: "speed_units_per_min") { value } } } }`, one))
@@ -230,13 +241,14 @@ func BenchmarkProductionPath(b *testing.B) {
 	b.ReportMetric(ms(stateRun.p99), "state-p99-ms")
 	b.ReportMetric(ms(historyRun.p99), "history-p99-ms")
 	b.ReportMetric(ms(subtreeRun.p99), "subtree-p99-ms")
+	b.ReportMetric(ms(freshRun.p99), "fresh-p99-ms")
 	b.Logf("\n"+
 		"ingest of %d records, Kafka → Redis state + PostgreSQL history/rollups/events: %.0f events/s (%.2f s; producing took %.2f s)\n"+
 		"baseline: raw consume of the same topic: %.0f records/s\n"+
-		"gateway RSS peak after ingest %.0f MiB, after the query runs %.0f MiB\n%s\n%s\n%s\n%s\n%s\n%s\n%s",
+		"gateway RSS peak after ingest %.0f MiB, after the query runs %.0f MiB\n%s\n%s\n%s\n%s\n%s\n%s\n%s\n%s",
 		n, ingestRate, ingestTime.Seconds(), produceTime.Seconds(),
 		float64(n+historyPoints)/rawTime.Seconds(), peakIngest, peak,
-		stateRun, getRun, historyRun, columnsRun, sqlRun, subtreeRun, mgetRun)
+		freshRun, stateRun, getRun, columnsRun, sqlRun, subtreeRun, mgetRun, historyRun)
 	for _, r := range []latencies{stateRun, historyRun, columnsRun, subtreeRun} {
 		if r.errors > 0 {
 			b.Errorf("%s: %d errors", r.name, r.errors)

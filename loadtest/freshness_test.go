@@ -1,0 +1,143 @@
+package loadtest_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
+)
+
+// freshness measures produce → visible: for d, a background load of rate
+// records/s shaped like the ingest (sample times from base on), and every
+// 50 ms a probe record flipping site/probe between RUNNING and IDLE, dated
+// the instant it is produced. A modeChanged subscription over SSE receives
+// each flip; its latency is the arrival time minus the sample time.
+// It returns the figures and how many records it produced.
+func freshness(tb testing.TB, dev *devProcess, rate int, d time.Duration, base time.Time) (latencies, int) {
+	tb.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	arrivals := subscribeModeChanges(tb, ctx, dev.http, "site/probe")
+
+	load, err := kafka.NewProducer(&kafka.ConfigMap{"bootstrap.servers": dev.kafka, "enable.metrics.push": false,
+		"linger.ms": 5, "queue.buffering.max.messages": 500000})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer load.Close()
+	probe, err := kafka.NewProducer(&kafka.ConfigMap{"bootstrap.servers": dev.kafka, "enable.metrics.push": false, "linger.ms": 0})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer probe.Close()
+	go drain(load.Events())
+	go drain(probe.Events())
+	topic := "telemetry"
+	send := func(p *kafka.Producer, m message) {
+		if err := p.Produce(&kafka.Message{TopicPartition: kafka.TopicPartition{Topic: &topic, Partition: kafka.PartitionAny},
+			Key: m.key, Value: m.value}, nil); err != nil {
+			tb.Errorf("produce: %v", err)
+		}
+	}
+
+	// Background load in 10 ms ticks; a probe every fifth tick.
+	const tick = 10 * time.Millisecond
+	perTick := rate / int(time.Second/tick)
+	start := time.Now()
+	sent, probes := 0, 0
+	for at := start; time.Since(start) < d; at = at.Add(tick) {
+		time.Sleep(time.Until(at))
+		for range perTick {
+			send(load, ingestMessage(base, sent))
+			sent++
+		}
+		if probes*5 <= int(time.Since(start)/tick) {
+			speed := 0
+			if probes%2 == 0 {
+				speed = 100
+			}
+			send(probe, message{key: []byte("site/probe"), value: fmt.Appendf(nil,
+				`{"asset":"site/probe","signal":"speed_units_per_min","value":%d,"ts":%d}`, speed, time.Now().UnixMilli())})
+			probes++
+		}
+	}
+
+	// Collect the flips; a missing one counts as an error.
+	var lat []time.Duration
+	deadline := time.After(10 * time.Second)
+collect:
+	for len(lat) < probes {
+		select {
+		case l := <-arrivals:
+			lat = append(lat, l)
+		case <-deadline:
+			break collect
+		}
+	}
+	res := latencies{name: fmt.Sprintf("produce → modeChanged (SSE), %dk records/s load", rate/1000),
+		rate: float64(probes) / d.Seconds(), sent: probes, errors: probes - len(lat)}
+	if res.errors > 0 {
+		res.firstErr = fmt.Sprintf("%d of %d mode changes not received within 10 s", res.errors, probes)
+	}
+	if len(lat) > 0 {
+		slices.Sort(lat)
+		res.p50, res.p99, res.pmax = lat[len(lat)/2], lat[len(lat)*99/100], lat[len(lat)-1]
+	}
+	return res, sent + probes
+}
+
+func drain(events chan kafka.Event) {
+	for range events {
+	}
+}
+
+// subscribeModeChanges subscribes to modeChanged under asset over SSE and
+// sends, for every change received, how long after its sample time it came.
+func subscribeModeChanges(tb testing.TB, ctx context.Context, httpAddr, asset string) <-chan time.Duration {
+	tb.Helper()
+	body, _ := json.Marshal(map[string]string{"query": fmt.Sprintf(`subscription { modeChanged(under: %q) { toMode ts } }`, asset)})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+httpAddr+"/graphql", bytes.NewReader(body))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "text/event-stream")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		tb.Fatalf("subscribe: status %d", resp.StatusCode)
+	}
+	out := make(chan time.Duration, 1024)
+	go func() {
+		defer resp.Body.Close()
+		sc := bufio.NewScanner(resp.Body)
+		for sc.Scan() {
+			data, ok := strings.CutPrefix(sc.Text(), "data: ")
+			if !ok {
+				continue
+			}
+			now := time.Now()
+			var msg struct {
+				Data struct{ ModeChanged struct{ TS time.Time } }
+			}
+			if json.Unmarshal([]byte(data), &msg) != nil || msg.Data.ModeChanged.TS.IsZero() {
+				continue
+			}
+			select {
+			case out <- now.Sub(msg.Data.ModeChanged.TS):
+			default:
+			}
+		}
+	}()
+	return out
+}
