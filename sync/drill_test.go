@@ -3,7 +3,6 @@ package sync_test
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"runtime"
@@ -13,8 +12,6 @@ import (
 	gosync "sync"
 	"testing"
 	"time"
-
-	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 
 	twin "github.com/twingraph/twingraph"
 	"github.com/twingraph/twingraph/internal/testenv"
@@ -88,7 +85,11 @@ func TestWorker_HostileDrill(t *testing.T) {
 		}
 	}
 
-	where := produceAt(t, addr, script)
+	msgs := make([]msg, len(script))
+	for i, m := range script {
+		msgs[i] = m.msg
+	}
+	where := produce(t, addr, "telemetry", msgs)
 	runtime.GC()
 	base0 := heapBytes()
 	peak := watchMemory(t)
@@ -122,7 +123,7 @@ func TestWorker_HostileDrill(t *testing.T) {
 			want[where[i]] = m.code
 		}
 	}
-	got := readAllDLQ(t, addr, len(want))
+	got := readDLQRecords(t, addr, "drill-dlq", len(want), false)
 	if len(got) != len(want) {
 		t.Errorf("%d dead letters, want %d", len(got), len(want))
 	}
@@ -201,82 +202,4 @@ func rssBytes() uint64 {
 		}
 	}
 	return 0
-}
-
-// produceAt is produce for the drill: it returns where each record landed
-// ("partition/offset").
-func produceAt(tb testing.TB, addr string, msgs []drillMsg) []string {
-	tb.Helper()
-	topic := "telemetry"
-	p, err := kafka.NewProducer(&kafka.ConfigMap{"bootstrap.servers": addr, "enable.metrics.push": false,
-		"linger.ms": 5, "enable.idempotence": true})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer p.Close()
-	go func() {
-		for range p.Events() {
-		}
-	}()
-	reports := make(chan kafka.Event, len(msgs))
-	for i, m := range msgs {
-		for {
-			err := p.Produce(&kafka.Message{TopicPartition: kafka.TopicPartition{Topic: &topic, Partition: kafka.PartitionAny},
-				Key: []byte(m.key), Value: []byte(m.value), Opaque: i}, reports)
-			var ke kafka.Error
-			if errors.As(err, &ke) && ke.Code() == kafka.ErrQueueFull {
-				time.Sleep(5 * time.Millisecond)
-				continue
-			}
-			if err != nil {
-				tb.Fatal(err)
-			}
-			break
-		}
-	}
-	where := make([]string, len(msgs))
-	for range msgs {
-		m := (<-reports).(*kafka.Message)
-		if m.TopicPartition.Error != nil {
-			tb.Fatal(m.TopicPartition.Error)
-		}
-		where[m.Opaque.(int)] = fmt.Sprintf("%d/%d", m.TopicPartition.Partition, m.TopicPartition.Offset)
-	}
-	return where
-}
-
-// readAllDLQ reads the dead-letter topic to its end, once at least n records are there.
-func readAllDLQ(t *testing.T, addr string, n int) []dlqRecord {
-	t.Helper()
-	c, err := kafka.NewConsumer(&kafka.ConfigMap{"bootstrap.servers": addr, "group.id": "drill-dlq",
-		"auto.offset.reset": "earliest", "enable.metrics.push": false, "enable.partition.eof": true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	md, err := c.GetMetadata(nil, true, 10000)
-	if err != nil {
-		t.Fatal(err)
-	}
-	parts := len(md.Topics["telemetry.dlq"].Partitions)
-	if err := c.Subscribe("telemetry.dlq", nil); err != nil {
-		t.Fatal(err)
-	}
-	var out []dlqRecord
-	eofs := map[int32]bool{}
-	deadline := time.Now().Add(60 * time.Second)
-	for (len(out) < n || len(eofs) < parts) && time.Now().Before(deadline) {
-		switch e := c.Poll(100).(type) {
-		case *kafka.Message:
-			r := dlqRecord{value: "", headers: map[string]string{}}
-			for _, h := range e.Headers {
-				r.headers[h.Key] = string(h.Value)
-			}
-			out = append(out, r)
-			delete(eofs, e.TopicPartition.Partition)
-		case kafka.PartitionEOF:
-			eofs[e.Partition] = true
-		}
-	}
-	return out
 }

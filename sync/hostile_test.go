@@ -65,7 +65,7 @@ func TestWorker_OneDeadLetterPerRecord(t *testing.T) {
 
 	// The worker counts a batch flushed only after its dead letters are acknowledged.
 	dl := readDLQ(t, addr, 2)
-	if extra := readDLQFrom(t, addr, "dl-per-record-check"); extra != 2 {
+	if extra := len(readDLQRecords(t, addr, "dl-per-record-check", 0, false)); extra != 2 {
 		t.Fatalf("%d dead letters, want 2 (one per record)", extra)
 	}
 	byCount := map[string]dlqRecord{}
@@ -119,37 +119,6 @@ func TestWorker_OneDeadLetterPerRecord(t *testing.T) {
 	if st := state(t, s, l3ID); st == nil || st.Batch != "B-9" {
 		t.Errorf("state %+v, want batch B-9", st)
 	}
-}
-
-// readDLQFrom counts every record of the dead-letter topic with a fresh group.
-func readDLQFrom(t *testing.T, addr, group string) int {
-	t.Helper()
-	c, err := kafka.NewConsumer(&kafka.ConfigMap{"bootstrap.servers": addr, "group.id": group,
-		"auto.offset.reset": "earliest", "enable.metrics.push": false, "enable.partition.eof": true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	md, err := c.GetMetadata(nil, true, 10000)
-	if err != nil {
-		t.Fatal(err)
-	}
-	parts := len(md.Topics["telemetry.dlq"].Partitions)
-	if err := c.Subscribe("telemetry.dlq", nil); err != nil {
-		t.Fatal(err)
-	}
-	n, eofs := 0, map[int32]bool{}
-	deadline := time.Now().Add(30 * time.Second)
-	for len(eofs) < parts && time.Now().Before(deadline) {
-		switch e := c.Poll(100).(type) {
-		case *kafka.Message:
-			n++
-			delete(eofs, e.TopicPartition.Partition)
-		case kafka.PartitionEOF:
-			eofs[e.Partition] = true
-		}
-	}
-	return n
 }
 
 // TestWorker_HugeMessage is issue row 2: a message near 1 MB was accepted on

@@ -60,9 +60,10 @@ type msg struct {
 	value string
 }
 
-// produce writes msgs to the topic with the production client, in order, and
-// waits until all are acknowledged.
-func produce(tb testing.TB, addr, topic string, msgs []msg) {
+// produce writes msgs to the topic with the production client, in order,
+// waits until all are acknowledged, and returns where each landed
+// ("partition/offset").
+func produce(tb testing.TB, addr, topic string, msgs []msg) []string {
 	tb.Helper()
 	p, err := kafka.NewProducer(&kafka.ConfigMap{"bootstrap.servers": addr, "enable.metrics.push": false,
 		"linger.ms": 5, "enable.idempotence": true})
@@ -75,10 +76,10 @@ func produce(tb testing.TB, addr, topic string, msgs []msg) {
 		}
 	}()
 	reports := make(chan kafka.Event, len(msgs))
-	for _, m := range msgs {
+	for i, m := range msgs {
 		for {
 			err := p.Produce(&kafka.Message{TopicPartition: kafka.TopicPartition{Topic: &topic, Partition: kafka.PartitionAny},
-				Key: []byte(m.key), Value: []byte(m.value)}, reports)
+				Key: []byte(m.key), Value: []byte(m.value), Opaque: i}, reports)
 			var ke kafka.Error
 			if errors.As(err, &ke) && ke.Code() == kafka.ErrQueueFull {
 				time.Sleep(5 * time.Millisecond)
@@ -90,12 +91,15 @@ func produce(tb testing.TB, addr, topic string, msgs []msg) {
 			break
 		}
 	}
+	where := make([]string, len(msgs))
 	for range msgs {
 		m := (<-reports).(*kafka.Message)
 		if m.TopicPartition.Error != nil {
 			tb.Fatal(m.TopicPartition.Error)
 		}
+		where[m.Opaque.(int)] = fmt.Sprintf("%d/%d", m.TopicPartition.Partition, m.TopicPartition.Offset)
 	}
+	return where
 }
 
 // bgWorker is a worker running in the background.

@@ -161,28 +161,50 @@ type dlqRecord struct {
 
 func readDLQ(t *testing.T, addr string, n int) []dlqRecord {
 	t.Helper()
-	c, err := kafka.NewConsumer(&kafka.ConfigMap{"bootstrap.servers": addr, "group.id": "dlq-reader",
-		"auto.offset.reset": "earliest", "enable.metrics.push": false})
+	out := readDLQRecords(t, addr, "dlq-reader", n, true)
+	if len(out) < n {
+		t.Fatalf("%d dead letters, want %d", len(out), n)
+	}
+	return out
+}
+
+// readDLQRecords reads the dead-letter topic in its own consumer group to
+// the end of every partition, once at least n records are there (within a
+// minute), with their values when values is set (a drill's would not fit).
+func readDLQRecords(t *testing.T, addr, group string, n int, values bool) []dlqRecord {
+	t.Helper()
+	c, err := kafka.NewConsumer(&kafka.ConfigMap{"bootstrap.servers": addr, "group.id": group,
+		"auto.offset.reset": "earliest", "enable.metrics.push": false, "enable.partition.eof": true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
+	md, err := c.GetMetadata(nil, true, 10000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts := len(md.Topics["telemetry.dlq"].Partitions)
 	if err := c.Subscribe("telemetry.dlq", nil); err != nil {
 		t.Fatal(err)
 	}
 	var out []dlqRecord
+	eofs := map[int32]bool{}
 	deadline := time.Now().Add(60 * time.Second)
-	for len(out) < n && time.Now().Before(deadline) {
-		if m, ok := c.Poll(100).(*kafka.Message); ok {
-			r := dlqRecord{value: string(m.Value), headers: map[string]string{}}
-			for _, h := range m.Headers {
+	for (len(out) < n || len(eofs) < parts) && time.Now().Before(deadline) {
+		switch e := c.Poll(100).(type) {
+		case *kafka.Message:
+			r := dlqRecord{headers: map[string]string{}}
+			if values {
+				r.value = string(e.Value)
+			}
+			for _, h := range e.Headers {
 				r.headers[h.Key] = string(h.Value)
 			}
 			out = append(out, r)
+			delete(eofs, e.TopicPartition.Partition)
+		case kafka.PartitionEOF:
+			eofs[e.Partition] = true
 		}
-	}
-	if len(out) < n {
-		t.Fatalf("%d dead letters, want %d", len(out), n)
 	}
 	return out
 }
