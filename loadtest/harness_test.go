@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -119,6 +120,28 @@ func (d *devProcess) rssMB() (now, peak float64) {
 		}
 	}
 	return now, peak
+}
+
+// goMemory is the process's Go heap and goroutine stacks in use, in bytes,
+// from its /metrics.
+func (d *devProcess) goMemory(tb testing.TB) float64 {
+	tb.Helper()
+	resp, err := http.Get("http://" + d.http + "/metrics")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	total := 0.0
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		for _, name := range []string{"go_memstats_heap_inuse_bytes ", "go_memstats_stack_inuse_bytes "} {
+			if v, ok := strings.CutPrefix(sc.Text(), name); ok {
+				f, _ := strconv.ParseFloat(v, 64)
+				total += f
+			}
+		}
+	}
+	return total
 }
 
 type lockedBuffer struct {

@@ -112,6 +112,9 @@ func lastIngestTS(base time.Time, n int) time.Time {
 // consume of the same topic; asset{state} at 5k req/s beside Redis GET; a
 // 24 h @ 1 min series at 200 req/s beside the same rollup read as direct SQL;
 // a 1,000-machine subtree with state at 100 req/s beside one 1,000-key MGET.
+// Also: produce → visible on a modeChanged subscription (SSE) under a 20k
+// records/s load, and one mode change fanned out to TWIN_BENCH_SUBSCRIBERS
+// (default 10,000) graphql-transport-ws subscribers with the memory each costs.
 // Each fixed-rate run lasts TWIN_BENCH_SECONDS (default 10); TWIN_BENCH_PPROF=ADDR
 // serves the process's profiles there meanwhile.
 func BenchmarkProductionPath(b *testing.B) {
@@ -121,7 +124,9 @@ func BenchmarkProductionPath(b *testing.B) {
 	redisURL, pgURL := testenv.Redis(b), testenv.Postgres(b)
 	bin := twingraphBinary(b)
 	runBinary(b, bin, "migrate", "--postgres", pgURL)
-	args := []string{"--no-sim", "--model", writeBenchModel(b), "--redis", redisURL, "--postgres", pgURL, "--namespace", benchNS}
+	subscribers := envInt(b, "TWIN_BENCH_SUBSCRIBERS", 10_000)
+	args := []string{"--no-sim", "--model", writeBenchModel(b), "--redis", redisURL, "--postgres", pgURL, "--namespace", benchNS,
+		"--max-streams", strconv.Itoa(subscribers + 100)}
 	if addr := os.Getenv("TWIN_BENCH_PPROF"); addr != "" {
 		args = append(args, "--pprof", addr) // to profile the process while it runs
 	}
@@ -171,6 +176,9 @@ func BenchmarkProductionPath(b *testing.B) {
 	// Freshness: produce → visible on a modeChanged subscription, under load.
 	freshRun, produced := freshness(b, dev, 20_000, secs, lastIngestTS(base, n).Add(time.Second))
 	waitMessages(b, dev.http, n+historyPoints+produced, 5*time.Minute) // no backlog left for the runs below
+
+	// Fan-out: one mode change to every subscriber.
+	fan := fanOut(b, dev, subscribers, 20)
 
 	// asset { state } beside Redis GET.
 	one := machineID(137)
@@ -242,14 +250,15 @@ func BenchmarkProductionPath(b *testing.B) {
 	b.ReportMetric(ms(historyRun.p99), "history-p99-ms")
 	b.ReportMetric(ms(subtreeRun.p99), "subtree-p99-ms")
 	b.ReportMetric(ms(freshRun.p99), "fresh-p99-ms")
+	b.ReportMetric(ms(fan.p99), "fanout-p99-ms")
 	b.Logf("\n"+
 		"ingest of %d records, Kafka → Redis state + PostgreSQL history/rollups/events: %.0f events/s (%.2f s; producing took %.2f s)\n"+
 		"baseline: raw consume of the same topic: %.0f records/s\n"+
-		"gateway RSS peak after ingest %.0f MiB, after the query runs %.0f MiB\n%s\n%s\n%s\n%s\n%s\n%s\n%s\n%s",
+		"gateway RSS peak after ingest %.0f MiB, after the query runs %.0f MiB\n%s\n%s\n%s\n%s\n%s\n%s\n%s\n%s\n%s (%.1f KiB of gateway heap and stack per subscriber)",
 		n, ingestRate, ingestTime.Seconds(), produceTime.Seconds(),
 		float64(n+historyPoints)/rawTime.Seconds(), peakIngest, peak,
-		freshRun, stateRun, getRun, columnsRun, sqlRun, subtreeRun, mgetRun, historyRun)
-	for _, r := range []latencies{stateRun, historyRun, columnsRun, subtreeRun} {
+		freshRun, stateRun, getRun, columnsRun, sqlRun, subtreeRun, mgetRun, historyRun, fan.latencies, fan.perSubKiB)
+	for _, r := range []latencies{freshRun, stateRun, historyRun, columnsRun, subtreeRun, fan.latencies} {
 		if r.errors > 0 {
 			b.Errorf("%s: %d errors", r.name, r.errors)
 		}
