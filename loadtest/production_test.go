@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -125,7 +126,8 @@ func BenchmarkProductionPath(b *testing.B) {
 	bin := twingraphBinary(b)
 	runBinary(b, bin, "migrate", "--postgres", pgURL)
 	subscribers := envInt(b, "TWIN_BENCH_SUBSCRIBERS", 10_000)
-	args := []string{"--no-sim", "--model", writeBenchModel(b), "--redis", redisURL, "--postgres", pgURL, "--namespace", benchNS,
+	modelPath := writeBenchModel(b)
+	args := []string{"--no-sim", "--model", modelPath, "--redis", redisURL, "--postgres", pgURL, "--namespace", benchNS,
 		"--max-streams", strconv.Itoa(subscribers + 100)}
 	if addr := os.Getenv("TWIN_BENCH_PPROF"); addr != "" {
 		args = append(args, "--pprof", addr) // to profile the process while it runs
@@ -244,6 +246,21 @@ func BenchmarkProductionPath(b *testing.B) {
 	})
 	_, peak := dev.rssMB()
 
+	// Rebuild: replay the whole topic into a fresh state and compare it
+	// with the live one (state only: history re-append is PostgreSQL's
+	// insert rate again, measured by the ingest).
+	time.Sleep(2 * time.Second) // the last probe flips flushed
+	rebuildStart := time.Now()
+	out, rebuildErr := exec.Command(bin, "rebuild", "--verify", "--kafka", dev.kafka, "--redis", redisURL,
+		"--namespace", benchNS, "--model", modelPath).CombinedOutput()
+	rebuildTime := time.Since(rebuildStart)
+	var replayed int
+	fmt.Sscanf(string(out), "replayed %d messages", &replayed)
+	verdict := "the rebuilt state equals the live one"
+	if rebuildErr != nil {
+		verdict = fmt.Sprintf("exit %v: %s", rebuildErr, truncate(string(out), 300))
+	}
+
 	ingestRate := float64(n) / ingestTime.Seconds()
 	b.ReportMetric(ingestRate, "ingest-events/s")
 	b.ReportMetric(ms(stateRun.p99), "state-p99-ms")
@@ -251,13 +268,16 @@ func BenchmarkProductionPath(b *testing.B) {
 	b.ReportMetric(ms(subtreeRun.p99), "subtree-p99-ms")
 	b.ReportMetric(ms(freshRun.p99), "fresh-p99-ms")
 	b.ReportMetric(ms(fan.p99), "fanout-p99-ms")
+	b.ReportMetric(float64(replayed)/rebuildTime.Seconds(), "rebuild-records/s")
 	b.Logf("\n"+
 		"ingest of %d records, Kafka → Redis state + PostgreSQL history/rollups/events: %.0f events/s (%.2f s; producing took %.2f s)\n"+
 		"baseline: raw consume of the same topic: %.0f records/s\n"+
-		"gateway RSS peak after ingest %.0f MiB, after the query runs %.0f MiB\n%s\n%s\n%s\n%s\n%s\n%s\n%s\n%s\n%s (%.1f KiB of gateway heap and stack per subscriber)",
+		"gateway RSS peak after ingest %.0f MiB, after the query runs %.0f MiB\n%s\n%s\n%s\n%s\n%s\n%s\n%s\n%s\n%s (%.1f KiB of gateway heap and stack per subscriber)\n"+
+		"rebuild --verify of %d records: %.0f records/s (%.2f s, the whole process from start); %s",
 		n, ingestRate, ingestTime.Seconds(), produceTime.Seconds(),
 		float64(n+historyPoints)/rawTime.Seconds(), peakIngest, peak,
-		freshRun, stateRun, getRun, columnsRun, sqlRun, subtreeRun, mgetRun, historyRun, fan.latencies, fan.perSubKiB)
+		freshRun, stateRun, getRun, columnsRun, sqlRun, subtreeRun, mgetRun, historyRun, fan.latencies, fan.perSubKiB,
+		replayed, float64(replayed)/rebuildTime.Seconds(), rebuildTime.Seconds(), verdict)
 	for _, r := range []latencies{freshRun, stateRun, historyRun, columnsRun, subtreeRun, fan.latencies} {
 		if r.errors > 0 {
 			b.Errorf("%s: %d errors", r.name, r.errors)
