@@ -133,6 +133,13 @@ func (s *SignalDef) Round(v float64) float64 {
 		}
 		return v
 	}
+	return Denoise(v)
+}
+
+// Denoise drops the binary rounding noise of a computed number (an average,
+// a scaled reading): 5.5600000000000005 becomes 5.56. It keeps noiseDigits
+// significant digits; non-finite values are returned as they are.
+func Denoise(v float64) float64 {
 	r, err := strconv.ParseFloat(strconv.FormatFloat(v, 'g', noiseDigits, 64), 64)
 	if err != nil {
 		return v
