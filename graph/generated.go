@@ -1230,6 +1230,7 @@ scalar JSON
 
 "An object with a globally unique id. Assets use their canonical path as id."
 interface Node {
+  "The global id."
   id: ID!
 }
 
