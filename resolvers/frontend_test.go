@@ -648,3 +648,25 @@ func TestThrottle(t *testing.T) {
 		t.Fatal("output open after the input closed")
 	}
 }
+
+func TestHandler_ComplexityPricesTopLevelEvents(t *testing.T) {
+	m := mustModel(t, bigModel(200))
+	e := newEnv(t, m, func(c *resolvers.Config) { c.ComplexityLimit = 10_000 })
+	for _, c := range []struct {
+		name, page string
+		refused    bool
+	}{
+		{"one event", "last: 1", false},
+		{"a hundred events", "last: 100", true},
+		{"first", "first: 100", true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			// Each event's asset lists the whole model: 200 per event.
+			q := `{ events(` + c.page + `) { edges { node { assetNode { descendants { id } } } } } }`
+			errs := e.over(t, q, nil, nil)
+			if refused := len(errs) > 0 && codeOf(errs) == twin.ELIMIT; refused != c.refused {
+				t.Errorf("refused %v (%+v), want %v", refused, errs, c.refused)
+			}
+		})
+	}
+}
