@@ -238,3 +238,32 @@ func TestOEEAt_pendingMode(t *testing.T) {
 		}
 	}
 }
+
+func TestSignalDef_Round(t *testing.T) {
+	two := 2
+	zero := 0
+	for _, c := range []struct {
+		name string
+		sig  *twin.SignalDef
+		in   float64
+		want float64
+	}{
+		{"noise without decimals", nil, 5.5600000000000005, 5.56},
+		{"sum noise without decimals", &twin.SignalDef{}, 0.1 + 0.2, 0.3},
+		{"exact value kept", &twin.SignalDef{}, 218, 218},
+		{"many real digits kept", &twin.SignalDef{}, 1.23456789012, 1.23456789012},
+		{"two decimals", &twin.SignalDef{Decimals: &two}, 5.567, 5.57},
+		{"two decimals negative", &twin.SignalDef{Decimals: &two}, -1.005000001, -1.01},
+		{"zero decimals", &twin.SignalDef{Decimals: &zero}, 217.6, 218},
+		{"huge value untouched", &twin.SignalDef{Decimals: &two}, 1e300, 1e300},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if got := c.sig.Round(c.in); got != c.want {
+				t.Errorf("Round(%v) = %v, want %v", c.in, got, c.want)
+			}
+		})
+	}
+	if got := (&twin.SignalDef{Decimals: &two}).Round(math.NaN()); !math.IsNaN(got) {
+		t.Errorf("Round(NaN) = %v", got)
+	}
+}

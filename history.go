@@ -1,8 +1,10 @@
 package twin
 
 import (
+	"cmp"
 	"fmt"
 	"math"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -39,10 +41,15 @@ var (
 // aggregates or rollups), finest first. All are aligned to the Unix epoch.
 var Tiers = []time.Duration{time.Minute, 5 * time.Minute, time.Hour, oneDay}
 
-// ParseDuration reads a query interval: any Go duration ("10s", "15m", "1h30m")
-// or a whole number of days ("1d", "7d"). Errors: BAD_INPUT.
+// ParseDuration reads a query interval: any Go duration ("10s", "15m", "1h30m"),
+// a whole number of days ("1d", "7d"), or an ISO 8601 duration of weeks,
+// days, hours, minutes and seconds ("PT5M", "P1DT12H", "PT0.5S"). ISO years
+// and months are refused: they have no fixed length. Errors: BAD_INPUT.
 func ParseDuration(s string) (time.Duration, error) {
 	s = strings.TrimSpace(s)
+	if strings.HasPrefix(s, "P") || strings.HasPrefix(s, "p") {
+		return parseISODuration(s)
+	}
 	if n, ok := strings.CutSuffix(s, "d"); ok {
 		days, err := strconv.ParseInt(n, 10, 64)
 		if err != nil || days <= 0 || days > math.MaxInt64/int64(oneDay) {
@@ -55,6 +62,39 @@ func ParseDuration(s string) (time.Duration, error) {
 		return 0, Errorf(EBADINPUT, "bad duration %q: want e.g. 10s, 1m, 15m, 1h or 1d", s)
 	}
 	return d, nil
+}
+
+// isoDuration matches the fixed-length ISO 8601 durations: PnW, PnD, and
+// PnDTnHnMnS with any part left out (seconds may have a fraction).
+var isoDuration = regexp.MustCompile(`^P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:[.,]\d+)?)S)?)?$`)
+
+func parseISODuration(s string) (time.Duration, error) {
+	bad := Errorf(EBADINPUT, "bad duration %q: want e.g. 15m or ISO 8601 PT15M (days, hours, minutes, seconds; no years or months)", s)
+	m := isoDuration.FindStringSubmatch(strings.ToUpper(s))
+	if m == nil || strings.HasSuffix(m[0], "P") || strings.HasSuffix(m[0], "T") {
+		return 0, bad
+	}
+	num := func(i int) int64 {
+		if m[i] == "" {
+			return 0
+		}
+		n, err := strconv.ParseInt(m[i], 10, 64)
+		if err != nil || n > math.MaxInt64/int64(oneDay) {
+			return -1
+		}
+		return n
+	}
+	w, d, h, min := num(1), num(2), num(3), num(4)
+	if w < 0 || d < 0 || h < 0 || min < 0 || w > math.MaxInt32 || d > math.MaxInt32 {
+		return 0, bad
+	}
+	// Go's parser checks the sum for overflow.
+	g := fmt.Sprintf("%dh%dm%ss", (w*7+d)*24+h, min, cmp.Or(strings.ReplaceAll(m[5], ",", "."), "0"))
+	out, err := time.ParseDuration(g)
+	if err != nil {
+		return 0, bad
+	}
+	return out, nil
 }
 
 // FormatDuration writes d in the largest whole unit among days, hours, minutes

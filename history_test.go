@@ -28,6 +28,12 @@ func TestParseDuration(t *testing.T) {
 		{"1h", time.Hour, false}, {"1d", 24 * time.Hour, false}, {"7d", 7 * 24 * time.Hour, false},
 		{"1h30m", 90 * time.Minute, false}, {"", 0, true}, {"d", 0, true}, {"1.5d", 0, true},
 		{"-1m", 0, true}, {"0d", 0, true}, {"abc", 0, true},
+		// ISO 8601, fixed-length parts only.
+		{"PT5M", 5 * time.Minute, false}, {"pt5m", 5 * time.Minute, false}, {"PT1H30M", 90 * time.Minute, false},
+		{"P1D", 24 * time.Hour, false}, {"P1W", 7 * 24 * time.Hour, false}, {"P1DT12H", 36 * time.Hour, false},
+		{"PT0.5S", 500 * time.Millisecond, false}, {"PT1,5S", 1500 * time.Millisecond, false}, {"PT10S", 10 * time.Second, false},
+		{"P", 0, true}, {"PT", 0, true}, {"P1DT", 0, true}, {"P1M", 0, true}, {"P1Y", 0, true},
+		{"PT-5M", 0, true}, {"PT5M1H", 0, true}, {"P99999999999999999999D", 0, true}, {"PT9999999999999H", 0, true},
 	} {
 		got, err := twin.ParseDuration(c.in)
 		if (err != nil) != c.err || got != c.want {

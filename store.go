@@ -104,15 +104,22 @@ type EventQuery struct {
 	From, To time.Time
 	// AfterSeq returns only events stored after this sequence number (a cursor); 0 is the start.
 	AfterSeq int64
+	// BeforeSeq returns only events stored before this sequence number; 0 is no bound.
+	BeforeSeq int64
 	// First is the page size (> 0).
 	First int
+	// Backward takes the page from the end of the matching events (the
+	// newest, nearest BeforeSeq) instead of from the start.
+	Backward bool
 }
 
-// EventPage is one page of events in store order (Seq ascending).
+// EventPage is one page of events in store order (Seq ascending), backward
+// pages too.
 type EventPage struct {
 	// Events are the page's events.
 	Events []Event
-	// HasNext reports whether more events match after the page.
+	// HasNext reports whether more events match beyond the page in the
+	// direction of paging: after it, or for a backward page before it.
 	HasNext bool
 }
 
@@ -123,7 +130,8 @@ type EventStore interface {
 	// Seq for new events, the original Seq for ones already stored. Errors: INTERNAL.
 	AppendEvents(ctx context.Context, events []Event) error
 	// ListEvents returns one page in Seq order. A page never skips an event that a
-	// concurrent writer commits later with a lower Seq. Errors: BAD_INPUT, INTERNAL.
+	// concurrent writer commits later with a lower Seq. Errors: BAD_INPUT
+	// (First <= 0), INTERNAL.
 	ListEvents(ctx context.Context, q EventQuery) (EventPage, error)
 }
 

@@ -7,6 +7,8 @@
 package twin
 
 import (
+	"math"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -105,6 +107,44 @@ type SignalDef struct {
 	// MaxItems bounds a list value's items; 0 means DefaultMaxItems. A
 	// longer list is refused.
 	MaxItems int `json:"maxItems,omitempty"`
+	// Decimals is the resolution of a number signal in decimal places; nil
+	// when the model does not say. Values are presented rounded to it.
+	Decimals *int `json:"decimals,omitempty"`
+}
+
+// noiseDigits is the significant digits a number keeps when its signal has
+// no Decimals: far beyond any sensor's resolution, yet it drops the binary
+// rounding noise of scaling and averaging (5.5600000000000005 is 5.56).
+const noiseDigits = 12
+
+// Round presents a value of the signal: rounded to Decimals, or without
+// float noise when the signal (possibly nil) has none. Non-finite values
+// are returned as they are.
+func (s *SignalDef) Round(v float64) float64 {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return v
+	}
+	if s != nil && s.Decimals != nil {
+		p := math.Pow10(*s.Decimals)
+		// A whole number over a power of ten is the double nearest the
+		// decimal, so it prints without noise; huge values need no rounding.
+		if r := math.Round(v * p); !math.IsInf(r, 0) && math.Abs(r) < 1<<53 {
+			return r / p
+		}
+		return v
+	}
+	return Denoise(v)
+}
+
+// Denoise drops the binary rounding noise of a computed number (an average,
+// a scaled reading): 5.5600000000000005 becomes 5.56. It keeps noiseDigits
+// significant digits; non-finite values are returned as they are.
+func Denoise(v float64) float64 {
+	r, err := strconv.ParseFloat(strconv.FormatFloat(v, 'g', noiseDigits, 64), 64)
+	if err != nil {
+		return v
+	}
+	return r
 }
 
 // Default bounds of string and list values: a product code or a fault code is

@@ -50,7 +50,7 @@ type ComplexityRoot struct {
 		Attributes  func(childComplexity int) int
 		Children    func(childComplexity int, typeArg *string) int
 		Descendants func(childComplexity int, typeArg *string, maxDepth *int) int
-		Events      func(childComplexity int, from *time.Time, to *time.Time, kinds []twin.EventKind, first int, after *string) int
+		Events      func(childComplexity int, from *time.Time, to *time.Time, kinds []twin.EventKind, first *int, after *string, last *int, before *string, includeDescendants *bool) int
 		History     func(childComplexity int, metric string, from time.Time, to time.Time, interval *time.Duration, agg *twin.Agg, fill *twin.Fill) int
 		ID          func(childComplexity int) int
 		Name        func(childComplexity int) int
@@ -73,6 +73,7 @@ type ComplexityRoot struct {
 
 	AssetShift struct {
 		Asset         func(childComplexity int) int
+		AssetID       func(childComplexity int) int
 		AssetNode     func(childComplexity int) int
 		Events        func(childComplexity int, first int) int
 		Faults        func(childComplexity int) int
@@ -83,6 +84,7 @@ type ComplexityRoot struct {
 
 	AssetState struct {
 		Asset              func(childComplexity int) int
+		AssetID            func(childComplexity int) int
 		Batch              func(childComplexity int) int
 		FaultCodes         func(childComplexity int) int
 		Metric             func(childComplexity int, name string) int
@@ -125,6 +127,7 @@ type ComplexityRoot struct {
 
 	ModeChange struct {
 		Asset           func(childComplexity int) int
+		AssetID         func(childComplexity int) int
 		AssetNode       func(childComplexity int) int
 		Cursor          func(childComplexity int) int
 		DurationSeconds func(childComplexity int) int
@@ -133,14 +136,21 @@ type ComplexityRoot struct {
 		ToMode          func(childComplexity int) int
 	}
 
+	ModeCount struct {
+		Count func(childComplexity int) int
+		Mode  func(childComplexity int) int
+	}
+
 	ModeSeconds struct {
 		Mode    func(childComplexity int) int
 		Seconds func(childComplexity int) int
 	}
 
 	PageInfo struct {
-		EndCursor   func(childComplexity int) int
-		HasNextPage func(childComplexity int) int
+		EndCursor       func(childComplexity int) int
+		HasNextPage     func(childComplexity int) int
+		HasPreviousPage func(childComplexity int) int
+		StartCursor     func(childComplexity int) int
 	}
 
 	Point struct {
@@ -150,7 +160,8 @@ type ComplexityRoot struct {
 
 	Query struct {
 		Asset              func(childComplexity int, id string) int
-		Assets             func(childComplexity int, typeArg *string, under *string, first int, after *string) int
+		Assets             func(childComplexity int, typeArg *string, under *string, first int, after *string, mode []twin.Mode) int
+		Events             func(childComplexity int, under *string, kinds []twin.EventKind, from *time.Time, to *time.Time, first *int, after *string, last *int, before *string) int
 		Node               func(childComplexity int, id string) int
 		Roots              func(childComplexity int) int
 		ShiftReport        func(childComplexity int, under string, from time.Time, to time.Time) int
@@ -159,6 +170,7 @@ type ComplexityRoot struct {
 	}
 
 	Rollup struct {
+		ByMode     func(childComplexity int) int
 		Fault      func(childComplexity int) int
 		Idle       func(childComplexity int) int
 		Oee        func(childComplexity int) int
@@ -185,21 +197,24 @@ type ComplexityRoot struct {
 	}
 
 	Signal struct {
-		Kind func(childComplexity int) int
-		Max  func(childComplexity int) int
-		Min  func(childComplexity int) int
-		Name func(childComplexity int) int
-		Unit func(childComplexity int) int
+		Decimals    func(childComplexity int) int
+		Description func(childComplexity int) int
+		Kind        func(childComplexity int) int
+		Max         func(childComplexity int) int
+		Min         func(childComplexity int) int
+		Name        func(childComplexity int) int
+		Unit        func(childComplexity int) int
 	}
 
 	Subscription struct {
-		AssetState  func(childComplexity int, id string) int
+		AssetState  func(childComplexity int, id string, minInterval *time.Duration) int
 		ModeChanged func(childComplexity int, under *string, after *string) int
 		TwinEvents  func(childComplexity int, under *string, kinds []twin.EventKind, after *string) int
 	}
 
 	TwinEvent struct {
 		Asset           func(childComplexity int) int
+		AssetID         func(childComplexity int) int
 		AssetNode       func(childComplexity int) int
 		Batch           func(childComplexity int) int
 		Code            func(childComplexity int) int
@@ -231,7 +246,7 @@ type AssetResolver interface {
 	Signals(ctx context.Context, obj *gqlmodel.Asset) ([]*twin.SignalDef, error)
 
 	History(ctx context.Context, obj *gqlmodel.Asset, metric string, from time.Time, to time.Time, interval *time.Duration, agg *twin.Agg, fill *twin.Fill) (*gqlmodel.Series, error)
-	Events(ctx context.Context, obj *gqlmodel.Asset, from *time.Time, to *time.Time, kinds []twin.EventKind, first int, after *string) (*model.EventConnection, error)
+	Events(ctx context.Context, obj *gqlmodel.Asset, from *time.Time, to *time.Time, kinds []twin.EventKind, first *int, after *string, last *int, before *string, includeDescendants *bool) (*model.EventConnection, error)
 	Rollup(ctx context.Context, obj *gqlmodel.Asset) (*model.Rollup, error)
 }
 type AssetShiftResolver interface {
@@ -242,7 +257,8 @@ type EntityResolver interface {
 }
 type QueryResolver interface {
 	Asset(ctx context.Context, id string) (*gqlmodel.Asset, error)
-	Assets(ctx context.Context, typeArg *string, under *string, first int, after *string) (*model.AssetConnection, error)
+	Assets(ctx context.Context, typeArg *string, under *string, first int, after *string, mode []twin.Mode) (*model.AssetConnection, error)
+	Events(ctx context.Context, under *string, kinds []twin.EventKind, from *time.Time, to *time.Time, first *int, after *string, last *int, before *string) (*model.EventConnection, error)
 	Node(ctx context.Context, id string) (gqlmodel.Node, error)
 	Roots(ctx context.Context) ([]*gqlmodel.Asset, error)
 	ShiftReport(ctx context.Context, under string, from time.Time, to time.Time) (*model.ShiftReport, error)
@@ -251,13 +267,15 @@ type SignalResolver interface {
 	Unit(ctx context.Context, obj *twin.SignalDef) (*string, error)
 
 	Kind(ctx context.Context, obj *twin.SignalDef) (string, error)
+	Description(ctx context.Context, obj *twin.SignalDef) (*string, error)
 }
 type SubscriptionResolver interface {
 	ModeChanged(ctx context.Context, under *string, after *string) (<-chan *gqlmodel.ModeChange, error)
 	TwinEvents(ctx context.Context, under *string, kinds []twin.EventKind, after *string) (<-chan *twin.Event, error)
-	AssetState(ctx context.Context, id string) (<-chan *gqlmodel.AssetState, error)
+	AssetState(ctx context.Context, id string, minInterval *time.Duration) (<-chan *gqlmodel.AssetState, error)
 }
 type TwinEventResolver interface {
+	AssetID(ctx context.Context, obj *twin.Event) (string, error)
 	Asset(ctx context.Context, obj *twin.Event) (string, error)
 	AssetNode(ctx context.Context, obj *twin.Event) (*gqlmodel.Asset, error)
 	FromMode(ctx context.Context, obj *twin.Event) (*twin.Mode, error)
@@ -331,7 +349,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Asset.Events(childComplexity, args["from"].(*time.Time), args["to"].(*time.Time), args["kinds"].([]twin.EventKind), args["first"].(int), args["after"].(*string)), true
+		return e.ComplexityRoot.Asset.Events(childComplexity, args["from"].(*time.Time), args["to"].(*time.Time), args["kinds"].([]twin.EventKind), args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string), args["includeDescendants"].(*bool)), true
 	case "Asset.history":
 		if e.ComplexityRoot.Asset.History == nil {
 			break
@@ -418,6 +436,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AssetShift.Asset(childComplexity), true
+	case "AssetShift.assetId":
+		if e.ComplexityRoot.AssetShift.AssetID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssetShift.AssetID(childComplexity), true
 	case "AssetShift.assetNode":
 		if e.ComplexityRoot.AssetShift.AssetNode == nil {
 			break
@@ -466,6 +490,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AssetState.Asset(childComplexity), true
+	case "AssetState.assetId":
+		if e.ComplexityRoot.AssetState.AssetID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssetState.AssetID(childComplexity), true
 	case "AssetState.batch":
 		if e.ComplexityRoot.AssetState.Batch == nil {
 			break
@@ -626,6 +656,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ModeChange.Asset(childComplexity), true
+	case "ModeChange.assetId":
+		if e.ComplexityRoot.ModeChange.AssetID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ModeChange.AssetID(childComplexity), true
 	case "ModeChange.assetNode":
 		if e.ComplexityRoot.ModeChange.AssetNode == nil {
 			break
@@ -663,6 +699,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ModeChange.ToMode(childComplexity), true
 
+	case "ModeCount.count":
+		if e.ComplexityRoot.ModeCount.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ModeCount.Count(childComplexity), true
+	case "ModeCount.mode":
+		if e.ComplexityRoot.ModeCount.Mode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ModeCount.Mode(childComplexity), true
+
 	case "ModeSeconds.mode":
 		if e.ComplexityRoot.ModeSeconds.Mode == nil {
 			break
@@ -688,6 +737,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PageInfo.HasNextPage(childComplexity), true
+	case "PageInfo.hasPreviousPage":
+		if e.ComplexityRoot.PageInfo.HasPreviousPage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PageInfo.HasPreviousPage(childComplexity), true
+	case "PageInfo.startCursor":
+		if e.ComplexityRoot.PageInfo.StartCursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PageInfo.StartCursor(childComplexity), true
 
 	case "Point.ts":
 		if e.ComplexityRoot.Point.TS == nil {
@@ -723,7 +784,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Assets(childComplexity, args["type"].(*string), args["under"].(*string), args["first"].(int), args["after"].(*string)), true
+		return e.ComplexityRoot.Query.Assets(childComplexity, args["type"].(*string), args["under"].(*string), args["first"].(int), args["after"].(*string), args["mode"].([]twin.Mode)), true
+	case "Query.events":
+		if e.ComplexityRoot.Query.Events == nil {
+			break
+		}
+
+		args, err := ec.field_Query_events_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Events(childComplexity, args["under"].(*string), args["kinds"].([]twin.EventKind), args["from"].(*time.Time), args["to"].(*time.Time), args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string)), true
 
 	case "Query.node":
 		if e.ComplexityRoot.Query.Node == nil {
@@ -771,6 +843,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Query.__resolve_entities(childComplexity, args["representations"].([]map[string]any)), true
 
+	case "Rollup.byMode":
+		if e.ComplexityRoot.Rollup.ByMode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Rollup.ByMode(childComplexity), true
 	case "Rollup.fault":
 		if e.ComplexityRoot.Rollup.Fault == nil {
 			break
@@ -876,6 +954,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ShiftReport.To(childComplexity), true
 
+	case "Signal.decimals":
+		if e.ComplexityRoot.Signal.Decimals == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Signal.Decimals(childComplexity), true
+	case "Signal.description":
+		if e.ComplexityRoot.Signal.Description == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Signal.Description(childComplexity), true
 	case "Signal.kind":
 		if e.ComplexityRoot.Signal.Kind == nil {
 			break
@@ -917,7 +1007,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Subscription.AssetState(childComplexity, args["id"].(string)), true
+		return e.ComplexityRoot.Subscription.AssetState(childComplexity, args["id"].(string), args["minInterval"].(*time.Duration)), true
 	case "Subscription.modeChanged":
 		if e.ComplexityRoot.Subscription.ModeChanged == nil {
 			break
@@ -947,6 +1037,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.TwinEvent.Asset(childComplexity), true
+	case "TwinEvent.assetId":
+		if e.ComplexityRoot.TwinEvent.AssetID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TwinEvent.AssetID(childComplexity), true
 	case "TwinEvent.assetNode":
 		if e.ComplexityRoot.TwinEvent.AssetNode == nil {
 			break
@@ -1122,7 +1218,11 @@ directive @entityResolver(multi: Boolean) on OBJECT
 "An RFC 3339 timestamp, e.g. 2026-11-24T06:00:00Z."
 scalar Time
 
-"A duration such as \"10s\", \"1m\", \"15m\", \"1h\" or \"1d\"."
+"""
+A duration: "10s", "1m", "15m", "1h", "1d" (any Go duration or whole days), or
+ISO 8601 with days, hours, minutes and seconds ("PT5M", "PT1H30M", "P1D", "P1W").
+Years and months are refused: they have no fixed length. Output uses the short form.
+"""
 scalar Duration
 
 "Any JSON value: numbers read as numbers, booleans as booleans, lists as lists."
@@ -1130,64 +1230,154 @@ scalar JSON
 
 "An object with a globally unique id. Assets use their canonical path as id."
 interface Node {
+  "The global id."
   id: ID!
 }
 
+"""
+The entry points. A field that can fail on its arguments is nullable, so its
+error (in errors, with extensions.code) leaves the other fields' data intact.
+"""
 type Query {
   "The asset with the id, or null when there is none."
-  asset(id: ID!): Asset
-  "A page of assets, optionally only of a type and under (or equal to) an asset."
-  assets(type: String, under: ID, first: Int!, after: String): AssetConnection!
+  asset("The asset's canonical path, e.g. plant/jkt1/packaging/line3." id: ID!): Asset
+  """
+  A page of assets in model order, optionally only of a type, under (or equal
+  to) an asset and in some current modes; null with an error on a bad argument.
+  """
+  assets(
+    "Only assets of this type, e.g. packaging_line."
+    type: String
+    "Only this asset and the assets below it."
+    under: ID
+    "Page size: 1 to the gateway's page limit."
+    first: Int!
+    "Continue after this cursor (an AssetEdge.cursor or pageInfo.endCursor)."
+    after: String
+    "Only assets whose current mode is one of these; an asset without data is UNKNOWN."
+    mode: [Mode!]
+  ): AssetConnection
+  """
+  Business events of every asset (or under one), as a Relay connection in
+  store order (oldest first): first/after pages forward, last/before pages
+  back from the newest. Null with an error on a bad argument.
+  """
+  events(
+    "Only events of this asset and the assets below it; all visible assets when null."
+    under: ID
+    "Only events of these kinds."
+    kinds: [EventKind!]
+    "Only events at or after this time."
+    from: Time
+    "Only events before this time."
+    to: Time
+    "The page's size, counted from the start (or after): 1 to the gateway's page limit. Give first or last."
+    first: Int
+    "Only events after this cursor."
+    after: String
+    "The page's size, counted back from the end (or before): the newest events. Give first or last."
+    last: Int
+    "Only events before this cursor."
+    before: String
+  ): EventConnection
   "The object with the global id, or null."
-  node(id: ID!): Node
+  node("A global id; assets use their canonical path." id: ID!): Node
   "The assets without parents (usually the sites)."
   roots: [Asset!]!
-  "What happened under an asset during a time window (a shift)."
-  shiftReport(under: ID!, from: Time!, to: Time!): ShiftReport!
+  "What happened under an asset during a time window (a shift); null with an error on a bad argument."
+  shiftReport(
+    "The asset whose subtree the report covers (it included)."
+    under: ID!
+    "The window's start (inclusive)."
+    from: Time!
+    "The window's end (exclusive)."
+    to: Time!
+  ): ShiftReport
 }
 
 type Subscription {
   "Mode changes under an asset (all assets when under is null); after resumes from a cursor."
-  modeChanged(under: ID, after: String): ModeChange!
+  modeChanged(
+    "Only changes of this asset and the assets below it; all visible assets when null."
+    under: ID
+    "Resume: first every stored change after this cursor, then live ones, with no gap."
+    after: String
+  ): ModeChange!
   "Business events under an asset, optionally of some kinds; after resumes from a cursor."
-  twinEvents(under: ID, kinds: [EventKind!], after: String): TwinEvent!
-  "The state of one asset each time it changes."
-  assetState(id: ID!): AssetState!
+  twinEvents(
+    "Only events of this asset and the assets below it; all visible assets when null."
+    under: ID
+    "Only events of these kinds."
+    kinds: [EventKind!]
+    "Resume: first every stored event after this cursor, then live ones, with no gap."
+    after: String
+  ): TwinEvent!
+  "The state of one asset: its current state, then each change."
+  assetState(
+    "The asset's canonical path."
+    id: ID!
+    """
+    At most one update per this interval, e.g. "1s" or "PT5S": changes in
+    between are merged and the newest state is sent when the interval ends.
+    Every change when null.
+    """
+    minInterval: Duration
+  ): AssetState!
 }
 
 "The business operating mode of an asset."
 enum Mode {
+  "Producing."
   RUNNING
+  "Powered and ready, not producing."
   IDLE
+  "Stopped by an active fault."
   FAULT
+  "Powered off or stopped on purpose."
   STOP
+  "No data yet, or the asset's type has no mode rules."
   UNKNOWN
 }
 
 "The kind of a business event."
 enum EventKind {
+  "The mode changed (fromMode, toMode, durationSeconds)."
   MODE_CHANGED
+  "A fault code became active (code)."
   FAULT_RAISED
+  "A fault code cleared (code, durationSeconds)."
   FAULT_CLEARED
+  "A batch started (batch, product)."
   BATCH_STARTED
+  "A batch ended (batch, product, durationSeconds)."
   BATCH_ENDED
+  "The product changed (product)."
   PRODUCT_CHANGED
 }
 
 "An aggregate function over the samples of a history bucket."
 enum Agg {
+  "The mean."
   AVG
+  "The smallest value."
   MIN
+  "The largest value."
   MAX
+  "The sum."
   SUM
+  "The number of samples."
   COUNT
+  "The earliest sample's value."
   FIRST
+  "The latest sample's value."
   LAST
 }
 
 "What a history query puts in a bucket without samples (empty buckets are left out by default)."
 enum Fill {
+  "An empty bucket appears with a null value."
   NULL
+  "An empty bucket repeats the previous bucket's value."
   PREVIOUS
 }
 
@@ -1195,48 +1385,111 @@ enum Fill {
 type Asset implements Node @key(fields: "id") @entityResolver(multi: true) {
   "The canonical asset path, e.g. plant/jkt1/packaging/line3."
   id: ID!
+  "The display name."
   name: String!
+  "The asset type, e.g. packaging_line; it defines the signals and mode rules."
   type: String!
   "Nameplate and other static data."
   attributes: JSON
+  "The assets directly above (more than one where the hierarchy is a DAG)."
   parents: [Asset!]!
-  children(type: String): [Asset!]!
+  "The assets directly below, optionally only of a type."
+  children("Only children of this type." type: String): [Asset!]!
   "Every distinct asset above, nearest first."
   ancestors: [Asset!]!
-  "Every distinct asset below (breadth first), optionally of a type and at most maxDepth levels down."
-  descendants(type: String, maxDepth: Int): [Asset!]!
+  "Every distinct asset below (breadth first), optionally of a type and at most maxDepth levels down; null with an error on a bad maxDepth."
+  descendants(
+    "Only descendants of this type."
+    type: String
+    "At most this many levels down (at least 1); unlimited when null."
+    maxDepth: Int
+  ): [Asset!]
   "The curated signals of the asset's type."
   signals: [Signal!]!
   "The current state; null when the asset has no data yet."
   state: AssetState
-  "A downsampled series of one signal. Without interval the raw samples are returned."
-  history(metric: String!, from: Time!, to: Time!, interval: Duration, agg: Agg = AVG, fill: Fill): Series!
-  "Business events of the asset, oldest first."
-  events(from: Time, to: Time, kinds: [EventKind!], first: Int!, after: String): EventConnection!
+  """
+  A downsampled series of one signal. Without interval the raw samples are
+  returned. Null with an error (e.g. BAD_INPUT, LIMIT) on a bad argument; the
+  asset's other fields are unaffected.
+  """
+  history(
+    "The signal's name, e.g. speed_units_per_min."
+    metric: String!
+    "The range's start (inclusive)."
+    from: Time!
+    "The range's end (exclusive)."
+    to: Time!
+    "The bucket width; raw samples when null."
+    interval: Duration
+    "The aggregate per bucket."
+    agg: Agg = AVG
+    "What an empty bucket holds; empty buckets are left out when null."
+    fill: Fill
+  ): Series
+  """
+  Business events of the asset (and with includeDescendants, of the assets
+  below it), as a Relay connection in store order (oldest first): first/after
+  pages forward, last/before pages back from the newest. Null with an error on
+  a bad argument (a bad cursor, say); the asset's other fields are unaffected.
+  """
+  events(
+    "Only events at or after this time."
+    from: Time
+    "Only events before this time."
+    to: Time
+    "Only events of these kinds."
+    kinds: [EventKind!]
+    "The page's size, counted from the start (or after): 1 to the gateway's page limit. Give first or last."
+    first: Int
+    "Only events after this cursor."
+    after: String
+    "The page's size, counted back from the end (or before): the newest events. Give first or last."
+    last: Int
+    "Only events before this cursor."
+    before: String
+    "Also the events of every asset below this one (a line's machines, a site's lines)."
+    includeDescendants: Boolean = false
+  ): EventConnection
   "Aggregates over the subtree, each asset once (a machine under two lines counts once)."
   rollup: Rollup
 }
 
 "A curated signal of an asset type."
 type Signal {
+  "The stable signal name, e.g. press1_bar."
   name: String!
+  "The engineering unit, e.g. bar; null for unitless signals."
   unit: String
+  "The smallest valid value; null when unbounded."
   min: Float
+  "The largest valid value; null when unbounded."
   max: Float
   "number, bool, string or list."
   kind: String!
+  "What the signal measures."
+  description: String
+  "Decimal places of the signal's resolution: its current values and history are rounded to them. Null when not set (values as measured)."
+  decimals: Int
 }
 
 "The current business state of an asset."
 type AssetState {
+  "The asset the state belongs to."
   asset: Asset!
+  "The id (canonical path) of the asset."
+  assetId: ID!
+  "The current mode (a debounced change counts once it has held for the type's debounce)."
   mode: Mode!
   "The sample time the current mode began."
   modeSince: Time
   "The timestamp of the newest applied sample (not wall-clock time)."
   updatedAt: Time
+  "The active fault codes; empty when none."
   faultCodes: [String!]!
+  "The product being made; null when none."
   product: String
+  "The current batch (lot); null when none."
   batch: String
   "Seconds in RUNNING since the site's local midnight, counted up to the time of the read."
   uptimeSecondsToday: Float!
@@ -1245,25 +1498,34 @@ type AssetState {
   "OEE estimate (availability × performance × quality, 0..1), when the type defines its inputs."
   oee: Float
   "The current value of one signal, or null."
-  metric(name: String!): MetricValue
+  metric("The signal's name." name: String!): MetricValue
   "The current values of every signal with data."
   metrics: [MetricValue!]!
 }
 
 "The current value of one signal."
 type MetricValue {
+  "The signal's name."
   name: String!
+  "The value: a number (rounded to the signal's decimals), boolean, string or list of strings."
   value: JSON
+  "The signal's unit; null for unitless signals."
   unit: String
+  "The sample time of the value."
   ts: Time!
 }
 
 "A downsampled series."
 type Series {
+  "The signal's name."
   metric: String!
+  "The signal's unit; null for unitless signals."
   unit: String
+  "The bucket width; null for raw samples."
   interval: Duration
+  "The aggregate per bucket."
   agg: Agg!
+  "The buckets (or raw samples) in time order; values rounded to the signal's decimals."
   points: [Point!]!
   """
   The points' times as one list, in order. With values, the compact form of
@@ -1276,51 +1538,83 @@ type Series {
 
 "One bucket (or raw sample) of a series; value is null for a gap-filled empty bucket."
 type Point {
+  "The bucket's start (or the sample time)."
   ts: Time!
+  "The aggregate (or sample value); null for a gap-filled empty bucket."
   value: Float
 }
 
 "A business event derived from telemetry."
 type TwinEvent {
+  "A stable id: the same event derived twice has the same id."
   id: ID!
+  "What happened."
   kind: EventKind!
+  "The sample time of the event."
   ts: Time!
   "The id (canonical path) of the asset the event is about."
-  asset: ID!
-  "The asset itself, to traverse the graph from the event (asset is its id)."
-  assetNode: Asset!
+  assetId: ID!
+  "The id of the asset. In the next release asset becomes the Asset object (today's assetNode)."
+  asset: ID! @deprecated(reason: "Use assetId. In the next release asset becomes Asset! (the object assetNode is today).")
+  "The asset the event is about, to traverse the graph from the event."
+  assetNode: Asset! @deprecated(reason: "In the next release this is asset: Asset!; assetNode is removed then.")
+  "The mode before a MODE_CHANGED; null for other kinds."
   fromMode: Mode
+  "The mode after a MODE_CHANGED; null for other kinds."
   toMode: Mode
+  "How long the ended state lasted (the old mode, the fault, the batch); null when unknown."
   durationSeconds: Float
+  "The fault code of FAULT_RAISED and FAULT_CLEARED."
   code: String
+  "The batch of BATCH_STARTED and BATCH_ENDED."
   batch: String
+  "The product of batch and product events."
   product: String
   "Resume position: pass it as after to page on or to resume a subscription."
   cursor: String!
 }
 
+"A page of events (Relay connection), oldest first."
 type EventConnection {
+  "The page's events with their cursors."
   edges: [EventEdge!]!
+  "Where the page sits in the whole list."
   pageInfo: PageInfo!
 }
 
+"One event of a page."
 type EventEdge {
+  "The event's position: pass it as after or before."
   cursor: String!
+  "The event."
   node: TwinEvent!
 }
 
+"A page of assets (Relay connection), in model order."
 type AssetConnection {
+  "The page's assets with their cursors."
   edges: [AssetEdge!]!
+  "Where the page sits in the whole list."
   pageInfo: PageInfo!
 }
 
+"One asset of a page."
 type AssetEdge {
+  "The asset's position: pass it as after."
   cursor: String!
+  "The asset."
   node: Asset!
 }
 
+"Where a page sits in the whole list (Relay PageInfo)."
 type PageInfo {
+  "More items follow the page (always false when paging back with last)."
   hasNextPage: Boolean!
+  "More items precede the page (always false when paging forward with first)."
+  hasPreviousPage: Boolean!
+  "The first item's cursor; null for an empty page."
+  startCursor: String
+  "The last item's cursor; for an empty page after a cursor, that cursor (so a poll resumes from it)."
   endCursor: String
 }
 
@@ -1329,11 +1623,16 @@ type ModeChange {
   "Resume position: pass it as after to resume the subscription."
   cursor: String!
   "The id (canonical path) of the asset that changed mode."
-  asset: ID!
-  "The asset itself, to traverse the graph from the change (asset is its id)."
-  assetNode: Asset!
+  assetId: ID!
+  "The id of the asset. In the next release asset becomes the Asset object (today's assetNode)."
+  asset: ID! @deprecated(reason: "Use assetId. In the next release asset becomes Asset! (the object assetNode is today).")
+  "The asset that changed mode, to traverse the graph from the change."
+  assetNode: Asset! @deprecated(reason: "In the next release this is asset: Asset!; assetNode is removed then.")
+  "The mode before."
   fromMode: Mode!
+  "The mode after."
   toMode: Mode!
+  "The sample time of the change."
   ts: Time!
   "How long fromMode lasted."
   durationSeconds: Float
@@ -1345,44 +1644,69 @@ type Rollup {
   oee: Float
   "Units produced today by the highest assets of the subtree (itself included) that count units: a plant's from its lines, a line's its own."
   unitsToday: Float
-  "Descendants with a mode, counted once each, by current mode."
-  running: Int!
-  idle: Int!
-  fault: Int!
-  stopped: Int!
-  unknown: Int!
+  "Descendants with a mode, counted once each, by current mode: one entry per mode, in Mode order (the shape of AssetShift.secondsByMode)."
+  byMode: [ModeCount!]!
+  "Descendants in RUNNING."
+  running: Int! @deprecated(reason: "Use byMode (mode RUNNING).")
+  "Descendants in IDLE."
+  idle: Int! @deprecated(reason: "Use byMode (mode IDLE).")
+  "Descendants in FAULT."
+  fault: Int! @deprecated(reason: "Use byMode (mode FAULT).")
+  "Descendants in STOP."
+  stopped: Int! @deprecated(reason: "Use byMode (mode STOP).")
+  "Descendants without a known mode."
+  unknown: Int! @deprecated(reason: "Use byMode (mode UNKNOWN).")
+}
+
+"How many assets are in one mode."
+type ModeCount {
+  "The mode."
+  mode: Mode!
+  "The number of assets in it."
+  count: Int!
 }
 
 "What happened under an asset during a time window."
 type ShiftReport {
+  "The window's start."
   from: Time!
+  "The window's end."
   to: Time!
+  "The asset and every asset below it, each once."
   assets: [AssetShift!]!
 }
 
 "One asset's shift: time by mode, OEE, units, faults and events."
 type AssetShift {
   "The id (canonical path) of the asset."
-  asset: ID!
-  "The asset itself, to traverse the graph from the report (asset is its id)."
-  assetNode: Asset!
+  assetId: ID!
+  "The id of the asset. In the next release asset becomes the Asset object (today's assetNode)."
+  asset: ID! @deprecated(reason: "Use assetId. In the next release asset becomes Asset! (the object assetNode is today).")
+  "The asset, to traverse the graph from the report."
+  assetNode: Asset! @deprecated(reason: "In the next release this is asset: Asset!; assetNode is removed then.")
   "Seconds in each mode; they sum to the window. UNKNOWN is time without data."
   secondsByMode: [ModeSeconds!]!
   "OEE over the window, when the type defines its inputs."
   oee: Float
   "Units counted during the window, when the type has a unit counter."
   unitsProduced: Float
+  "The fault codes raised or active during the window, in code order."
   faults: [FaultSummary!]!
-  "The first events of the window."
-  events(first: Int!): [TwinEvent!]!
+  "The first events of the window, oldest first; null with an error on a bad first."
+  events("How many: 1 to the gateway's page limit." first: Int!): [TwinEvent!]
 }
 
+"The time one asset spent in one mode."
 type ModeSeconds {
+  "The mode."
   mode: Mode!
+  "Seconds in it."
   seconds: Float!
 }
 
+"What one fault code did during a window."
 type FaultSummary {
+  "The fault code."
   code: String!
   "How many times the code was raised in the window."
   count: Int!
@@ -1525,6 +1849,8 @@ func (ec *executionContext) childFields_AssetEdge(ctx context.Context, field gra
 
 func (ec *executionContext) childFields_AssetShift(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
+	case "assetId":
+		return ec.fieldContext_AssetShift_assetId(ctx, field)
 	case "asset":
 		return ec.fieldContext_AssetShift_asset(ctx, field)
 	case "assetNode":
@@ -1547,6 +1873,8 @@ func (ec *executionContext) childFields_AssetState(ctx context.Context, field gr
 	switch field.Name {
 	case "asset":
 		return ec.fieldContext_AssetState_asset(ctx, field)
+	case "assetId":
+		return ec.fieldContext_AssetState_assetId(ctx, field)
 	case "mode":
 		return ec.fieldContext_AssetState_mode(ctx, field)
 	case "modeSince":
@@ -1623,6 +1951,8 @@ func (ec *executionContext) childFields_ModeChange(ctx context.Context, field gr
 	switch field.Name {
 	case "cursor":
 		return ec.fieldContext_ModeChange_cursor(ctx, field)
+	case "assetId":
+		return ec.fieldContext_ModeChange_assetId(ctx, field)
 	case "asset":
 		return ec.fieldContext_ModeChange_asset(ctx, field)
 	case "assetNode":
@@ -1639,6 +1969,16 @@ func (ec *executionContext) childFields_ModeChange(ctx context.Context, field gr
 	return nil, fmt.Errorf("no field named %q was found under type ModeChange", field.Name)
 }
 
+func (ec *executionContext) childFields_ModeCount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "mode":
+		return ec.fieldContext_ModeCount_mode(ctx, field)
+	case "count":
+		return ec.fieldContext_ModeCount_count(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ModeCount", field.Name)
+}
+
 func (ec *executionContext) childFields_ModeSeconds(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "mode":
@@ -1653,6 +1993,10 @@ func (ec *executionContext) childFields_PageInfo(ctx context.Context, field grap
 	switch field.Name {
 	case "hasNextPage":
 		return ec.fieldContext_PageInfo_hasNextPage(ctx, field)
+	case "hasPreviousPage":
+		return ec.fieldContext_PageInfo_hasPreviousPage(ctx, field)
+	case "startCursor":
+		return ec.fieldContext_PageInfo_startCursor(ctx, field)
 	case "endCursor":
 		return ec.fieldContext_PageInfo_endCursor(ctx, field)
 	}
@@ -1675,6 +2019,8 @@ func (ec *executionContext) childFields_Rollup(ctx context.Context, field graphq
 		return ec.fieldContext_Rollup_oee(ctx, field)
 	case "unitsToday":
 		return ec.fieldContext_Rollup_unitsToday(ctx, field)
+	case "byMode":
+		return ec.fieldContext_Rollup_byMode(ctx, field)
 	case "running":
 		return ec.fieldContext_Rollup_running(ctx, field)
 	case "idle":
@@ -1733,6 +2079,10 @@ func (ec *executionContext) childFields_Signal(ctx context.Context, field graphq
 		return ec.fieldContext_Signal_max(ctx, field)
 	case "kind":
 		return ec.fieldContext_Signal_kind(ctx, field)
+	case "description":
+		return ec.fieldContext_Signal_description(ctx, field)
+	case "decimals":
+		return ec.fieldContext_Signal_decimals(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Signal", field.Name)
 }
@@ -1745,6 +2095,8 @@ func (ec *executionContext) childFields_TwinEvent(ctx context.Context, field gra
 		return ec.fieldContext_TwinEvent_kind(ctx, field)
 	case "ts":
 		return ec.fieldContext_TwinEvent_ts(ctx, field)
+	case "assetId":
+		return ec.fieldContext_TwinEvent_assetId(ctx, field)
 	case "asset":
 		return ec.fieldContext_TwinEvent_asset(ctx, field)
 	case "assetNode":
@@ -1983,8 +2335,8 @@ func (ec *executionContext) field_Asset_events_args(ctx context.Context, rawArgs
 	}
 	args["kinds"] = arg2
 	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "first",
-		func(ctx context.Context, v any) (int, error) {
-			return ec.unmarshalNInt2int(ctx, v)
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -1998,6 +2350,30 @@ func (ec *executionContext) field_Asset_events_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["after"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg5
+	arg6, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg6
+	arg7, err := graphql.ProcessArgField(ctx, rawArgs, "includeDescendants",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["includeDescendants"] = arg7
 	return args, nil
 }
 
@@ -2146,6 +2522,84 @@ func (ec *executionContext) field_Query_assets_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["after"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "mode",
+		func(ctx context.Context, v any) ([]twin.Mode, error) {
+			return ec.unmarshalOMode2ᚕgithubᚗcomᚋtwingraphᚋtwingraphᚐModeᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["mode"] = arg4
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_events_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "under",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["under"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "kinds",
+		func(ctx context.Context, v any) ([]twin.EventKind, error) {
+			return ec.unmarshalOEventKind2ᚕgithubᚗcomᚋtwingraphᚋtwingraphᚐEventKindᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["kinds"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "from",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["from"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "to",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["to"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg5
+	arg6, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg6
+	arg7, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg7
 	return args, nil
 }
 
@@ -2204,6 +2658,14 @@ func (ec *executionContext) field_Subscription_assetState_args(ctx context.Conte
 		return nil, err
 	}
 	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "minInterval",
+		func(ctx context.Context, v any) (*time.Duration, error) {
+			return ec.unmarshalODuration2ᚖtimeᚐDuration(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["minInterval"] = arg1
 	return args, nil
 }
 
@@ -2547,10 +3009,10 @@ func (ec *executionContext) _Asset_descendants(ctx context.Context, field graphq
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*gqlmodel.Asset) graphql.Marshaler {
-			return ec.marshalNAsset2ᚕᚖgithubᚗcomᚋtwingraphᚋtwingraphᚋresolversᚋgqlmodelᚐAssetᚄ(ctx, selections, v)
+			return ec.marshalOAsset2ᚕᚖgithubᚗcomᚋtwingraphᚋtwingraphᚋresolversᚋgqlmodelᚐAssetᚄ(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Asset_descendants(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -2655,10 +3117,10 @@ func (ec *executionContext) _Asset_history(ctx context.Context, field graphql.Co
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *gqlmodel.Series) graphql.Marshaler {
-			return ec.marshalNSeries2ᚖgithubᚗcomᚋtwingraphᚋtwingraphᚋresolversᚋgqlmodelᚐSeries(ctx, selections, v)
+			return ec.marshalOSeries2ᚖgithubᚗcomᚋtwingraphᚋtwingraphᚋresolversᚋgqlmodelᚐSeries(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Asset_history(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -2695,14 +3157,14 @@ func (ec *executionContext) _Asset_events(ctx context.Context, field graphql.Col
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Asset().Events(ctx, obj, fc.Args["from"].(*time.Time), fc.Args["to"].(*time.Time), fc.Args["kinds"].([]twin.EventKind), fc.Args["first"].(int), fc.Args["after"].(*string))
+			return ec.Resolvers.Asset().Events(ctx, obj, fc.Args["from"].(*time.Time), fc.Args["to"].(*time.Time), fc.Args["kinds"].([]twin.EventKind), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string), fc.Args["includeDescendants"].(*bool))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.EventConnection) graphql.Marshaler {
-			return ec.marshalNEventConnection2ᚖgithubᚗcomᚋtwingraphᚋtwingraphᚋgraphᚋmodelᚐEventConnection(ctx, selections, v)
+			return ec.marshalOEventConnection2ᚖgithubᚗcomᚋtwingraphᚋtwingraphᚋgraphᚋmodelᚐEventConnection(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Asset_events(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -2878,6 +3340,29 @@ func (ec *executionContext) fieldContext_AssetEdge_node(_ context.Context, field
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _AssetShift_assetId(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.AssetShift) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssetShift_assetId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AssetID(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssetShift_assetId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssetShift", field, true, false, "ID")
 }
 
 func (ec *executionContext) _AssetShift_asset(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.AssetShift) (ret graphql.Marshaler) {
@@ -3059,10 +3544,10 @@ func (ec *executionContext) _AssetShift_events(ctx context.Context, field graphq
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*twin.Event) graphql.Marshaler {
-			return ec.marshalNTwinEvent2ᚕᚖgithubᚗcomᚋtwingraphᚋtwingraphᚐEventᚄ(ctx, selections, v)
+			return ec.marshalOTwinEvent2ᚕᚖgithubᚗcomᚋtwingraphᚋtwingraphᚐEventᚄ(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_AssetShift_events(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -3119,6 +3604,29 @@ func (ec *executionContext) fieldContext_AssetState_asset(_ context.Context, fie
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _AssetState_assetId(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.AssetState) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssetState_assetId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AssetID(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssetState_assetId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssetState", field, true, false, "ID")
 }
 
 func (ec *executionContext) _AssetState_mode(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.AssetState) (ret graphql.Marshaler) {
@@ -3751,6 +4259,29 @@ func (ec *executionContext) fieldContext_ModeChange_cursor(_ context.Context, fi
 	return graphql.NewScalarFieldContext("ModeChange", field, false, false, "String")
 }
 
+func (ec *executionContext) _ModeChange_assetId(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.ModeChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ModeChange_assetId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AssetID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ModeChange_assetId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ModeChange", field, false, false, "ID")
+}
+
 func (ec *executionContext) _ModeChange_asset(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.ModeChange) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -3898,6 +4429,52 @@ func (ec *executionContext) fieldContext_ModeChange_durationSeconds(_ context.Co
 	return graphql.NewScalarFieldContext("ModeChange", field, false, false, "Float")
 }
 
+func (ec *executionContext) _ModeCount_mode(ctx context.Context, field graphql.CollectedField, obj *model.ModeCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ModeCount_mode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Mode, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v twin.Mode) graphql.Marshaler {
+			return ec.marshalNMode2githubᚗcomᚋtwingraphᚋtwingraphᚐMode(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ModeCount_mode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ModeCount", field, false, false, "Mode")
+}
+
+func (ec *executionContext) _ModeCount_count(ctx context.Context, field graphql.CollectedField, obj *model.ModeCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ModeCount_count(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Count, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ModeCount_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ModeCount", field, false, false, "Int")
+}
+
 func (ec *executionContext) _ModeSeconds_mode(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.ModeSeconds) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -3965,6 +4542,52 @@ func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field gra
 }
 func (ec *executionContext) fieldContext_PageInfo_hasNextPage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PageInfo", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _PageInfo_hasPreviousPage(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PageInfo_hasPreviousPage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HasPreviousPage, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PageInfo_hasPreviousPage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PageInfo", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _PageInfo_startCursor(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PageInfo_startCursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StartCursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PageInfo_startCursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PageInfo", field, false, false, "String")
 }
 
 func (ec *executionContext) _PageInfo_endCursor(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
@@ -4090,14 +4713,14 @@ func (ec *executionContext) _Query_assets(ctx context.Context, field graphql.Col
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Assets(ctx, fc.Args["type"].(*string), fc.Args["under"].(*string), fc.Args["first"].(int), fc.Args["after"].(*string))
+			return ec.Resolvers.Query().Assets(ctx, fc.Args["type"].(*string), fc.Args["under"].(*string), fc.Args["first"].(int), fc.Args["after"].(*string), fc.Args["mode"].([]twin.Mode))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.AssetConnection) graphql.Marshaler {
-			return ec.marshalNAssetConnection2ᚖgithubᚗcomᚋtwingraphᚋtwingraphᚋgraphᚋmodelᚐAssetConnection(ctx, selections, v)
+			return ec.marshalOAssetConnection2ᚖgithubᚗcomᚋtwingraphᚋtwingraphᚋgraphᚋmodelᚐAssetConnection(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Query_assets(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -4118,6 +4741,50 @@ func (ec *executionContext) fieldContext_Query_assets(ctx context.Context, field
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_assets_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_events(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_events(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Events(ctx, fc.Args["under"].(*string), fc.Args["kinds"].([]twin.EventKind), fc.Args["from"].(*time.Time), fc.Args["to"].(*time.Time), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.EventConnection) graphql.Marshaler {
+			return ec.marshalOEventConnection2ᚖgithubᚗcomᚋtwingraphᚋtwingraphᚋgraphᚋmodelᚐEventConnection(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_events(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EventConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_events_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -4214,10 +4881,10 @@ func (ec *executionContext) _Query_shiftReport(ctx context.Context, field graphq
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.ShiftReport) graphql.Marshaler {
-			return ec.marshalNShiftReport2ᚖgithubᚗcomᚋtwingraphᚋtwingraphᚋgraphᚋmodelᚐShiftReport(ctx, selections, v)
+			return ec.marshalOShiftReport2ᚖgithubᚗcomᚋtwingraphᚋtwingraphᚋgraphᚋmodelᚐShiftReport(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Query_shiftReport(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -4440,6 +5107,38 @@ func (ec *executionContext) _Rollup_unitsToday(ctx context.Context, field graphq
 }
 func (ec *executionContext) fieldContext_Rollup_unitsToday(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Rollup", field, false, false, "Float")
+}
+
+func (ec *executionContext) _Rollup_byMode(ctx context.Context, field graphql.CollectedField, obj *model.Rollup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Rollup_byMode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ByMode, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ModeCount) graphql.Marshaler {
+			return ec.marshalNModeCount2ᚕᚖgithubᚗcomᚋtwingraphᚋtwingraphᚋgraphᚋmodelᚐModeCountᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Rollup_byMode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Rollup",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ModeCount(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Rollup_running(ctx context.Context, field graphql.CollectedField, obj *model.Rollup) (ret graphql.Marshaler) {
@@ -4920,6 +5619,52 @@ func (ec *executionContext) fieldContext_Signal_kind(_ context.Context, field gr
 	return graphql.NewScalarFieldContext("Signal", field, true, true, "String")
 }
 
+func (ec *executionContext) _Signal_description(ctx context.Context, field graphql.CollectedField, obj *twin.SignalDef) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Signal_description(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Signal().Description(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Signal_description(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Signal", field, true, true, "String")
+}
+
+func (ec *executionContext) _Signal_decimals(ctx context.Context, field graphql.CollectedField, obj *twin.SignalDef) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Signal_decimals(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Decimals, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Signal_decimals(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Signal", field, false, false, "Int")
+}
+
 func (ec *executionContext) _Subscription_modeChanged(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
 	return graphql.ResolveFieldStream(
 		ctx,
@@ -5018,7 +5763,7 @@ func (ec *executionContext) _Subscription_assetState(ctx context.Context, field 
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Subscription().AssetState(ctx, fc.Args["id"].(string))
+			return ec.Resolvers.Subscription().AssetState(ctx, fc.Args["id"].(string), fc.Args["minInterval"].(*time.Duration))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *gqlmodel.AssetState) graphql.Marshaler {
@@ -5119,6 +5864,29 @@ func (ec *executionContext) _TwinEvent_ts(ctx context.Context, field graphql.Col
 }
 func (ec *executionContext) fieldContext_TwinEvent_ts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("TwinEvent", field, false, false, "Time")
+}
+
+func (ec *executionContext) _TwinEvent_assetId(ctx context.Context, field graphql.CollectedField, obj *twin.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TwinEvent_assetId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.TwinEvent().AssetID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TwinEvent_assetId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TwinEvent", field, true, true, "ID")
 }
 
 func (ec *executionContext) _TwinEvent_asset(ctx context.Context, field graphql.CollectedField, obj *twin.Event) (ret graphql.Marshaler) {
@@ -6575,7 +7343,7 @@ func (ec *executionContext) _Asset(ctx context.Context, sel ast.SelectionSet, ob
 				})
 		case "descendants":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Asset_descendants(ctx, field, obj)
 				})
@@ -6592,13 +7360,13 @@ func (ec *executionContext) _Asset(ctx context.Context, sel ast.SelectionSet, ob
 			}
 		case "history":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Asset_history(ctx, field, obj)
 				})
 		case "events":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Asset_events(ctx, field, obj)
 				})
@@ -6712,6 +7480,11 @@ func (ec *executionContext) _AssetShift(ctx context.Context, sel ast.SelectionSe
 		switch field.Name {
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("AssetShift")
+		case "assetId":
+			out.Values[i] = ec._AssetShift_assetId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "asset":
 			out.Values[i] = ec._AssetShift_asset(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -6744,7 +7517,7 @@ func (ec *executionContext) _AssetShift(ctx context.Context, sel ast.SelectionSe
 			}
 		case "events":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._AssetShift_events(ctx, field, obj)
 				})
@@ -6778,6 +7551,11 @@ func (ec *executionContext) _AssetState(ctx context.Context, sel ast.SelectionSe
 			out.Values[i] = graphql.MarshalString("AssetState")
 		case "asset":
 			out.Values[i] = ec._AssetState_asset(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "assetId":
+			out.Values[i] = ec._AssetState_assetId(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -7078,6 +7856,11 @@ func (ec *executionContext) _ModeChange(ctx context.Context, sel ast.SelectionSe
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "assetId":
+			out.Values[i] = ec._ModeChange_assetId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "asset":
 			out.Values[i] = ec._ModeChange_asset(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -7106,6 +7889,44 @@ func (ec *executionContext) _ModeChange(ctx context.Context, sel ast.SelectionSe
 		case "durationSeconds":
 			out.Values[i] = ec._ModeChange_durationSeconds(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var modeCountImplementors = []string{"ModeCount"}
+
+func (ec *executionContext) _ModeCount(ctx context.Context, sel ast.SelectionSet, obj *model.ModeCount) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, modeCountImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ModeCount")
+		case "mode":
+			out.Values[i] = ec._ModeCount_mode(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "count":
+			out.Values[i] = ec._ModeCount_count(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		default:
@@ -7177,6 +7998,16 @@ func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet,
 		case "hasNextPage":
 			out.Values[i] = ec._PageInfo_hasNextPage(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "hasPreviousPage":
+			out.Values[i] = ec._PageInfo_hasPreviousPage(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "startCursor":
+			out.Values[i] = ec._PageInfo_startCursor(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		case "endCursor":
@@ -7266,9 +8097,15 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				})
 		case "assets":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_assets(ctx, field)
+				})
+		case "events":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_events(ctx, field)
 				})
 		case "node":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -7284,7 +8121,7 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				})
 		case "shiftReport":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_shiftReport(ctx, field)
 				})
@@ -7350,6 +8187,11 @@ func (ec *executionContext) _Rollup(ctx context.Context, sel ast.SelectionSet, o
 		case "unitsToday":
 			out.Values[i] = ec._Rollup_unitsToday(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "byMode":
+			out.Values[i] = ec._Rollup_byMode(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		case "running":
@@ -7538,6 +8380,17 @@ func (ec *executionContext) _Signal(ctx context.Context, sel ast.SelectionSet, o
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Signal_kind(ctx, field, obj)
 				})
+		case "description":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Signal_description(ctx, field, obj)
+				})
+		case "decimals":
+			out.Values[i] = ec._Signal_decimals(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -7605,6 +8458,12 @@ func (ec *executionContext) _TwinEvent(ctx context.Context, sel ast.SelectionSet
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "assetId":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._TwinEvent_assetId(ctx, field, obj)
+				})
 		case "asset":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -8144,14 +9003,6 @@ func (ec *executionContext) unmarshalNAssetByIDsInput2ᚕᚖgithubᚗcomᚋtwing
 	return res, nil
 }
 
-func (ec *executionContext) marshalNAssetConnection2ᚖgithubᚗcomᚋtwingraphᚋtwingraphᚋgraphᚋmodelᚐAssetConnection(ctx context.Context, sel ast.SelectionSet, v *model.AssetConnection) graphql.Marshaler {
-	if v == nil {
-		graphql.AddInvalidNullError(ctx, "AssetConnection!")
-		return graphql.Null
-	}
-	return ec._AssetConnection(ctx, sel, v)
-}
-
 func (ec *executionContext) marshalNAssetEdge2ᚕᚖgithubᚗcomᚋtwingraphᚋtwingraphᚋgraphᚋmodelᚐAssetEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.AssetEdge) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -8220,14 +9071,6 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 		graphql.AddInvalidNullFromMarshaler(ctx, "Boolean!")
 	}
 	return res
-}
-
-func (ec *executionContext) marshalNEventConnection2ᚖgithubᚗcomᚋtwingraphᚋtwingraphᚋgraphᚋmodelᚐEventConnection(ctx context.Context, sel ast.SelectionSet, v *model.EventConnection) graphql.Marshaler {
-	if v == nil {
-		graphql.AddInvalidNullError(ctx, "EventConnection!")
-		return graphql.Null
-	}
-	return ec._EventConnection(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNEventEdge2ᚕᚖgithubᚗcomᚋtwingraphᚋtwingraphᚋgraphᚋmodelᚐEventEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.EventEdge) graphql.Marshaler {
@@ -8455,6 +9298,30 @@ func (ec *executionContext) marshalNModeChange2ᚖgithubᚗcomᚋtwingraphᚋtwi
 	return ec._ModeChange(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNModeCount2ᚕᚖgithubᚗcomᚋtwingraphᚋtwingraphᚋgraphᚋmodelᚐModeCountᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ModeCount) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNModeCount2ᚖgithubᚗcomᚋtwingraphᚋtwingraphᚋgraphᚋmodelᚐModeCount(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNModeCount2ᚖgithubᚗcomᚋtwingraphᚋtwingraphᚋgraphᚋmodelᚐModeCount(ctx context.Context, sel ast.SelectionSet, v *model.ModeCount) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ModeCount!")
+		return graphql.Null
+	}
+	return ec._ModeCount(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNModeSeconds2ᚕᚖgithubᚗcomᚋtwingraphᚋtwingraphᚋresolversᚋgqlmodelᚐModeSecondsᚄ(ctx context.Context, sel ast.SelectionSet, v []*gqlmodel.ModeSeconds) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -8509,22 +9376,6 @@ func (ec *executionContext) marshalNPoint2ᚖgithubᚗcomᚋtwingraphᚋtwingrap
 		return graphql.Null
 	}
 	return ec._Point(ctx, sel, v)
-}
-
-func (ec *executionContext) marshalNSeries2ᚖgithubᚗcomᚋtwingraphᚋtwingraphᚋresolversᚋgqlmodelᚐSeries(ctx context.Context, sel ast.SelectionSet, v *gqlmodel.Series) graphql.Marshaler {
-	if v == nil {
-		graphql.AddInvalidNullError(ctx, "Series!")
-		return graphql.Null
-	}
-	return ec._Series(ctx, sel, v)
-}
-
-func (ec *executionContext) marshalNShiftReport2ᚖgithubᚗcomᚋtwingraphᚋtwingraphᚋgraphᚋmodelᚐShiftReport(ctx context.Context, sel ast.SelectionSet, v *model.ShiftReport) graphql.Marshaler {
-	if v == nil {
-		graphql.AddInvalidNullError(ctx, "ShiftReport!")
-		return graphql.Null
-	}
-	return ec._ShiftReport(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNSignal2ᚕᚖgithubᚗcomᚋtwingraphᚋtwingraphᚐSignalDefᚄ(ctx context.Context, sel ast.SelectionSet, v []*twin.SignalDef) graphql.Marshaler {
@@ -8627,22 +9478,6 @@ func (ec *executionContext) marshalNTime2ᚕtimeᚐTimeᚄ(ctx context.Context, 
 	for i := range v {
 		ret[i] = ec.marshalNTime2timeᚐTime(ctx, sel, v[i])
 	}
-
-	for _, e := range ret {
-		if e == graphql.Null {
-			return graphql.Null
-		}
-	}
-
-	return ret
-}
-
-func (ec *executionContext) marshalNTwinEvent2ᚕᚖgithubᚗcomᚋtwingraphᚋtwingraphᚐEventᚄ(ctx context.Context, sel ast.SelectionSet, v []*twin.Event) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
-		fc := graphql.GetFieldContext(ctx)
-		fc.Result = &v[i]
-		return ec.marshalNTwinEvent2ᚖgithubᚗcomᚋtwingraphᚋtwingraphᚐEvent(ctx, sel, v[i])
-	})
 
 	for _, e := range ret {
 		if e == graphql.Null {
@@ -9061,6 +9896,25 @@ func (ec *executionContext) marshalOAsset2ᚕᚖgithubᚗcomᚋtwingraphᚋtwing
 	return ret
 }
 
+func (ec *executionContext) marshalOAsset2ᚕᚖgithubᚗcomᚋtwingraphᚋtwingraphᚋresolversᚋgqlmodelᚐAssetᚄ(ctx context.Context, sel ast.SelectionSet, v []*gqlmodel.Asset) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAsset2ᚖgithubᚗcomᚋtwingraphᚋtwingraphᚋresolversᚋgqlmodelᚐAsset(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalOAsset2ᚖgithubᚗcomᚋtwingraphᚋtwingraphᚋresolversᚋgqlmodelᚐAsset(ctx context.Context, sel ast.SelectionSet, v *gqlmodel.Asset) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -9074,6 +9928,13 @@ func (ec *executionContext) unmarshalOAssetByIDsInput2ᚖgithubᚗcomᚋtwingrap
 	}
 	res, err := ec.unmarshalInputAssetByIDsInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOAssetConnection2ᚖgithubᚗcomᚋtwingraphᚋtwingraphᚋgraphᚋmodelᚐAssetConnection(ctx context.Context, sel ast.SelectionSet, v *model.AssetConnection) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._AssetConnection(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOAssetState2ᚖgithubᚗcomᚋtwingraphᚋtwingraphᚋresolversᚋgqlmodelᚐAssetState(ctx context.Context, sel ast.SelectionSet, v *gqlmodel.AssetState) graphql.Marshaler {
@@ -9129,6 +9990,13 @@ func (ec *executionContext) marshalODuration2ᚖtimeᚐDuration(ctx context.Cont
 	_ = ctx
 	res := gqlmodel.MarshalDuration(*v)
 	return res
+}
+
+func (ec *executionContext) marshalOEventConnection2ᚖgithubᚗcomᚋtwingraphᚋtwingraphᚋgraphᚋmodelᚐEventConnection(ctx context.Context, sel ast.SelectionSet, v *model.EventConnection) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._EventConnection(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOEventKind2ᚕgithubᚗcomᚋtwingraphᚋtwingraphᚐEventKindᚄ(ctx context.Context, v any) ([]twin.EventKind, error) {
@@ -9276,6 +10144,42 @@ func (ec *executionContext) marshalOMetricValue2ᚖgithubᚗcomᚋtwingraphᚋtw
 	return ec._MetricValue(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalOMode2ᚕgithubᚗcomᚋtwingraphᚋtwingraphᚐModeᚄ(ctx context.Context, v any) ([]twin.Mode, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]twin.Mode, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNMode2githubᚗcomᚋtwingraphᚋtwingraphᚐMode(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOMode2ᚕgithubᚗcomᚋtwingraphᚋtwingraphᚐModeᚄ(ctx context.Context, sel ast.SelectionSet, v []twin.Mode) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNMode2githubᚗcomᚋtwingraphᚋtwingraphᚐMode(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalOMode2ᚖgithubᚗcomᚋtwingraphᚋtwingraphᚐMode(ctx context.Context, v any) (*twin.Mode, error) {
 	if v == nil {
 		return nil, nil
@@ -9324,6 +10228,20 @@ func (ec *executionContext) marshalORollup2ᚖgithubᚗcomᚋtwingraphᚋtwingra
 		return graphql.Null
 	}
 	return ec._Rollup(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOSeries2ᚖgithubᚗcomᚋtwingraphᚋtwingraphᚋresolversᚋgqlmodelᚐSeries(ctx context.Context, sel ast.SelectionSet, v *gqlmodel.Series) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Series(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOShiftReport2ᚖgithubᚗcomᚋtwingraphᚋtwingraphᚋgraphᚋmodelᚐShiftReport(ctx context.Context, sel ast.SelectionSet, v *model.ShiftReport) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._ShiftReport(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOString2string(ctx context.Context, v any) (string, error) {
@@ -9407,6 +10325,25 @@ func (ec *executionContext) marshalOTime2ᚖtimeᚐTime(ctx context.Context, sel
 	_ = ctx
 	res := gqlmodel.MarshalTime(*v)
 	return res
+}
+
+func (ec *executionContext) marshalOTwinEvent2ᚕᚖgithubᚗcomᚋtwingraphᚋtwingraphᚐEventᚄ(ctx context.Context, sel ast.SelectionSet, v []*twin.Event) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNTwinEvent2ᚖgithubᚗcomᚋtwingraphᚋtwingraphᚐEvent(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalO_Entity2githubᚗcomᚋ99designsᚋgqlgenᚋpluginᚋfederationᚋfedruntimeᚐEntity(ctx context.Context, sel ast.SelectionSet, v fedruntime.Entity) graphql.Marshaler {

@@ -222,7 +222,7 @@ func (l *loader) loadType(name string, line int, n *yaml.Node) *typeDecl {
 
 func (l *loader) loadSignal(td *typeDecl, n *yaml.Node) {
 	what := fmt.Sprintf("type %q signal", td.t.Name)
-	fs := l.fields(n, what, "name", "kind", "unit", "min", "max", "description", "maxLength", "maxItems")
+	fs := l.fields(n, what, "name", "kind", "unit", "min", "max", "description", "maxLength", "maxItems", "decimals")
 	if fs == nil {
 		return
 	}
@@ -308,9 +308,25 @@ func (l *loader) loadSignal(td *typeDecl, n *yaml.Node) {
 		}
 		*c.dst = int(v)
 	}
+	if f, ok := fs["decimals"]; ok {
+		v, ok := l.number(f, what+" decimals")
+		switch {
+		case !ok:
+		case s.Kind != twin.KindNumber:
+			l.errf(f.key.Line, "%s: decimals applies to number signals only, not %s", what, s.Kind)
+		case v < 0 || v > maxDecimals || v != math.Trunc(v):
+			l.errf(f.val.Line, "%s: decimals must be a whole number from 0 to %d, got %g", what, maxDecimals, v)
+		default:
+			d := int(v)
+			s.Decimals = &d
+		}
+	}
 	td.sigLines[s.Name] = f.val.Line
 	td.t.Signals = append(td.t.Signals, s)
 }
+
+// maxDecimals caps a signal's decimals: a float64 holds no more.
+const maxDecimals = 15
 
 // maxValueBound caps maxLength and maxItems: a model cannot lift the bounds
 // so far that one message could flood state and events again.

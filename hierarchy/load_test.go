@@ -484,6 +484,28 @@ assets:
 			line: 6, msg: "maxLength must be a whole number from 1 to 65536, got 0",
 		},
 		{
+			name: "decimals on a list signal",
+			yaml: `types:
+  line:
+    signals:
+      - {name: faults, kind: list, decimals: 2}
+assets:
+  - {id: l, type: line}
+`,
+			line: 4, msg: "decimals applies to number signals only, not list",
+		},
+		{
+			name: "decimals not a whole number",
+			yaml: `types:
+  line:
+    signals:
+      - {name: speed, decimals: 1.5}
+assets:
+  - {id: l, type: line}
+`,
+			line: 4, msg: "decimals must be a whole number from 0 to 15, got 1.5",
+		},
+		{
 			name: "maxItems above the ceiling",
 			yaml: `types:
   line:

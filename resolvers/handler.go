@@ -406,13 +406,30 @@ func setComplexity(gc *graph.Config, m twin.Model, maxFields int) {
 	gc.Complexity.Asset.Rollup = func(child int) int { return c.add(c.add(1, child), all) }
 	gc.Complexity.Query.Roots = list(roots)
 	gc.Complexity.Query.ShiftReport = func(child int, _ string, _, _ time.Time) int { return c.list(child, all) }
-	gc.Complexity.Asset.Events = func(child int, _, _ *time.Time, _ []twin.EventKind, first int, _ *string) int {
-		return c.list(child, first)
+	gc.Complexity.Asset.Events = func(child int, _, _ *time.Time, _ []twin.EventKind, first *int, _ *string, last *int, _ *string, _ *bool) int {
+		return c.list(child, pageBound(first, last))
+	}
+	gc.Complexity.Query.Events = func(child int, _ *string, _ []twin.EventKind, _, _ *time.Time, first *int, _ *string, last *int, _ *string) int {
+		return c.list(child, pageBound(first, last))
 	}
 	gc.Complexity.AssetShift.Events = func(child int, first int) int { return c.list(child, first) }
-	gc.Complexity.Query.Assets = func(child int, _, _ *string, first int, _ *string) int {
+	gc.Complexity.Query.Assets = func(child int, _, _ *string, first int, _ *string, _ []twin.Mode) int {
 		return c.list(child, first)
 	}
+	gc.Complexity.Rollup.ByMode = list(len(twin.Modes))
+}
+
+// pageBound is the most items a connection paged by first or last returns
+// (the larger when a refused query gives both; 1 when it gives neither).
+func pageBound(first, last *int) int {
+	n := 1
+	if first != nil {
+		n = max(n, *first)
+	}
+	if last != nil {
+		n = max(n, *last)
+	}
+	return n
 }
 
 // costCap is the saturation point of one field's cost: costs are clamped

@@ -201,7 +201,7 @@ func (p pricing) randomSelection(rng *rand.Rand, depth int, budget *int) (string
 		sel, child := p.randomSelection(rng, depth-1, budget)
 		// A unique alias: events with different arguments must not merge.
 		fmt.Fprintf(&b, " l%d:", rng.Uint32())
-		switch rng.IntN(5) {
+		switch rng.IntN(6) {
 		case 0:
 			fmt.Fprintf(&b, " descendants {%s }", sel)
 			cost.Add(cost, list(child, p.all))
@@ -218,6 +218,10 @@ func (p pricing) randomSelection(rng *rand.Rand, depth int, budget *int) (string
 			first := 1 + rng.Int64N(100)
 			fmt.Fprintf(&b, " events(first: %d) { edges { node { assetNode {%s } } } }", first, sel)
 			cost.Add(cost, list(new(big.Int).Add(child, big.NewInt(3)), first))
+		case 5:
+			last := 1 + rng.Int64N(100)
+			fmt.Fprintf(&b, " events(last: %d, includeDescendants: true) { edges { node { assetNode {%s } } } }", last, sel)
+			cost.Add(cost, list(new(big.Int).Add(child, big.NewInt(3)), last))
 		}
 	}
 	return b.String(), cost

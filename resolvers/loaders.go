@@ -32,15 +32,6 @@ type Loaders struct {
 	Events *dataloadgen.Loader[eventKey, twin.EventPage]
 }
 
-// eventKey is an EventQuery in comparable form.
-type eventKey struct {
-	asset    string
-	kinds    string // comma-joined
-	from, to time.Time
-	afterSeq int64
-	first    int
-}
-
 type loadersKey struct{}
 
 // newLoaders builds a fresh set of loaders over the stores.
@@ -78,28 +69,6 @@ func newLoaders(cfg *Config) *Loaders {
 			return pages, errs
 		}, dataloadgen.WithWait(loaderWait), dataloadgen.WithBatchCapacity(100)),
 	}
-}
-
-func (k eventKey) query() twin.EventQuery {
-	q := twin.EventQuery{Assets: []string{k.asset}, From: k.from, To: k.to, AfterSeq: k.afterSeq, First: k.first}
-	if k.kinds != "" {
-		for _, s := range splitComma(k.kinds) {
-			q.Kinds = append(q.Kinds, twin.EventKind(s))
-		}
-	}
-	return q
-}
-
-func splitComma(s string) []string {
-	var out []string
-	start := 0
-	for i := 0; i <= len(s); i++ {
-		if i == len(s) || s[i] == ',' {
-			out = append(out, s[start:i])
-			start = i + 1
-		}
-	}
-	return out
 }
 
 // withLoaders gives each response fresh Loaders: a query's one response, and

@@ -91,12 +91,15 @@ func (r *Resolver) mustAsset(id string) (*twin.Asset, error) {
 }
 
 // checkFirst bounds a page size to 1..MaxPageSize.
-func (r *Resolver) checkFirst(first int) error {
-	if first < 1 {
-		return twin.Errorf(twin.EBADINPUT, "first must be at least 1, got %d", first)
+func (r *Resolver) checkFirst(first int) error { return r.checkPageSize("first", first) }
+
+// checkPageSize bounds the page size argument named arg to 1..MaxPageSize.
+func (r *Resolver) checkPageSize(arg string, n int) error {
+	if n < 1 {
+		return twin.Errorf(twin.EBADINPUT, "%s must be at least 1, got %d", arg, n)
 	}
-	if first > r.cfg.MaxPageSize {
-		return twin.Errorf(twin.ELIMIT, "first must be at most %d, got %d", r.cfg.MaxPageSize, first)
+	if n > r.cfg.MaxPageSize {
+		return twin.Errorf(twin.ELIMIT, "%s must be at most %d, got %d", arg, r.cfg.MaxPageSize, n)
 	}
 	return nil
 }

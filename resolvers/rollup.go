@@ -2,6 +2,7 @@ package resolvers
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	twin "github.com/twingraph/twingraph"
@@ -63,11 +64,7 @@ func (r *Resolver) rollup(ctx context.Context, a *twin.Asset) (*model.Rollup, er
 		t := m.Type(d.Type)
 		st := byID[d.ID]
 		if i > 0 && t != nil && len(t.ModeRules) > 0 {
-			mode := twin.ModeUnknown
-			if st != nil {
-				mode, _ = st.ModeAt(now, t.Debounce)
-			}
-			switch mode {
+			switch currentMode(st, t, now) {
 			case twin.ModeRunning:
 				out.Running++
 			case twin.ModeIdle:
@@ -96,10 +93,54 @@ func (r *Resolver) rollup(ctx context.Context, a *twin.Asset) (*model.Rollup, er
 		}
 	}
 	if oeeN > 0 {
-		out.Oee = ptr(oeeSum / float64(oeeN))
+		out.Oee = ptr(twin.Denoise(oeeSum / float64(oeeN)))
+	}
+	byMode := map[twin.Mode]int{twin.ModeRunning: out.Running, twin.ModeIdle: out.Idle, twin.ModeFault: out.Fault, twin.ModeStop: out.Stopped, twin.ModeUnknown: out.Unknown}
+	out.ByMode = make([]*model.ModeCount, len(twin.Modes))
+	for i, m := range twin.Modes {
+		out.ByMode[i] = &model.ModeCount{Mode: m, Count: byMode[m]}
 	}
 	if unitsN > 0 {
 		out.UnitsToday = &units
+	}
+	return out, nil
+}
+
+// currentMode is an asset's mode as a read at now sees it (a debounced
+// change counts once it has held); UNKNOWN without a state.
+func currentMode(st *twin.State, t *twin.AssetType, now time.Time) twin.Mode {
+	if st == nil {
+		return twin.ModeUnknown
+	}
+	var debounce time.Duration
+	if t != nil {
+		debounce = t.Debounce
+	}
+	m, _ := st.ModeAt(now, debounce)
+	return m
+}
+
+// inModes returns the assets of as whose current mode is one of modes, in
+// order, stopping at limit of them. States are read through the request's
+// loader, so the page's state fields reuse them.
+func (r *Resolver) inModes(ctx context.Context, as []*twin.Asset, modes []twin.Mode, limit int) ([]*twin.Asset, error) {
+	ids := make([]string, len(as))
+	for i, a := range as {
+		ids[i] = a.ID
+	}
+	states, err := r.loaders(ctx).State.LoadAll(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	now := r.now()
+	var out []*twin.Asset
+	for i, a := range as {
+		if slices.Contains(modes, currentMode(states[i], r.cfg.Model.Type(a.Type), now)) {
+			out = append(out, a)
+			if len(out) == limit {
+				break
+			}
+		}
 	}
 	return out, nil
 }

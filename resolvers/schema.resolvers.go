@@ -8,7 +8,6 @@ package resolvers
 import (
 	"context"
 	"slices"
-	"strings"
 	"time"
 
 	twin "github.com/twingraph/twingraph"
@@ -92,49 +91,30 @@ func (r *assetResolver) History(ctx context.Context, obj *gqlmodel.Asset, metric
 	if q.Interval > 0 {
 		out.Interval = ptr(q.Interval)
 	}
-	for i := range s.Points {
-		out.Points[i] = &s.Points[i]
+	// Copies: the loader's cached series stays as the store gave it.
+	points := make([]twin.Point, len(s.Points))
+	for i, p := range s.Points {
+		points[i] = p
+		if p.Value != nil {
+			points[i].Value = ptr(sig.Round(*p.Value))
+		}
+		out.Points[i] = &points[i]
 	}
 	return out, nil
 }
 
-func (r *assetResolver) Events(ctx context.Context, obj *gqlmodel.Asset, from *time.Time, to *time.Time, kinds []twin.EventKind, first int, after *string) (*model.EventConnection, error) {
-	if err := r.checkFirst(first); err != nil {
-		return nil, err
+func (r *assetResolver) Events(ctx context.Context, obj *gqlmodel.Asset, from *time.Time, to *time.Time, kinds []twin.EventKind, first *int, after *string, last *int, before *string, includeDescendants *bool) (*model.EventConnection, error) {
+	assets := []string{obj.ID}
+	if includeDescendants != nil && *includeDescendants {
+		// Everything below a visible asset is visible too.
+		assets = r.subtreeIDs(obj.Asset)
 	}
-	seq, err := ParseEventCursor(after)
+	p := pageArgs{first: first, after: after, last: last, before: before}
+	q, err := r.eventQuery(assets, kinds, from, to, p)
 	if err != nil {
 		return nil, err
 	}
-	k := eventKey{asset: obj.ID, afterSeq: seq, first: first}
-	if from != nil {
-		k.from = *from
-	}
-	if to != nil {
-		k.to = *to
-	}
-	if len(kinds) > 0 {
-		ks := make([]string, len(kinds))
-		for i, kind := range kinds {
-			ks[i] = string(kind)
-		}
-		k.kinds = strings.Join(ks, ",")
-	}
-	page, err := r.loaders(ctx).Events.Load(ctx, k)
-	if err != nil {
-		return nil, err
-	}
-	conn := &model.EventConnection{Edges: make([]*model.EventEdge, len(page.Events)), PageInfo: &model.PageInfo{HasNextPage: page.HasNext}}
-	for i := range page.Events {
-		e := &page.Events[i]
-		conn.Edges[i] = &model.EventEdge{Cursor: EventCursor(e.Seq), Node: e}
-	}
-	if n := len(page.Events); n > 0 {
-		conn.PageInfo.EndCursor = ptr(EventCursor(page.Events[n-1].Seq))
-	} else if after != nil {
-		conn.PageInfo.EndCursor = after
-	}
-	return conn, nil
+	return r.events(ctx, q, p)
 }
 
 func (r *assetResolver) Rollup(ctx context.Context, obj *gqlmodel.Asset) (*model.Rollup, error) {
@@ -165,7 +145,7 @@ func (r *queryResolver) Asset(ctx context.Context, id string) (*gqlmodel.Asset, 
 	return r.wrap(ctx, a), nil
 }
 
-func (r *queryResolver) Assets(ctx context.Context, typeArg *string, under *string, first int, after *string) (*model.AssetConnection, error) {
+func (r *queryResolver) Assets(ctx context.Context, typeArg *string, under *string, first int, after *string, mode []twin.Mode) (*model.AssetConnection, error) {
 	if err := r.checkFirst(first); err != nil {
 		return nil, err
 	}
@@ -196,25 +176,45 @@ func (r *queryResolver) Assets(ctx context.Context, typeArg *string, under *stri
 	if all, err = r.visible(ctx, all); err != nil {
 		return nil, err
 	}
-	start := 0
+	// The cursor is a position in the unfiltered list, so a page still
+	// continues when the asset it names has since left the asked modes.
 	if afterID != "" {
 		i := slices.IndexFunc(all, func(a *twin.Asset) bool { return a.ID == afterID })
 		if i < 0 {
 			return nil, twin.Errorf(twin.EBADINPUT, "cursor names an asset not in this list")
 		}
-		start = i + 1
+		all = all[i+1:]
 	}
-	end := min(start+first, len(all))
-	page := all[start:end]
+	if len(mode) > 0 {
+		if all, err = r.inModes(ctx, all, mode, first+1); err != nil {
+			return nil, err
+		}
+	}
+	end := min(first, len(all))
+	page := all[:end]
 	r.prefetch(ctx, page, "edges", "node")
 	conn := &model.AssetConnection{Edges: make([]*model.AssetEdge, len(page)), PageInfo: &model.PageInfo{HasNextPage: end < len(all)}}
 	for i, a := range page {
 		conn.Edges[i] = &model.AssetEdge{Cursor: assetCursor(a.ID), Node: r.wrap(ctx, a)}
 	}
 	if len(page) > 0 {
-		conn.PageInfo.EndCursor = ptr(assetCursor(page[len(page)-1].ID))
+		conn.PageInfo.StartCursor = &conn.Edges[0].Cursor
+		conn.PageInfo.EndCursor = &conn.Edges[len(page)-1].Cursor
 	}
 	return conn, nil
+}
+
+func (r *queryResolver) Events(ctx context.Context, under *string, kinds []twin.EventKind, from *time.Time, to *time.Time, first *int, after *string, last *int, before *string) (*model.EventConnection, error) {
+	f, err := r.newEventFilter(ctx, under, kinds)
+	if err != nil {
+		return nil, err
+	}
+	p := pageArgs{first: first, after: after, last: last, before: before}
+	q, err := r.eventQuery(f.assets, kinds, from, to, p)
+	if err != nil {
+		return nil, err
+	}
+	return r.events(ctx, q, p)
 }
 
 func (r *queryResolver) Node(ctx context.Context, id string) (gqlmodel.Node, error) {
@@ -258,6 +258,10 @@ func (r *signalResolver) Kind(ctx context.Context, obj *twin.SignalDef) (string,
 	return string(obj.Kind), nil
 }
 
+func (r *signalResolver) Description(ctx context.Context, obj *twin.SignalDef) (*string, error) {
+	return nonEmpty(obj.Description), nil
+}
+
 func (r *subscriptionResolver) ModeChanged(ctx context.Context, under *string, after *string) (<-chan *gqlmodel.ModeChange, error) {
 	return r.modeChanged(ctx, under, after)
 }
@@ -266,8 +270,12 @@ func (r *subscriptionResolver) TwinEvents(ctx context.Context, under *string, ki
 	return r.twinEvents(ctx, under, kinds, after)
 }
 
-func (r *subscriptionResolver) AssetState(ctx context.Context, id string) (<-chan *gqlmodel.AssetState, error) {
-	return r.assetState(ctx, id)
+func (r *subscriptionResolver) AssetState(ctx context.Context, id string, minInterval *time.Duration) (<-chan *gqlmodel.AssetState, error) {
+	return r.assetState(ctx, id, minInterval)
+}
+
+func (r *twinEventResolver) AssetID(ctx context.Context, obj *twin.Event) (string, error) {
+	return obj.Asset, nil
 }
 
 func (r *twinEventResolver) Asset(ctx context.Context, obj *twin.Event) (string, error) {

@@ -3,6 +3,7 @@ package resolvers
 import (
 	"context"
 	"slices"
+	"time"
 
 	twin "github.com/twingraph/twingraph"
 	"github.com/twingraph/twingraph/auth"
@@ -143,7 +144,7 @@ func (r *Resolver) twinEvents(ctx context.Context, under *string, kinds []twin.E
 func (r *Resolver) modeChanged(ctx context.Context, under *string, after *string) (<-chan *gqlmodel.ModeChange, error) {
 	return subscribeEvents(r, ctx, under, []twin.EventKind{twin.EventModeChanged}, after, func(e *twin.Event) *gqlmodel.ModeChange {
 		return &gqlmodel.ModeChange{
-			Cursor: EventCursor(e.Seq), Asset: e.Asset, AssetNode: r.assetNode(ctx, e.Asset), FromMode: norm(e.FromMode), ToMode: norm(e.ToMode),
+			Cursor: EventCursor(e.Seq), AssetID: e.Asset, Asset: e.Asset, AssetNode: r.assetNode(ctx, e.Asset), FromMode: norm(e.FromMode), ToMode: norm(e.ToMode),
 			TS: e.TS, DurationSeconds: e.DurationSeconds,
 		}
 	})
@@ -172,14 +173,22 @@ func subscribeEvents[T any](r *Resolver, ctx context.Context, under *string, kin
 }
 
 // assetState sends the asset's current state (when it has one), then each new
-// state the bus announces.
-func (r *Resolver) assetState(ctx context.Context, id string) (<-chan *gqlmodel.AssetState, error) {
+// state the bus announces; with minInterval at most one per interval (see
+// throttle).
+func (r *Resolver) assetState(ctx context.Context, id string, minInterval *time.Duration) (<-chan *gqlmodel.AssetState, error) {
 	a, err := r.mustAsset(id)
 	if err != nil {
 		return nil, err
 	}
 	if err := r.checkVisible(ctx, a.ID); err != nil {
 		return nil, err
+	}
+	var every time.Duration
+	if minInterval != nil {
+		if *minInterval <= 0 {
+			return nil, twin.Errorf(twin.EBADINPUT, "minInterval must be positive, got %s", twin.FormatDuration(*minInterval))
+		}
+		every = *minInterval
 	}
 	t := r.cfg.Model.Type(a.Type)
 	ctx, cancel := context.WithCancel(ctx)
@@ -188,12 +197,11 @@ func (r *Resolver) assetState(ctx context.Context, id string) (<-chan *gqlmodel.
 		cancel()
 		return nil, err
 	}
-	out := make(chan *gqlmodel.AssetState)
-	wrapState := func(st *twin.State) *gqlmodel.AssetState { return gqlmodel.NewAssetState(st, a, t, r.now()) }
+	changes := make(chan *twin.State)
 	go func() {
-		defer close(out)
+		defer close(changes)
 		defer cancel()
-		states, err := r.cfg.States.GetStates(ctx, []string{id})
+		current, err := r.cfg.States.GetStates(ctx, []string{id})
 		if err != nil {
 			if r.log() != nil {
 				r.log().Error("read state for subscription", "err", err)
@@ -201,9 +209,9 @@ func (r *Resolver) assetState(ctx context.Context, id string) (<-chan *gqlmodel.
 			return
 		}
 		var last *twin.State
-		if len(states) == 1 && states[0] != nil {
-			last = states[0]
-			if !send(ctx, out, wrapState(last)) {
+		if len(current) == 1 && current[0] != nil {
+			last = current[0]
+			if !send(ctx, changes, last) {
 				return
 			}
 		}
@@ -213,10 +221,92 @@ func (r *Resolver) assetState(ctx context.Context, id string) (<-chan *gqlmodel.
 				continue
 			}
 			last = n.State
-			if !send(ctx, out, wrapState(n.State)) {
+			if !send(ctx, changes, n.State) {
+				return
+			}
+		}
+	}()
+	var states <-chan *twin.State = changes
+	if every > 0 {
+		states = throttle(ctx, changes, every, newTimer)
+	}
+	out := make(chan *gqlmodel.AssetState)
+	go func() {
+		defer close(out)
+		for st := range states {
+			if !send(ctx, out, gqlmodel.NewAssetState(st, a, t, r.now())) {
 				return
 			}
 		}
 	}()
 	return out, nil
+}
+
+// timer is the part of *time.Timer throttle uses, so a test can drive it.
+type timer interface {
+	C() <-chan time.Time
+	Stop() bool
+}
+
+type realTimer struct{ *time.Timer }
+
+func (t realTimer) C() <-chan time.Time { return t.Timer.C }
+
+func newTimer(d time.Duration) timer { return realTimer{time.NewTimer(d)} }
+
+// throttle passes on at most one value of in per interval: a value after a
+// quiet interval goes at once; the values that arrive within the interval
+// after it are merged, and the newest goes when the interval ends, so the
+// last value is never held back for good. It closes its channel when in
+// closes (after sending a held value) or ctx ends.
+func throttle[T any](ctx context.Context, in <-chan T, every time.Duration, newTimer func(time.Duration) timer) chan T {
+	out := make(chan T)
+	go func() {
+		defer close(out)
+		var (
+			held    T
+			holding bool
+			tick    timer // running while sends are held back
+		)
+		defer func() {
+			if tick != nil {
+				tick.Stop()
+			}
+		}()
+		var tickC <-chan time.Time
+		for {
+			select {
+			case v, ok := <-in:
+				if !ok {
+					if holding {
+						send(ctx, out, held)
+					}
+					return
+				}
+				if tick != nil {
+					held, holding = v, true
+					continue
+				}
+				if !send(ctx, out, v) {
+					return
+				}
+				tick = newTimer(every)
+				tickC = tick.C()
+			case <-tickC:
+				tick, tickC = nil, nil
+				if holding {
+					if !send(ctx, out, held) {
+						return
+					}
+					var zero T
+					held, holding = zero, false
+					tick = newTimer(every)
+					tickC = tick.C()
+				}
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out
 }

@@ -13,31 +13,60 @@ type AssetByIDsInput struct {
 	ID string `json:"ID"`
 }
 
+// A page of assets (Relay connection), in model order.
 type AssetConnection struct {
-	Edges    []*AssetEdge `json:"edges"`
-	PageInfo *PageInfo    `json:"pageInfo"`
+	// The page's assets with their cursors.
+	Edges []*AssetEdge `json:"edges"`
+	// Where the page sits in the whole list.
+	PageInfo *PageInfo `json:"pageInfo"`
 }
 
+// One asset of a page.
 type AssetEdge struct {
-	Cursor string          `json:"cursor"`
-	Node   *gqlmodel.Asset `json:"node"`
+	// The asset's position: pass it as after.
+	Cursor string `json:"cursor"`
+	// The asset.
+	Node *gqlmodel.Asset `json:"node"`
 }
 
+// A page of events (Relay connection), oldest first.
 type EventConnection struct {
-	Edges    []*EventEdge `json:"edges"`
-	PageInfo *PageInfo    `json:"pageInfo"`
+	// The page's events with their cursors.
+	Edges []*EventEdge `json:"edges"`
+	// Where the page sits in the whole list.
+	PageInfo *PageInfo `json:"pageInfo"`
 }
 
+// One event of a page.
 type EventEdge struct {
-	Cursor string      `json:"cursor"`
-	Node   *twin.Event `json:"node"`
+	// The event's position: pass it as after or before.
+	Cursor string `json:"cursor"`
+	// The event.
+	Node *twin.Event `json:"node"`
 }
 
+// How many assets are in one mode.
+type ModeCount struct {
+	// The mode.
+	Mode twin.Mode `json:"mode"`
+	// The number of assets in it.
+	Count int `json:"count"`
+}
+
+// Where a page sits in the whole list (Relay PageInfo).
 type PageInfo struct {
-	HasNextPage bool    `json:"hasNextPage"`
-	EndCursor   *string `json:"endCursor,omitempty"`
+	// More items follow the page (always false when paging back with last).
+	HasNextPage bool `json:"hasNextPage"`
+	// More items precede the page (always false when paging forward with first).
+	HasPreviousPage bool `json:"hasPreviousPage"`
+	// The first item's cursor; null for an empty page.
+	StartCursor *string `json:"startCursor,omitempty"`
+	// The last item's cursor; for an empty page after a cursor, that cursor (so a poll resumes from it).
+	EndCursor *string `json:"endCursor,omitempty"`
 }
 
+// The entry points. A field that can fail on its arguments is nullable, so its
+// error (in errors, with extensions.code) leaves the other fields' data intact.
 type Query struct {
 }
 
@@ -47,18 +76,27 @@ type Rollup struct {
 	Oee *float64 `json:"oee,omitempty"`
 	// Units produced today by the highest assets of the subtree (itself included) that count units: a plant's from its lines, a line's its own.
 	UnitsToday *float64 `json:"unitsToday,omitempty"`
-	// Descendants with a mode, counted once each, by current mode.
+	// Descendants with a mode, counted once each, by current mode: one entry per mode, in Mode order (the shape of AssetShift.secondsByMode).
+	ByMode []*ModeCount `json:"byMode"`
+	// Descendants in RUNNING.
 	Running int `json:"running"`
-	Idle    int `json:"idle"`
-	Fault   int `json:"fault"`
+	// Descendants in IDLE.
+	Idle int `json:"idle"`
+	// Descendants in FAULT.
+	Fault int `json:"fault"`
+	// Descendants in STOP.
 	Stopped int `json:"stopped"`
+	// Descendants without a known mode.
 	Unknown int `json:"unknown"`
 }
 
 // What happened under an asset during a time window.
 type ShiftReport struct {
-	From   time.Time              `json:"from"`
-	To     time.Time              `json:"to"`
+	// The window's start.
+	From time.Time `json:"from"`
+	// The window's end.
+	To time.Time `json:"to"`
+	// The asset and every asset below it, each once.
 	Assets []*gqlmodel.AssetShift `json:"assets"`
 }
 

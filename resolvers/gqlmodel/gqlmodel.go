@@ -117,8 +117,10 @@ func (s *Series) Values() []*float64 {
 type ModeChange struct {
 	// Cursor resumes the subscription after this change.
 	Cursor string
-	// Asset is the id of the asset that changed mode.
-	Asset string
+	// AssetID is the id of the asset that changed mode; Asset repeats it
+	// for the deprecated field of that name.
+	AssetID string
+	Asset   string
 	// AssetNode is that asset, for traversal.
 	AssetNode *Asset
 	// FromMode and ToMode are the modes before and after.
@@ -147,6 +149,9 @@ type FaultSummary struct {
 	// Seconds is how long it was active within the window.
 	Seconds float64
 }
+
+// AssetID is the schema's assetId: the asset's id (Asset is the deprecated name).
+func (s *AssetShift) AssetID() string { return s.Asset }
 
 // AssetShift is one asset's part of a shift report.
 type AssetShift struct {
@@ -251,6 +256,9 @@ func (s *AssetState) Asset() *Asset {
 	return &Asset{Asset: s.asset}
 }
 
+// AssetID returns the id of the asset the state belongs to.
+func (s *AssetState) AssetID() string { return s.State.Asset }
+
 // debounce is the asset type's minimum dwell (0 without a type).
 func (s *AssetState) debounce() time.Duration {
 	if s.typ == nil {
@@ -290,6 +298,7 @@ func (s *AssetState) UptimeSecondsToday() float64 {
 // Speed returns the actual speed from the type's speed signal; nil without one.
 func (s *AssetState) Speed() *float64 {
 	if v, ok := twin.Throughput(s.typ, s.State); ok {
+		v = s.typ.Signal(s.typ.OEE.SpeedSignal).Round(v)
 		return &v
 	}
 	return nil
@@ -301,6 +310,7 @@ func (s *AssetState) Oee() *float64 {
 		return nil
 	}
 	if v, ok := twin.OEEAt(s.asset, s.typ, s.State, s.at); ok {
+		v = twin.Denoise(v)
 		return &v
 	}
 	return nil
@@ -342,8 +352,12 @@ func (s *AssetState) Metrics() []*MetricValue {
 }
 
 func (s *AssetState) metricValue(name string, m twin.Metric) *MetricValue {
+	sig := s.typ.Signal(name)
 	mv := &MetricValue{Name: name, Value: m.Value.Any(), TS: m.TS}
-	if sig := s.typ.Signal(name); sig != nil && sig.Unit != "" {
+	if m.Value.Kind == twin.KindNumber {
+		mv.Value = sig.Round(m.Value.Num)
+	}
+	if sig != nil && sig.Unit != "" {
 		u := sig.Unit
 		mv.Unit = &u
 	}

@@ -57,8 +57,8 @@ func copyEvent(e twin.Event) twin.Event {
 	return e
 }
 
-// ListEvents returns the first q.First matching events with Seq > q.AfterSeq.
-// Errors: BAD_INPUT when q.First <= 0.
+// ListEvents returns the first (or with q.Backward the last) q.First matching
+// events with AfterSeq < Seq < BeforeSeq. Errors: BAD_INPUT when q.First <= 0.
 func (s *EventStore) ListEvents(ctx context.Context, q twin.EventQuery) (twin.EventPage, error) {
 	if q.First <= 0 {
 		return twin.EventPage{}, twin.Errorf(twin.EBADINPUT, "events: first must be positive, got %d", q.First)
@@ -70,22 +70,28 @@ func (s *EventStore) ListEvents(ctx context.Context, q twin.EventQuery) (twin.Ev
 			assets[a] = true
 		}
 	}
+	match := func(e *twin.Event) bool {
+		return (assets == nil || assets[e.Asset]) &&
+			(q.Kinds == nil || slices.Contains(q.Kinds, e.Kind)) &&
+			(q.From.IsZero() || !e.TS.Before(q.From)) &&
+			(q.To.IsZero() || e.TS.Before(q.To))
+	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
+	lo := sort.Search(len(s.events), func(i int) bool { return s.events[i].Seq > q.AfterSeq })
+	hi := len(s.events)
+	if q.BeforeSeq > 0 {
+		hi = sort.Search(len(s.events), func(i int) bool { return s.events[i].Seq >= q.BeforeSeq })
+	}
 	page := twin.EventPage{Events: []twin.Event{}}
-	i := sort.Search(len(s.events), func(i int) bool { return s.events[i].Seq > q.AfterSeq })
-	for ; i < len(s.events); i++ {
+	// Walk from the page's end of the range; a backward page is reversed at the end.
+	i, step := lo, 1
+	if q.Backward {
+		i, step = hi-1, -1
+	}
+	for ; i >= lo && i < hi; i += step {
 		e := &s.events[i]
-		if assets != nil && !assets[e.Asset] {
-			continue
-		}
-		if q.Kinds != nil && !slices.Contains(q.Kinds, e.Kind) {
-			continue
-		}
-		if !q.From.IsZero() && e.TS.Before(q.From) {
-			continue
-		}
-		if !q.To.IsZero() && !e.TS.Before(q.To) {
+		if !match(e) {
 			continue
 		}
 		if len(page.Events) == q.First {
@@ -93,6 +99,9 @@ func (s *EventStore) ListEvents(ctx context.Context, q twin.EventQuery) (twin.Ev
 			break
 		}
 		page.Events = append(page.Events, copyEvent(*e))
+	}
+	if q.Backward {
+		slices.Reverse(page.Events)
 	}
 	return page, nil
 }

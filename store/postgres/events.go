@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -115,9 +116,10 @@ func (s *Store) AppendEvents(ctx context.Context, events []twin.Event) error {
 	return nil
 }
 
-// ListEvents returns one page in Seq order after q.AfterSeq. Because seq order
-// is commit order (see eventLock), a page never skips an event that commits
-// later. Errors: BAD_INPUT (First <= 0), INTERNAL.
+// ListEvents returns one page in Seq order between q.AfterSeq and
+// q.BeforeSeq, from the start or (q.Backward) the end. Because seq order is
+// commit order (see eventLock), a forward page never skips an event that
+// commits later. Errors: BAD_INPUT (First <= 0), INTERNAL.
 func (s *Store) ListEvents(ctx context.Context, q twin.EventQuery) (twin.EventPage, error) {
 	if q.First <= 0 {
 		return twin.EventPage{}, twin.Errorf(twin.EBADINPUT, "first must be positive")
@@ -136,15 +138,24 @@ func (s *Store) ListEvents(ctx context.Context, q twin.EventQuery) (twin.EventPa
 	if !q.To.IsZero() {
 		to = &q.To
 	}
+	var before *int64
+	if q.BeforeSeq > 0 {
+		before = &q.BeforeSeq
+	}
+	order := "ASC"
+	if q.Backward {
+		order = "DESC"
+	}
 	rows, err := s.pool.Query(ctx, `
 		SELECT seq, payload FROM events
 		WHERE seq > $1
+		  AND ($7::bigint IS NULL OR seq < $7)
 		  AND ($2::text[] IS NULL OR asset = ANY($2))
 		  AND ($3::text[] IS NULL OR kind = ANY($3))
 		  AND ($4::timestamptz IS NULL OR ts >= $4)
 		  AND ($5::timestamptz IS NULL OR ts < $5)
-		ORDER BY seq
-		LIMIT $6`, q.AfterSeq, q.Assets, kinds, from, to, q.First+1)
+		ORDER BY seq `+order+`
+		LIMIT $6`, q.AfterSeq, q.Assets, kinds, from, to, q.First+1, before)
 	if err != nil {
 		return twin.EventPage{}, internal("list events", err)
 	}
@@ -166,6 +177,9 @@ func (s *Store) ListEvents(ctx context.Context, q twin.EventQuery) (twin.EventPa
 	if len(page.Events) > q.First {
 		page.Events = page.Events[:q.First]
 		page.HasNext = true
+	}
+	if q.Backward {
+		slices.Reverse(page.Events)
 	}
 	return page, nil
 }

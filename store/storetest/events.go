@@ -52,6 +52,40 @@ func listAll(t *testing.T, s twin.EventStore, q twin.EventQuery) []twin.Event {
 	return nil
 }
 
+// listAllBackward pages back from the end through every event matching q,
+// then returns them in Seq order.
+func listAllBackward(t *testing.T, s twin.EventStore, q twin.EventQuery) []twin.Event {
+	t.Helper()
+	q.Backward = true
+	var pages [][]twin.Event
+	for range 100000 {
+		p, err := s.ListEvents(ctx(t), q)
+		must(t, "list backward", err)
+		if len(p.Events) > q.First {
+			t.Fatalf("backward page of %d events for first=%d", len(p.Events), q.First)
+		}
+		for i := 1; i < len(p.Events); i++ {
+			if p.Events[i].Seq <= p.Events[i-1].Seq {
+				t.Fatalf("backward page not in Seq order: %d then %d", p.Events[i-1].Seq, p.Events[i].Seq)
+			}
+		}
+		pages = append(pages, p.Events)
+		if !p.HasNext {
+			all := []twin.Event{}
+			for i := len(pages) - 1; i >= 0; i-- {
+				all = append(all, pages[i]...)
+			}
+			return all
+		}
+		if len(p.Events) == 0 {
+			t.Fatalf("empty backward page with HasNext")
+		}
+		q.BeforeSeq = p.Events[0].Seq
+	}
+	t.Fatal("paging back does not end")
+	return nil
+}
+
 func withoutSeq(es []twin.Event) []twin.Event {
 	out := slices.Clone(es)
 	for i := range out {
@@ -188,6 +222,7 @@ func TestEventStore(t *testing.T, open func(t *testing.T) twin.EventStore) {
 						got = []twin.Event{}
 					}
 					same(t, fmt.Sprintf("%s first=%d", c.name, first), got, want)
+					same(t, fmt.Sprintf("%s backward first=%d", c.name, first), listAllBackward(t, s, q), want)
 				}
 			})
 		}
@@ -211,6 +246,44 @@ func TestEventStore(t *testing.T, open func(t *testing.T) twin.EventStore) {
 		must(t, "list", err)
 		if len(p.Events) != 0 || p.HasNext {
 			t.Fatalf("after the last: %d events, HasNext %v", len(p.Events), p.HasNext)
+		}
+	})
+
+	t.Run("BetweenCursors", func(t *testing.T) {
+		// AfterSeq and BeforeSeq bound a page from both sides, in either
+		// direction; the newest page is the backward page without bounds.
+		s := open(t)
+		var evs []twin.Event
+		for i := range 10 {
+			evs = append(evs, mkEvent("a", twin.EventFaultRaised, t0.Add(time.Duration(i)*time.Second), i))
+		}
+		must(t, "append", s.AppendEvents(ctx(t), evs))
+		for _, c := range []struct {
+			name     string
+			q        twin.EventQuery
+			want     []twin.Event
+			wantNext bool
+		}{
+			{"newest three", twin.EventQuery{First: 3, Backward: true}, evs[7:], true},
+			{"three before the 8th", twin.EventQuery{First: 3, Backward: true, BeforeSeq: evs[7].Seq}, evs[4:7], true},
+			{"back to the start", twin.EventQuery{First: 3, Backward: true, BeforeSeq: evs[3].Seq}, evs[:3], false},
+			{"between forward", twin.EventQuery{First: 2, AfterSeq: evs[2].Seq, BeforeSeq: evs[6].Seq}, evs[3:5], true},
+			{"between forward exact", twin.EventQuery{First: 3, AfterSeq: evs[2].Seq, BeforeSeq: evs[6].Seq}, evs[3:6], false},
+			{"between backward", twin.EventQuery{First: 2, Backward: true, AfterSeq: evs[2].Seq, BeforeSeq: evs[6].Seq}, evs[4:6], true},
+			{"between backward exact", twin.EventQuery{First: 5, Backward: true, AfterSeq: evs[2].Seq, BeforeSeq: evs[6].Seq}, evs[3:6], false},
+			{"empty range", twin.EventQuery{First: 5, AfterSeq: evs[4].Seq, BeforeSeq: evs[5].Seq}, []twin.Event{}, false},
+		} {
+			t.Run(c.name, func(t *testing.T) {
+				p, err := s.ListEvents(ctx(t), c.q)
+				must(t, "list", err)
+				if p.Events == nil {
+					p.Events = []twin.Event{}
+				}
+				same(t, "events", p.Events, c.want)
+				if p.HasNext != c.wantNext {
+					t.Fatalf("HasNext %v, want %v", p.HasNext, c.wantNext)
+				}
+			})
 		}
 	})
 
