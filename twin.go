@@ -7,6 +7,7 @@
 package twin
 
 import (
+	"slices"
 	"sync"
 	"time"
 )
@@ -105,6 +106,14 @@ type SignalDef struct {
 	// MaxItems bounds a list value's items; 0 means DefaultMaxItems. A
 	// longer list is refused.
 	MaxItems int `json:"maxItems,omitempty"`
+	// Allowed lists the values a string signal may take (a DTDL Enum); empty
+	// means any. Another value is refused at ingest.
+	Allowed []string `json:"allowed,omitempty"`
+}
+
+// Allows reports whether a string value is one of the signal's allowed values.
+func (s *SignalDef) Allows(v string) bool {
+	return len(s.Allowed) == 0 || slices.Contains(s.Allowed, v)
 }
 
 // Default bounds of string and list values: a product code or a fault code is
