@@ -8,6 +8,7 @@ package twin
 
 import (
 	"math"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -110,6 +111,9 @@ type SignalDef struct {
 	// Decimals is the resolution of a number signal in decimal places; nil
 	// when the model does not say. Values are presented rounded to it.
 	Decimals *int `json:"decimals,omitempty"`
+	// Allowed lists the values a string signal may take (a DTDL Enum); empty
+	// means any. Another value is refused at ingest.
+	Allowed []string `json:"allowed,omitempty"`
 }
 
 // noiseDigits is the significant digits a number keeps when its signal has
@@ -145,6 +149,11 @@ func Denoise(v float64) float64 {
 		return v
 	}
 	return r
+}
+
+// Allows reports whether a string value is one of the signal's allowed values.
+func (s *SignalDef) Allows(v string) bool {
+	return len(s.Allowed) == 0 || slices.Contains(s.Allowed, v)
 }
 
 // Default bounds of string and list values: a product code or a fault code is

@@ -16,7 +16,9 @@
 //	types:                       # type name → type; order is kept
 //	  packaging_line:
 //	    signals:                 # curated signals, in order
-//	      - name: press1_bar     # required; an identifier usable in rules (not in, not, matches ...)
+//	      - name: press1_bar     # required; an identifier usable in rules (not in, not, matches ...),
+//	                             #   or component.identifier (thermostat1.temperature, from DTDL
+//	                             #   Components; rules read it as a member of thermostat1)
 //	        kind: number         # number (default) | bool | string | list
 //	        unit: bar            # optional engineering unit
 //	        min: 0               # optional valid range, numbers only;
@@ -26,6 +28,7 @@
 //	                             #   (of each list item); default 256, at most 65536
 //	        maxItems: 64         # list signals: most items; default 64, at most 65536
 //	                             #   (a longer value goes to the dead-letter topic as too_large)
+//	        allowed: [RUN, STOP] # string signals: the only values it takes (a DTDL Enum)
 //	    modeRules:               # first match wins; none means no mode
 //	      - when: "power_on == false"   # expr-lang expression, must be bool
 //	        mode: STOP                  # RUNNING | IDLE | FAULT | STOP | UNKNOWN
@@ -97,8 +100,10 @@
 //
 // # DTDL
 //
-// ImportDTDL converts DTDL v2/v3 Interfaces into model types, and an Azure
-// Digital Twins Explorer export (models plus twin graph) into types and assets
-// with parents from containment relationships; see its documentation for what
-// maps to what.
+// ImportDTDLSet (and ImportDTDLFiles, over files and directories) converts a
+// DTDL v2/v3/v4 model set into model types, and the twins and relationships
+// of an Azure Digital Twins Explorer export or import-job NDJSON file into
+// assets with parents from containment relationships. The set is checked
+// against the language rules first, every problem reported as
+// FILE:LINE: dtmi…: what is wrong; see ImportDTDL for what maps to what.
 package hierarchy

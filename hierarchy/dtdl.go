@@ -2,422 +2,180 @@ package hierarchy
 
 import (
 	"bytes"
-	"encoding/json"
+	"cmp"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"unicode"
 
 	"gopkg.in/yaml.v3"
 )
 
-// ImportDTDL converts a DTDL v2 or v3 document into model YAML that Load accepts.
+// ImportDTDL converts one DTDL file into model YAML that Load accepts; it is
+// ImportDTDLSet of that file alone.
 //
-// The document is a JSON array of Interfaces (a single Interface object is also
-// accepted). Each Interface becomes a type named after the last segment of its
-// @id, in snake case ("dtmi:com:example:PackagingLine;1" → packaging_line);
-// Telemetry and Property contents become signals, named in snake case, with the
-// kind from the schema (numeric schemas → number, boolean → bool, string, date,
-// time, duration and string enums → string, integer enums → number, arrays of
-// strings → list), the unit from the DTDL unit name (degreeCelsius → °C) and
-// the description from description or displayName. extends is flattened: a
-// type gets its bases' signals first. Relationships, Components, Commands and
-// contents with complex schemas (Object, Map, other arrays) have no signal
-// form; they are listed in a comment on the type.
+// A set is any mix of files holding a JSON array of Interfaces, one
+// Interface, an Azure Digital Twins Explorer export (digitalTwinsModels plus
+// digitalTwinsGraph) or an import-job NDJSON file (Header, Models, Twins and
+// Relationships sections). A UTF-8 byte-order mark is ignored. extends and
+// Component schemas resolve across the whole set.
 //
-// DTDL Interfaces describe kinds of things, not the things themselves, so from
-// an array of Interfaces the output has types only and an empty assets section
-// to fill in by hand. Assets come along when the document is an Azure Digital
-// Twins Explorer export, an object with digitalTwinsModels (the Interfaces)
-// and digitalTwinsGraph {digitalTwins, relationships}: each twin becomes an
-// asset with id $dtId and the type of $metadata.$model; its name, displayName
-// and timezone properties fill the asset's fields, other non-$ properties become
-// attributes. Containment relationships give parents: contains, hasPart,
-// hasChild, includes and isParentOf point from parent to child; isPartOf,
-// isContainedIn, isChildOf, childOf and locatedIn from child to parent. Other
-// relationships are listed in a comment on their source asset.
+// The set is checked as DTDL v2, v3 or v4 (per Interface, from @context):
+// context and extensions, DTMI syntax, @type and co-types, names, schemas,
+// units against semantic types, extends (unknown bases, cycles, depth),
+// nested Components and contents that differ under one name after
+// flattening. Every problem is reported, as FILE:LINE: dtmi…: what is wrong.
+//
+// Each Interface becomes a type named after the last segment of its @id in
+// snake case ("dtmi:com:example:PackagingLine;1" → packaging_line; when two
+// paths end alike, more segments are kept: "rec.sensor"). Its contents are
+// flattened: bases first (a base reached twice counts once), then its own;
+// a Component's contents appear as component.name ("thermostat1.temperature").
+// Telemetry becomes a signal, named in snake case, with the kind from the
+// schema (numeric → number, boolean → bool, string and time schemas →
+// string, a string Enum → string with its values as `allowed`, an integer
+// Enum → number with the values' range, an array of strings → list) and the
+// unit symbol from the DTDL unit (every unit of the DTDL vocabulary maps, to
+// distinct symbols). A Property is nameplate data: it is listed on the type
+// and its twin values become asset attributes, unless it is live (co-typed
+// Historized, or named in DTDLOptions.Live), when it becomes a signal too.
+// Relationships, Commands and schemas without a signal form (Object, Map,
+// other arrays, geospatial) are listed in a comment on the type.
+//
+// Twins become assets with id $dtId and the type of $metadata.$model; their
+// name, displayName and timezone properties fill the asset's fields, other
+// properties (and those of components, as component.name) become
+// attributes, except live ones. Containment relationships give parents:
+// contains, hasPart, hasChild, includes, isParentOf and DTDLOptions.Contains
+// point from parent to child; isPartOf, isContainedIn, isChildOf, childOf and
+// locatedIn from child to parent. Other relationships are listed in a
+// comment on their source asset. Without twins, the assets section is empty.
 //
 // DTDL has no mode rules, valid ranges or raw tags; add them after importing.
 func ImportDTDL(filename string, data []byte) ([]byte, error) {
-	out, err := importDTDL(filename, data)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", filename, err)
-	}
-	return out, nil
+	return ImportDTDLSet([]DTDLSource{{Name: filename, Data: data}}, DTDLOptions{})
 }
 
-func importDTDL(filename string, data []byte) ([]byte, error) {
-	ifaces, graph, err := parseDTDL(data)
-	if err != nil {
-		return nil, err
-	}
-	byID := make(map[string]*dtdlInterface, len(ifaces))
-	for _, in := range ifaces {
-		if in.ID == "" {
-			return nil, fmt.Errorf("interface without @id")
-		}
-		if _, dup := byID[in.ID]; dup {
-			return nil, fmt.Errorf("duplicate interface %s", in.ID)
-		}
-		byID[in.ID] = in
-	}
-
+// emit writes the model YAML of a checked set.
+func (im *importer) emit(what string) []byte {
+	names := im.typeNames()
 	types := &yaml.Node{Kind: yaml.MappingNode}
-	typeOf := map[string]string{}
-	for _, in := range ifaces {
-		name := typeName(in.ID)
-		if prev, dup := typeOf[name]; dup {
-			return nil, fmt.Errorf("interfaces %s and %s both become type %q", prev, in.ID, name)
-		}
-		typeOf[name] = in.ID
-		contents, err := flatten(in, byID, map[string]bool{})
-		if err != nil {
-			return nil, err
-		}
-		typ, skipped, err := dtdlType(contents)
-		if err != nil {
-			return nil, fmt.Errorf("interface %s: %w", in.ID, err)
-		}
-		key := str(name)
-		key.HeadComment = headComment(in)
-		if len(skipped) > 0 {
-			key.HeadComment += "\nnot imported: " + strings.Join(skipped, ", ")
-		}
+	for _, in := range im.order {
+		typ, comment := im.dtdlType(in)
+		key := str(names[in.id])
+		key.HeadComment = comment
 		types.Content = append(types.Content, key, typ)
 	}
-
-	what, todo := "Asset types", "assets, mode rules"
+	head, todo := "Asset types", "assets, mode rules"
 	assets := &yaml.Node{Kind: yaml.SequenceNode, Style: yaml.FlowStyle}
-	if graph != nil {
-		what, todo = "Assets and asset types", "mode rules"
-		if assets, err = dtdlAssets(graph, byID); err != nil {
-			return nil, err
-		}
+	if len(im.twins) > 0 {
+		head, todo = "Assets and asset types", "mode rules"
+		assets = im.dtdlAssets(names)
 	}
 	root := &yaml.Node{Kind: yaml.MappingNode, HeadComment: fmt.Sprintf(
-		"%s imported from DTDL (%s).\nAdd %s, valid ranges and a signal map; see the hierarchy package documentation.", what, filename, todo)}
+		"%s imported from DTDL (%s).\nAdd %s, valid ranges and a signal map; see the hierarchy package documentation.", head, what, todo)}
 	root.Content = append(root.Content, str("types"), types, str("assets"), assets)
 
 	var buf bytes.Buffer
 	enc := yaml.NewEncoder(&buf)
 	enc.SetIndent(2)
 	if err := enc.Encode(&yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{root}}); err != nil {
-		return nil, fmt.Errorf("encode: %w", err)
+		im.errf("", 0, "", "encode: %v", err)
 	}
 	if err := enc.Close(); err != nil {
-		return nil, fmt.Errorf("encode: %w", err)
+		im.errf("", 0, "", "encode: %v", err)
 	}
-	return buf.Bytes(), nil
+	return buf.Bytes()
 }
 
-// dtdlExport is the file Azure Digital Twins Explorer exports.
-type dtdlExport struct {
-	Models []json.RawMessage `json:"digitalTwinsModels"`
-	Graph  *dtdlGraph        `json:"digitalTwinsGraph"`
-}
-
-type dtdlGraph struct {
-	Twins         []map[string]json.RawMessage `json:"digitalTwins"`
-	Relationships []dtdlRelationship           `json:"relationships"`
-}
-
-type dtdlRelationship struct {
-	Source string `json:"$sourceId"`
-	Name   string `json:"$relationshipName"`
-	Target string `json:"$targetId"`
-}
-
-// Containment relationship names, by direction.
-var (
-	parentToChild = map[string]bool{"contains": true, "hasPart": true, "hasChild": true, "includes": true, "isParentOf": true}
-	childToParent = map[string]bool{"isPartOf": true, "isContainedIn": true, "isChildOf": true, "childOf": true, "locatedIn": true}
-)
-
-func dtdlAssets(g *dtdlGraph, byID map[string]*dtdlInterface) (*yaml.Node, error) {
-	type twinAsset struct {
-		id, name, typ, tz string
-		attrs             *yaml.Node
-		parents           []string
-		other             []string
+// typeNames names each Interface's type, keeping more DTMI segments where
+// the last ones collide; two versions of one path are an error (one model
+// holds one version of a type).
+func (im *importer) typeNames() map[string]string {
+	path := func(id string) []string {
+		p, _, _ := strings.Cut(strings.TrimPrefix(id, "dtmi:"), ";")
+		return strings.Split(p, ":")
 	}
-	var order []string
-	twins := map[string]*twinAsset{}
-	for i, tw := range g.Twins {
-		var id string
-		if json.Unmarshal(tw["$dtId"], &id) != nil || id == "" {
-			return nil, fmt.Errorf("twin %d: missing $dtId", i)
-		}
-		if msg := badID(id); msg != "" {
-			return nil, fmt.Errorf("twin %q: bad asset id: %s", id, msg)
-		}
-		if _, dup := twins[id]; dup {
-			return nil, fmt.Errorf("duplicate twin %q", id)
-		}
-		var meta struct {
-			Model string `json:"$model"`
-		}
-		_ = json.Unmarshal(tw["$metadata"], &meta)
-		if byID[meta.Model] == nil {
-			return nil, fmt.Errorf("twin %q: model %q is not in digitalTwinsModels", id, meta.Model)
-		}
-		ta := &twinAsset{id: id, typ: typeName(meta.Model)}
-		attrs := map[string]any{}
-		var name, tz string
-		keys := make([]string, 0, len(tw))
-		for k := range tw {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			if strings.HasPrefix(k, "$") {
+	names := map[string]string{}
+	for keep := 1; ; keep++ {
+		byName := map[string][]*dIface{}
+		for _, in := range im.order {
+			if names[in.id] != "" {
 				continue
 			}
-			var v any
-			if err := json.Unmarshal(tw[k], &v); err != nil {
-				return nil, fmt.Errorf("twin %q property %s: %w", id, k, err)
+			segs := path(in.id)
+			n := make([]string, 0, keep)
+			for _, s := range segs[max(0, len(segs)-keep):] {
+				n = append(n, snake(s))
 			}
-			sv, isStr := v.(string)
-			switch {
-			case k == "timezone" && isStr:
-				tz = sv
-			case (k == "name" || (k == "displayName" && name == "")) && isStr:
-				name = sv
-			default:
-				attrs[k] = v
+			name := strings.Join(n, ".")
+			byName[name] = append(byName[name], in)
+		}
+		if len(byName) == 0 {
+			return names
+		}
+		for name, ins := range byName {
+			if len(ins) == 1 {
+				names[ins[0].id] = name
+				continue
+			}
+			a, b := ins[0], ins[1]
+			if slices.Equal(path(a.id), path(b.id)) || keep >= len(path(a.id)) {
+				im.errf(b.file, b.line, b.id, "%s and %s both become type %q; import one version of an Interface", a.id, b.id, name)
+				for _, in := range ins {
+					names[in.id] = name
+				}
 			}
 		}
-		ta.name, ta.tz = name, tz
-		if len(attrs) > 0 {
-			ta.attrs = &yaml.Node{}
-			if err := ta.attrs.Encode(attrs); err != nil {
-				return nil, fmt.Errorf("twin %q attributes: %w", id, err)
-			}
-			ta.attrs.Style = yaml.FlowStyle
-		}
-		twins[id] = ta
-		order = append(order, id)
 	}
-	for _, r := range g.Relationships {
-		src, tgt := twins[r.Source], twins[r.Target]
-		if src == nil || tgt == nil {
-			return nil, fmt.Errorf("relationship %s from %q to %q names an unknown twin", r.Name, r.Source, r.Target)
-		}
-		switch {
-		case parentToChild[r.Name]:
-			tgt.parents = appendNew(tgt.parents, r.Source)
-		case childToParent[r.Name]:
-			src.parents = appendNew(src.parents, r.Target)
-		default:
-			src.other = append(src.other, r.Name+" "+r.Target)
-		}
-	}
-	seq := &yaml.Node{Kind: yaml.SequenceNode}
-	for _, id := range order {
-		ta := twins[id]
-		n := &yaml.Node{Kind: yaml.MappingNode}
-		n.Content = append(n.Content, str("id"), str(ta.id))
-		if ta.name != "" {
-			n.Content = append(n.Content, str("name"), str(ta.name))
-		}
-		n.Content = append(n.Content, str("type"), str(ta.typ))
-		if len(ta.parents) > 0 {
-			ps := &yaml.Node{Kind: yaml.SequenceNode, Style: yaml.FlowStyle}
-			for _, p := range ta.parents {
-				ps.Content = append(ps.Content, str(p))
-			}
-			n.Content = append(n.Content, str("parents"), ps)
-		}
-		if ta.tz != "" {
-			n.Content = append(n.Content, str("timezone"), str(ta.tz))
-		}
-		if ta.attrs != nil {
-			n.Content = append(n.Content, str("attributes"), ta.attrs)
-		}
-		if len(ta.other) > 0 {
-			n.HeadComment = "relationships not imported: " + strings.Join(ta.other, ", ")
-		}
-		seq.Content = append(seq.Content, n)
-	}
-	return seq, nil
 }
 
-func appendNew(list []string, s string) []string {
-	for _, x := range list {
-		if x == s {
-			return list
-		}
-	}
-	return append(list, s)
-}
-
-type dtdlInterface struct {
-	ID          string            `json:"@id"`
-	Type        json.RawMessage   `json:"@type"`
-	DisplayName json.RawMessage   `json:"displayName"`
-	Description json.RawMessage   `json:"description"`
-	Extends     json.RawMessage   `json:"extends"`
-	Contents    []json.RawMessage `json:"contents"`
-}
-
-type dtdlContent struct {
-	Type        json.RawMessage `json:"@type"`
-	Name        string          `json:"name"`
-	Schema      json.RawMessage `json:"schema"`
-	Unit        string          `json:"unit"`
-	DisplayName json.RawMessage `json:"displayName"`
-	Description json.RawMessage `json:"description"`
-}
-
-// parseDTDL reads Interfaces, and the twin graph when the document is an export.
-func parseDTDL(data []byte) ([]*dtdlInterface, *dtdlGraph, error) {
-	data = bytes.TrimSpace(data)
-	var raws []json.RawMessage
-	var graph *dtdlGraph
-	switch {
-	case len(data) > 0 && data[0] == '[':
-		if err := json.Unmarshal(data, &raws); err != nil {
-			return nil, nil, fmt.Errorf("not a DTDL document: %w", err)
-		}
-	case len(data) > 0 && data[0] == '{':
-		var probe map[string]json.RawMessage
-		if err := json.Unmarshal(data, &probe); err != nil {
-			return nil, nil, fmt.Errorf("not a DTDL document: %w", err)
-		}
-		if _, ok := probe["digitalTwinsModels"]; !ok {
-			raws = []json.RawMessage{data}
-			break
-		}
-		var exp dtdlExport
-		if err := json.Unmarshal(data, &exp); err != nil {
-			return nil, nil, fmt.Errorf("not a Digital Twins export: %w", err)
-		}
-		raws, graph = exp.Models, exp.Graph
-		if graph == nil {
-			graph = &dtdlGraph{}
-		}
-	default:
-		return nil, nil, fmt.Errorf("not a DTDL document: want a JSON array of Interfaces")
-	}
-	var out []*dtdlInterface
-	for i, raw := range raws {
-		var in dtdlInterface
-		if err := json.Unmarshal(raw, &in); err != nil {
-			return nil, nil, fmt.Errorf("element %d: %w", i, err)
-		}
-		if !hasType(in.Type, "Interface") {
-			return nil, nil, fmt.Errorf("element %d (%s): @type is not Interface", i, in.ID)
-		}
-		out = append(out, &in)
-	}
-	return out, graph, nil
-}
-
-// hasType reports whether a DTDL @type (a string or an array of strings) includes want.
-func hasType(raw json.RawMessage, want string) bool {
-	for _, t := range stringOrList(raw) {
-		if t == want {
-			return true
-		}
-	}
-	return false
-}
-
-func stringOrList(raw json.RawMessage) []string {
-	var s string
-	if json.Unmarshal(raw, &s) == nil {
-		return []string{s}
-	}
-	var l []string
-	_ = json.Unmarshal(raw, &l)
-	return l
-}
-
-// text reads a DTDL string that may be localized ({"en": "..."}), preferring English.
-func text(raw json.RawMessage) string {
-	var s string
-	if json.Unmarshal(raw, &s) == nil {
-		return s
-	}
-	var m map[string]string
-	if json.Unmarshal(raw, &m) != nil || len(m) == 0 {
-		return ""
-	}
-	for _, k := range []string{"en", "en-US", "en-GB"} {
-		if v, ok := m[k]; ok {
-			return v
-		}
-	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return m[keys[0]]
-}
-
-// flatten returns an interface's contents after those of its bases.
-func flatten(in *dtdlInterface, byID map[string]*dtdlInterface, visiting map[string]bool) ([]json.RawMessage, error) {
-	if visiting[in.ID] {
-		return nil, fmt.Errorf("interface %s extends itself", in.ID)
-	}
-	visiting[in.ID] = true
-	defer delete(visiting, in.ID)
-	var out []json.RawMessage
-	for _, base := range stringOrList(in.Extends) {
-		b, ok := byID[base]
-		if !ok {
-			return nil, fmt.Errorf("interface %s extends %s, which is not in the document", in.ID, base)
-		}
-		bc, err := flatten(b, byID, visiting)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, bc...)
-	}
-	return append(out, in.Contents...), nil
-}
-
-// dtdlType builds a type from flattened contents; it also returns the contents
-// it could not express as signals.
-func dtdlType(contents []json.RawMessage) (*yaml.Node, []string, error) {
+// dtdlType builds a type from an Interface's flattened members; the comment
+// lists what has no signal form.
+func (im *importer) dtdlType(in *dIface) (*yaml.Node, string) {
 	signals := &yaml.Node{Kind: yaml.SequenceNode}
-	var skipped []string
+	var skipped, attrs []string
 	seen := map[string]string{}
-	for _, raw := range contents {
-		var c dtdlContent
-		if err := json.Unmarshal(raw, &c); err != nil {
-			return nil, nil, fmt.Errorf("content: %w", err)
-		}
-		if !hasType(c.Type, "Telemetry") && !hasType(c.Type, "Property") {
-			skipped = append(skipped, fmt.Sprintf("%s %s", strings.Join(stringOrList(c.Type), "/"), c.Name))
+	for _, m := range in.members() {
+		if m.c.kind != "Telemetry" && m.c.kind != "Property" {
+			skipped = append(skipped, m.c.kind+" "+m.path)
 			continue
 		}
-		kind, ok := schemaKind(c.Schema)
-		if !ok {
-			skipped = append(skipped, fmt.Sprintf("%s %s (schema has no signal form)", strings.Join(stringOrList(c.Type), "/"), c.Name))
+		sh := im.shapeOf(m.c)
+		if !im.live(m) {
+			attrs = append(attrs, fmt.Sprintf("%s (%s)", m.path, cmp.Or(sh.kind, "structured")))
 			continue
 		}
-		name := snake(c.Name)
-		if !identRe.MatchString(name) {
-			return nil, nil, fmt.Errorf("content name %q is not a valid signal name", c.Name)
+		if sh.kind == "" {
+			skipped = append(skipped, fmt.Sprintf("%s %s (schema has no signal form)", m.c.kind, m.path))
+			continue
 		}
+		name := snakePath(m.path)
 		if prev, dup := seen[name]; dup {
-			return nil, nil, fmt.Errorf("contents %q and %q both become signal %q", prev, c.Name, name)
+			im.errf(in.file, m.c.line, in.id, "contents %q and %q both become signal %q", prev, m.path, name)
+			continue
 		}
-		seen[name] = c.Name
+		seen[name] = m.path
 		sig := &yaml.Node{Kind: yaml.MappingNode}
 		sig.Content = append(sig.Content, str("name"), str(name))
-		if kind != "number" {
-			sig.Content = append(sig.Content, str("kind"), str(kind))
+		if sh.kind != "number" {
+			sig.Content = append(sig.Content, str("kind"), str(sh.kind))
 		}
-		if c.Unit != "" {
-			sig.Content = append(sig.Content, str("unit"), str(unitSymbol(c.Unit)))
+		if m.c.unit != "" && dtdlUnits[m.c.unit] != "" {
+			sig.Content = append(sig.Content, str("unit"), str(dtdlUnits[m.c.unit]))
 		}
-		desc := text(c.Description)
-		if desc == "" {
-			desc = text(c.DisplayName)
+		if sh.min != nil {
+			sig.Content = append(sig.Content, str("min"), num(*sh.min), str("max"), num(*sh.max))
 		}
-		if desc != "" {
+		if len(sh.allowed) > 0 {
+			al := &yaml.Node{Kind: yaml.SequenceNode, Style: yaml.FlowStyle}
+			for _, v := range sh.allowed {
+				al.Content = append(al.Content, str(v))
+			}
+			sig.Content = append(sig.Content, str("allowed"), al)
+		}
+		if desc := cmp.Or(text(m.c.node.get("description")), text(m.c.node.get("displayName"))); desc != "" {
 			sig.Content = append(sig.Content, str("description"), str(desc))
 		}
 		signals.Content = append(signals.Content, sig)
@@ -426,87 +184,43 @@ func dtdlType(contents []json.RawMessage) (*yaml.Node, []string, error) {
 	if len(signals.Content) > 0 {
 		typ.Content = append(typ.Content, str("signals"), signals)
 	}
-	return typ, skipped, nil
+	comment := in.id
+	if d := text(in.node.get("displayName")); d != "" {
+		comment = d + " (" + in.id + ")"
+	}
+	if d := text(in.node.get("description")); d != "" {
+		comment += ": " + d
+	}
+	if len(attrs) > 0 {
+		comment += "\nnameplate attributes: " + strings.Join(attrs, ", ")
+	}
+	if len(skipped) > 0 {
+		comment += "\nnot imported: " + strings.Join(skipped, ", ")
+	}
+	return typ, comment
 }
 
-func headComment(in *dtdlInterface) string {
-	c := in.ID
-	if d := text(in.DisplayName); d != "" {
-		c = d + " (" + in.ID + ")"
+// text reads a DTDL string that may be localized ({"en": "..."}), preferring English.
+func text(n *jnode) string {
+	switch {
+	case n == nil:
+		return ""
+	case n.kind == jString:
+		return n.str
+	case n.kind != jObject || len(n.keys) == 0:
+		return ""
 	}
-	if d := text(in.Description); d != "" {
-		c += ": " + d
-	}
-	return c
-}
-
-// schemaKind maps a DTDL schema onto a signal kind.
-func schemaKind(raw json.RawMessage) (string, bool) {
-	var s string
-	if json.Unmarshal(raw, &s) == nil {
-		switch s {
-		case "double", "float", "integer", "long", "byte", "short", "decimal",
-			"unsignedByte", "unsignedShort", "unsignedInteger", "unsignedLong":
-			return "number", true
-		case "boolean":
-			return "bool", true
-		case "string", "date", "dateTime", "time", "duration", "uuid", "scaledDecimal":
-			return "string", true
-		}
-		return "", false
-	}
-	var complex struct {
-		Type          string          `json:"@type"`
-		ElementSchema json.RawMessage `json:"elementSchema"`
-		ValueSchema   string          `json:"valueSchema"`
-	}
-	if json.Unmarshal(raw, &complex) != nil {
-		return "", false
-	}
-	switch complex.Type {
-	case "Enum":
-		if complex.ValueSchema == "integer" {
-			return "number", true
-		}
-		return "string", true
-	case "Array":
-		if k, ok := schemaKind(complex.ElementSchema); ok && k == "string" {
-			return "list", true
+	for _, k := range []string{"en", "en-US", "en-GB"} {
+		if v := n.get(k); v != nil {
+			return v.str
 		}
 	}
-	return "", false
-}
-
-// dtdlUnits maps DTDL unit names onto the symbols model files use.
-var dtdlUnits = map[string]string{
-	"degreeCelsius": "°C", "degreeFahrenheit": "°F", "kelvin": "K",
-	"bar": "bar", "pascal": "Pa", "kilopascal": "kPa", "poundPerSquareInch": "psi", "millibar": "mbar",
-	"metrePerSecond": "m/s", "millimetrePerSecond": "mm/s", "kilometrePerHour": "km/h",
-	"metrePerSecondSquared": "m/s²", "gForce": "g",
-	"revolutionPerMinute": "rpm", "revolutionPerSecond": "rev/s", "hertz": "Hz", "kilohertz": "kHz",
-	"percent": "%", "ampere": "A", "milliampere": "mA", "volt": "V", "millivolt": "mV",
-	"watt": "W", "kilowatt": "kW", "megawatt": "MW", "kilowattHour": "kWh", "joule": "J",
-	"litre": "l", "millilitre": "ml", "cubicMetre": "m³", "litrePerSecond": "l/s", "litrePerHour": "l/h",
-	"cubicMetrePerSecond": "m³/s", "kilogram": "kg", "gram": "g", "tonne": "t", "kilogramPerHour": "kg/h",
-	"metre": "m", "centimetre": "cm", "millimetre": "mm", "micrometre": "µm",
-	"second": "s", "millisecond": "ms", "minute": "min", "hour": "h", "day": "d",
-	"newton": "N", "newtonMetre": "N·m", "radian": "rad", "degreeOfArc": "°",
-	"decibel": "dB", "lux": "lx", "unity": "",
-}
-
-func unitSymbol(u string) string {
-	if s, ok := dtdlUnits[u]; ok {
-		return s
-	}
-	return u
+	return n.vals[slices.Min(n.keys)].str
 }
 
 // typeName turns a DTMI into a type name: its last path segment in snake case.
 func typeName(dtmi string) string {
-	s := dtmi
-	if i := strings.IndexByte(s, ';'); i >= 0 {
-		s = s[:i]
-	}
+	s, _, _ := strings.Cut(dtmi, ";")
 	if i := strings.LastIndexByte(s, ':'); i >= 0 {
 		s = s[i+1:]
 	}
@@ -534,3 +248,11 @@ func snake(s string) string {
 }
 
 func str(s string) *yaml.Node { return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s} }
+
+func num(f float64) *yaml.Node {
+	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!float", Value: fmt.Sprint(f)}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	return slices.Sorted(maps.Keys(m))
+}

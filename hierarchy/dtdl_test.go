@@ -2,6 +2,7 @@ package hierarchy_test
 
 import (
 	"bytes"
+	"errors"
 	"flag"
 	"os"
 	"slices"
@@ -55,9 +56,8 @@ func TestImportDTDL(t *testing.T) {
 		{"fault_codes", twin.KindList, ""}, // array of strings
 		{"press1_bar", twin.KindNumber, "bar"},
 		{"temp1_c", twin.KindNumber, "°C"}, // degreeCelsius
-		{"vibration_rms", twin.KindNumber, "mm/s"},
-		{"state", twin.KindString, ""},       // string enum
-		{"rated_speed", twin.KindNumber, ""}, // property
+		{"vibration_rms", twin.KindNumber, "cm/s"},
+		{"state", twin.KindString, ""}, // string enum
 	}
 	for _, c := range checks {
 		s := typ.Signal(c.name)
@@ -65,11 +65,21 @@ func TestImportDTDL(t *testing.T) {
 			t.Errorf("signal %s = %+v, want kind %s unit %q", c.name, s, c.kind, c.unit)
 		}
 	}
-	if typ.Signal("position") != nil || typ.Signal("feeds") != nil {
-		t.Error("object telemetry and relationships must not become signals")
+	if s := typ.Signal("state"); s == nil || !slices.Equal(s.Allowed, []string{"RUN", "STOP"}) {
+		t.Errorf("enum state = %+v, want allowed RUN, STOP", s)
 	}
-	if !strings.Contains(string(out), "not imported: Telemetry position (schema has no signal form), Relationship feeds, Command reset") {
-		t.Error("skipped contents are not listed")
+	for _, name := range []string{"position", "feeds", "rated_speed", "serial_number"} {
+		if typ.Signal(name) != nil {
+			t.Errorf("%s became a signal: object telemetry, relationships and properties must not", name)
+		}
+	}
+	for _, want := range []string{
+		"nameplate attributes: serialNumber (string), ratedSpeed (number)",
+		"not imported: Telemetry position (schema has no signal form), Relationship feeds, Command reset",
+	} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("output does not list %q", want)
+		}
 	}
 
 	withAsset := strings.Replace(string(out), "assets: []", "assets:\n  - {id: l3, type: packaging_line}", 1)
@@ -79,36 +89,41 @@ func TestImportDTDL(t *testing.T) {
 }
 
 func TestImportDTDL_Errors(t *testing.T) {
+	const ctx = `"@context": "dtmi:dtdl:context;3", `
 	tests := []struct {
 		name, doc, msg string
 	}{
-		{"not json", `types: {}`, "not a DTDL document"},
-		{"bad json", `[{"@id": }]`, "not a DTDL document: invalid character"},
-		{"bad element", `[{"@id": 5}]`, "element 0"},
-		{"not an interface", `[{"@id": "dtmi:a:B;1", "@type": "Telemetry"}]`, "not Interface"},
-		{"missing id", `[{"@type": "Interface"}]`, "without @id"},
-		{"duplicate id", `[{"@id": "dtmi:a:B;1", "@type": "Interface"}, {"@id": "dtmi:a:B;1", "@type": "Interface"}]`, "duplicate interface"},
-		{"same type name", `[{"@id": "dtmi:a:B;1", "@type": "Interface"}, {"@id": "dtmi:a:B;2", "@type": "Interface"}]`, `both become type "b"`},
-		{"unknown base", `[{"@id": "dtmi:a:B;1", "@type": "Interface", "extends": "dtmi:a:C;1"}]`, "not in the document"},
-		{"extends cycle", `[{"@id": "dtmi:a:B;1", "@type": "Interface", "extends": ["dtmi:a:C;1"]},
-			{"@id": "dtmi:a:C;1", "@type": "Interface", "extends": "dtmi:a:B;1"}]`, "extends itself"},
+		{"not json", `types: {}`, "x.json:1: not a DTDL document"},
+		{"bad json", `[{"@id": }]`, "x.json:1: not a DTDL document: invalid JSON"},
+		{"bad element", `[{` + ctx + `"@id": 5, "@type": "Interface"}]`, "x.json:1: Interface @id must be a string"},
+		{"not an interface", `[{` + ctx + `"@id": "dtmi:a:B;1", "@type": "Telemetry"}]`, "@type must be Interface"},
+		{"missing id", `[{` + ctx + `"@type": "Interface"}]`, "Interface without @id"},
+		{"missing context", `[{"@id": "dtmi:a:B;1", "@type": "Interface"}]`, "x.json:1: dtmi:a:B;1: no @context"},
+		{"duplicate id", `[{` + ctx + `"@id": "dtmi:a:B;1", "@type": "Interface"},
+			{` + ctx + `"@id": "dtmi:a:B;1", "@type": "Interface"}]`, "x.json:2: dtmi:a:B;1: defined twice (first at x.json:1)"},
+		{"same type name", `[{` + ctx + `"@id": "dtmi:a:B;1", "@type": "Interface"},
+			{` + ctx + `"@id": "dtmi:a:B;2", "@type": "Interface"}]`, `both become type "b"`},
+		{"unknown base", `[{` + ctx + `"@id": "dtmi:a:B;1", "@type": "Interface", "extends": "dtmi:a:C;1"}]`, "extends dtmi:a:C;1, which is not in the set"},
+		{"extends cycle", `[{` + ctx + `"@id": "dtmi:a:B;1", "@type": "Interface", "extends": ["dtmi:a:C;1"]},
+			{` + ctx + `"@id": "dtmi:a:C;1", "@type": "Interface", "extends": "dtmi:a:B;1"}]`, "extends cycle"},
 		{"twin of unknown model", `{"digitalTwinsModels": [], "digitalTwinsGraph": {"digitalTwins": [
-			{"$dtId": "a", "$metadata": {"$model": "dtmi:a:B;1"}}]}}`, "not in digitalTwinsModels"},
-		{"twin without id", `{"digitalTwinsModels": [], "digitalTwinsGraph": {"digitalTwins": [{}]}}`, "missing $dtId"},
-		{"twin with bad id", `{"digitalTwinsModels": [{"@id": "dtmi:a:B;1", "@type": "Interface"}], "digitalTwinsGraph": {"digitalTwins": [
-			{"$dtId": "a b", "$metadata": {"$model": "dtmi:a:B;1"}}]}}`, "bad asset id"},
-		{"relationship to unknown twin", `{"digitalTwinsModels": [{"@id": "dtmi:a:B;1", "@type": "Interface"}], "digitalTwinsGraph": {
+			{"$dtId": "a", "$metadata": {"$model": "dtmi:a:B;1"}}]}}`, "x.json:2: twin a: model dtmi:a:B;1 is not in the set"},
+		{"twin without id", `{"digitalTwinsModels": [], "digitalTwinsGraph": {"digitalTwins": [{}]}}`, "twin without $dtId"},
+		{"twin with bad id", `{"digitalTwinsModels": [{` + ctx + `"@id": "dtmi:a:B;1", "@type": "Interface"}], "digitalTwinsGraph": {"digitalTwins": [
+			{"$dtId": "a b", "$metadata": {"$model": "dtmi:a:B;1"}}]}}`, "twin a b: not usable as an asset id"},
+		{"relationship to unknown twin", `{"digitalTwinsModels": [{` + ctx + `"@id": "dtmi:a:B;1", "@type": "Interface"}], "digitalTwinsGraph": {
 			"digitalTwins": [{"$dtId": "a", "$metadata": {"$model": "dtmi:a:B;1"}}],
-			"relationships": [{"$sourceId": "a", "$relationshipName": "contains", "$targetId": "b"}]}}`, "unknown twin"},
-		{"signal name clash", `[{"@id": "dtmi:a:B;1", "@type": "Interface", "contents": [
+			"relationships": [{"$sourceId": "a", "$relationshipName": "contains", "$targetId": "b"}]}}`, "x.json:3: relationship contains: from \"a\" to \"b\" names an unknown twin"},
+		{"signal name clash", `[{` + ctx + `"@id": "dtmi:a:B;1", "@type": "Interface", "contents": [
 			{"@type": "Telemetry", "name": "fooBar", "schema": "double"},
 			{"@type": "Telemetry", "name": "foo_bar", "schema": "double"}]}]`, `both become signal "foo_bar"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := hierarchy.ImportDTDL("x.json", []byte(tt.doc))
-			if err == nil || !strings.HasPrefix(err.Error(), "x.json: ") || !strings.Contains(err.Error(), tt.msg) {
-				t.Errorf("err = %v, want x.json: ...%s", err, tt.msg)
+			var le *hierarchy.LoadError
+			if !errors.As(err, &le) || !strings.HasPrefix(err.Error(), "x.json:") || !strings.Contains(err.Error(), tt.msg) {
+				t.Errorf("err = %v, want a *LoadError with x.json:LINE: ...%s", err, tt.msg)
 			}
 		})
 	}
@@ -156,7 +171,7 @@ func TestImportDTDL_TwinsExport(t *testing.T) {
 
 func TestImportDTDL_SingleInterface(t *testing.T) {
 	out, err := hierarchy.ImportDTDL("pump.json", []byte(`{"@context": "dtmi:dtdl:context;2", "@id": "dtmi:acme:HTTPPump;1", "@type": "Interface",
-		"contents": [{"@type": "Telemetry", "name": "flow", "schema": "float", "unit": "litrePerSecond"}]}`))
+		"contents": [{"@type": ["Telemetry", "VolumeFlowRate"], "name": "flow", "schema": "float", "unit": "litrePerSecond"}]}`))
 	if err != nil {
 		t.Fatal(err)
 	}

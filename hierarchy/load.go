@@ -10,7 +10,8 @@ import (
 	"sort"
 	"strings"
 	"time"
-	_ "time/tzdata" // timezones validate and resolve on hosts without /usr/share/zoneinfo
+	_ "time/tzdata"
+	"unicode/utf8" // timezones validate and resolve on hosts without /usr/share/zoneinfo
 
 	"gopkg.in/yaml.v3"
 
@@ -73,6 +74,8 @@ type loader struct {
 
 var (
 	identRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	// signalNameRe also admits component signals: thermostat1.temperature.
+	signalNameRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$`)
 	// typeNameRe admits the names DTDL-derived and hand-written models use.
 	typeNameRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.:-]*$`)
 )
@@ -222,7 +225,7 @@ func (l *loader) loadType(name string, line int, n *yaml.Node) *typeDecl {
 
 func (l *loader) loadSignal(td *typeDecl, n *yaml.Node) {
 	what := fmt.Sprintf("type %q signal", td.t.Name)
-	fs := l.fields(n, what, "name", "kind", "unit", "min", "max", "description", "maxLength", "maxItems", "decimals")
+	fs := l.fields(n, what, "name", "kind", "unit", "min", "max", "description", "maxLength", "maxItems", "decimals", "allowed")
 	if fs == nil {
 		return
 	}
@@ -234,13 +237,23 @@ func (l *loader) loadSignal(td *typeDecl, n *yaml.Node) {
 	}
 	s.Name, _ = l.str(f, what+" name")
 	what = fmt.Sprintf("type %q signal %q", td.t.Name, s.Name)
-	if !identRe.MatchString(s.Name) {
-		l.errf(f.val.Line, "bad signal name %q in type %q: want an identifier (letters, digits, _) usable in mode rules", s.Name, td.t.Name)
+	if !signalNameRe.MatchString(s.Name) {
+		l.errf(f.val.Line, "bad signal name %q in type %q: want an identifier (letters, digits, _) usable in mode rules, or component.identifier", s.Name, td.t.Name)
 		return
 	}
-	if reservedInRules(s.Name) {
-		l.errf(f.val.Line, "signal name %q in type %q is a reserved word of mode rule expressions", s.Name, td.t.Name)
-		return
+	for _, seg := range strings.Split(s.Name, ".") {
+		if reservedInRules(seg) {
+			l.errf(f.val.Line, "signal name %q in type %q is a reserved word of mode rule expressions", seg, td.t.Name)
+			return
+		}
+	}
+	// A rule reads thermostat1.temperature as a member of thermostat1, so
+	// thermostat1 cannot be a signal of its own as well.
+	for other, line := range td.sigLines {
+		if strings.HasPrefix(s.Name, other+".") || strings.HasPrefix(other, s.Name+".") {
+			l.errf(f.val.Line, "signal %q in type %q clashes with signal %q (line %d): one cannot be a component of the other", s.Name, td.t.Name, other, line)
+			return
+		}
 	}
 	if prev, dup := td.sigLines[s.Name]; dup {
 		l.errf(f.val.Line, "duplicate signal %q in type %q (first at line %d)", s.Name, td.t.Name, prev)
@@ -321,12 +334,40 @@ func (l *loader) loadSignal(td *typeDecl, n *yaml.Node) {
 			s.Decimals = &d
 		}
 	}
+	if f, ok := fs["allowed"]; ok {
+		l.loadAllowed(&s, what, f)
+	}
 	td.sigLines[s.Name] = f.val.Line
 	td.t.Signals = append(td.t.Signals, s)
 }
 
 // maxDecimals caps a signal's decimals: a float64 holds no more.
 const maxDecimals = 15
+
+// loadAllowed reads a string signal's allowed values: a non-empty list of
+// distinct strings, each within the signal's length limit.
+func (l *loader) loadAllowed(s *twin.SignalDef, what string, f field) {
+	if s.Kind != twin.KindString {
+		l.errf(f.key.Line, "%s: allowed applies to string signals only, not %s", what, s.Kind)
+		return
+	}
+	vals, lines := l.strList(f, what+" allowed")
+	if len(vals) == 0 {
+		l.errf(f.key.Line, "%s: allowed must list at least one value", what)
+		return
+	}
+	seen := map[string]bool{}
+	for i, v := range vals {
+		switch {
+		case seen[v]:
+			l.errf(lines[i], "%s: allowed value %q listed twice", what, v)
+		case utf8.RuneCountInString(v) > s.LengthLimit():
+			l.errf(lines[i], "%s: allowed value %q is longer than maxLength %d", what, v, s.LengthLimit())
+		}
+		seen[v] = true
+	}
+	s.Allowed = vals
+}
 
 // maxValueBound caps maxLength and maxItems: a model cannot lift the bounds
 // so far that one message could flood state and events again.

@@ -25,8 +25,9 @@ import (
 // signal (`true`) always runs.
 func compileRule(t *twin.AssetType, when string) (func(map[string]any) (bool, error), error) {
 	env := make(map[string]any, len(t.Signals))
+	dotted := false
 	for _, s := range t.Signals {
-		env[s.Name] = zero(s.Kind)
+		dotted = setPath(env, s.Name, zero(s.Kind)) || dotted
 	}
 	prog, err := expr.Compile(when, expr.Env(env), expr.AsBool())
 	if err != nil {
@@ -41,13 +42,16 @@ func compileRule(t *twin.AssetType, when string) (func(map[string]any) (bool, er
 		}
 		return nil, fmt.Errorf("%s", msg)
 	}
-	needs := namedSignals(prog.Node(), env)
+	needs := namedSignals(prog.Node(), t)
 	pool := &gosync.Pool{New: func() any { return new(vm.VM) }}
 	return func(vals map[string]any) (bool, error) {
 		for _, name := range needs {
 			if vals[name] == nil {
 				return false, nil
 			}
+		}
+		if dotted {
+			vals = nest(vals)
 		}
 		machine := pool.Get().(*vm.VM)
 		out, err := machine.Run(prog, vals)
@@ -90,26 +94,73 @@ func zero(k twin.ValueKind) any {
 	return float64(0)
 }
 
+// setPath puts a signal's zero value into a rule environment. A component
+// signal ("thermostat1.temperature") goes into a nested map, so rules read it
+// as thermostat1.temperature; it reports whether the name was dotted.
+func setPath(env map[string]any, name string, v any) bool {
+	head, rest, dotted := strings.Cut(name, ".")
+	if !dotted {
+		env[name] = v
+		return false
+	}
+	sub, _ := env[head].(map[string]any)
+	if sub == nil {
+		sub = map[string]any{}
+		env[head] = sub
+	}
+	setPath(sub, rest, v)
+	return true
+}
+
+// nest turns flat current values into the nested form of the environment.
+func nest(vals map[string]any) map[string]any {
+	out := make(map[string]any, len(vals))
+	for k, v := range vals {
+		setPath(out, k, v)
+	}
+	return out
+}
+
 type identCollector struct {
-	env   map[string]any
+	t     *twin.AssetType
 	seen  map[string]bool
 	names []string
 }
 
 func (c *identCollector) Visit(n *ast.Node) {
-	id, ok := (*n).(*ast.IdentifierNode)
-	if !ok {
-		return
+	var name string
+	switch nd := (*n).(type) {
+	case *ast.IdentifierNode:
+		name = nd.Value
+	case *ast.MemberNode:
+		name = memberPath(nd)
 	}
-	if _, isSignal := c.env[id.Value]; isSignal && !c.seen[id.Value] {
-		c.seen[id.Value] = true
-		c.names = append(c.names, id.Value)
+	if name != "" && c.t.Signal(name) != nil && !c.seen[name] {
+		c.seen[name] = true
+		c.names = append(c.names, name)
 	}
 }
 
+// memberPath spells a.b.c for a chain of member accesses on an identifier.
+func memberPath(m *ast.MemberNode) string {
+	prop, ok := m.Property.(*ast.StringNode)
+	if !ok {
+		return ""
+	}
+	switch base := m.Node.(type) {
+	case *ast.IdentifierNode:
+		return base.Value + "." + prop.Value
+	case *ast.MemberNode:
+		if p := memberPath(base); p != "" {
+			return p + "." + prop.Value
+		}
+	}
+	return ""
+}
+
 // namedSignals lists the signals an expression reads.
-func namedSignals(root ast.Node, env map[string]any) []string {
-	c := &identCollector{env: env, seen: map[string]bool{}}
+func namedSignals(root ast.Node, t *twin.AssetType) []string {
+	c := &identCollector{t: t, seen: map[string]bool{}}
 	ast.Walk(&root, c)
 	return c.names
 }

@@ -251,6 +251,7 @@ func TestDecode_modelBounds(t *testing.T) {
     signals:
       - {name: product, kind: string, maxLength: 4}
       - {name: faults, kind: list, maxItems: 2, maxLength: 3}
+      - {name: state, kind: string, allowed: [open, closed]}
     faultSignal: faults
     productSignal: product
 assets:
@@ -265,12 +266,15 @@ assets:
 	cases := []struct {
 		name, msg string
 		ok        bool
+		code      string
 	}{
-		{"string at the bound", el("product", `"ABCD"`), true},
-		{"string past the bound", el("product", `"ABCDE"`), false},
-		{"list at the bounds", el("faults", `["E01","E02"]`), true},
-		{"list with too many items", el("faults", `["E01","E02","E03"]`), false},
-		{"list item too long", el("faults", `["E001"]`), false},
+		{"string at the bound", el("product", `"ABCD"`), true, ""},
+		{"string past the bound", el("product", `"ABCDE"`), false, "too_large"},
+		{"list at the bounds", el("faults", `["E01","E02"]`), true, ""},
+		{"list with too many items", el("faults", `["E01","E02","E03"]`), false, "too_large"},
+		{"list item too long", el("faults", `["E001"]`), false, "too_large"},
+		{"an allowed value", el("state", `"open"`), true, ""},
+		{"a value not allowed", el("state", `"ajar"`), false, "not_allowed"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -278,8 +282,8 @@ assets:
 			if c.ok != (len(samples) == 1 && len(rejects) == 0) {
 				t.Fatalf("samples %v rejects %v, want ok=%v", samples, rejects, c.ok)
 			}
-			if !c.ok && !strings.HasPrefix(rejects[0].Reason, "too_large: ") {
-				t.Fatalf("reason %q, want too_large", rejects[0].Reason)
+			if !c.ok && !strings.HasPrefix(rejects[0].Reason, c.code+": ") {
+				t.Fatalf("reason %q, want %s", rejects[0].Reason, c.code)
 			}
 		})
 	}

@@ -19,7 +19,7 @@ const (
 	// HeaderReason is the human-readable reason of the first refused element:
 	// "<code>: text", code one of bad_json, missing_field, bad_ts,
 	// unknown_asset, unknown_signal, unknown_tag, wrong_type, non_finite,
-	// too_large.
+	// too_large, not_allowed (a string outside its signal's allowed values).
 	HeaderReason = "reason"
 	// HeaderSourceTopic, HeaderSourcePartition and HeaderSourceOffset locate the original record.
 	HeaderSourceTopic     = "source_topic"

@@ -67,6 +67,9 @@ func curate(def *twin.SignalDef, v twin.Value) (twin.Quality, string) {
 	if reason := checkSize(def, v); reason != "" {
 		return "", reason
 	}
+	if v.Kind == twin.KindString && !def.Allows(v.Str) {
+		return "", fmt.Sprintf("not_allowed: signal %q takes one of %q, got %q", def.Name, def.Allowed, v.Str)
+	}
 	return twin.QualityGood, ""
 }
 

@@ -2,17 +2,35 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/twingraph/twingraph/hierarchy"
 )
 
-// runModel runs `model check FILE` and `model import-dtdl FILE [-o OUT]`.
+// listFlag is a repeatable flag; its environment twin takes a comma-separated list.
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+
+func (l *listFlag) Set(v string) error {
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			*l = append(*l, s)
+		}
+	}
+	return nil
+}
+
+const importUsage = "twingraph model import-dtdl PATH... [-o OUT] [--contains REL]... [--live PROPERTY]..."
+
+// runModel runs `model check FILE` and `model import-dtdl PATH... [-o OUT]`.
 func runModel(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: twingraph model check FILE | twingraph model import-dtdl FILE [-o OUT]")
+		fmt.Fprintln(stderr, "usage: twingraph model check FILE | "+importUsage)
 		return errUsage
 	}
 	switch args[0] {
@@ -36,20 +54,23 @@ func runModel(_ context.Context, args []string, stdout, stderr io.Writer) error 
 	case "import-dtdl":
 		fs := newFlagSet("model import-dtdl", stderr)
 		out := fs.String("o", "", "write the model here instead of stdout")
-		files, err := parseArgs(fs, args[1:])
+		var opts hierarchy.DTDLOptions
+		fs.Var((*listFlag)(&opts.Contains), "contains", "a relationship that means containment, source being the parent (repeatable; beside contains, hasPart, isPartOf ...)")
+		fs.Var((*listFlag)(&opts.Live), "live", "a Property imported as a signal rather than a nameplate attribute (repeatable; DTDL name or component.name)")
+		paths, err := parseArgs(fs, args[1:])
 		if err != nil {
 			return err
 		}
-		if len(files) != 1 {
-			fmt.Fprintln(stderr, "usage: twingraph model import-dtdl FILE [-o OUT]")
+		if len(paths) == 0 {
+			fmt.Fprintln(stderr, "usage: "+importUsage)
 			return errUsage
 		}
-		data, err := os.ReadFile(files[0])
+		yml, err := hierarchy.ImportDTDLFiles(paths, opts)
 		if err != nil {
-			return err
-		}
-		yml, err := hierarchy.ImportDTDL(files[0], data)
-		if err != nil {
+			var le *hierarchy.LoadError
+			if errors.As(err, &le) {
+				return fmt.Errorf("invalid DTDL (%d problems):\n%w", len(le.Problems), err)
+			}
 			return err
 		}
 		if *out == "" {
