@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -28,7 +29,7 @@ func setRoute(ctx context.Context, route string) {
 	}
 }
 
-// instrument logs every request at debug level and, with a Registerer,
+// instrument logs every request at info level and, with a Registerer,
 // observes its duration by route. Routes are the mux patterns (a bounded
 // set), never raw paths: asset ids would blow up the label cardinality.
 func (g *gateway) instrument(mux *http.ServeMux) http.Handler {
@@ -61,6 +62,11 @@ func (g *gateway) instrument(mux *http.ServeMux) http.Handler {
 				route = "other"
 			}
 		}
+		// One style of label: the path pattern alone ("GET /healthz" is
+		// "/healthz"), the method has its own label.
+		if i := strings.IndexByte(route, ' '); i >= 0 {
+			route = route[i+1:]
+		}
 		d := time.Since(start)
 		method := r.Method
 		switch method {
@@ -75,8 +81,8 @@ func (g *gateway) instrument(mux *http.ServeMux) http.Handler {
 		if hist != nil {
 			hist.WithLabelValues(route, method, code).Observe(d.Seconds())
 		}
-		g.log.Debug("http request", "method", r.Method, "path", r.URL.EscapedPath(),
-			"route", route, "code", code, "duration", d)
+		// The route, never the path: asset ids stay out of logs too.
+		g.log.Info("http request", "method", method, "route", route, "code", code, "duration", d)
 	})
 }
 

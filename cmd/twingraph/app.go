@@ -35,6 +35,8 @@ type Main struct {
 	Logger *slog.Logger
 	// Model is the loaded asset hierarchy.
 	Model *hierarchy.Model
+	// ModelSource names where Model came from (a file, or the embedded demo).
+	ModelSource string
 	// States, History, Events and Bus are the stores in use.
 	States  twin.StateStore
 	History twin.HistoryStore
@@ -78,7 +80,7 @@ func NewMain(stderr io.Writer, level string) *Main {
 		lv = slog.LevelInfo
 	}
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), buildInfoGauge())
 	return &Main{
 		Logger:   slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lv})),
 		Registry: reg,
@@ -88,7 +90,9 @@ func NewMain(stderr io.Writer, level string) *Main {
 // LoadModel loads the model file, or the embedded demo plant when path is "".
 func (m *Main) LoadModel(path string) error {
 	var err error
+	m.ModelSource = path
 	if path == "" {
+		m.ModelSource = "embedded demo plant"
 		m.Model, err = hierarchy.Load("examples/"+examples.PlantFile, examples.PlantYAML)
 	} else {
 		m.Model, err = hierarchy.LoadFile(path)
@@ -133,7 +137,7 @@ func (m *Main) OpenStores(ctx context.Context, redisURL, postgresURL, namespace 
 			missing = append(missing, "--postgres")
 		}
 		if len(missing) > 0 {
-			return fmt.Errorf("%s required (or set %s)", strings.Join(missing, " and "), envList(missing))
+			return usagef("%s required (or set %s)", strings.Join(missing, " and "), envList(missing))
 		}
 	}
 	if redisURL != "" {
@@ -155,6 +159,10 @@ func (m *Main) OpenStores(ctx context.Context, redisURL, postgresURL, namespace 
 		m.postgres = ps
 		m.closers = append(m.closers, ps.Close)
 		if err := ps.CheckSchema(ctx); err != nil {
+			// Said to an operator, who needs the advice, not the API code.
+			if te, ok := err.(*twin.Error); ok {
+				return errors.New(te.Message)
+			}
 			return err
 		}
 		m.History, m.Events = ps, ps
@@ -274,10 +282,10 @@ func (a *gatewayFlags) registerLimits(fs *flag.FlagSet) {
 // apply checks the flags and sets them on m.
 func (a *gatewayFlags) apply(m *Main) error {
 	if a.maxPageSize < 1 {
-		return fmt.Errorf("--max-page-size must be at least 1")
+		return usagef("--max-page-size must be at least 1")
 	}
 	if a.storeTimeout <= 0 {
-		return fmt.Errorf("--store-timeout must be positive")
+		return usagef("--store-timeout must be positive")
 	}
 	v, err := a.verifier()
 	if err != nil {
@@ -294,7 +302,7 @@ func (a *gatewayFlags) verifier() (*auth.Verifier, error) {
 	cfg := auth.Config{JWKSFile: a.jwks, HS256SecretFile: a.secret, Issuer: a.issuer, Audience: a.audience}
 	if !cfg.Enabled() {
 		if a.issuer != "" || a.audience != "" {
-			return nil, fmt.Errorf("--auth-issuer and --auth-audience need --auth-jwks or --auth-hs256-secret-file")
+			return nil, usagef("--auth-issuer and --auth-audience need --auth-jwks or --auth-hs256-secret-file")
 		}
 		return nil, nil
 	}

@@ -91,6 +91,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	fmt.Fprintf(stdout, "ready http=%s kafka=%s\n", addr, b.Addr())
+	m.logStarted("dev serving", "http", addr, "kafka", b.Addr(), "simulator", !*noSim)
 
 	select {
 	case <-ctx.Done():

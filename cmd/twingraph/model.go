@@ -11,11 +11,16 @@ import (
 
 // runModel runs `model check FILE` and `model import-dtdl FILE [-o OUT]`.
 func runModel(_ context.Context, args []string, stdout, stderr io.Writer) error {
+	const usage = "Usage: twingraph model check FILE | twingraph model import-dtdl FILE [-o OUT]\n" +
+		"Run 'twingraph model check -h' or 'twingraph model import-dtdl -h' for their flags.\n"
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: twingraph model check FILE | twingraph model import-dtdl FILE [-o OUT]")
+		fmt.Fprint(stderr, usage)
 		return errUsage
 	}
 	switch args[0] {
+	case "-h", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return nil
 	case "check":
 		fs := newFlagSet("model check", stderr)
 		files, err := parseArgs(fs, args[1:])
@@ -23,8 +28,7 @@ func runModel(_ context.Context, args []string, stdout, stderr io.Writer) error 
 			return err
 		}
 		if len(files) != 1 {
-			fmt.Fprintln(stderr, "usage: twingraph model check FILE")
-			return errUsage
+			return usagef("want one model FILE, got %d arguments", len(files))
 		}
 		m, err := hierarchy.LoadFile(files[0])
 		if err != nil {
@@ -41,8 +45,7 @@ func runModel(_ context.Context, args []string, stdout, stderr io.Writer) error 
 			return err
 		}
 		if len(files) != 1 {
-			fmt.Fprintln(stderr, "usage: twingraph model import-dtdl FILE [-o OUT]")
-			return errUsage
+			return usagef("want one DTDL FILE, got %d arguments", len(files))
 		}
 		data, err := os.ReadFile(files[0])
 		if err != nil {
@@ -58,7 +61,6 @@ func runModel(_ context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		return os.WriteFile(*out, yml, 0o644)
 	default:
-		fmt.Fprintf(stderr, "twingraph model: unknown subcommand %q (check, import-dtdl)\n", args[0])
-		return errUsage
+		return usagef("unknown subcommand %q (check, import-dtdl)", args[0])
 	}
 }

@@ -25,12 +25,13 @@ func runRebuild(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs := newFlagSet("rebuild", stderr)
 	kafka := fs.String("kafka", "127.0.0.1:9092", "Kafka bootstrap servers")
 	topic := fs.String("topic", twinsync.DefaultTopic, "telemetry topic")
-	modelPath := fs.String("model", "", "model file (default: the embedded demo plant)")
+	modelPath := fs.String("model", "", "model file the live workers use (required)")
 	redisURL := fs.String("redis", "", "Redis URL of the live state")
 	postgresURL := fs.String("postgres", "", "PostgreSQL URL: replayed history and events are re-appended (idempotent)")
 	namespace := fs.String("namespace", "twin", "Redis key namespace of the live state")
 	verify := fs.Bool("verify", false, "compare with the live state instead of replacing it; exit 3 on any difference")
-	logLevel := fs.String("log-level", "warn", "debug, info, warn or error")
+	var logs logFlags
+	logs.register(fs, "warn")
 	var limits limitFlags
 	limits.registerDecode(fs)
 	if err := parseFlags(fs, args); err != nil {
@@ -40,13 +41,20 @@ func runRebuild(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	m := NewMain(stderr, *logLevel)
+	m := NewMain(stderr, "info")
+	if m.Logger, err = logs.logger(stderr); err != nil {
+		return err
+	}
 	defer m.Close()
+	if *modelPath == "" {
+		// The demo plant would refuse every real record, and replace the live state with nothing.
+		return usagef("--model FILE required (or set %s): the model the live workers use", envName("model"))
+	}
 	if err := m.LoadModel(*modelPath); err != nil {
 		return err
 	}
 	if *redisURL == "" {
-		return fmt.Errorf("--redis required: the live state to verify or replace (or set %s)", envName("redis"))
+		return usagef("--redis required: the live state to verify or replace (or set %s)", envName("redis"))
 	}
 	if err := m.OpenStores(ctx, *redisURL, *postgresURL, *namespace, true); err != nil {
 		return err

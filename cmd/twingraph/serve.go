@@ -31,6 +31,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	fmt.Fprintf(stdout, "ready http=%s\n", addr)
+	m.logStarted("gateway serving", "http", addr, "namespace", common.namespace, "auth", m.Auth != nil, "tracing", m.Tracing)
 	select {
 	case <-ctx.Done():
 		return nil
