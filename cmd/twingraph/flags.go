@@ -122,8 +122,8 @@ type commonFlags struct {
 	model, redis, postgres, namespace string
 	log                               logFlags
 	otlpEndpoint                      string
-	traceSampleRatio                            float64
-	pprof                                       string
+	traceSampleRatio                  float64
+	pprof                             string
 }
 
 // register adds the common flags to fs; redisHelp and postgresHelp say what
