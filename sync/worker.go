@@ -56,6 +56,10 @@ const (
 // applied before the worker reports itself not ready.
 const DefaultStallAfter = 30 * time.Second
 
+// DefaultShutdownTimeout bounds the final flush and commit when Run's
+// context ends.
+const DefaultShutdownTimeout = 5 * time.Second
+
 // Config configures a Worker.
 type Config struct {
 	// Brokers is the Kafka bootstrap list ("host:port,host:port"). Required.
@@ -95,6 +99,10 @@ type Config struct {
 	// before Ready fails (a failing store or dead-letter topic, a poison
 	// record); DefaultStallAfter when <= 0.
 	StallAfter time.Duration
+	// ShutdownTimeout bounds the flush and commit of what was read when Run's
+	// context ends; past it the rest is left to the partitions' next owner
+	// (it was never committed). DefaultShutdownTimeout when <= 0.
+	ShutdownTimeout time.Duration
 	// Logger receives the worker's logs; nil logs nothing.
 	Logger *slog.Logger
 	// Registerer receives the worker's metrics (twingraph_sync_*); nil keeps them private.
@@ -236,6 +244,9 @@ func NewWorker(cfg Config) (*Worker, error) {
 	}
 	if cfg.StallAfter <= 0 {
 		cfg.StallAfter = DefaultStallAfter
+	}
+	if cfg.ShutdownTimeout <= 0 {
+		cfg.ShutdownTimeout = DefaultShutdownTimeout
 	}
 	logger := cfg.Logger
 	if logger == nil {
@@ -393,8 +404,9 @@ func (w *Worker) Run(ctx context.Context) error {
 	}
 	// Flush what was read before stopping; if the stores are down this gives
 	// up after a while and the records are replayed by the next owner.
-	stopTimer := time.AfterFunc(5*time.Second, cancelJobs)
+	stopTimer := time.AfterFunc(w.cfg.ShutdownTimeout, cancelJobs)
 	defer stopTimer.Stop()
+	w.logger.Info("sync worker draining", "pending", len(w.pending), "timeout", w.cfg.ShutdownTimeout)
 	w.drain()
 	w.commitNow()
 	w.logger.Info("sync worker stopped")

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -10,6 +11,8 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -67,6 +70,16 @@ type Main struct {
 	// SyncReady, when set, is the sync worker's readiness (a stalled
 	// partition), checked by Ready after the stores.
 	SyncReady func() error
+	// ShutdownTimeout bounds a graceful stop once the context of Listen
+	// ends; DefaultShutdownTimeout when 0.
+	ShutdownTimeout time.Duration
+	// DrainDelay is how long /readyz answers 503 before the listener
+	// closes, so load balancers stop sending new requests first (within
+	// ShutdownTimeout).
+	DrainDelay time.Duration
+
+	draining atomic.Bool    // stopping: /readyz answers 503
+	serving  sync.WaitGroup // gateways still draining; Close waits for them
 
 	redis    *redis.Store
 	postgres *postgres.Store
@@ -183,6 +196,9 @@ func envList(flags []string) string {
 // Ready reports whether the stores answer and, in a process with a sync
 // worker, whether it keeps up: /readyz.
 func (m *Main) Ready(ctx context.Context) error {
+	if m.draining.Load() {
+		return errors.New("draining: the process is shutting down")
+	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	if _, err := m.States.GetStates(ctx, []string{"_readyz"}); err != nil {
@@ -201,6 +217,12 @@ func (m *Main) Ready(ctx context.Context) error {
 func (m *Main) Gateway() http.Handler {
 	return gateway.New(m.gatewayConfig())
 }
+
+// DefaultShutdownTimeout bounds a graceful stop when Main.ShutdownTimeout is 0.
+const DefaultShutdownTimeout = 30 * time.Second
+
+// Drain marks the process as stopping: /readyz answers 503 from now on.
+func (m *Main) Drain() { m.draining.Store(true) }
 
 // gatewayConfig is the gateway's configuration, GraphQL handler included.
 func (m *Main) gatewayConfig() gateway.Config {
@@ -316,23 +338,51 @@ func (m *Main) Listen(ctx context.Context, addr string, errc chan<- error) (stri
 	if err != nil {
 		return "", fmt.Errorf("listen http: %w", err)
 	}
-	srv := gateway.NewServer(m.gatewayConfig())
+	cfg := m.gatewayConfig()
+	srv := gateway.NewServer(cfg)
+	// Shutdown closes the listener first, then ends every subscription:
+	// their streams complete, and clients resume by cursor on another replica.
+	if h, ok := cfg.GraphQL.(interface{ Close() }); ok {
+		srv.RegisterOnShutdown(h.Close)
+	}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errc <- fmt.Errorf("http: %w", err)
 		}
 	}()
+	m.serving.Add(1)
 	go func() {
+		defer m.serving.Done()
 		<-ctx.Done()
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(sctx)
+		m.shutdown(srv)
 	}()
 	return ln.Addr().String(), nil
 }
 
-// Close releases the stores in reverse order of opening.
+// shutdown stops srv gracefully within m.ShutdownTimeout: /readyz answers
+// 503 for m.DrainDelay while requests are still served, then the listener
+// closes, subscriptions complete and in-flight requests finish; whatever is
+// left at the deadline is cut off.
+func (m *Main) shutdown(srv *http.Server) {
+	start := time.Now()
+	timeout := cmp.Or(m.ShutdownTimeout, DefaultShutdownTimeout)
+	delay := min(m.DrainDelay, timeout/2)
+	m.Drain()
+	m.Logger.Info("draining: /readyz answers 503", "drainDelay", delay, "shutdownTimeout", timeout)
+	time.Sleep(delay)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout-delay)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		m.Logger.Warn("shutdown timeout: closing the connections left", "err", err)
+		_ = srv.Close()
+	}
+	m.Logger.Info("gateway stopped", "took", time.Since(start).Round(time.Millisecond))
+}
+
+// Close waits for the gateways to drain, then releases the stores in
+// reverse order of opening.
 func (m *Main) Close() {
+	m.serving.Wait()
 	for i := len(m.closers) - 1; i >= 0; i-- {
 		m.closers[i]()
 	}

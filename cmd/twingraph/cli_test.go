@@ -57,7 +57,7 @@ func TestRun_Help(t *testing.T) {
 		args []string
 		want string // in stdout+stderr
 	}{
-		{"serve", []string{"serve", "-h"}, "-log-format"},
+		{"serve", []string{"serve", "-h"}, "-shutdown-timeout"},
 		{"sync", []string{"sync", "--help"}, "-log-format"},
 		{"model", []string{"model", "-h"}, "twingraph model check FILE"},
 		{"model check", []string{"model", "check", "-h"}, "Usage: twingraph model check [flags] FILE"},

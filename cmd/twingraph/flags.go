@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/twingraph/twingraph/telemetry"
 )
@@ -124,6 +125,7 @@ type commonFlags struct {
 	otlpEndpoint                      string
 	traceSampleRatio                  float64
 	pprof                             string
+	shutdownTimeout                   time.Duration
 }
 
 // register adds the common flags to fs; redisHelp and postgresHelp say what
@@ -137,6 +139,7 @@ func (c *commonFlags) register(fs *flag.FlagSet, redisHelp, postgresHelp string)
 	fs.StringVar(&c.otlpEndpoint, "otlp-endpoint", "", "send OpenTelemetry traces to this OTLP/HTTP collector (http://127.0.0.1:4318); empty: tracing off")
 	fs.Float64Var(&c.traceSampleRatio, "trace-sample-ratio", 1, "share of new traces recorded, above 0 and at most 1 (with --otlp-endpoint)")
 	fs.StringVar(&c.pprof, "pprof", "", "serve Go profiles (/debug/pprof/) on this separate address, e.g. 127.0.0.1:6060; empty: off")
+	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", DefaultShutdownTimeout, "on SIGTERM, the longest a graceful stop may take: drain, finish requests, end subscriptions, flush and commit")
 }
 
 // open builds a Main with the model loaded and the stores open; dev lets
@@ -156,6 +159,10 @@ func (c *commonFlags) open(ctx context.Context, stderr io.Writer, dev bool) (*Ma
 	if c.traceSampleRatio <= 0 || c.traceSampleRatio > 1 {
 		return m, usagef("--trace-sample-ratio must be above 0 and at most 1")
 	}
+	if c.shutdownTimeout <= 0 {
+		return m, usagef("--shutdown-timeout must be above 0")
+	}
+	m.ShutdownTimeout = c.shutdownTimeout
 	if err := m.SetupTracing(ctx, telemetry.Config{
 		Endpoint: c.otlpEndpoint, ServiceName: "twingraph", SampleRatio: c.traceSampleRatio,
 	}); err != nil {
