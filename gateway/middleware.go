@@ -30,7 +30,7 @@ func setRoute(ctx context.Context, route string) {
 }
 
 // instrument logs every request at info level and, with a Registerer,
-// observes its duration by route. Routes are the mux patterns (a bounded
+// observes its duration by route (streams excepted). Routes are the mux patterns (a bounded
 // set), never raw paths: asset ids would blow up the label cardinality.
 func (g *gateway) instrument(mux *http.ServeMux) http.Handler {
 	var hist *prometheus.HistogramVec
@@ -78,7 +78,10 @@ func (g *gateway) instrument(mux *http.ServeMux) http.Handler {
 		if rec.hijacked {
 			code = "101"
 		}
-		if hist != nil {
+		// A WebSocket or SSE stream lasts as long as its client likes: it
+		// would swamp the latencies (the GraphQL handler measures streams).
+		stream := rec.hijacked || strings.HasPrefix(rec.Header().Get("Content-Type"), "text/event-stream")
+		if hist != nil && !stream {
 			hist.WithLabelValues(route, method, code).Observe(d.Seconds())
 		}
 		// The route, never the path: asset ids stay out of logs too.

@@ -236,7 +236,7 @@ func (m *Main) gatewayConfig() gateway.Config {
 		Model: m.Model, States: m.States, History: m.History, Events: m.Events, Bus: m.Bus,
 		Logger: m.Logger, OnSlowSubscriber: dropped.Inc, MaxPageSize: m.MaxPageSize, Auth: m.Auth,
 		StoreTimeout: m.StoreTimeout, RevealOutOfScope: m.RevealOutOfScope,
-		Tracing: m.Tracing, ComplexityLimit: gl.ComplexityLimit,
+		Tracing: m.Tracing, Registerer: m.Registry, ComplexityLimit: gl.ComplexityLimit,
 		MaxTokens: gl.MaxTokens, MaxDepth: gl.MaxDepth, MaxFields: gl.MaxFields, MaxAliases: gl.MaxAliases,
 		MaxFragmentSpreads: gl.MaxFragmentSpreads, MaxVariableValues: gl.MaxVariableValues,
 		QueryTimeout: gl.QueryTimeout, InitTimeout: gl.InitTimeout,
