@@ -44,6 +44,9 @@ test-deps:
 	  else \
 	    echo "install redis-server and postgresql (apt-get install redis-server postgresql)"; exit 1; \
 	  fi; }
+	@command -v promtool >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus; \
+	  else echo "install promtool (apt-get install prometheus)"; exit 1; fi; }
 	@command -v node >/dev/null || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y nodejs npm; \
 	  else echo "install nodejs and npm"; exit 1; fi; }
