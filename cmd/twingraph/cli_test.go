@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/http"
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/twingraph/twingraph/internal/testenv"
 )
@@ -141,5 +143,41 @@ func TestDev_JSONLogs(t *testing.T) {
 	}
 	if strings.Contains(stderr.String(), "line3") {
 		t.Errorf("an asset id reached the logs:\n%s", stderr.String())
+	}
+}
+
+// TestDev_ReadmeKcatExample does what the README's kcat example does: a
+// sample keyed by its asset and dated now visibly changes the state, and a
+// refused one shows in the dead-letter counters by reason.
+func TestDev_ReadmeKcatExample(t *testing.T) {
+	addr, kafkaAddr := startDev(t, "--no-sim")
+	now := time.Now().UTC().Format(time.RFC3339)
+	produce(t, kafkaAddr,
+		`{"asset":"plant/jkt1/packaging/line3","signal":"speed_units_per_min","value":218,"ts":"`+now+`"}`,
+		`{"asset":"plant/jkt1/packaging/line3","signal":"speed","value":1,"ts":"`+now+`"}`)
+	var twin struct {
+		State struct {
+			Mode  string  `json:"mode"`
+			Speed float64 `json:"speed_units_per_min"`
+		} `json:"state"`
+	}
+	if !eventually(t, 20*time.Second, func() bool {
+		resp, err := http.Get("http://" + addr + "/twin/plant/jkt1/packaging/line3")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		return json.NewDecoder(resp.Body).Decode(&twin) == nil && twin.State.Speed == 218
+	}) {
+		t.Fatalf("state after the example: %+v", twin)
+	}
+	if twin.State.Mode != "RUNNING" {
+		t.Errorf("mode = %s, want RUNNING", twin.State.Mode)
+	}
+	if !eventually(t, 20*time.Second, func() bool {
+		_, fams := scrape(t, addr)
+		return sample(fams, "twingraph_sync_dlq_total", map[string]string{"reason": "unknown_signal"}) == 1
+	}) {
+		t.Error("the refused sample is not counted as unknown_signal")
 	}
 }
