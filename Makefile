@@ -10,9 +10,10 @@ NPM_DIRS  := $(wildcard internal/testenv/pglite resolvers/testdata/compose resol
 .PHONY: dev build test fuzz test-deps npm-deps generate check-generated web bench bench-e2e vet fmt
 
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+REVISION  ?= $(shell git rev-parse HEAD 2>/dev/null)
 
 build:
-	$(GO) build $(GOFLAGS) -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/twingraph
+	$(GO) build $(GOFLAGS) -ldflags "-X main.version=$(VERSION) -X main.revision=$(REVISION)" -o $(BIN) ./cmd/twingraph
 
 ## dev: broker + sync worker + memory stores + simulator + GraphiQL on http://127.0.0.1:8080
 ## (flags through ARGS: make dev ARGS="--no-sim --log-format json", or TWIN_* env)

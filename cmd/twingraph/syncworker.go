@@ -73,6 +73,6 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		defer srv.Close()
 	}
 	fmt.Fprintf(stdout, "ready kafka=%s group=%s\n", *kafka, *group)
-	m.logStarted("sync worker started", "kafka", *kafka, "group", *group, "topic", *topic, "namespace", common.namespace, "tracing", m.Tracing)
+	m.logStarted("sync starting", "kafka", *kafka, "group", *group, "topic", *topic, "namespace", common.namespace, "tracing", m.Tracing)
 	return w.Run(ctx)
 }

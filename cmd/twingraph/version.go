@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"runtime"
@@ -14,6 +15,10 @@ import (
 // module version Go recorded, "(devel)" for a plain go build.
 var version string
 
+// revision is the VCS revision, set at build time like version; empty
+// falls back to what Go stamped (nothing under -buildvcs=false).
+var revision string
+
 // buildInfo says which twingraph this is: the release, the VCS revision it
 // was built from (with "-dirty" for uncommitted changes) and the Go toolchain.
 type buildInfo struct {
@@ -21,7 +26,7 @@ type buildInfo struct {
 }
 
 func readBuildInfo() buildInfo {
-	b := buildInfo{Version: version, Revision: "unknown", GoVersion: runtime.Version()}
+	b := buildInfo{Version: version, Revision: cmp.Or(revision, "unknown"), GoVersion: runtime.Version()}
 	info, ok := debug.ReadBuildInfo()
 	if !ok {
 		if b.Version == "" {
@@ -36,12 +41,14 @@ func readBuildInfo() buildInfo {
 	for _, s := range info.Settings {
 		switch s.Key {
 		case "vcs.revision":
-			b.Revision = s.Value
+			if revision == "" {
+				b.Revision = s.Value
+			}
 		case "vcs.modified":
 			dirty = s.Value == "true"
 		}
 	}
-	if dirty && b.Revision != "unknown" {
+	if dirty && revision == "" && b.Revision != "unknown" {
 		b.Revision += "-dirty"
 	}
 	return b
