@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"strconv"
@@ -29,7 +30,8 @@ func setRoute(ctx context.Context, route string) {
 	}
 }
 
-// instrument logs every request at info level and, with a Registerer,
+// instrument logs every request at info level (probes and scrapes at
+// debug) and, with a Registerer,
 // observes its duration by route (streams excepted). Routes are the mux patterns (a bounded
 // set), never raw paths: asset ids would blow up the label cardinality.
 func (g *gateway) instrument(mux *http.ServeMux) http.Handler {
@@ -84,8 +86,13 @@ func (g *gateway) instrument(mux *http.ServeMux) http.Handler {
 		if hist != nil && !stream {
 			hist.WithLabelValues(route, method, code).Observe(d.Seconds())
 		}
-		// The route, never the path: asset ids stay out of logs too.
-		g.log.Info("http request", "method", method, "route", route, "code", code, "duration", d)
+		// The route, never the path: asset ids stay out of logs too. Probes
+		// and scrapes come every few seconds: debug, or they drown the rest.
+		level := slog.LevelInfo
+		if route == "/healthz" || route == "/readyz" || route == "/metrics" {
+			level = slog.LevelDebug
+		}
+		g.log.Log(r.Context(), level, "http request", "method", method, "route", route, "code", code, "duration", d)
 	})
 }
 
