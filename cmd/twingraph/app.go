@@ -331,7 +331,9 @@ func (a *gatewayFlags) verifier() (*auth.Verifier, error) {
 	return auth.NewVerifier(cfg)
 }
 
-// Listen binds the HTTP address and serves the gateway until ctx ends.
+// Listen binds the HTTP address and serves the gateway until ctx ends,
+// then stops it gracefully (see shutdown); Close waits for that, so ctx
+// must end before Close is called.
 // It returns the bound address at once; serving errors go to errc.
 func (m *Main) Listen(ctx context.Context, addr string, errc chan<- error) (string, error) {
 	ln, err := net.Listen("tcp", addr)

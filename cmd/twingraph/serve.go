@@ -28,6 +28,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	m.DrainDelay = *drainDelay
+	// Returning on a serving error stops the gateway too (m.Close waits for it).
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	errc := make(chan error, 1)
 	addr, err := m.Listen(ctx, *httpAddr, errc)
 	if err != nil {
