@@ -372,3 +372,23 @@ func TestServe_RollingRestart(t *testing.T) {
 		t.Errorf("/readyz of a stopping gateway never answered 503: %v", lb.saw503)
 	}
 }
+
+// TestMain_DrainMakesUnready: once draining (SIGTERM on serve, sync or
+// dev), readiness fails first, before anything stops.
+func TestMain_DrainMakesUnready(t *testing.T) {
+	m := NewMain(io.Discard, "error")
+	if err := m.LoadModel(""); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.OpenStores(context.Background(), "", "", "twin", true); err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if err := m.Ready(context.Background()); err != nil {
+		t.Fatalf("ready before draining: %v", err)
+	}
+	m.Drain()
+	if err := m.Ready(context.Background()); err == nil || !strings.Contains(err.Error(), "draining") {
+		t.Errorf("ready while draining = %v, want a draining error", err)
+	}
+}
