@@ -9,12 +9,16 @@ NPM_DIRS  := $(wildcard internal/testenv/pglite resolvers/testdata/compose resol
 
 .PHONY: dev build test fuzz test-deps npm-deps generate check-generated web bench bench-e2e vet fmt
 
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+REVISION  ?= $(shell git rev-parse HEAD 2>/dev/null)
+
 build:
-	$(GO) build $(GOFLAGS) -o $(BIN) ./cmd/twingraph
+	$(GO) build $(GOFLAGS) -ldflags "-X main.version=$(VERSION) -X main.revision=$(REVISION)" -o $(BIN) ./cmd/twingraph
 
 ## dev: broker + sync worker + memory stores + simulator + GraphiQL on http://127.0.0.1:8080
+## (flags through ARGS: make dev ARGS="--no-sim --log-format json", or TWIN_* env)
 dev: build
-	./$(BIN) dev
+	./$(BIN) dev $(ARGS)
 
 ## test: install the servers the tests start privately, then run every test and,
 ## for a bounded time, the fuzz targets of everything hostile input reaches.
@@ -41,6 +45,9 @@ test-deps:
 	  else \
 	    echo "install redis-server and postgresql (apt-get install redis-server postgresql)"; exit 1; \
 	  fi; }
+	@command -v promtool >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus; \
+	  else echo "install promtool (apt-get install prometheus)"; exit 1; fi; }
 	@command -v node >/dev/null || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y nodejs npm; \
 	  else echo "install nodejs and npm"; exit 1; fi; }

@@ -72,7 +72,7 @@ type Config struct {
 	// Now is the clock for derived state (uptime today, OEE) and default
 	// history ranges; nil means time.Now.
 	Now func() time.Time
-	// Logger receives request logs (debug) and internal errors with their
+	// Logger receives request logs (info) and internal errors with their
 	// cause (error); nil means no logging.
 	Logger *slog.Logger
 	// MaxPageSize bounds `first` of events pages; 0 means DefaultMaxPageSize.

@@ -7,9 +7,11 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -28,8 +30,9 @@ func setRoute(ctx context.Context, route string) {
 	}
 }
 
-// instrument logs every request at debug level and, with a Registerer,
-// observes its duration by route. Routes are the mux patterns (a bounded
+// instrument logs every request at info level (probes and scrapes at
+// debug) and, with a Registerer,
+// observes its duration by route (streams excepted). Routes are the mux patterns (a bounded
 // set), never raw paths: asset ids would blow up the label cardinality.
 func (g *gateway) instrument(mux *http.ServeMux) http.Handler {
 	var hist *prometheus.HistogramVec
@@ -61,6 +64,11 @@ func (g *gateway) instrument(mux *http.ServeMux) http.Handler {
 				route = "other"
 			}
 		}
+		// One style of label: the path pattern alone ("GET /healthz" is
+		// "/healthz"), the method has its own label.
+		if i := strings.IndexByte(route, ' '); i >= 0 {
+			route = route[i+1:]
+		}
 		d := time.Since(start)
 		method := r.Method
 		switch method {
@@ -72,11 +80,19 @@ func (g *gateway) instrument(mux *http.ServeMux) http.Handler {
 		if rec.hijacked {
 			code = "101"
 		}
-		if hist != nil {
+		// A WebSocket or SSE stream lasts as long as its client likes: it
+		// would swamp the latencies (the GraphQL handler measures streams).
+		stream := rec.hijacked || strings.HasPrefix(rec.Header().Get("Content-Type"), "text/event-stream")
+		if hist != nil && !stream {
 			hist.WithLabelValues(route, method, code).Observe(d.Seconds())
 		}
-		g.log.Debug("http request", "method", r.Method, "path", r.URL.EscapedPath(),
-			"route", route, "code", code, "duration", d)
+		// The route, never the path: asset ids stay out of logs too. Probes
+		// and scrapes come every few seconds: debug, or they drown the rest.
+		level := slog.LevelInfo
+		if route == "/healthz" || route == "/readyz" || route == "/metrics" {
+			level = slog.LevelDebug
+		}
+		g.log.Log(r.Context(), level, "http request", "method", method, "route", route, "code", code, "duration", d)
 	})
 }
 

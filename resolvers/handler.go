@@ -17,6 +17,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	coderws "github.com/coder/websocket"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 	"go.opentelemetry.io/otel"
@@ -140,6 +141,9 @@ type Config struct {
 	// request; one that takes longer fails its fields with UNAVAILABLE.
 	// twin.DefaultStoreTimeout when 0, none when < 0.
 	StoreTimeout time.Duration
+	// Registerer, when set, receives the handler's metrics (operations and
+	// errors by code, streams and subscriptions by protocol); nil keeps them private.
+	Registerer prometheus.Registerer
 	// Tracing, when true, starts an OpenTelemetry span per query or mutation
 	// from the global TracerProvider, named by operation type and name, with
 	// the errors of its response recorded. False (the default) adds nothing.
@@ -266,16 +270,19 @@ func New(cfg Config) *Handler {
 	if cfg.QueryTimeout > 0 {
 		srv.AroundResponses(queryDeadline(cfg.QueryTimeout))
 	}
-	srv.AroundOperations(subscriptionCaps(cfg.MaxSubscriptionsPerConnection, &slots{max: int64(cfg.MaxSubscriptions)}))
+	met := newMetrics(cfg.Registerer)
+	srv.AroundOperations(met.countOperations)
+	srv.AroundOperations(subscriptionCaps(cfg.MaxSubscriptionsPerConnection, &slots{max: int64(cfg.MaxSubscriptions)}, met))
+	srv.AroundResponses(met.countMessages)
 	srv.AroundResponses(withLoaders(&res.cfg))
-	srv.SetErrorPresenter(errorPresenter(cfg.Logger))
+	srv.SetErrorPresenter(countErrors(met, errorPresenter(cfg.Logger)))
 	srv.SetRecoverFunc(func(ctx context.Context, p any) error {
 		if cfg.Logger != nil {
 			cfg.Logger.Error("panic in GraphQL resolver", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 		}
 		return twin.Errorf(twin.EINTERNAL, "internal error")
 	})
-	return &Handler{Handler: limitStreams(cfg.MaxStreams, srv), hub: hub}
+	return &Handler{Handler: limitStreams(cfg.MaxStreams, met, srv), hub: hub}
 }
 
 // operationTracer is the gqlgen extension that traces operations: one span
@@ -373,6 +380,17 @@ func errorPresenter(logger *slog.Logger) graphql.ErrorPresenterFunc {
 		}
 		gerr.Message = "internal error"
 		gerr.Extensions["code"] = twin.EINTERNAL
+		return gerr
+	}
+}
+
+// countErrors counts every error answered by its extensions.code: the
+// presenter is the one place every error passes, parse errors included.
+func countErrors(m *metrics, present graphql.ErrorPresenterFunc) graphql.ErrorPresenterFunc {
+	return func(ctx context.Context, err error) *gqlerror.Error {
+		gerr := present(ctx, err)
+		code, _ := gerr.Extensions["code"].(string)
+		m.errors.WithLabelValues(code).Inc()
 		return gerr
 	}
 }

@@ -23,6 +23,7 @@ type Hub struct {
 	cancel context.CancelFunc // ends the bus subscription; nil while there is none
 	done   chan struct{}      // closed when the fan-out loop has returned
 	gen    int                // the current bus subscription; an older loop still draining delivers nothing
+	closed bool               // Close was called: no new subscribers
 }
 
 // NewHub returns a hub over bus whose subscribers buffer up to buffer notices.
@@ -73,6 +74,10 @@ func (h *Hub) SubscribeBuffer(ctx context.Context, match func(*twin.Notice) bool
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if h.closed {
+		// The gateway is draining: the client resumes on another replica.
+		return nil, twin.Errorf(twin.EUNAVAILABLE, "the gateway is shutting down: subscribe again (with your last cursor) to resume")
+	}
 	if h.cancel == nil {
 		bctx, cancel := context.WithCancel(context.Background())
 		in, err := h.bus.Subscribe(bctx)
@@ -130,10 +135,12 @@ func (h *Hub) lost(gen int) {
 	h.cancel = nil
 }
 
-// Close ends the bus subscription and every subscriber, and waits for the
-// fan-out loop to return.
+// Close ends the bus subscription and every subscriber (their streams
+// complete, so clients resume by cursor elsewhere), refuses new ones, and
+// waits for the fan-out loop to return.
 func (h *Hub) Close() {
 	h.mu.Lock()
+	h.closed = true
 	h.out.CloseAll()
 	cancel, done := h.cancel, h.done
 	h.cancel = nil

@@ -32,7 +32,8 @@ func (s *slots) acquire() bool {
 
 func (s *slots) release() { s.n.Add(-1) }
 
-// streamKey marks the context of a WebSocket or SSE request.
+// streamKey marks the context of a WebSocket or SSE request with its
+// protocol ("websocket" or "sse").
 type streamKey struct{}
 
 // connSlotsKey carries a WebSocket connection's subscription slots.
@@ -53,12 +54,13 @@ func withConnectionSlots(max int, next transport.WebsocketInitFunc) transport.We
 // subscriptionCaps refuses (LIMIT) a subscription past the per-connection
 // or per-gateway cap: each live subscription holds goroutines and a
 // fan-out buffer, so one client could otherwise exhaust the gateway.
-func subscriptionCaps(perConn int, gateway *slots) graphql.OperationMiddleware {
+func subscriptionCaps(perConn int, gateway *slots, m *metrics) graphql.OperationMiddleware {
 	return func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 		if op := graphql.GetOperationContext(ctx).Operation; op == nil || op.Operation != ast.Subscription {
 			return next(ctx)
 		}
-		if ctx.Value(streamKey{}) == nil {
+		protocol := protocolOf(ctx)
+		if protocol == "" {
 			// A plain POST or GET would block until the first event, and
 			// hold its connection for as long, outside the stream cap.
 			err := gqlerror.Errorf("subscriptions need a WebSocket or SSE (Accept: text/event-stream)")
@@ -77,8 +79,11 @@ func subscriptionCaps(perConn int, gateway *slots) graphql.OperationMiddleware {
 			return refuse(limitError("subscriptions", int(gateway.max),
 				"the gateway serves %d subscriptions, the most it may", gateway.max))
 		}
+		active := m.subscriptions.WithLabelValues(protocol)
+		active.Inc()
 		// The transport cancels a subscription's context when it ends.
 		context.AfterFunc(ctx, func() {
+			active.Dec()
 			gateway.release()
 			if conn != nil {
 				conn.release()
@@ -97,16 +102,17 @@ func refuse(err *gqlerror.Error) graphql.ResponseHandler {
 // limitStreams answers 503 LIMIT to a WebSocket upgrade or an SSE request
 // when the gateway already holds max of them open: each holds a
 // connection, goroutines and buffers for as long as the client likes.
-// It marks stream requests in their context, so subscriptions can refuse
-// every other transport.
-func limitStreams(max int, next http.Handler) http.Handler {
+// It marks stream requests in their context with their protocol, so
+// subscriptions can refuse every other transport, and measures them.
+func limitStreams(max int, m *metrics, next http.Handler) http.Handler {
 	open := &slots{max: int64(max)}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !isStream(r) {
+		protocol := streamProtocol(r)
+		if protocol == "" {
 			next.ServeHTTP(w, r)
 			return
 		}
-		r = r.WithContext(context.WithValue(r.Context(), streamKey{}, true))
+		r = r.WithContext(context.WithValue(r.Context(), streamKey{}, protocol))
 		if !open.acquire() {
 			body, _ := json.Marshal(map[string]any{
 				"errors": []any{limitError("streams", max, "the gateway holds %d WebSocket and SSE streams open, the most it may", max)},
@@ -119,14 +125,19 @@ func limitStreams(max int, next http.Handler) http.Handler {
 			return
 		}
 		defer open.release()
+		defer m.streamOpened(protocol)()
 		next.ServeHTTP(w, r)
 	})
 }
 
-// isStream reports whether r opens a WebSocket or an SSE subscription.
-func isStream(r *http.Request) bool {
+// streamProtocol names the stream r opens: "websocket", "sse", or "" for
+// a plain request.
+func streamProtocol(r *http.Request) string {
 	if strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
-		return true
+		return "websocket"
 	}
-	return r.Method == http.MethodPost && strings.Contains(r.Header.Get("Accept"), "text/event-stream")
+	if r.Method == http.MethodPost && strings.Contains(r.Header.Get("Accept"), "text/event-stream") {
+		return "sse"
+	}
+	return ""
 }

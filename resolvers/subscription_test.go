@@ -526,3 +526,32 @@ func TestSubscription_ResumeUnderLiveLoad(t *testing.T) {
 		t.Fatalf("after the burst got %+v, want the live event", m.TwinEvents)
 	}
 }
+
+// TestHandler_CloseCompletesSubscriptions: a draining gateway ends every
+// subscription with a complete (both protocols), so clients resume by
+// cursor elsewhere, and refuses new ones UNAVAILABLE.
+func TestHandler_CloseCompletesSubscriptions(t *testing.T) {
+	for _, protocol := range []string{"graphql-transport-ws", "graphql-ws"} {
+		t.Run(protocol, func(t *testing.T) {
+			e := newEnv(t, mustDemoModel(t))
+			srv := httptest.NewServer(e.h)
+			defer srv.Close()
+			c := dialWS(t, srv, protocol)
+			c.subscribe("1", `subscription { twinEvents { id cursor } }`)
+			waitSubscribers(t, e.bus, 1)
+			e.appendAndPublish(t, modeChange(line3, twin.ModeIdle, twin.ModeRunning, now, 1))
+			var m struct{ TwinEvents struct{ ID, Cursor string } }
+			c.next("1", &m)
+
+			e.h.Close()
+			if got := c.read(); got.Type != "complete" || got.ID != "1" {
+				t.Fatalf("after Close got %s %s %s, want complete for 1", got.Type, got.ID, got.Payload)
+			}
+			c.subscribe("2", `subscription { twinEvents(after: "`+m.TwinEvents.Cursor+`") { id } }`)
+			got := c.read()
+			if !strings.Contains(string(got.Payload), `"UNAVAILABLE"`) {
+				t.Errorf("a subscription on a closed handler got %s %s, want an UNAVAILABLE error", got.Type, got.Payload)
+			}
+		})
+	}
+}

@@ -239,3 +239,26 @@ func (d *dlq) close() {
 	<-d.done
 	d.stopLogs()
 }
+
+// deadLetterLogEvery spaces the dead-letter logs: one bad device can send
+// thousands a second, and the count is in twingraph_sync_dlq_total anyway.
+const deadLetterLogEvery = 10 * time.Second
+
+// logDeadLetters logs the first dead letter of the batch, at most one every
+// deadLetterLogEvery, with where it came from and how many went unlogged
+// since the last one. It runs on the flusher goroutine.
+func (w *Worker) logDeadLetters(dead []*deadLetter) {
+	if len(dead) == 0 {
+		return
+	}
+	now := time.Now()
+	if now.Sub(w.dlqLoggedAt) < deadLetterLogEvery {
+		w.dlqUnlogged += len(dead)
+		return
+	}
+	dl := dead[0]
+	w.logger.Warn("telemetry refused to the dead-letter topic", "reason", dl.rejects[0].Reason,
+		"partition", dl.rec.partition, "offset", dl.rec.offset, "key", string(dl.rec.key[:min(len(dl.rec.key), 256)]),
+		"rejected", len(dl.rejects), "dlqTopic", w.cfg.DLQTopic, "unloggedSinceLast", w.dlqUnlogged+len(dead)-1)
+	w.dlqLoggedAt, w.dlqUnlogged = now, 0
+}

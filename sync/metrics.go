@@ -19,6 +19,8 @@ type metrics struct {
 	storeErrors prometheus.Counter
 	commits     prometheus.Counter
 	lag         *prometheus.GaugeVec
+	lagSeconds  *prometheus.GaugeVec
+	stage       *prometheus.HistogramVec
 	assigned    prometheus.Gauge
 	deadLetters prometheus.Counter
 	dlqDropped  prometheus.Counter
@@ -51,6 +53,11 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "commits_total", Help: "Offset commits."}),
 		lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "twingraph", Subsystem: "sync",
 			Name: "lag_messages", Help: "Messages between the committed offset and the high watermark per assigned partition (updated every second)."}, []string{"partition"}),
+		lagSeconds: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "twingraph", Subsystem: "sync",
+			Name: "lag_seconds", Help: "Per assigned partition, how long ago the oldest record read but not yet applied was produced (0: none waiting; updated every second)."}, []string{"partition"}),
+		stage: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: "twingraph", Subsystem: "sync",
+			Name: "flush_stage_seconds", Help: "Time of each stage of a flush (one observation per attempt), by stage.",
+			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16)}, []string{"stage"}),
 		assigned: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "twingraph", Subsystem: "sync",
 			Name: "assigned_partitions", Help: "Partitions this worker owns."}),
 		deadLetters: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "twingraph", Subsystem: "sync",
@@ -84,6 +91,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m.storeErrors = reg1(m.storeErrors).(prometheus.Counter)
 	m.commits = reg1(m.commits).(prometheus.Counter)
 	m.lag = reg1(m.lag).(*prometheus.GaugeVec)
+	m.lagSeconds = reg1(m.lagSeconds).(*prometheus.GaugeVec)
+	m.stage = reg1(m.stage).(*prometheus.HistogramVec)
 	m.assigned = reg1(m.assigned).(prometheus.Gauge)
 	m.deadLetters = reg1(m.deadLetters).(prometheus.Counter)
 	m.dlqDropped = reg1(m.dlqDropped).(prometheus.Counter)

@@ -56,6 +56,10 @@ const (
 // applied before the worker reports itself not ready.
 const DefaultStallAfter = 30 * time.Second
 
+// DefaultShutdownTimeout bounds the final flush and commit when Run's
+// context ends.
+const DefaultShutdownTimeout = 5 * time.Second
+
 // Config configures a Worker.
 type Config struct {
 	// Brokers is the Kafka bootstrap list ("host:port,host:port"). Required.
@@ -95,6 +99,10 @@ type Config struct {
 	// before Ready fails (a failing store or dead-letter topic, a poison
 	// record); DefaultStallAfter when <= 0.
 	StallAfter time.Duration
+	// ShutdownTimeout bounds the flush and commit of what was read when Run's
+	// context ends; past it the rest is left to the partitions' next owner
+	// (it was never committed). DefaultShutdownTimeout when <= 0.
+	ShutdownTimeout time.Duration
 	// Logger receives the worker's logs; nil logs nothing.
 	Logger *slog.Logger
 	// Registerer receives the worker's metrics (twingraph_sync_*); nil keeps them private.
@@ -162,6 +170,8 @@ type Worker struct {
 	pending      []*record
 	pendingBytes int
 	lagAt        time.Time // when the lag gauges were last updated
+	dlqLoggedAt  time.Time // when a dead letter was last logged (flusher goroutine)
+	dlqUnlogged  int       // dead letters since, not logged
 	deadline     time.Time
 	lastOff      map[int32]int64        // last offset read per partition, to notice a log that starts over
 	links        map[*record]trace.Link // pending records' producer spans (traceparent headers)
@@ -236,6 +246,9 @@ func NewWorker(cfg Config) (*Worker, error) {
 	}
 	if cfg.StallAfter <= 0 {
 		cfg.StallAfter = DefaultStallAfter
+	}
+	if cfg.ShutdownTimeout <= 0 {
+		cfg.ShutdownTimeout = DefaultShutdownTimeout
 	}
 	logger := cfg.Logger
 	if logger == nil {
@@ -393,8 +406,9 @@ func (w *Worker) Run(ctx context.Context) error {
 	}
 	// Flush what was read before stopping; if the stores are down this gives
 	// up after a while and the records are replayed by the next owner.
-	stopTimer := time.AfterFunc(5*time.Second, cancelJobs)
+	stopTimer := time.AfterFunc(w.cfg.ShutdownTimeout, cancelJobs)
 	defer stopTimer.Stop()
+	w.logger.Info("sync worker draining", "pending", len(w.pending), "timeout", w.cfg.ShutdownTimeout)
 	w.drain()
 	w.commitNow()
 	w.logger.Info("sync worker stopped")
@@ -663,6 +677,7 @@ func (w *Worker) runJob(j *job) {
 	for {
 		var err error
 		if res == nil {
+			t0 := time.Now()
 			res, err = applyBatch(w.cfg.Model, j.recs, dec, w.states, func(ids []string) ([]*twin.State, error) {
 				st, err := w.cfg.States.GetStates(ctx, ids)
 				if err != nil {
@@ -670,6 +685,7 @@ func (w *Worker) runJob(j *job) {
 				}
 				return st, nil
 			})
+			w.m.stage.WithLabelValues("apply").Observe(time.Since(t0).Seconds())
 		}
 		if err == nil {
 			stage, err = w.write(ctx, res, stage)
@@ -730,6 +746,7 @@ func (w *Worker) runJob(j *job) {
 		}
 	}
 	w.rejected.Add(int64(rejects))
+	w.logDeadLetters(res.dead)
 	w.m.batches.Inc()
 	w.m.flush.Observe(time.Since(start).Seconds())
 	span.SetAttributes(
@@ -773,6 +790,7 @@ func (w *Worker) write(ctx context.Context, res *applied, stage int) (int, error
 	defer w.setStage("")
 	for ; stage < len(stageNames); stage++ {
 		w.setStage(stageNames[stage])
+		t0 := time.Now()
 		var err error
 		switch stage {
 		case 0:
@@ -794,6 +812,7 @@ func (w *Worker) write(ctx context.Context, res *applied, stage int) (int, error
 		case 5:
 			err = w.dlq.send(ctx, res.dead)
 		}
+		w.m.stage.WithLabelValues(stageLabels[stage]).Observe(time.Since(t0).Seconds())
 		if err != nil {
 			return stage, fmt.Errorf("%s: %w", stageNames[stage], err)
 		}
@@ -806,6 +825,9 @@ func (w *Worker) write(ctx context.Context, res *applied, stage int) (int, error
 // written would otherwise lose their notices for good, since the replay skips
 // records the states already carry.
 var stageNames = []string{"append history", "append events", "publish events", "put states", "publish states", "dead-letter"}
+
+// stageLabels are stageNames as metric label values.
+var stageLabels = []string{"append_history", "append_events", "publish_events", "put_states", "publish_states", "dead_letter"}
 
 // publishEvents announces the durable events. A failed publish fails the
 // flush, which backs off and retries like any store error: a live subscriber
@@ -930,6 +952,9 @@ func (w *Worker) commitNow() {
 func (w *Worker) setLag(p int32, committed int64) {
 	if _, high, err := w.c.GetWatermarkOffsets(w.cfg.Topic, p); err == nil && high >= committed {
 		w.m.lag.WithLabelValues(partLabel(p)).Set(float64(high - committed))
+		if high == committed {
+			w.m.lagSeconds.WithLabelValues(partLabel(p)).Set(0) // caught up; watch sets it otherwise
+		}
 	}
 }
 
@@ -987,6 +1012,30 @@ func (w *Worker) watch() {
 	w.commitMu.Unlock()
 	for p, off := range base {
 		w.setLag(p, off)
+	}
+	// Lag in time: the oldest record of each partition still to apply.
+	// Jobs and the pending batch are in read order, so a partition's first
+	// record met is its oldest.
+	oldestByPart := map[int32]time.Time{}
+	note := func(recs []*record) {
+		for _, r := range recs {
+			if _, ok := oldestByPart[r.partition]; !ok {
+				oldestByPart[r.partition] = r.produced
+			}
+		}
+	}
+	for _, j := range w.inflight {
+		if !j.finished() {
+			note(j.recs)
+		}
+	}
+	note(w.pending)
+	for p := range base {
+		age := 0.0
+		if t, ok := oldestByPart[p]; ok {
+			age = max(0, now.Sub(t).Seconds())
+		}
+		w.m.lagSeconds.WithLabelValues(partLabel(p)).Set(age)
 	}
 }
 

@@ -1,10 +1,14 @@
 package sync_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
+	gosync "sync"
 	"testing"
 	"time"
 
@@ -504,8 +508,10 @@ func TestWorker_BusAndMetrics(t *testing.T) {
 	script := append(line3Script(), msg{"x", "not json"})
 	produce(t, addr, "telemetry", script)
 	reg := prometheus.NewRegistry()
+	var logs lockedBuffer
 	w, err := twinsync.NewWorker(twinsync.Config{Brokers: addr, Group: "bus", Model: mustModel(t),
-		States: s.states, History: s.history, Events: s.events, Bus: s.bus, Registerer: reg})
+		States: s.states, History: s.history, Events: s.events, Bus: s.bus, Registerer: reg,
+		Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -562,6 +568,8 @@ func TestWorker_BusAndMetrics(t *testing.T) {
 		"twingraph_sync_flush_seconds":       0,
 		"twingraph_sync_store_errors_total":  0,
 		"twingraph_sync_lag_messages":        0,
+		"twingraph_sync_lag_seconds":         0,
+		"twingraph_sync_flush_stage_seconds": 0,
 		"twingraph_sync_assigned_partitions": 0,
 	} {
 		v, ok := got[name]
@@ -574,6 +582,37 @@ func TestWorker_BusAndMetrics(t *testing.T) {
 			t.Errorf("%s = %v, want > 0", name, v)
 		}
 	}
+
+	// The dead letter is logged with where to find its source.
+	var refused map[string]any
+	for _, line := range strings.Split(logs.String(), "\n") {
+		var rec map[string]any
+		if json.Unmarshal([]byte(line), &rec) == nil && rec["msg"] == "telemetry refused to the dead-letter topic" {
+			refused = rec
+		}
+	}
+	if refused == nil || !strings.HasPrefix(fmt.Sprint(refused["reason"]), "bad_json") || refused["partition"] == nil ||
+		refused["offset"] == nil || refused["key"] != "x" || refused["dlqTopic"] != "telemetry.dlq" {
+		t.Errorf("dead-letter log = %v", refused)
+	}
+}
+
+// lockedBuffer is a bytes.Buffer safe for a logger and the test.
+type lockedBuffer struct {
+	mu gosync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // TestWorker_OutageThenStop stops a worker whose stores never come back: it
@@ -601,4 +640,41 @@ func TestWorker_OutageThenStop(t *testing.T) {
 	if st := sts[0]; st == nil || st.Batch != "B-002" || st.Mode != twin.ModeRunning {
 		t.Fatalf("state after the outage: %+v", st)
 	}
+}
+
+// TestWorker_LagSeconds: while the stores are down, the partitions holding
+// unapplied records report how long ago the oldest of them was produced.
+func TestWorker_LagSeconds(t *testing.T) {
+	noLeaks(t)
+	addr := testenv.Kafka(t)
+	produce(t, addr, "telemetry", line3Script())
+	reg := prometheus.NewRegistry()
+	s := newFlaky(newStores(), 1<<40)
+	w, err := twinsync.NewWorker(twinsync.Config{Brokers: addr, Group: "lag", Model: mustModel(t),
+		States: s.states, History: s.history, Events: s.events, Bus: s.bus, Registerer: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	defer func() {
+		stop()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	lagSeconds := func() float64 {
+		mfs, _ := reg.Gather()
+		most := 0.0
+		for _, mf := range mfs {
+			if mf.GetName() == "twingraph_sync_lag_seconds" {
+				for _, m := range mf.GetMetric() {
+					most = max(most, m.GetGauge().GetValue())
+				}
+			}
+		}
+		return most
+	}
+	eventually(t, "lag_seconds above 1 while stalled", func() bool { return lagSeconds() > 1 })
 }

@@ -6,6 +6,7 @@ package telemetry
 import (
 	"context"
 	"fmt"
+	"os"
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -36,8 +37,17 @@ type Config struct {
 	Exporter sdktrace.SpanExporter
 }
 
-// Enabled reports whether cfg turns tracing on.
-func (c Config) Enabled() bool { return c.Endpoint != "" || c.Exporter != nil }
+// Enabled reports whether cfg turns tracing on: an endpoint or exporter in
+// cfg, or the standard OTEL_EXPORTER_OTLP_ENDPOINT (or its _TRACES_ form)
+// in the environment. OTEL_SDK_DISABLED=true or OTEL_TRACES_EXPORTER=none
+// turn it off whatever else is set.
+func (c Config) Enabled() bool {
+	if os.Getenv("OTEL_SDK_DISABLED") == "true" || os.Getenv("OTEL_TRACES_EXPORTER") == "none" {
+		return false
+	}
+	return c.Endpoint != "" || c.Exporter != nil ||
+		os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") != "" || os.Getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") != ""
+}
 
 // Setup installs the global TracerProvider and the W3C tracecontext
 // propagator for cfg and returns the function that flushes and stops the
@@ -54,7 +64,13 @@ func Setup(ctx context.Context, cfg Config) (shutdown func(context.Context) erro
 	} else {
 		// The exporter connects lazily: an unreachable collector loses
 		// spans (logged by the SDK) but never stops the process starting.
-		exp, err := otlptracehttp.New(ctx, otlptracehttp.WithEndpointURL(cfg.Endpoint))
+		// It reads the standard OTEL_EXPORTER_OTLP_* settings (headers,
+		// timeout, compression, endpoint); cfg.Endpoint wins over the last.
+		var opts []otlptracehttp.Option
+		if cfg.Endpoint != "" {
+			opts = append(opts, otlptracehttp.WithEndpointURL(cfg.Endpoint))
+		}
+		exp, err := otlptracehttp.New(ctx, opts...)
 		if err != nil {
 			return nil, fmt.Errorf("otlp exporter for %q: %w", cfg.Endpoint, err)
 		}
@@ -64,19 +80,23 @@ func Setup(ctx context.Context, cfg Config) (shutdown func(context.Context) erro
 	if name == "" {
 		name = DefaultServiceName
 	}
-	res, err := resource.Merge(resource.Default(), resource.NewSchemaless(attribute.String("service.name", name)))
+	// Later options win: OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES
+	// override the service name given here.
+	res, err := resource.New(ctx, resource.WithTelemetrySDK(),
+		resource.WithAttributes(attribute.String("service.name", name)), resource.WithFromEnv())
 	if err != nil {
 		return nil, fmt.Errorf("trace resource: %w", err)
 	}
-	sampler := sdktrace.AlwaysSample()
-	if cfg.SampleRatio > 0 && cfg.SampleRatio < 1 {
-		sampler = sdktrace.TraceIDRatioBased(cfg.SampleRatio)
+	opts := []sdktrace.TracerProviderOption{sdktrace.WithSpanProcessor(proc), sdktrace.WithResource(res)}
+	// OTEL_TRACES_SAMPLER, when set, is read by the SDK and wins over SampleRatio.
+	if os.Getenv("OTEL_TRACES_SAMPLER") == "" {
+		sampler := sdktrace.AlwaysSample()
+		if cfg.SampleRatio > 0 && cfg.SampleRatio < 1 {
+			sampler = sdktrace.TraceIDRatioBased(cfg.SampleRatio)
+		}
+		opts = append(opts, sdktrace.WithSampler(sdktrace.ParentBased(sampler)))
 	}
-	tp := sdktrace.NewTracerProvider(
-		sdktrace.WithSpanProcessor(proc),
-		sdktrace.WithResource(res),
-		sdktrace.WithSampler(sdktrace.ParentBased(sampler)),
-	)
+	tp := sdktrace.NewTracerProvider(opts...)
 	otel.SetTracerProvider(tp)
 	otel.SetTextMapPropagator(propagation.TraceContext{})
 	return tp.Shutdown, nil

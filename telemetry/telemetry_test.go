@@ -1,11 +1,13 @@
 package telemetry_test
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	gosync "sync"
 	"sync/atomic"
 	"testing"
 
@@ -252,4 +254,50 @@ func BenchmarkGateway(b *testing.B) {
 		}()
 		run(b, true, exp)
 	})
+}
+
+// TestOTLPExport_StandardEnv: with no endpoint configured, the standard
+// OTEL_EXPORTER_OTLP_ENDPOINT turns tracing on and OTEL_SERVICE_NAME names
+// the service; OTEL_SDK_DISABLED turns it off again.
+func TestOTLPExport_StandardEnv(t *testing.T) {
+	var mu gosync.Mutex
+	var bodies []byte
+	collector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		if r.Method == http.MethodPost && r.URL.Path == "/v1/traces" {
+			mu.Lock()
+			bodies = append(bodies, b...)
+			mu.Unlock()
+		}
+		w.Header().Set("Content-Type", "application/x-protobuf")
+	}))
+	defer collector.Close()
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", collector.URL)
+	t.Setenv("OTEL_SERVICE_NAME", "line-gateway")
+
+	t.Run("disabled", func(t *testing.T) {
+		t.Setenv("OTEL_SDK_DISABLED", "true")
+		if (telemetry.Config{ServiceName: "twingraph"}).Enabled() {
+			t.Error("OTEL_SDK_DISABLED=true left tracing on")
+		}
+	})
+	cfg := telemetry.Config{ServiceName: "twingraph"}
+	if !cfg.Enabled() {
+		t.Fatal("OTEL_EXPORTER_OTLP_ENDPOINT did not turn tracing on")
+	}
+	shutdown, err := telemetry.Setup(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer off(t)
+	_, span := otel.Tracer("test").Start(context.Background(), "exported")
+	span.End()
+	if err := shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !bytes.Contains(bodies, []byte("line-gateway")) || bytes.Contains(bodies, []byte("twingraph")) {
+		t.Errorf("spans did not reach the env's collector as service line-gateway: %q", bodies)
+	}
 }

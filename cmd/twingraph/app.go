@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -10,6 +11,8 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -35,6 +38,8 @@ type Main struct {
 	Logger *slog.Logger
 	// Model is the loaded asset hierarchy.
 	Model *hierarchy.Model
+	// ModelSource names where Model came from (a file, or the embedded demo).
+	ModelSource string
 	// States, History, Events and Bus are the stores in use.
 	States  twin.StateStore
 	History twin.HistoryStore
@@ -65,6 +70,16 @@ type Main struct {
 	// SyncReady, when set, is the sync worker's readiness (a stalled
 	// partition), checked by Ready after the stores.
 	SyncReady func() error
+	// ShutdownTimeout bounds a graceful stop once the context of Listen
+	// ends; DefaultShutdownTimeout when 0.
+	ShutdownTimeout time.Duration
+	// DrainDelay is how long /readyz answers 503 before the listener
+	// closes, so load balancers stop sending new requests first (within
+	// ShutdownTimeout).
+	DrainDelay time.Duration
+
+	draining atomic.Bool    // stopping: /readyz answers 503
+	serving  sync.WaitGroup // gateways still draining; Close waits for them
 
 	redis    *redis.Store
 	postgres *postgres.Store
@@ -78,7 +93,7 @@ func NewMain(stderr io.Writer, level string) *Main {
 		lv = slog.LevelInfo
 	}
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), buildInfoGauge())
 	return &Main{
 		Logger:   slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lv})),
 		Registry: reg,
@@ -88,7 +103,9 @@ func NewMain(stderr io.Writer, level string) *Main {
 // LoadModel loads the model file, or the embedded demo plant when path is "".
 func (m *Main) LoadModel(path string) error {
 	var err error
+	m.ModelSource = path
 	if path == "" {
+		m.ModelSource = "embedded demo plant"
 		m.Model, err = hierarchy.Load("examples/"+examples.PlantFile, examples.PlantYAML)
 	} else {
 		m.Model, err = hierarchy.LoadFile(path)
@@ -133,7 +150,7 @@ func (m *Main) OpenStores(ctx context.Context, redisURL, postgresURL, namespace 
 			missing = append(missing, "--postgres")
 		}
 		if len(missing) > 0 {
-			return fmt.Errorf("%s required (or set %s)", strings.Join(missing, " and "), envList(missing))
+			return usagef("%s required (or set %s)", strings.Join(missing, " and "), envList(missing))
 		}
 	}
 	if redisURL != "" {
@@ -155,6 +172,10 @@ func (m *Main) OpenStores(ctx context.Context, redisURL, postgresURL, namespace 
 		m.postgres = ps
 		m.closers = append(m.closers, ps.Close)
 		if err := ps.CheckSchema(ctx); err != nil {
+			// Said to an operator, who needs the advice, not the API code.
+			if te, ok := err.(*twin.Error); ok {
+				return errors.New(te.Message)
+			}
 			return err
 		}
 		m.History, m.Events = ps, ps
@@ -175,6 +196,9 @@ func envList(flags []string) string {
 // Ready reports whether the stores answer and, in a process with a sync
 // worker, whether it keeps up: /readyz.
 func (m *Main) Ready(ctx context.Context) error {
+	if m.draining.Load() {
+		return errors.New("draining: the process is shutting down")
+	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	if _, err := m.States.GetStates(ctx, []string{"_readyz"}); err != nil {
@@ -194,6 +218,12 @@ func (m *Main) Gateway() http.Handler {
 	return gateway.New(m.gatewayConfig())
 }
 
+// DefaultShutdownTimeout bounds a graceful stop when Main.ShutdownTimeout is 0.
+const DefaultShutdownTimeout = 30 * time.Second
+
+// Drain marks the process as stopping: /readyz answers 503 from now on.
+func (m *Main) Drain() { m.draining.Store(true) }
+
 // gatewayConfig is the gateway's configuration, GraphQL handler included.
 func (m *Main) gatewayConfig() gateway.Config {
 	dropped := prometheus.NewCounter(prometheus.CounterOpts{
@@ -206,7 +236,7 @@ func (m *Main) gatewayConfig() gateway.Config {
 		Model: m.Model, States: m.States, History: m.History, Events: m.Events, Bus: m.Bus,
 		Logger: m.Logger, OnSlowSubscriber: dropped.Inc, MaxPageSize: m.MaxPageSize, Auth: m.Auth,
 		StoreTimeout: m.StoreTimeout, RevealOutOfScope: m.RevealOutOfScope,
-		Tracing: m.Tracing, ComplexityLimit: gl.ComplexityLimit,
+		Tracing: m.Tracing, Registerer: m.Registry, ComplexityLimit: gl.ComplexityLimit,
 		MaxTokens: gl.MaxTokens, MaxDepth: gl.MaxDepth, MaxFields: gl.MaxFields, MaxAliases: gl.MaxAliases,
 		MaxFragmentSpreads: gl.MaxFragmentSpreads, MaxVariableValues: gl.MaxVariableValues,
 		QueryTimeout: gl.QueryTimeout, InitTimeout: gl.InitTimeout,
@@ -274,10 +304,10 @@ func (a *gatewayFlags) registerLimits(fs *flag.FlagSet) {
 // apply checks the flags and sets them on m.
 func (a *gatewayFlags) apply(m *Main) error {
 	if a.maxPageSize < 1 {
-		return fmt.Errorf("--max-page-size must be at least 1")
+		return usagef("--max-page-size must be at least 1")
 	}
 	if a.storeTimeout <= 0 {
-		return fmt.Errorf("--store-timeout must be positive")
+		return usagef("--store-timeout must be positive")
 	}
 	v, err := a.verifier()
 	if err != nil {
@@ -294,37 +324,67 @@ func (a *gatewayFlags) verifier() (*auth.Verifier, error) {
 	cfg := auth.Config{JWKSFile: a.jwks, HS256SecretFile: a.secret, Issuer: a.issuer, Audience: a.audience}
 	if !cfg.Enabled() {
 		if a.issuer != "" || a.audience != "" {
-			return nil, fmt.Errorf("--auth-issuer and --auth-audience need --auth-jwks or --auth-hs256-secret-file")
+			return nil, usagef("--auth-issuer and --auth-audience need --auth-jwks or --auth-hs256-secret-file")
 		}
 		return nil, nil
 	}
 	return auth.NewVerifier(cfg)
 }
 
-// Listen binds the HTTP address and serves the gateway until ctx ends.
+// Listen binds the HTTP address and serves the gateway until ctx ends,
+// then stops it gracefully (see shutdown); Close waits for that, so ctx
+// must end before Close is called.
 // It returns the bound address at once; serving errors go to errc.
 func (m *Main) Listen(ctx context.Context, addr string, errc chan<- error) (string, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return "", fmt.Errorf("listen http: %w", err)
 	}
-	srv := gateway.NewServer(m.gatewayConfig())
+	cfg := m.gatewayConfig()
+	srv := gateway.NewServer(cfg)
+	// Shutdown closes the listener first, then ends every subscription:
+	// their streams complete, and clients resume by cursor on another replica.
+	if h, ok := cfg.GraphQL.(interface{ Close() }); ok {
+		srv.RegisterOnShutdown(h.Close)
+	}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errc <- fmt.Errorf("http: %w", err)
 		}
 	}()
+	m.serving.Add(1)
 	go func() {
+		defer m.serving.Done()
 		<-ctx.Done()
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(sctx)
+		m.shutdown(srv)
 	}()
 	return ln.Addr().String(), nil
 }
 
-// Close releases the stores in reverse order of opening.
+// shutdown stops srv gracefully within m.ShutdownTimeout: /readyz answers
+// 503 for m.DrainDelay while requests are still served, then the listener
+// closes, subscriptions complete and in-flight requests finish; whatever is
+// left at the deadline is cut off.
+func (m *Main) shutdown(srv *http.Server) {
+	start := time.Now()
+	timeout := cmp.Or(m.ShutdownTimeout, DefaultShutdownTimeout)
+	delay := min(m.DrainDelay, timeout/2)
+	m.Drain()
+	m.Logger.Info("draining: /readyz answers 503", "drainDelay", delay, "shutdownTimeout", timeout)
+	time.Sleep(delay)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout-delay)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		m.Logger.Warn("shutdown timeout: closing the connections left", "err", err)
+		_ = srv.Close()
+	}
+	m.Logger.Info("gateway stopped", "took", time.Since(start).Round(time.Millisecond))
+}
+
+// Close waits for the gateways to drain, then releases the stores in
+// reverse order of opening.
 func (m *Main) Close() {
+	m.serving.Wait()
 	for i := len(m.closers) - 1; i >= 0; i-- {
 		m.closers[i]()
 	}

@@ -77,7 +77,7 @@ func TestSync_CrashSIGKILL(t *testing.T) {
 	const group = "crash"
 	worker := func(name, instance, ns, pg, grp string) *syncProc {
 		return startSync(t, bin, filepath.Join(logs, name+".log"),
-			"--kafka", kafkaAddr, "--redis", rd, "--postgres", pg, "--namespace", ns,
+			"--kafka", kafkaAddr, "--redis", rd, "--postgres", pg, "--namespace", ns, "--model", "../../examples/plant.yaml",
 			"--group", grp, "--instance-id", instance, "--log-level", "info")
 	}
 	victim := worker("w1-0", "w1", crashNS, crashPG, group)
@@ -164,7 +164,7 @@ func TestSync_CrashSIGKILL(t *testing.T) {
 		len(script), kills, uncommitted, applied, victimParts, steady.assigned(t))
 
 	// The log is the source of truth: a replay agrees with the live state.
-	if code, out := runCmd(t, "rebuild", "--kafka", kafkaAddr, "--redis", rd, "--namespace", crashNS, "--verify"); code != 0 || !strings.Contains(out, "no differences") {
+	if code, out := runCmd(t, "rebuild", "--model", "../../examples/plant.yaml", "--kafka", kafkaAddr, "--redis", rd, "--namespace", crashNS, "--verify"); code != 0 || !strings.Contains(out, "no differences") {
 		t.Errorf("rebuild --verify after the kills exited %d:\n%s", code, out)
 	}
 

@@ -18,6 +18,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	httpAddr := fs.String("http", "127.0.0.1:8080", "gateway listen address")
 	kafkaListen := fs.String("kafka-listen", "127.0.0.1:9092", "embedded Kafka-protocol broker listen address")
 	noSim := fs.Bool("no-sim", false, "do not run the simulator")
+	drainDelay := fs.Duration("drain-delay", 0, "on SIGTERM, how long /readyz answers 503 before the listener closes, within --shutdown-timeout")
 	simRate := fs.Float64("sim-rate", 0, "simulator messages per second (0: the simulator's default)")
 	maxSamples := fs.Int("memory-history-samples", 50000, "with in-memory history, keep about this many newest samples per series (bounds a long-running dev process)")
 	var common commonFlags
@@ -38,6 +39,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := gw.apply(m); err != nil {
 		return err
 	}
+	m.DrainDelay = *drainDelay
 	if h, ok := m.History.(*memory.HistoryStore); ok {
 		h.MaxSamples = *maxSamples
 	}
@@ -56,7 +58,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	cfg := twinsync.Config{
 		Brokers: b.Addr(), Model: m.Model,
 		States: m.States, History: m.History, Events: m.Events, Bus: m.Bus,
-		Logger: m.Logger, Registerer: m.Registry,
+		Logger: m.Logger, Registerer: m.Registry, ShutdownTimeout: m.ShutdownTimeout,
 	}
 	if err := limits.apply(&cfg); err != nil {
 		return err
@@ -91,6 +93,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	fmt.Fprintf(stdout, "ready http=%s kafka=%s\n", addr, b.Addr())
+	m.logStarted("dev serving", "http", addr, "kafka", b.Addr(), "simulator", !*noSim)
 
 	select {
 	case <-ctx.Done():

@@ -2,7 +2,6 @@ package main
 
 import (
 	"flag"
-	"fmt"
 	"time"
 
 	twinsync "github.com/twingraph/twingraph/sync"
@@ -42,10 +41,10 @@ func (l *limitFlags) register(fs *flag.FlagSet) {
 // limits checks the decode flags and returns them as sync limits.
 func (l *limitFlags) limits() (twinsync.Limits, error) {
 	if l.maxMessageBytes < 1 {
-		return twinsync.Limits{}, fmt.Errorf("--max-message-bytes must be at least 1")
+		return twinsync.Limits{}, usagef("--max-message-bytes must be at least 1")
 	}
 	if l.maxClockSkew <= 0 {
-		return twinsync.Limits{}, fmt.Errorf("--max-clock-skew must be above 0")
+		return twinsync.Limits{}, usagef("--max-clock-skew must be above 0")
 	}
 	return twinsync.Limits{MaxMessageBytes: l.maxMessageBytes, MaxClockSkew: l.maxClockSkew}, nil
 }
@@ -57,10 +56,10 @@ func (l *limitFlags) apply(cfg *twinsync.Config) error {
 		return err
 	}
 	if l.dlqMaxPayload < 1 || l.dlqMaxPayload > maxDLQPayload {
-		return fmt.Errorf("--dlq-max-payload must be from 1 to %d (a dead letter must fit the dead-letter topic)", maxDLQPayload)
+		return usagef("--dlq-max-payload must be from 1 to %d (a dead letter must fit the dead-letter topic)", maxDLQPayload)
 	}
 	if l.stallAfter <= 0 {
-		return fmt.Errorf("--stall-after must be above 0")
+		return usagef("--stall-after must be above 0")
 	}
 	cfg.Limits, cfg.DLQMaxPayload, cfg.StallAfter = lim, l.dlqMaxPayload, l.stallAfter
 	return nil

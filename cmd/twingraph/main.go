@@ -28,6 +28,7 @@ Commands:
   simulate             produce realistic telemetry for the model's assets
   model check FILE     validate a model file
   model import-dtdl F  convert a DTDL document to a model file
+  version              print the version, VCS revision and Go version (also --version)
 
 Every flag has an environment twin: --kafka-listen is TWIN_KAFKA_LISTEN.
 Run 'twingraph <command> -h' for a command's flags.
@@ -62,11 +63,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = runSimulate(ctx, rest, stdout, stderr)
 	case "model":
 		err = runModel(ctx, rest, stdout, stderr)
+	case "version", "--version", "-version":
+		printVersion(stdout)
+		return 0
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
 	default:
-		fmt.Fprintf(stderr, "twingraph: unknown command %q\n\n%s", cmd, usage)
+		fmt.Fprintf(stderr, "twingraph: unknown command %q; see 'twingraph --help'\n", cmd)
 		return 2
 	}
 	switch {
@@ -77,7 +81,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case errors.Is(err, errUsage):
 		return 2
 	default:
-		fmt.Fprintf(stderr, "twingraph %s: %v\n", args[0], err)
+		if ue := (usageError{}); errors.As(err, &ue) {
+			fmt.Fprintf(stderr, "twingraph %s: %v; see 'twingraph %s --help'\n", args[0], err, args[0])
+		} else {
+			fmt.Fprintf(stderr, "twingraph %s: %v\n", args[0], err)
+		}
 		var ec exitCoder
 		if errors.As(err, &ec) {
 			return ec.ExitCode()

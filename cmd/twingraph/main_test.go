@@ -28,15 +28,27 @@ func startDev(t *testing.T, extra ...string) (httpAddr, kafkaAddr string) {
 	return httpAddr, kafkaAddr
 }
 
+// startDevLogs is startDev logging to stderr; it returns the gateway address.
+func startDevLogs(t *testing.T, stderr *syncBuffer, extra ...string) (httpAddr string) {
+	t.Helper()
+	httpAddr, _, stop := startDevOut(t, stderr, extra...)
+	t.Cleanup(stop)
+	return httpAddr
+}
+
 // startDevStoppable is startDev returning a stop function for restart tests.
 func startDevStoppable(t *testing.T, extra ...string) (httpAddr, kafkaAddr string, stop func()) {
 	t.Helper()
+	return startDevOut(t, &syncBuffer{}, extra...)
+}
+
+func startDevOut(t *testing.T, stderr *syncBuffer, extra ...string) (httpAddr, kafkaAddr string, stop func()) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
-	var stderr syncBuffer
 	done := make(chan int, 1)
 	args := append([]string{"dev", "--http", "127.0.0.1:0", "--kafka-listen", "127.0.0.1:0", "--log-level", "warn"}, extra...)
-	go func() { done <- run(ctx, args, pw, &stderr); pw.Close() }()
+	go func() { done <- run(ctx, args, pw, stderr); pw.Close() }()
 	stopped := false
 	stop = func() {
 		if stopped {

@@ -19,7 +19,7 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	if *postgresURL == "" {
-		return fmt.Errorf("--postgres required (or set %s)", envName("postgres"))
+		return usagef("--postgres required (or set %s)", envName("postgres"))
 	}
 	s, err := postgres.Open(ctx, *postgresURL, postgres.Options{NoTimescale: *noTimescale, CompressAfter: *compressAfter, Retention: *retention})
 	if err != nil {

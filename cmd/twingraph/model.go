@@ -29,11 +29,16 @@ const importUsage = "twingraph model import-dtdl PATH... [-o OUT] [--contains RE
 
 // runModel runs `model check FILE` and `model import-dtdl PATH... [-o OUT]`.
 func runModel(_ context.Context, args []string, stdout, stderr io.Writer) error {
+	const usage = "Usage: twingraph model check FILE | " + importUsage + "\n" +
+		"Run 'twingraph model check -h' or 'twingraph model import-dtdl -h' for their flags.\n"
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: twingraph model check FILE | "+importUsage)
+		fmt.Fprint(stderr, usage)
 		return errUsage
 	}
 	switch args[0] {
+	case "-h", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return nil
 	case "check":
 		fs := newFlagSet("model check", stderr)
 		files, err := parseArgs(fs, args[1:])
@@ -41,8 +46,7 @@ func runModel(_ context.Context, args []string, stdout, stderr io.Writer) error 
 			return err
 		}
 		if len(files) != 1 {
-			fmt.Fprintln(stderr, "usage: twingraph model check FILE")
-			return errUsage
+			return usagef("want one model FILE, got %d arguments", len(files))
 		}
 		m, err := hierarchy.LoadFile(files[0])
 		if err != nil {
@@ -62,8 +66,7 @@ func runModel(_ context.Context, args []string, stdout, stderr io.Writer) error 
 			return err
 		}
 		if len(paths) == 0 {
-			fmt.Fprintln(stderr, "usage: "+importUsage)
-			return errUsage
+			return usagef("want at least one DTDL file or directory")
 		}
 		yml, err := hierarchy.ImportDTDLFiles(paths, opts)
 		if err != nil {
@@ -79,7 +82,6 @@ func runModel(_ context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		return os.WriteFile(*out, yml, 0o644)
 	default:
-		fmt.Fprintf(stderr, "twingraph model: unknown subcommand %q (check, import-dtdl)\n", args[0])
-		return errUsage
+		return usagef("unknown subcommand %q (check, import-dtdl)", args[0])
 	}
 }

@@ -25,12 +25,13 @@ func runRebuild(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs := newFlagSet("rebuild", stderr)
 	kafka := fs.String("kafka", "127.0.0.1:9092", "Kafka bootstrap servers")
 	topic := fs.String("topic", twinsync.DefaultTopic, "telemetry topic")
-	modelPath := fs.String("model", "", "model file (default: the embedded demo plant)")
+	modelPath := fs.String("model", "", "model file the live workers use (required)")
 	redisURL := fs.String("redis", "", "Redis URL of the live state")
 	postgresURL := fs.String("postgres", "", "PostgreSQL URL: replayed history and events are re-appended (idempotent)")
 	namespace := fs.String("namespace", "twin", "Redis key namespace of the live state")
-	verify := fs.Bool("verify", false, "compare with the live state instead of replacing it; exit 3 on any difference")
-	logLevel := fs.String("log-level", "warn", "debug, info, warn or error")
+	verify := fs.Bool("verify", false, "compare with the live state, at the log position it stands at (workers may keep running), instead of replacing it; exit 3 on any difference")
+	var logs logFlags
+	logs.register(fs, "warn")
 	var limits limitFlags
 	limits.registerDecode(fs)
 	if err := parseFlags(fs, args); err != nil {
@@ -40,37 +41,36 @@ func runRebuild(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	m := NewMain(stderr, *logLevel)
+	m := NewMain(stderr, "info")
+	if m.Logger, err = logs.logger(stderr); err != nil {
+		return err
+	}
 	defer m.Close()
+	if *modelPath == "" {
+		// The demo plant would refuse every real record, and replace the live state with nothing.
+		return usagef("--model FILE required (or set %s): the model the live workers use", envName("model"))
+	}
 	if err := m.LoadModel(*modelPath); err != nil {
 		return err
 	}
 	if *redisURL == "" {
-		return fmt.Errorf("--redis required: the live state to verify or replace (or set %s)", envName("redis"))
+		return usagef("--redis required: the live state to verify or replace (or set %s)", envName("redis"))
 	}
 	if err := m.OpenStores(ctx, *redisURL, *postgresURL, *namespace, true); err != nil {
 		return err
 	}
 	cfg := twinsync.RebuildConfig{Brokers: *kafka, Topic: *topic, Model: m.Model, Limits: lim, Logger: m.Logger}
-	if *postgresURL != "" && !*verify {
-		cfg.History, cfg.Events = m.History, m.Events
-	}
-	rebuilt, err := twinsync.Rebuild(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "replayed %d messages (%d samples, %d events, %d rejected) into %d states\n",
-		rebuilt.Messages, rebuilt.Samples, rebuilt.Events, rebuilt.Rejected, len(rebuilt.States))
-
 	ids := make([]string, 0, len(m.Model.Assets()))
 	for _, a := range m.Model.Assets() {
 		ids = append(ids, a.ID)
 	}
 	if *verify {
-		diffs, err := twinsync.Verify(ctx, m.States, rebuilt, ids)
+		// At the live state's own log position: workers may keep running.
+		diffs, rebuilt, err := twinsync.VerifyLive(ctx, cfg, m.States, ids)
 		if err != nil {
 			return err
 		}
+		printReplayed(stdout, rebuilt)
 		for _, d := range diffs {
 			fmt.Fprintln(stdout, d.String())
 		}
@@ -80,6 +80,14 @@ func runRebuild(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		fmt.Fprintln(stdout, "no differences")
 		return nil
 	}
+	if *postgresURL != "" {
+		cfg.History, cfg.Events = m.History, m.Events
+	}
+	rebuilt, err := twinsync.Rebuild(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	printReplayed(stdout, rebuilt)
 	// Fill an empty namespace, then swap it in with one atomic script: readers
 	// never see a half-replaced state.
 	scratch := fmt.Sprintf("%s-rebuild-%d", *namespace, time.Now().UnixNano())
@@ -93,4 +101,9 @@ func runRebuild(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	fmt.Fprintf(stdout, "replaced the live state (%d assets with state) in namespace %s\n", len(rebuilt.States), *namespace)
 	return nil
+}
+
+func printReplayed(w io.Writer, r *twinsync.Rebuilt) {
+	fmt.Fprintf(w, "replayed %d messages (%d samples, %d events, %d rejected) into %d states\n",
+		r.Messages, r.Samples, r.Events, r.Rejected, len(r.States))
 }

@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"time"
 )
 
 // runServe runs the stateless gateway against Redis and PostgreSQL.
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("serve", stderr)
 	httpAddr := fs.String("http", "127.0.0.1:8080", "listen address")
+	drainDelay := fs.Duration("drain-delay", 5*time.Second, "on SIGTERM, how long /readyz answers 503 before the listener closes (let load balancers notice), within --shutdown-timeout")
 	var common commonFlags
 	var gw gatewayFlags
 	gw.register(fs)
@@ -25,12 +27,17 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := gw.apply(m); err != nil {
 		return err
 	}
+	m.DrainDelay = *drainDelay
+	// Returning on a serving error stops the gateway too (m.Close waits for it).
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	errc := make(chan error, 1)
 	addr, err := m.Listen(ctx, *httpAddr, errc)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "ready http=%s\n", addr)
+	m.logStarted("gateway serving", "http", addr, "namespace", common.namespace, "auth", m.Auth != nil, "tracing", m.Tracing)
 	select {
 	case <-ctx.Done():
 		return nil

@@ -17,16 +17,21 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	modelPath := fs.String("model", "", "model file (default: the embedded demo plant)")
 	rate := fs.Float64("rate", 0, "messages per second (0: the simulator's default)")
 	seed := fs.Int64("seed", 1, "random seed (same seed, same telemetry shape)")
-	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	var logs logFlags
+	logs.register(fs, "info")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	m := NewMain(stderr, *logLevel)
+	m := NewMain(stderr, "info")
+	var err error
+	if m.Logger, err = logs.logger(stderr); err != nil {
+		return err
+	}
 	if err := m.LoadModel(*modelPath); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "simulating the model's assets to %s/%s\n", *kafka, *topic)
-	err := simulate.Run(ctx, simulate.Config{Brokers: *kafka, Topic: *topic, Model: m.Model, Rate: *rate, Seed: *seed, Logger: m.Logger})
+	err = simulate.Run(ctx, simulate.Config{Brokers: *kafka, Topic: *topic, Model: m.Model, Rate: *rate, Seed: *seed, Logger: m.Logger})
 	if ctx.Err() != nil {
 		return nil
 	}

@@ -125,7 +125,7 @@ func TestDev_RealStores(t *testing.T) {
 	near("REST 2m avg", rest.Points[0].Value, (sum1+sum2)/90)
 
 	// The log is the source of truth: a replay gives the live state exactly.
-	rebuild := []string{"rebuild", "--kafka", kafkaAddr, "--redis", rd, "--namespace", ns}
+	rebuild := []string{"rebuild", "--model", "../../examples/plant.yaml", "--kafka", kafkaAddr, "--redis", rd, "--namespace", ns}
 	if code, out := runCmd(t, append(rebuild, "--verify")...); code != 0 || !strings.Contains(out, "no differences") {
 		t.Fatalf("rebuild --verify exited %d: %s", code, out)
 	}

@@ -37,7 +37,7 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	cfg := twinsync.Config{
 		Brokers: *kafka, Group: *group, Topic: *topic, InstanceID: *instanceID, Model: m.Model,
 		States: m.States, History: m.History, Events: m.Events, Bus: m.Bus,
-		Logger: m.Logger, Registerer: m.Registry,
+		Logger: m.Logger, Registerer: m.Registry, ShutdownTimeout: m.ShutdownTimeout,
 	}
 	if err := limits.apply(&cfg); err != nil {
 		return err
@@ -47,6 +47,8 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	m.SyncReady = w.Ready
+	// On SIGTERM /readyz answers 503 while the worker flushes and commits.
+	context.AfterFunc(ctx, m.Drain)
 	if *metricsAddr != "" {
 		ln, err := net.Listen("tcp", *metricsAddr)
 		if err != nil {
@@ -71,5 +73,6 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		defer srv.Close()
 	}
 	fmt.Fprintf(stdout, "ready kafka=%s group=%s\n", *kafka, *group)
+	m.logStarted("sync starting", "kafka", *kafka, "group", *group, "topic", *topic, "namespace", common.namespace, "tracing", m.Tracing)
 	return w.Run(ctx)
 }
