@@ -120,8 +120,8 @@ func OEEAt(a *Asset, t *AssetType, s *State, now time.Time) (oee float64, ok boo
 	if a == nil || t == nil || t.OEE == nil || s == nil {
 		return 0, false
 	}
-	rated, ok := number(a.Attributes[t.OEE.RatedSpeedAttribute])
-	if !ok || rated <= 0 {
+	rated, ok := RatedSpeed(a, t)
+	if !ok {
 		return 0, false
 	}
 	loc := a.Location()
@@ -137,6 +137,19 @@ func OEEAt(a *Asset, t *AssetType, s *State, now time.Time) (oee float64, ok boo
 	}
 	elapsed := now.Sub(start).Seconds()
 	running := s.UptimeAtDebounced(now, loc, t.Debounce)
+	return OEE(rated, elapsed, running, total, good)
+}
+
+// OEE is the one definition of overall equipment effectiveness, for the
+// state's estimate and for shift reports alike: availability (running ÷
+// elapsed seconds) × performance (total units ÷ (rated units/min × running
+// minutes)) × quality (good ÷ total units), each clamped to [0, 1]. It is
+// not available (ok false) without a positive rated speed or with a counter
+// missing (NaN); it is 0 before any running time or units.
+func OEE(rated, elapsed, running, total, good float64) (oee float64, ok bool) {
+	if !(rated > 0) || math.IsNaN(total) || math.IsNaN(good) {
+		return 0, false
+	}
 	if elapsed <= 0 || running <= 0 || total <= 0 {
 		return 0, true
 	}
@@ -144,6 +157,16 @@ func OEEAt(a *Asset, t *AssetType, s *State, now time.Time) (oee float64, ok boo
 	performance := clamp01(total / (rated * running / 60))
 	quality := clamp01(good / total)
 	return availability * performance * quality, true
+}
+
+// RatedSpeed is the asset's rated speed (units/min) from the nameplate
+// attribute its type's OEE inputs name; ok false when there is none.
+func RatedSpeed(a *Asset, t *AssetType) (float64, bool) {
+	if a == nil || t == nil || t.OEE == nil {
+		return 0, false
+	}
+	rated, ok := number(a.Attributes[t.OEE.RatedSpeedAttribute])
+	return rated, ok && rated > 0
 }
 
 // Throughput returns the asset's current speed in units/min: the value of the

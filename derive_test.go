@@ -267,3 +267,28 @@ func TestSignalDef_Round(t *testing.T) {
 		t.Errorf("Round(NaN) = %v", got)
 	}
 }
+
+func TestOEE(t *testing.T) {
+	nan := math.NaN()
+	for _, c := range []struct {
+		name                                 string
+		rated, elapsed, running, total, good float64
+		want                                 float64
+		ok                                   bool
+	}{
+		{"no rated speed: unavailable", 0, 3600, 3600, 100, 100, 0, false},
+		{"no total counter: unavailable", 100, 3600, 3600, nan, 100, 0, false},
+		{"no good counter: unavailable", 100, 3600, 3600, 100, nan, 0, false},
+		{"before any running time: 0", 100, 3600, 0, 0, 0, 0, true},
+		{"no units yet: 0", 100, 3600, 600, 0, 0, 0, true},
+		{"the product of the three", 100, 3600, 1800, 1500, 1200, 0.5 * 0.5 * 0.8, true},
+		{"each factor clamped to 1", 100, 3600, 7200, 99999, 99999, 1, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got, ok := twin.OEE(c.rated, c.elapsed, c.running, c.total, c.good)
+			if ok != c.ok || math.Abs(got-c.want) > 1e-12 {
+				t.Errorf("OEE = %v, %v; want %v, %v", got, ok, c.want, c.ok)
+			}
+		})
+	}
+}

@@ -391,6 +391,8 @@ func counterRise(mins, maxs []twin.Point) float64 {
 	return total
 }
 
+// shiftOEE is the shift's OEE by the domain's one definition (twin.OEE):
+// elapsed is the time with known mode, good is NaN without a good counter.
 func shiftOEE(a *twin.Asset, t *twin.AssetType, secs map[twin.Mode]float64, total, good float64) *float64 {
 	known := 0.0
 	for _, m := range twin.Modes {
@@ -398,42 +400,10 @@ func shiftOEE(a *twin.Asset, t *twin.AssetType, secs map[twin.Mode]float64, tota
 			known += secs[m]
 		}
 	}
-	running := secs[twin.ModeRunning]
-	if known <= 0 || t.OEE == nil {
+	rated, _ := twin.RatedSpeed(a, t)
+	v, ok := twin.OEE(rated, known, secs[twin.ModeRunning], total, good)
+	if !ok {
 		return nil
 	}
-	availability := running / known
-	performance := 1.0
-	if rated, ok := numAttr(a, t.OEE.RatedSpeedAttribute); ok && rated > 0 {
-		if running > 0 {
-			performance = clamp01(total / (rated * running / 60))
-		} else {
-			performance = 0
-		}
-	}
-	quality := 1.0
-	if !math.IsNaN(good) && total > 0 {
-		quality = clamp01(good / total)
-	}
-	v := clamp01(availability) * performance * quality
 	return &v
-}
-
-func numAttr(a *twin.Asset, name string) (float64, bool) {
-	if name == "" {
-		return 0, false
-	}
-	switch v := a.Attributes[name].(type) {
-	case float64:
-		return v, true
-	case int:
-		return float64(v), true
-	case int64:
-		return float64(v), true
-	}
-	return 0, false
-}
-
-func clamp01(v float64) float64 {
-	return math.Max(0, math.Min(1, v))
 }
