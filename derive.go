@@ -159,6 +159,21 @@ func OEE(rated, elapsed, running, total, good float64) (oee float64, ok bool) {
 	return availability * performance * quality, true
 }
 
+// UnitsToday is the asset's total unit counter since its site's local
+// midnight: the counter's value when it was updated today, 0 when it was last
+// updated before midnight (it resets daily), ok false when the type counts no
+// units or the asset has never reported the counter.
+func UnitsToday(a *Asset, t *AssetType, s *State, now time.Time) (float64, bool) {
+	if a == nil || t == nil || t.OEE == nil || t.OEE.TotalSignal == "" || s == nil {
+		return 0, false
+	}
+	if _, ok := s.Metrics[t.OEE.TotalSignal]; !ok {
+		return 0, false
+	}
+	units, _ := s.counterSince(t.OEE.TotalSignal, startOfDay(now, a.Location()))
+	return units, true
+}
+
 // RatedSpeed is the asset's rated speed (units/min) from the nameplate
 // attribute its type's OEE inputs name; ok false when there is none.
 func RatedSpeed(a *Asset, t *AssetType) (float64, bool) {

@@ -292,3 +292,33 @@ func TestOEE(t *testing.T) {
 		})
 	}
 }
+
+func TestUnitsToday(t *testing.T) {
+	typ := &twin.AssetType{Name: "line", OEE: &twin.OEEConfig{TotalSignal: "total"}}
+	a := &twin.Asset{ID: "a", Type: "line", Timezone: "Asia/Jakarta"}
+	counter := func(v float64, ts time.Time) *twin.State {
+		s := twin.NewState("a")
+		s.Metrics["total"] = twin.Metric{Value: twin.Number(v), TS: ts}
+		return s
+	}
+	now := jkt(0, 13, 0)
+	for _, c := range []struct {
+		name string
+		st   *twin.State
+		want float64
+		ok   bool
+	}{
+		{"updated today", counter(420, jkt(0, 12, 0)), 420, true},
+		{"updated before local midnight: reset", counter(420, jkt(-1, 23, 59)), 0, true},
+		{"today in Jakarta, yesterday in UTC", counter(420, jkt(0, 6, 0)), 420, true},
+		{"never reported", twin.NewState("a"), 0, false},
+		{"no state", nil, 0, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got, ok := twin.UnitsToday(a, typ, c.st, now)
+			if got != c.want || ok != c.ok {
+				t.Errorf("UnitsToday = %v, %v; want %v, %v", got, ok, c.want, c.ok)
+			}
+		})
+	}
+}

@@ -85,10 +85,8 @@ func (r *Resolver) rollup(ctx context.Context, a *twin.Asset) (*model.Rollup, er
 		}
 		if counts(d) && !anyAboveWithin(m, d.ID, inSub, a.ID, counts) {
 			unitsN++
-			if st != nil {
-				if c, ok := st.Metrics[t.OEE.TotalSignal]; ok && c.Value.Kind == twin.KindNumber && !c.TS.Before(localMidnight(now, d.Location())) {
-					units += c.Value.Num
-				}
+			if u, ok := twin.UnitsToday(d, t, st, now); ok {
+				units += u
 			}
 		}
 	}
@@ -166,9 +164,4 @@ func anyAboveWithin(m twin.Model, id string, within map[string]bool, root string
 		}
 	}
 	return false
-}
-
-func localMidnight(t time.Time, loc *time.Location) time.Time {
-	l := t.In(loc)
-	return time.Date(l.Year(), l.Month(), l.Day(), 0, 0, 0, 0, loc)
 }
