@@ -106,6 +106,11 @@ type Config struct {
 	// when < 0. There is deliberately no whole-request ReadTimeout or
 	// WriteTimeout: WebSocket and SSE subscriptions live for hours.
 	ReadHeaderTimeout, IdleTimeout time.Duration
+	// CORSOrigins are the browser origins besides the gateway's own that may
+	// call it: they get CORS headers on /graphql, /twin/... and
+	// /openapi.json, and may open WebSockets, which any other origin may not.
+	// Entries are as ParseOrigins takes them; nil allows no other origin.
+	CORSOrigins []string
 	// Tracing, when true, starts an OpenTelemetry server span per request
 	// (continuing a caller's W3C traceparent) from the global TracerProvider,
 	// named by method and route pattern, never by the raw path: asset ids
@@ -178,7 +183,7 @@ func New(cfg Config) http.Handler {
 	}
 	mux.Handle("/twin/", g.named(twinHandler))
 
-	h := limitBody(cfg.MaxBodyBytes, cfg.BodyReadTimeout, g.instrument(mux))
+	h := withOrigins(cfg.CORSOrigins, limitBody(cfg.MaxBodyBytes, cfg.BodyReadTimeout, g.instrument(mux)))
 	if cfg.Tracing {
 		// The span encloses the whole request; named handlers rename it
 		// once the route is known.

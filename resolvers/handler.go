@@ -231,7 +231,8 @@ func New(cfg Config) *Handler {
 		// still shows up as a failed write.
 		PingPongInterval: cfg.KeepAliveInterval,
 		MissingPongOk:    true,
-		// Browsers on other origins (GraphiQL elsewhere, dashboards) subscribe too.
+		// The gateway checks a browser's Origin against its allow-list
+		// (gateway.Config.CORSOrigins) before the upgrade reaches here.
 		Implementation: transport.CoderWebsocketImplementation{AcceptOptions: coderws.AcceptOptions{InsecureSkipVerify: true}},
 		InitFunc:       withConnectionSlots(cfg.MaxSubscriptionsPerConnection, websocketInit(cfg.Auth)),
 		InitTimeout:    max(cfg.InitTimeout, 0),
