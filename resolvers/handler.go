@@ -238,7 +238,8 @@ func New(cfg Config) *Handler {
 		InitTimeout:    max(cfg.InitTimeout, 0),
 	})
 	// SSE streams keep alive with ": ping" comment lines.
-	srv.AddTransport(transport.SSE{KeepAlivePingInterval: cfg.KeepAliveInterval})
+	srv.AddTransport(sseTransport{keepAlive: cfg.KeepAliveInterval})
+	srv.AddTransport(multipartRefusal{})
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
