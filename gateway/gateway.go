@@ -128,6 +128,7 @@ type Config struct {
 //	GET /twin/{id}           current state in the seed's REST shape
 //	GET /twin/{id}/history   one downsampled series
 //	GET /twin/{id}/events    a page of business events
+//	GET /openapi.json        the OpenAPI 3.1 document of the REST endpoints
 //
 // Asset ids contain "/": REST takes them URL-escaped
 // (/twin/plant%2Fjkt1%2Fpackaging%2Fline3) or as the path tail
@@ -182,6 +183,7 @@ func New(cfg Config) http.Handler {
 		mux.Handle("/metrics", g.named(cfg.Metrics))
 	}
 	mux.Handle("/twin/", g.named(twinHandler))
+	mux.Handle("GET /openapi.json", g.named(http.HandlerFunc(serveOpenAPI)))
 
 	h := withOrigins(cfg.CORSOrigins, limitBody(cfg.MaxBodyBytes, cfg.BodyReadTimeout, g.instrument(mux)))
 	if cfg.Tracing {
