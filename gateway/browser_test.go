@@ -201,3 +201,55 @@ func waitBusSubscribers(t *testing.T, b *memory.Bus, n int) {
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(b []byte) (int, error) { return f(b) }
+
+// curl, as in the README, receives live mode changes over SSE.
+func TestGateway_CurlSSE(t *testing.T) {
+	curl, err := exec.LookPath("curl")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("curl is not installed")
+		}
+		t.Skip("curl is not installed")
+	}
+	f := newFixture(t)
+	bus := memory.NewBus()
+	gql := resolvers.New(resolvers.Config{Model: f.cfg.Model, States: f.cfg.States, Events: f.cfg.Events, Bus: bus, Now: f.cfg.Now})
+	t.Cleanup(gql.Close)
+	cfg := f.cfg
+	cfg.GraphQL, cfg.Registerer = gql, nil
+	srv := httptest.NewServer(gateway.New(cfg))
+	t.Cleanup(srv.Close)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, curl, "-sN", "-H", "Accept: text/event-stream", "-G", srv.URL+"/graphql",
+		"--data-urlencode", "query=subscription { modeChanged { toMode } }")
+	out, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cancel(); cmd.Wait() })
+	waitBusSubscribers(t, bus, 1)
+	ev := twin.Event{Kind: twin.EventModeChanged, Asset: line3, FromMode: twin.ModeRunning, ToMode: twin.ModeFault, TS: now}
+	ev.ID = twin.EventID(&ev)
+	evs := []twin.Event{ev}
+	if err := f.cfg.Events.AppendEvents(ctx, evs); err != nil {
+		t.Fatal(err)
+	}
+	bus.Publish(ctx, []twin.Notice{{Event: &evs[0]}})
+	sc := bufio.NewScanner(out)
+	var id string
+	for sc.Scan() {
+		line := sc.Text()
+		if v, ok := strings.CutPrefix(line, "id: "); ok {
+			id = v
+		}
+		if data, ok := strings.CutPrefix(line, "data: "); ok && strings.Contains(data, "modeChanged") {
+			if !strings.Contains(data, `"toMode":"FAULT"`) || id != twin.EventCursor(evs[0].Seq) {
+				t.Errorf("curl got id %q data %s", id, data)
+			}
+			return
+		}
+	}
+	t.Fatal("curl's stream ended without the mode change")
+}
