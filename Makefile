@@ -4,8 +4,9 @@
 GO        ?= go
 BIN       ?= bin/twingraph
 GOFLAGS   ?=
-# npm projects whose node_modules the tests need (TimescaleDB engine, federation composition).
-NPM_DIRS  := $(wildcard internal/testenv/pglite resolvers/testdata/compose resolvers/testdata/wsclient)
+# npm projects whose node_modules the tests need (TimescaleDB engine, federation composition,
+# graphql-ws client, headless chromium driver).
+NPM_DIRS  := $(wildcard internal/testenv/pglite resolvers/testdata/compose resolvers/testdata/wsclient gateway/testdata/browser)
 
 .PHONY: dev build test fuzz test-deps npm-deps generate check-generated web bench bench-e2e vet fmt
 
@@ -48,6 +49,9 @@ test-deps:
 	@command -v promtool >/dev/null || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus; \
 	  else echo "install promtool (apt-get install prometheus)"; exit 1; fi; }
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; \
+	  else echo "install chromium (apt-get install chromium)"; exit 1; fi; }
 	@command -v node >/dev/null || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y nodejs npm; \
 	  else echo "install nodejs and npm"; exit 1; fi; }

@@ -106,6 +106,11 @@ type Config struct {
 	// when < 0. There is deliberately no whole-request ReadTimeout or
 	// WriteTimeout: WebSocket and SSE subscriptions live for hours.
 	ReadHeaderTimeout, IdleTimeout time.Duration
+	// CORSOrigins are the browser origins besides the gateway's own that may
+	// call it: they get CORS headers on /graphql, /twin/... and
+	// /openapi.json, and may open WebSockets, which any other origin may not.
+	// Entries are as ParseOrigins takes them; nil allows no other origin.
+	CORSOrigins []string
 	// Tracing, when true, starts an OpenTelemetry server span per request
 	// (continuing a caller's W3C traceparent) from the global TracerProvider,
 	// named by method and route pattern, never by the raw path: asset ids
@@ -123,6 +128,7 @@ type Config struct {
 //	GET /twin/{id}           current state in the seed's REST shape
 //	GET /twin/{id}/history   one downsampled series
 //	GET /twin/{id}/events    a page of business events
+//	GET /openapi.json        the OpenAPI 3.1 document of the REST endpoints
 //
 // Asset ids contain "/": REST takes them URL-escaped
 // (/twin/plant%2Fjkt1%2Fpackaging%2Fline3) or as the path tail
@@ -177,8 +183,9 @@ func New(cfg Config) http.Handler {
 		mux.Handle("/metrics", g.named(cfg.Metrics))
 	}
 	mux.Handle("/twin/", g.named(twinHandler))
+	mux.Handle("GET /openapi.json", g.named(http.HandlerFunc(serveOpenAPI)))
 
-	h := limitBody(cfg.MaxBodyBytes, cfg.BodyReadTimeout, g.instrument(mux))
+	h := withOrigins(cfg.CORSOrigins, limitBody(cfg.MaxBodyBytes, cfg.BodyReadTimeout, g.instrument(mux)))
 	if cfg.Tracing {
 		// The span encloses the whole request; named handlers rename it
 		// once the route is known.

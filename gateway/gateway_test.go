@@ -232,13 +232,26 @@ func TestGateway_Twin(t *testing.T) {
 			}
 			wantKeys(t, "twin", body, "id", "type", "state", "metrics", "updated_at")
 			wantKeys(t, "state", body["state"], "mode", "speed_units_per_min", "current_product",
-				"current_batch", "uptime_seconds_today", "fault_codes_active", "oee_estimate")
+				"current_batch", "uptime_seconds_today", "fault_codes_active", "oee_estimate",
+				// GraphQL's names beside the seed's.
+				"mode_since", "product", "batch", "fault_codes", "oee")
 			if body["id"] != line3 || body["type"] != "packaging_line" {
 				t.Errorf("id, type = %v, %v", body["id"], body["type"])
 			}
 			st := body["state"].(map[string]any)
 			if st["mode"] != "RUNNING" || st["current_product"] != "SKU-330-COLA" || st["current_batch"] != "B-20261124-07" {
 				t.Errorf("state = %v", st)
+			}
+			if st["mode_since"] != "2026-11-24T05:30:00Z" {
+				t.Errorf("mode_since = %v, want 2026-11-24T05:30:00Z (UTC)", st["mode_since"])
+			}
+			for seed, name := range map[string]string{"current_product": "product", "current_batch": "batch", "oee_estimate": "oee"} {
+				if st[seed] != st[name] {
+					t.Errorf("%s = %v but %s = %v", seed, st[seed], name, st[name])
+				}
+			}
+			if fc, ok := st["fault_codes"].([]any); !ok || len(fc) != 0 {
+				t.Errorf("fault_codes = %v, want []", st["fault_codes"])
 			}
 			if st["speed_units_per_min"] != 218.0 {
 				t.Errorf("speed_units_per_min = %v, want 218", st["speed_units_per_min"])
@@ -365,9 +378,9 @@ func TestGateway_History(t *testing.T) {
 				if status != http.StatusOK {
 					t.Fatalf("status %d: %v", status, body)
 				}
-				wantKeys(t, "history", body, "id", "metric", "unit", "interval", "agg", "points")
+				wantKeys(t, "history", body, "id", "metric", "unit", "from", "to", "interval", "agg", "points")
 				if body["id"] != line3 || body["metric"] != "press1_bar" || body["unit"] != "bar" ||
-					body["interval"] != "10m" || body["agg"] != "MAX" {
+					body["from"] != from || body["to"] != to || body["interval"] != "10m" || body["agg"] != "MAX" {
 					t.Errorf("history = %v", body)
 				}
 				pts, _ := body["points"].([]any)
@@ -390,9 +403,9 @@ func TestGateway_History(t *testing.T) {
 						t.Errorf("point %d value %v, want %d", i, pm["value"], 10*i+9)
 					}
 				}
-				// Points are rendered in the site's zone (Asia/Jakarta, UTC+7).
-				if ts := pts[0].(map[string]any)["ts"].(string); !strings.HasSuffix(ts, "+07:00") {
-					t.Errorf("ts %q not in the site's zone", ts)
+				// Every time of the API is UTC.
+				if ts := pts[0].(map[string]any)["ts"].(string); !strings.HasSuffix(ts, "Z") {
+					t.Errorf("ts %q not in UTC", ts)
 				}
 			})
 		}
@@ -405,6 +418,28 @@ func TestGateway_History(t *testing.T) {
 		}
 		if body["agg"] != "AVG" {
 			t.Errorf("agg = %v, want AVG", body["agg"])
+		}
+	})
+
+	t.Run("defaults echoed", func(t *testing.T) {
+		// Without from and to: the hour up to now, and the body says so.
+		status, body := f.get(t, "/twin/"+line3+"/history?metric=press1_bar")
+		if status != http.StatusOK {
+			t.Fatalf("status %d: %v", status, body)
+		}
+		if body["from"] != from || body["to"] != to || body["interval"] != nil || body["agg"] != "AVG" {
+			t.Errorf("from %v to %v interval %v agg %v; want %s, %s, null, AVG", body["from"], body["to"], body["interval"], body["agg"], from, to)
+		}
+	})
+
+	t.Run("day buckets start at the site's midnight, in UTC", func(t *testing.T) {
+		status, body := f.get(t, "/twin/"+line3+"/history?metric=press1_bar&from=2026-11-23T00:00:00Z&to="+to+"&interval=1d")
+		if status != http.StatusOK {
+			t.Fatalf("status %d: %v", status, body)
+		}
+		pts := body["points"].([]any)
+		if len(pts) == 0 || pts[len(pts)-1].(map[string]any)["ts"] != "2026-11-23T17:00:00Z" {
+			t.Errorf("points = %v, want the last at 2026-11-23T17:00:00Z (Jakarta midnight)", pts)
 		}
 	})
 

@@ -95,7 +95,8 @@ func (g *gateway) resolve(r *http.Request) (*twin.Asset, string, error) {
 
 func notFound(id string) error { return twin.Errorf(twin.ENOTFOUND, "asset %q not found", id) }
 
-// twinBody is GET /twin/{id}: the seed's shape, plus updated_at.
+// twinBody is GET /twin/{id}: the seed's shape, plus updated_at. Every time
+// is UTC RFC 3339, as in GraphQL.
 type twinBody struct {
 	ID        string                `json:"id"`
 	Type      string                `json:"type"`
@@ -105,14 +106,22 @@ type twinBody struct {
 }
 
 // stateBody is the business state of the seed's shape; null where unknown.
+// The seed's keys stay; mode_since, product, batch, fault_codes and oee carry
+// the same values under GraphQL's names (snake_case), so both APIs speak
+// one vocabulary.
 type stateBody struct {
-	Mode               twin.Mode `json:"mode"`
-	SpeedUnitsPerMin   *float64  `json:"speed_units_per_min"`
-	CurrentProduct     *string   `json:"current_product"`
-	CurrentBatch       *string   `json:"current_batch"`
-	UptimeSecondsToday *float64  `json:"uptime_seconds_today"`
-	FaultCodesActive   []string  `json:"fault_codes_active"`
-	OEEEstimate        *float64  `json:"oee_estimate"`
+	Mode               twin.Mode  `json:"mode"`
+	ModeSince          *time.Time `json:"mode_since"`
+	SpeedUnitsPerMin   *float64   `json:"speed_units_per_min"`
+	CurrentProduct     *string    `json:"current_product"`
+	Product            *string    `json:"product"`
+	CurrentBatch       *string    `json:"current_batch"`
+	Batch              *string    `json:"batch"`
+	UptimeSecondsToday *float64   `json:"uptime_seconds_today"`
+	FaultCodesActive   []string   `json:"fault_codes_active"`
+	FaultCodes         []string   `json:"fault_codes"`
+	OEEEstimate        *float64   `json:"oee_estimate"`
+	OEE                *float64   `json:"oee"`
 }
 
 func (g *gateway) getTwin(w http.ResponseWriter, r *http.Request, a *twin.Asset) {
@@ -132,7 +141,7 @@ func (g *gateway) twinBody(a *twin.Asset, st *twin.State) twinBody {
 	body := twinBody{
 		ID:      a.ID,
 		Type:    a.Type,
-		State:   stateBody{Mode: twin.ModeUnknown, FaultCodesActive: []string{}},
+		State:   stateBody{Mode: twin.ModeUnknown, FaultCodesActive: []string{}, FaultCodes: []string{}},
 		Metrics: map[string]twin.Value{},
 	}
 	if st == nil {
@@ -145,8 +154,12 @@ func (g *gateway) twinBody(a *twin.Asset, st *twin.State) twinBody {
 	if typ != nil {
 		debounce = typ.Debounce
 	}
-	if mode, _ := st.ModeAt(now, debounce); mode.Valid() {
+	if mode, since := st.ModeAt(now, debounce); mode.Valid() {
 		s.Mode = mode
+		if !since.IsZero() {
+			since = since.UTC()
+			s.ModeSince = &since
+		}
 	}
 	if v, ok := twin.Throughput(typ, st); ok {
 		s.SpeedUnitsPerMin = finite(v)
@@ -167,6 +180,7 @@ func (g *gateway) twinBody(a *twin.Asset, st *twin.State) twinBody {
 	if v, ok := twin.OEEAt(a, typ, st, now); ok {
 		s.OEEEstimate = finite(v)
 	}
+	s.Product, s.Batch, s.FaultCodes, s.OEE = s.CurrentProduct, s.CurrentBatch, s.FaultCodesActive, s.OEEEstimate
 	for name, m := range st.Metrics {
 		if m.Value.Kind == twin.KindNumber && (math.IsNaN(m.Value.Num) || math.IsInf(m.Value.Num, 0)) {
 			continue // JSON has no encoding for it; the worker never stores one anyway
@@ -187,25 +201,29 @@ func finite(v float64) *float64 {
 	return &v
 }
 
-// historyBody is GET /twin/{id}/history.
+// historyBody is GET /twin/{id}/history. It echoes the window it answers,
+// defaults filled in, so a client never has to guess it.
 type historyBody struct {
 	ID       string      `json:"id"`
 	Metric   string      `json:"metric"`
 	Unit     string      `json:"unit"`
+	From     time.Time   `json:"from"`
+	To       time.Time   `json:"to"`
 	Interval *string     `json:"interval"`
 	Agg      twin.Agg    `json:"agg"`
 	Points   []pointBody `json:"points"`
 }
 
-// pointBody is one bucket; ts is in the site's time zone so day buckets read
-// as local midnights.
+// pointBody is one bucket, its ts in UTC like every time of the API (a day
+// bucket starts at the site's local midnight, e.g. 17:00Z for Jakarta).
 type pointBody struct {
 	TS    time.Time `json:"ts"`
 	Value *float64  `json:"value"`
 }
 
-// defaultHistoryRange is the window of a history request without from.
-const defaultHistoryRange = time.Hour
+// DefaultHistoryRange is the window of a history request without from: the
+// hour before to (which defaults to now). The response echoes both.
+const DefaultHistoryRange = time.Hour
 
 func (g *gateway) getHistory(w http.ResponseWriter, r *http.Request, a *twin.Asset) {
 	if g.cfg.History == nil {
@@ -230,7 +248,7 @@ func (g *gateway) getHistory(w http.ResponseWriter, r *http.Request, a *twin.Ass
 		g.writeError(w, r, err, 0)
 		return
 	}
-	if hq.From, err = parseTime(q, "from", hq.To.Add(-defaultHistoryRange)); err != nil {
+	if hq.From, err = parseTime(q, "from", hq.To.Add(-DefaultHistoryRange)); err != nil {
 		g.writeError(w, r, err, 0)
 		return
 	}
@@ -273,10 +291,13 @@ func (g *gateway) getHistory(w http.ResponseWriter, r *http.Request, a *twin.Ass
 		g.writeError(w, r, err, 0)
 		return
 	}
-	body := historyBody{ID: a.ID, Metric: metric, Unit: sig.Unit, Interval: interval, Agg: hq.Agg, Points: []pointBody{}}
+	body := historyBody{
+		ID: a.ID, Metric: metric, Unit: sig.Unit, From: hq.From.UTC(), To: hq.To.UTC(),
+		Interval: interval, Agg: hq.Agg, Points: []pointBody{},
+	}
 	if len(series) == 1 {
 		for _, p := range series[0].Points {
-			body.Points = append(body.Points, pointBody{TS: p.TS.In(loc), Value: p.Value})
+			body.Points = append(body.Points, pointBody{TS: p.TS.UTC(), Value: p.Value})
 		}
 	}
 	writeJSON(w, http.StatusOK, body)

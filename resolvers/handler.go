@@ -235,13 +235,15 @@ func New(cfg Config) *Handler {
 		// still shows up as a failed write.
 		PingPongInterval: cfg.KeepAliveInterval,
 		MissingPongOk:    true,
-		// Browsers on other origins (GraphiQL elsewhere, dashboards) subscribe too.
+		// The gateway checks a browser's Origin against its allow-list
+		// (gateway.Config.CORSOrigins) before the upgrade reaches here.
 		Implementation: transport.CoderWebsocketImplementation{AcceptOptions: coderws.AcceptOptions{InsecureSkipVerify: true}},
 		InitFunc:       withConnectionSlots(cfg.MaxSubscriptionsPerConnection, websocketInit(cfg.Auth)),
 		InitTimeout:    max(cfg.InitTimeout, 0),
 	})
 	// SSE streams keep alive with ": ping" comment lines.
-	srv.AddTransport(transport.SSE{KeepAlivePingInterval: cfg.KeepAliveInterval})
+	srv.AddTransport(sseTransport{keepAlive: cfg.KeepAliveInterval})
+	srv.AddTransport(multipartRefusal{})
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})

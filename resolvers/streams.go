@@ -136,7 +136,7 @@ func streamProtocol(r *http.Request) string {
 	if strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
 		return "websocket"
 	}
-	if r.Method == http.MethodPost && strings.Contains(r.Header.Get("Accept"), "text/event-stream") {
+	if isSSE(r) {
 		return "sse"
 	}
 	return ""

@@ -159,7 +159,10 @@ func subscribeEvents[T any](r *Resolver, ctx context.Context, under *string, kin
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	out := make(chan T)
-	run, err := r.streamEvents(ctx, f, after, func(e *twin.Event) bool { return send(ctx, out, convert(e)) })
+	run, err := r.streamEvents(ctx, f, resumeAfter(ctx, after), func(e *twin.Event) bool {
+		noteCursor(ctx, EventCursor(e.Seq))
+		return send(ctx, out, convert(e))
+	})
 	if err != nil {
 		cancel()
 		return nil, err

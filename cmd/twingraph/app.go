@@ -67,6 +67,9 @@ type Main struct {
 	// Tracing turns on the gateway's and GraphQL's OpenTelemetry spans;
 	// SetupTracing sets it when an exporter is configured.
 	Tracing bool
+	// CORSOrigins are the browser origins besides the gateway's own that may
+	// call it and open WebSockets (--cors-origins); nil: none.
+	CORSOrigins []string
 	// SyncReady, when set, is the sync worker's readiness (a stalled
 	// partition), checked by Ready after the stores.
 	SyncReady func() error
@@ -250,7 +253,7 @@ func (m *Main) gatewayConfig() gateway.Config {
 		GraphQL: gql, Ready: m.Ready, Logger: m.Logger, Registerer: m.Registry, MaxPageSize: m.MaxPageSize,
 		Metrics: promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}), Auth: m.Auth,
 		StoreTimeout: m.StoreTimeout, RevealOutOfScope: m.RevealOutOfScope,
-		Tracing:      m.Tracing,
+		Tracing: m.Tracing, CORSOrigins: m.CORSOrigins,
 		MaxBodyBytes: hl.MaxBodyBytes, BodyReadTimeout: hl.BodyReadTimeout,
 		ReadHeaderTimeout: hl.ReadHeaderTimeout, IdleTimeout: hl.IdleTimeout,
 	}
@@ -265,6 +268,13 @@ type gatewayFlags struct {
 	jwks, secret, issuer, audience string
 	gql                            resolvers.Config // limit fields only
 	http                           gateway.Config   // limit fields only
+	corsOrigins                    string
+}
+
+// registerCORS adds --cors-origins with the command's default allow-list.
+func (a *gatewayFlags) registerCORS(fs *flag.FlagSet, def []string) {
+	fs.StringVar(&a.corsOrigins, "cors-origins", strings.Join(def, ","),
+		"comma list of browser origins besides the gateway's own that may call it and open WebSockets (scheme://host[:port], one * wildcard; * is any); empty: none")
 }
 
 // register adds --max-page-size and the --auth-* flags to fs.
@@ -316,6 +326,9 @@ func (a *gatewayFlags) apply(m *Main) error {
 	m.MaxPageSize, m.Auth, m.StoreTimeout = a.maxPageSize, v, a.storeTimeout
 	m.RevealOutOfScope = !a.hideExistence
 	m.GraphQLLimits, m.HTTPLimits = a.gql, a.http
+	if m.CORSOrigins, err = gateway.ParseOrigins(a.corsOrigins); err != nil {
+		return fmt.Errorf("--cors-origins: %w", err)
+	}
 	return nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"github.com/twingraph/twingraph/broker"
+	"github.com/twingraph/twingraph/gateway"
 	"github.com/twingraph/twingraph/simulate"
 	"github.com/twingraph/twingraph/store/memory"
 	twinsync "github.com/twingraph/twingraph/sync"
@@ -25,6 +26,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	var gw gatewayFlags
 	var limits limitFlags
 	gw.register(fs)
+	gw.registerCORS(fs, gateway.DevCORSOrigins)
 	limits.register(fs)
 	common.register(fs, "Redis URL for state and live events (default: in memory)",
 		"PostgreSQL URL for history and events (default: in memory)")

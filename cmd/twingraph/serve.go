@@ -15,6 +15,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var common commonFlags
 	var gw gatewayFlags
 	gw.register(fs)
+	gw.registerCORS(fs, nil)
 	common.register(fs, "Redis URL (state and live events)", "PostgreSQL URL (history and events)")
 	if err := parseFlags(fs, args); err != nil {
 		return err

@@ -1,0 +1,255 @@
+package gateway_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	twin "github.com/twingraph/twingraph"
+	"github.com/twingraph/twingraph/gateway"
+	"github.com/twingraph/twingraph/resolvers"
+	"github.com/twingraph/twingraph/store/memory"
+)
+
+// browserDir is the npm project that drives headless chromium; `make
+// npm-deps` installs its node_modules.
+const browserDir = "testdata/browser"
+
+// browserLine is one line the page reported.
+type browserLine struct {
+	Open, Error, Complete bool
+	ID                    string
+	Data                  struct {
+		Data   struct{ ModeChanged struct{ ToMode string } }
+		Errors []map[string]any
+	}
+}
+
+// requireBrowser returns node and chromium, skipping the test without them
+// (failing it under CI=true).
+func requireBrowser(t *testing.T) (node, chromium string) {
+	t.Helper()
+	missing := func(why string) {
+		if os.Getenv("CI") == "true" {
+			t.Fatal(why)
+		}
+		t.Skip(why)
+	}
+	node, err := exec.LookPath("node")
+	if err != nil {
+		missing("node is not installed (apt-get install nodejs npm)")
+	}
+	chromium, err = exec.LookPath("chromium")
+	if err != nil {
+		missing("chromium is not installed (apt-get install chromium)")
+	}
+	if _, err := os.Stat(filepath.Join(browserDir, "node_modules", "puppeteer-core")); err != nil {
+		missing("run `make npm-deps` (npm ci in gateway/testdata/browser)")
+	}
+	return node, chromium
+}
+
+// A dashboard on another origin subscribes with the browser's own
+// EventSource (the graphql-sse GET form); after a dropped connection the
+// browser reconnects with Last-Event-ID and gets what it missed, then live
+// events, with no gap and no duplicate.
+func TestGateway_BrowserEventSource(t *testing.T) {
+	node, chromium := requireBrowser(t)
+	f := newFixture(t)
+	bus := memory.NewBus()
+	gql := resolvers.New(resolvers.Config{
+		Model: f.cfg.Model, States: f.cfg.States, History: f.cfg.History, Events: f.cfg.Events,
+		Bus: bus, Now: f.cfg.Now,
+	})
+	t.Cleanup(gql.Close)
+	cfg := f.cfg
+	cfg.GraphQL, cfg.Registerer = gql, nil
+	cfg.CORSOrigins = []string{"http://127.0.0.1:*"}
+	srv := httptest.NewServer(gateway.New(cfg))
+	t.Cleanup(srv.Close)
+	// The dashboard's own origin: another port, so the stream is cross-origin.
+	page := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		io.WriteString(w, "<!doctype html><title>line dashboard</title>")
+	}))
+	t.Cleanup(page.Close)
+
+	stream := srv.URL + "/graphql?" + url.Values{"query": {`subscription { modeChanged(under: "plant/jkt1/packaging/line3") { toMode } }`}}.Encode()
+	cmd := exec.Command(node, "eventsource.mjs", chromium, page.URL, stream)
+	cmd.Dir = browserDir
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	var stderr strings.Builder
+	var mu sync.Mutex
+	cmd.Stderr = writerFunc(func(b []byte) (int, error) { mu.Lock(); defer mu.Unlock(); return stderr.Write(b) })
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := make(chan browserLine, 64)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			var l browserLine
+			if json.Unmarshal(sc.Bytes(), &l) == nil {
+				lines <- l
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		stdin.Close()
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			cmd.Process.Kill()
+		}
+	})
+	// next returns the next line that is not a connection error; the bound
+	// only keeps a broken browser from hanging the test.
+	next := func() browserLine {
+		t.Helper()
+		for {
+			select {
+			case l, ok := <-lines:
+				if !ok {
+					mu.Lock()
+					defer mu.Unlock()
+					t.Fatalf("browser exited: %s", stderr.String())
+				}
+				if l.Error {
+					continue // the dropped connection; EventSource retries by itself
+				}
+				return l
+			case <-time.After(60 * time.Second):
+				mu.Lock()
+				defer mu.Unlock()
+				t.Fatalf("nothing from the browser in 60 s: %s", stderr.String())
+			}
+		}
+	}
+	wantOpen := func() {
+		t.Helper()
+		if l := next(); !l.Open {
+			t.Fatalf("got %+v, want the stream open", l)
+		}
+		waitBusSubscribers(t, bus, 1)
+	}
+	publish := func(from, to twin.Mode, at time.Duration) twin.Event {
+		t.Helper()
+		ev := twin.Event{Kind: twin.EventModeChanged, Asset: line3, FromMode: from, ToMode: to, TS: now.Add(at)}
+		ev.ID = twin.EventID(&ev)
+		evs := []twin.Event{ev}
+		ctx := context.Background()
+		if err := f.cfg.Events.AppendEvents(ctx, evs); err != nil {
+			t.Fatal(err)
+		}
+		if err := bus.Publish(ctx, []twin.Notice{{Event: &evs[0]}}); err != nil {
+			t.Fatal(err)
+		}
+		return evs[0]
+	}
+	wantEvent := func(want twin.Event) {
+		t.Helper()
+		l := next()
+		if l.ID != twin.EventCursor(want.Seq) || l.Data.Data.ModeChanged.ToMode != string(want.ToMode) || len(l.Data.Errors) > 0 {
+			t.Fatalf("browser got %+v, want id %s, toMode %s", l, twin.EventCursor(want.Seq), want.ToMode)
+		}
+	}
+
+	wantOpen()
+	wantEvent(publish(twin.ModeRunning, twin.ModeFault, time.Second))
+
+	// Drop the connection; two changes happen while the browser is away.
+	srv.CloseClientConnections()
+	waitBusSubscribers(t, bus, 0)
+	missed := []twin.Event{
+		publish(twin.ModeFault, twin.ModeIdle, 2*time.Second),
+		publish(twin.ModeIdle, twin.ModeRunning, 3*time.Second),
+	}
+	wantOpen()
+	for _, ev := range missed {
+		wantEvent(ev)
+	}
+	wantEvent(publish(twin.ModeRunning, twin.ModeStop, 4*time.Second))
+}
+
+// waitBusSubscribers waits until the bus has n subscribers.
+func waitBusSubscribers(t *testing.T, b *memory.Bus, n int) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for b.Subscribers() != n {
+		if time.Now().After(deadline) {
+			t.Fatalf("bus has %d subscribers, want %d", b.Subscribers(), n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(b []byte) (int, error) { return f(b) }
+
+// curl, as in the README, receives live mode changes over SSE.
+func TestGateway_CurlSSE(t *testing.T) {
+	curl, err := exec.LookPath("curl")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("curl is not installed")
+		}
+		t.Skip("curl is not installed")
+	}
+	f := newFixture(t)
+	bus := memory.NewBus()
+	gql := resolvers.New(resolvers.Config{Model: f.cfg.Model, States: f.cfg.States, Events: f.cfg.Events, Bus: bus, Now: f.cfg.Now})
+	t.Cleanup(gql.Close)
+	cfg := f.cfg
+	cfg.GraphQL, cfg.Registerer = gql, nil
+	srv := httptest.NewServer(gateway.New(cfg))
+	t.Cleanup(srv.Close)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, curl, "-sN", "-H", "Accept: text/event-stream", "-G", srv.URL+"/graphql",
+		"--data-urlencode", "query=subscription { modeChanged { toMode } }")
+	out, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cancel(); cmd.Wait() })
+	waitBusSubscribers(t, bus, 1)
+	ev := twin.Event{Kind: twin.EventModeChanged, Asset: line3, FromMode: twin.ModeRunning, ToMode: twin.ModeFault, TS: now}
+	ev.ID = twin.EventID(&ev)
+	evs := []twin.Event{ev}
+	if err := f.cfg.Events.AppendEvents(ctx, evs); err != nil {
+		t.Fatal(err)
+	}
+	bus.Publish(ctx, []twin.Notice{{Event: &evs[0]}})
+	sc := bufio.NewScanner(out)
+	var id string
+	for sc.Scan() {
+		line := sc.Text()
+		if v, ok := strings.CutPrefix(line, "id: "); ok {
+			id = v
+		}
+		if data, ok := strings.CutPrefix(line, "data: "); ok && strings.Contains(data, "modeChanged") {
+			if !strings.Contains(data, `"toMode":"FAULT"`) || id != twin.EventCursor(evs[0].Seq) {
+				t.Errorf("curl got id %q data %s", id, data)
+			}
+			return
+		}
+	}
+	t.Fatal("curl's stream ended without the mode change")
+}
