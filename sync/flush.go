@@ -1,0 +1,254 @@
+package sync
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+
+	twin "github.com/twingraph/twingraph"
+)
+
+// A flush: apply a batch, then write it in stages, each idempotent, retried
+// with backoff until it succeeds or the batch is given up uncommitted.
+
+// runJob applies a batch and writes it: history, events, states, bus, dead
+// letters; then its offsets become committable. On an error it backs off and
+// retries until it succeeds or the job is abandoned (revocation, shutdown).
+// It runs on the flusher goroutine.
+func (w *Worker) runJob(j *job) {
+	dec := <-j.dec
+	if w.dropped {
+		return
+	}
+	// One span per flush, retries included; it links the producers' spans
+	// instead of parenting under one of them, since a batch has many.
+	ctx, span := tracer.Start(j.ctx, "sync.flush", trace.WithLinks(j.links...),
+		trace.WithAttributes(attribute.Int("records", len(j.recs))))
+	defer span.End()
+	start := time.Now()
+	var res *applied
+	stage := 0
+	backoff := minBackoff
+	for {
+		var err error
+		if res == nil {
+			t0 := time.Now()
+			res, err = applyBatch(w.cfg.Model, j.recs, dec, w.states, func(ids []string) ([]*twin.State, error) {
+				st, err := w.cfg.States.GetStates(ctx, ids)
+				if err != nil {
+					return nil, fmt.Errorf("load states: %w", err)
+				}
+				return st, nil
+			})
+			w.m.stage.WithLabelValues("apply").Observe(time.Since(t0).Seconds())
+		}
+		if err == nil {
+			stage, err = w.write(ctx, res, stage)
+		}
+		if err == nil {
+			break
+		}
+		span.RecordError(err)
+		if ctx.Err() != nil {
+			span.SetStatus(codes.Error, "given up uncommitted")
+			w.dropped = true
+			w.logger.Warn("batch given up uncommitted; it will be replayed", "records", len(j.recs), "err", err)
+			return
+		}
+		w.storeErrors.Add(1)
+		w.m.storeErrors.Inc()
+		w.setFlushErr(err)
+		w.logger.Error("flush failed, retrying", "err", err, "backoff", backoff, "records", len(j.recs))
+		select {
+		case <-ctx.Done():
+			span.SetStatus(codes.Error, "given up uncommitted")
+			w.dropped = true
+			w.logger.Warn("batch given up uncommitted; it will be replayed", "records", len(j.recs))
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, maxBackoff)
+	}
+
+	w.setFlushErr(nil)
+	w.commitMu.Lock()
+	if w.toCommit == nil {
+		w.toCommit = map[int32]int64{}
+	}
+	for p, off := range res.next {
+		w.toCommit[p] = max(w.toCommit[p], off)
+	}
+	due := time.Since(w.lastCommit) >= commitInterval
+	w.commitMu.Unlock()
+	if due {
+		w.commitNow()
+	}
+
+	w.messages.Add(int64(res.records))
+	w.samples.Add(int64(len(res.samples)))
+	w.events.Add(int64(len(res.events)))
+	w.deadLetters.Add(int64(len(res.dead)))
+	w.batches.Add(1)
+	w.m.messages.Add(float64(res.records))
+	w.m.samples.Add(float64(len(res.samples)))
+	w.m.events.Add(float64(len(res.events)))
+	w.m.deadLetters.Add(float64(len(res.dead)))
+	rejects := 0
+	for _, dl := range res.dead {
+		rejects += len(dl.rejects)
+		for _, r := range dl.rejects {
+			w.m.dlq.WithLabelValues(reasonCode(r.Reason)).Inc()
+		}
+	}
+	w.rejected.Add(int64(rejects))
+	w.logDeadLetters(res.dead)
+	w.m.batches.Inc()
+	w.m.flush.Observe(time.Since(start).Seconds())
+	span.SetAttributes(
+		attribute.Int("samples", len(res.samples)),
+		attribute.Int("events", len(res.events)),
+		attribute.Int("dead_letters", len(res.dead)),
+		attribute.Int("partitions", len(res.next)),
+	)
+}
+
+// tracer starts the flush spans from the global TracerProvider: a no-op
+// unless the process turned tracing on.
+var tracer = otel.Tracer("github.com/twingraph/twingraph/sync")
+
+// maxFlushLinks bounds the producer spans one flush span links (the SDK's
+// default link limit).
+const maxFlushLinks = 128
+
+// producerSpan returns the span context a record's traceparent header
+// carries, through the global propagator (none unless tracing is on); the
+// zero SpanContext when there is none.
+func producerSpan(headers []kafka.Header) trace.SpanContext {
+	var carrier propagation.MapCarrier
+	for _, h := range headers {
+		if h.Key == "traceparent" || h.Key == "tracestate" {
+			if carrier == nil {
+				carrier = propagation.MapCarrier{}
+			}
+			carrier[h.Key] = string(h.Value)
+		}
+	}
+	if carrier == nil {
+		return trace.SpanContext{}
+	}
+	return trace.SpanContextFromContext(otel.GetTextMapPropagator().Extract(context.Background(), carrier))
+}
+
+// write performs the stages of a flush from stage on and returns the first
+// stage not yet done. Every stage is idempotent, so a retry may repeat one.
+func (w *Worker) write(ctx context.Context, res *applied, stage int) (int, error) {
+	defer w.setStage("")
+	for ; stage < len(flushStages); stage++ {
+		st := flushStages[stage]
+		w.setStage(st.name)
+		t0 := time.Now()
+		err := st.run(w, ctx, res)
+		w.m.stage.WithLabelValues(st.label).Observe(time.Since(t0).Seconds())
+		if err != nil {
+			return stage, fmt.Errorf("%s: %w", st.name, err)
+		}
+	}
+	return stage, nil
+}
+
+// flushStage is one step of writing a flushed batch.
+type flushStage struct {
+	name  string // in errors and in the stuck-stage report of Ready
+	label string // the stage label of the flush_stage_seconds metric
+	run   func(w *Worker, ctx context.Context, res *applied) error
+}
+
+// flushStages are the steps of a flush, in order. Events are published as
+// soon as they are durable, before the states: a crash after the states are
+// written would otherwise lose their notices for good, since the replay skips
+// records the states already carry.
+var flushStages = []flushStage{
+	{"append history", "append_history", func(w *Worker, ctx context.Context, res *applied) error {
+		if len(res.samples) == 0 {
+			return nil
+		}
+		return w.cfg.History.AppendSamples(ctx, res.samples)
+	}},
+	{"append events", "append_events", func(w *Worker, ctx context.Context, res *applied) error {
+		if len(res.events) == 0 {
+			return nil
+		}
+		return w.cfg.Events.AppendEvents(ctx, res.events)
+	}},
+	{"publish events", "publish_events", (*Worker).publishEvents},
+	{"put states", "put_states", func(w *Worker, ctx context.Context, res *applied) error {
+		if len(res.states) == 0 {
+			return nil
+		}
+		return w.cfg.States.PutStates(ctx, res.states)
+	}},
+	{"publish states", "publish_states", (*Worker).publishStates},
+	{"dead-letter", "dead_letter", func(w *Worker, ctx context.Context, res *applied) error {
+		return w.dlq.send(ctx, res.dead)
+	}},
+}
+
+// publishEvents announces the durable events. A failed publish fails the
+// flush, which backs off and retries like any store error: a live subscriber
+// whose own connection stayed up would otherwise miss the event without a sign.
+//
+// An event goes out only with the Seq the event store gave it: its cursor is
+// what a subscriber resumes from, and Seq 0 would replay the whole history.
+// An event without one is a store fault; it is logged and left to the event
+// store, where a resuming subscriber finds it.
+//
+// Events that were stored before this flush (a replay re-derived them) are
+// published again, with their original Seq, rather than suppressed: the
+// flush that stored them may have ended before it published them (a crash or
+// a revocation between appending and publishing), and leaving them out would
+// lose them for every live subscriber without a sign. Live delivery is
+// therefore at least once; a duplicate carries the cursor of the original.
+func (w *Worker) publishEvents(ctx context.Context, res *applied) error {
+	if w.cfg.Bus == nil || len(res.events) == 0 {
+		return nil
+	}
+	notices := make([]twin.Notice, 0, len(res.events))
+	unsequenced := 0
+	for i := range res.events {
+		if res.events[i].Seq <= 0 {
+			unsequenced++
+			continue
+		}
+		notices = append(notices, twin.Notice{Event: &res.events[i]})
+	}
+	if unsequenced > 0 {
+		w.logger.Error("events without a store sequence left unpublished", "events", unsequenced)
+	}
+	return w.announce(ctx, notices)
+}
+
+// publishStates announces the changed states once they are durable.
+func (w *Worker) publishStates(ctx context.Context, res *applied) error {
+	if w.cfg.Bus == nil || len(res.states) == 0 {
+		return nil
+	}
+	notices := make([]twin.Notice, 0, len(res.states))
+	for _, st := range res.states {
+		notices = append(notices, twin.Notice{State: st})
+	}
+	return w.announce(ctx, notices)
+}
+
+func (w *Worker) announce(ctx context.Context, notices []twin.Notice) error {
+	if len(notices) == 0 {
+		return nil
+	}
+	return w.cfg.Bus.Publish(ctx, notices)
+}
