@@ -39,6 +39,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/redis/rueidis"
 
@@ -54,6 +55,10 @@ type Options struct {
 	Namespace string
 	// SubscriberBuffer is the channel capacity of a Subscribe; DefaultSubscriberBuffer when 0.
 	SubscriberBuffer int
+	// RetireDelay is how long, on Redis Cluster, a generation swapped out by
+	// CopyNamespace or ReplaceNamespace stays readable before it is deleted
+	// (those calls wait for it); DefaultRetireDelay when 0.
+	RetireDelay time.Duration
 }
 
 // DefaultSubscriberBuffer is the number of notices a subscriber may fall behind
@@ -67,6 +72,10 @@ type Store struct {
 	ns     string
 	opt    Options
 	bus    *bus
+	// cluster selects the spread key layout of Redis Cluster (cluster.go);
+	// gen caches the namespace's live generation there.
+	cluster bool
+	gen     *generation
 }
 
 var (
@@ -100,7 +109,8 @@ func Open(ctx context.Context, url string, opt Options) (*Store, error) {
 		c.Close()
 		return nil, fmt.Errorf("ping redis %s: %w", redactURL(url), err)
 	}
-	s := &Store{client: c, owner: true, ns: opt.Namespace, opt: opt}
+	s := &Store{client: c, owner: true, ns: opt.Namespace, opt: opt,
+		cluster: c.Mode() == rueidis.ClientModeCluster, gen: &generation{}}
 	s.bus = newBus(s)
 	return s, nil
 }
@@ -125,7 +135,7 @@ func checkNamespace(ns string) error {
 // live in namespace ns (e.g. the empty namespace a rebuild fills). Closing it
 // ends its subscriptions but not the connection, which the opened Store owns.
 func (s *Store) WithNamespace(ns string) *Store {
-	c := &Store{client: s.client, ns: ns, opt: s.opt}
+	c := &Store{client: s.client, ns: ns, opt: s.opt, cluster: s.cluster, gen: &generation{}}
 	c.opt.Namespace = ns
 	c.bus = newBus(c)
 	return c
@@ -165,6 +175,9 @@ func internal(op string, err error) error {
 // decoded is cached: decoding a state (see DecodeState) costs about what
 // copying a cached one would, so a cache would only add memory and locking.
 func (s *Store) GetStates(ctx context.Context, ids []string) ([]*twin.State, error) {
+	if s.cluster {
+		return s.clusterGetStates(ctx, ids)
+	}
 	return s.getStates(ctx, s.ns, ids)
 }
 
@@ -250,7 +263,6 @@ func (s *Store) PutStates(ctx context.Context, states []*twin.State) error {
 	if len(states) == 0 {
 		return nil
 	}
-	mset := s.client.B().Mset().KeyValue()
 	ids := make([]string, len(states))
 	ends := make([]int, len(states))
 	enc := encoder{b: make([]byte, 0, 512*len(states))} // a state with ten metrics encodes to about 450 bytes
@@ -266,12 +278,20 @@ func (s *Store) PutStates(ctx context.Context, states []*twin.State) error {
 	}
 	// One string for all values, sliced per state: one copy instead of one per state.
 	all := string(enc.b)
-	for i, id := range ids {
+	vals := make([]string, len(ids))
+	for i := range ids {
 		start := 0
 		if i > 0 {
 			start = ends[i-1]
 		}
-		mset = mset.KeyValue(StateKey(s.ns, id), all[start:ends[i]])
+		vals[i] = all[start:ends[i]]
+	}
+	if s.cluster {
+		return s.clusterPutStates(ctx, ids, vals)
+	}
+	mset := s.client.B().Mset().KeyValue()
+	for i, id := range ids {
+		mset = mset.KeyValue(StateKey(s.ns, id), vals[i])
 	}
 	return s.doAll(ctx, "put states", mset.Build(), s.client.B().Sadd().Key(IDsKey(s.ns)).Member(ids...).Build())
 }
@@ -281,6 +301,9 @@ func (s *Store) PutStates(ctx context.Context, states []*twin.State) error {
 func (s *Store) DeleteStates(ctx context.Context, ids []string) error {
 	if len(ids) == 0 {
 		return nil
+	}
+	if s.cluster {
+		return s.clusterDeleteStates(ctx, ids)
 	}
 	keys := make([]string, len(ids))
 	for i, id := range ids {
@@ -302,6 +325,13 @@ func (s *Store) doAll(ctx context.Context, op string, cmds ...rueidis.Completed)
 // IDs returns the ids of every asset with a state in the namespace, unordered.
 // Errors: INTERNAL.
 func (s *Store) IDs(ctx context.Context) ([]string, error) {
+	if s.cluster {
+		gen, err := s.currentGen(ctx, s.ns)
+		if err != nil {
+			return nil, internal("list ids", err)
+		}
+		return s.clusterIDs(ctx, s.ns, gen)
+	}
 	ids, err := s.client.Do(ctx, s.client.B().Smembers().Key(IDsKey(s.ns)).Build()).AsStrSlice()
 	if err != nil {
 		return nil, internal("list ids", err)
@@ -312,6 +342,9 @@ func (s *Store) IDs(ctx context.Context) ([]string, error) {
 // Clear deletes every state of the namespace (so a rebuild starts empty).
 // Errors: INTERNAL.
 func (s *Store) Clear(ctx context.Context) error {
+	if s.cluster {
+		return s.clusterClear(ctx)
+	}
 	ids, err := s.IDs(ctx)
 	if err != nil {
 		return err
@@ -364,6 +397,9 @@ func (s *Store) copyNamespace(ctx context.Context, from, to string, ids []string
 	}
 	if err := checkNamespace(to); err != nil {
 		return err
+	}
+	if s.cluster {
+		return s.clusterCopy(ctx, from, to, ids, exact)
 	}
 	src := s.WithNamespace(from)
 	dst := s.WithNamespace(to)
