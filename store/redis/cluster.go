@@ -3,6 +3,7 @@ package redis
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -48,9 +49,80 @@ func CurrentKey(ns string) string { return "{" + ns + "}:current" }
 
 func genCounterKey(ns string) string { return "{" + ns + "}:gen" }
 
+// Buckets is the number of hash tags, so slots, a generation's states spread
+// over on Redis Cluster: enough to spread them evenly over the masters of a
+// cluster of a few (each holds about Buckets/masters of them), few enough
+// that a read of a thousand states is a hundred or so MGETs, not a thousand
+// GETs. Part of the key format: changing it moves every state.
+const Buckets = 128
+
+// bucket returns the bucket of an asset id: FNV-1a of the id, mod Buckets.
+func bucket(asset string) int {
+	h := uint32(2166136261)
+	for i := 0; i < len(asset); i++ {
+		h ^= uint32(asset[i])
+		h *= 16777619
+	}
+	return int(h % Buckets)
+}
+
 // ClusterStateKey returns the key of an asset's state in generation gen of
 // namespace ns on Redis Cluster.
-func ClusterStateKey(ns, gen, asset string) string { return ns + "~" + gen + ":state:" + asset }
+func ClusterStateKey(ns, gen, asset string) string {
+	return "{" + ns + "~" + gen + "~" + strconv.Itoa(bucket(asset)) + "}:state:" + asset
+}
+
+// byBucket groups the indexes of ids by bucket (so by slot).
+func byBucket(ids []string) [][]int {
+	var at [Buckets]int
+	var groups [][]int
+	for i, id := range ids {
+		b := bucket(id)
+		if at[b] == 0 {
+			groups = append(groups, nil)
+			at[b] = len(groups)
+		}
+		groups[at[b]-1] = append(groups[at[b]-1], i)
+	}
+	return groups
+}
+
+// mgetCmds returns one MGET per bucket of ids in generation gen of ns, and
+// the bucket groups they read.
+func (s *Store) mgetCmds(ns, gen string, ids []string) (rueidis.Commands, [][]int) {
+	groups := byBucket(ids)
+	cmds := make(rueidis.Commands, len(groups))
+	for g, idx := range groups {
+		keys := make([]string, len(idx))
+		for j, i := range idx {
+			keys[j] = ClusterStateKey(ns, gen, ids[i])
+		}
+		cmds[g] = s.client.B().Mget().Key(keys...).Build()
+	}
+	return cmds, groups
+}
+
+// mgetValues spreads the answers of mgetCmds over raw (nil stays "").
+func mgetValues(res []rueidis.RedisResult, groups [][]int, raw []string) error {
+	for g, r := range res {
+		msgs, err := r.ToArray()
+		if err != nil {
+			return err
+		}
+		if len(msgs) != len(groups[g]) {
+			return fmt.Errorf("MGET returned %d values for %d keys", len(msgs), len(groups[g]))
+		}
+		for j, m := range msgs {
+			if m.IsNil() {
+				continue
+			}
+			if raw[groups[g][j]], err = m.ToString(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
 
 // ClusterIDsKey returns the key of the set of ids with a state in generation
 // gen of namespace ns on Redis Cluster.
@@ -92,14 +164,10 @@ func (s *Store) clusterGetStates(ctx context.Context, ids []string) ([]*twin.Sta
 	if len(ids) == 0 {
 		return out, nil
 	}
-	cmds := make(rueidis.Commands, len(ids)+1)
 	for attempt := 0; ; attempt++ {
 		gen := s.gen.load()
-		cmds[0] = s.getCmd(CurrentKey(s.ns))
-		for i, id := range ids {
-			cmds[i+1] = s.getCmd(ClusterStateKey(s.ns, gen, id))
-		}
-		res := s.client.DoMulti(ctx, cmds...)
+		mgets, groups := s.mgetCmds(s.ns, gen, ids)
+		res := s.client.DoMulti(ctx, append(rueidis.Commands{s.getCmd(CurrentKey(s.ns))}, mgets...)...)
 		cur, err := pointerValue(res[0])
 		if err != nil {
 			return nil, internal("get states", err)
@@ -110,15 +178,8 @@ func (s *Store) clusterGetStates(ctx context.Context, ids []string) ([]*twin.Sta
 			continue
 		}
 		raw := make([]string, len(ids))
-		for i, r := range res[1:] {
-			v, err := r.ToString()
-			if rueidis.IsRedisNil(err) {
-				continue
-			}
-			if err != nil {
-				return nil, internal("get states", err)
-			}
-			raw[i] = v
+		if err := mgetValues(res[1:], groups, raw); err != nil {
+			return nil, internal("get states", err)
 		}
 		if err := decodeStates(raw, out); err != nil {
 			return nil, internal("get states", err)
@@ -154,21 +215,37 @@ func (s *Store) clusterWrite(ctx context.Context, op string, cmds func(gen strin
 
 func (s *Store) clusterPutStates(ctx context.Context, ids, vals []string) error {
 	set := func(gen string) rueidis.Commands {
-		cmds := make(rueidis.Commands, 0, len(ids)+1)
-		for i, id := range ids {
-			cmds = append(cmds, s.client.B().Set().Key(ClusterStateKey(s.ns, gen, id)).Value(vals[i]).Build())
-		}
-		return append(cmds, s.client.B().Sadd().Key(ClusterIDsKey(s.ns, gen)).Member(ids...).Build())
+		return append(s.msetCmds(s.ns, gen, ids, vals), s.client.B().Sadd().Key(ClusterIDsKey(s.ns, gen)).Member(ids...).Build())
 	}
 	return s.clusterWrite(ctx, "put states", set, func(gen string) rueidis.Commands { return s.delCmds(s.ns, gen, ids) })
 }
 
+// msetCmds sets the states of ids to vals in generation gen of ns: one MSET
+// per bucket.
+func (s *Store) msetCmds(ns, gen string, ids, vals []string) rueidis.Commands {
+	groups := byBucket(ids)
+	cmds := make(rueidis.Commands, 0, len(groups)+1)
+	for _, idx := range groups {
+		mset := s.client.B().Mset().KeyValue()
+		for _, i := range idx {
+			mset = mset.KeyValue(ClusterStateKey(ns, gen, ids[i]), vals[i])
+		}
+		cmds = append(cmds, mset.Build())
+	}
+	return cmds
+}
+
 // delCmds deletes the states of ids in generation gen of ns: one DEL per
-// key, since the keys lie in different slots.
+// bucket.
 func (s *Store) delCmds(ns, gen string, ids []string) rueidis.Commands {
-	cmds := make(rueidis.Commands, 0, len(ids)+1)
-	for _, id := range ids {
-		cmds = append(cmds, s.client.B().Del().Key(ClusterStateKey(ns, gen, id)).Build())
+	groups := byBucket(ids)
+	cmds := make(rueidis.Commands, 0, len(groups)+1)
+	for _, idx := range groups {
+		keys := make([]string, len(idx))
+		for j, i := range idx {
+			keys[j] = ClusterStateKey(ns, gen, ids[i])
+		}
+		cmds = append(cmds, s.client.B().Del().Key(keys...).Build())
 	}
 	return append(cmds, s.client.B().Srem().Key(ClusterIDsKey(ns, gen)).Member(ids...).Build())
 }
@@ -205,19 +282,15 @@ func (s *Store) clusterRead(ctx context.Context, ns, gen string, ids []string) (
 	if len(ids) == 0 {
 		return out, nil
 	}
-	cmds := make(rueidis.Commands, len(ids))
-	for i, id := range ids {
-		cmds[i] = s.getCmd(ClusterStateKey(ns, gen, id))
+	cmds, groups := s.mgetCmds(ns, gen, ids)
+	raw := make([]string, len(ids))
+	if err := mgetValues(s.client.DoMulti(ctx, cmds...), groups, raw); err != nil {
+		return nil, internal("copy namespace", err)
 	}
-	for i, r := range s.client.DoMulti(ctx, cmds...) {
-		v, err := r.ToString()
-		if rueidis.IsRedisNil(err) {
-			continue
+	for i, v := range raw {
+		if v != "" {
+			out[ids[i]] = v
 		}
-		if err != nil {
-			return nil, internal("copy namespace", err)
-		}
-		out[ids[i]] = v
 	}
 	return out, nil
 }
@@ -268,16 +341,13 @@ func (s *Store) clusterCopy(ctx context.Context, from, to string, ids []string, 
 	if gen == toGen { // a pointer set by hand or by an older counter
 		return internal("copy namespace", fmt.Errorf("generation %s of %s is already live", gen, to))
 	}
-	cmds := make(rueidis.Commands, 0, len(next)+1)
 	setIDs := make([]string, 0, len(next))
+	setVals := make([]string, 0, len(next))
 	for id, v := range next {
-		cmds = append(cmds, s.client.B().Set().Key(ClusterStateKey(to, gen, id)).Value(v).Build())
-		setIDs = append(setIDs, id)
+		setIDs, setVals = append(setIDs, id), append(setVals, v)
 	}
 	if len(setIDs) > 0 {
-		cmds = append(cmds, s.client.B().Sadd().Key(ClusterIDsKey(to, gen)).Member(setIDs...).Build())
-	}
-	if len(cmds) > 0 {
+		cmds := append(s.msetCmds(to, gen, setIDs, setVals), s.client.B().Sadd().Key(ClusterIDsKey(to, gen)).Member(setIDs...).Build())
 		if err := s.doAll(ctx, "copy namespace", cmds...); err != nil {
 			return err
 		}
