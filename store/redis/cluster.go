@@ -14,30 +14,39 @@ import (
 
 // On Redis Cluster (detected when the store opens: rueidis speaks the cluster
 // protocol to a cluster-enabled server whatever address it is given), a
-// namespace's states spread over the slots, so every master holds and serves
-// a share of them:
+// namespace's states spread over Buckets hash tags, so over as many slots,
+// and every master holds and serves a share of them:
 //
-//	{ns}:current              STRING  the namespace's live generation g ("0" when absent)
-//	{ns}:gen                  STRING  counter handing out generations
-//	ns~g:state:<asset id>     STRING  one asset's state in generation g (no hash tag of its own)
-//	{ns~g}:ids                SET     asset ids with a state in generation g
-//	{ns}:notices              pub/sub channel (classic PUBLISH, which the cluster broadcasts)
+//	{ns}:current                  STRING  the namespace's live generation g ("0" when absent)
+//	{ns}:gen                      STRING  counter handing out generations
+//	{ns~g~b}:state:<asset id>     STRING  one asset's state in generation g; b = FNV-1a(id) mod Buckets
+//	{ns~g}:ids                    SET     asset ids with a state in generation g
+//	{ns}:notices                  pub/sub channel (classic PUBLISH, which the cluster broadcasts)
 //
-// A read sends the GET of {ns}:current and one GET per state in one DoMulti:
-// rueidis groups them by node and pipelines each group, the nodes answering
-// in parallel, so a read of any number of states is one round trip. A write
-// pipelines one SET per state and the SADD the same way, then reads
-// {ns}:current again (a second round trip): if a swap moved the namespace to
-// another generation while the writes were in flight, they are written again
-// to the new one, so a write racing a rebuild's swap lands before it
-// (replaced by it, as on one server) or after it, never lost in the retired
-// generation.
+// A read sends the GET of {ns}:current and one MGET per bucket in one
+// DoMulti: rueidis groups them by node and pipelines each group, the nodes
+// answering in parallel, so a read of any number of states is one round
+// trip. A write pipelines one MSET per bucket and the SADD the same way, then
+// reads {ns}:current again (a second round trip): if a swap moved the
+// namespace to another generation while the writes were in flight, they are
+// written again to the new one, so a write racing a rebuild's swap lands
+// before it (replaced by it, as on one server) or after it, never lost in the
+// retired generation.
 //
 // CopyNamespace and ReplaceNamespace write the namespace's new contents into
 // a fresh generation and then switch {ns}:current to it with one SET: readers
 // see every state change at once, as the single-server Lua script gives. The
 // retired generation is deleted Options.RetireDelay later, so a read that
 // fetched the old pointer just before the switch still finds its states.
+// CopyNamespace reads the states of to it keeps before the switch: a write to
+// one of those in between is lost (on one server the script is atomic).
+// Rebuild uses ReplaceNamespace, which keeps none.
+//
+// Replication is asynchronous: a manual failover (CLUSTER FAILOVER) waits
+// for the replica to catch up and loses nothing, but a master that dies
+// before replicating a write it acknowledged loses it; its replica then
+// holds an older state, stamped with older offsets, until the next sample of
+// those assets.
 
 // DefaultRetireDelay is how long a swapped-out generation outlives the swap
 // on Redis Cluster.

@@ -3,19 +3,22 @@
 //
 // # Key layout
 //
-// Everything of a namespace ns (default "twin") shares the hash tag {ns}:
+// On one Redis server (or a Sentinel-managed one), everything of a namespace
+// ns (default "twin") shares the hash tag {ns}:
 //
 //	{ns}:state:<asset id>   STRING  twin.State, binary (EncodeState; JSON from older versions still reads)
 //	{ns}:ids                SET     asset ids with a state in the namespace
 //	{ns}:notices            pub/sub channel of JSON arrays of twin.Notice
 //
-// On Redis Cluster a hash tag pins all keys of a namespace to one slot, so a
-// GetStates of any number of assets is a single MGET on one node (one round
-// trip), a PutStates is one MSET plus one SADD pipelined together, and the
-// Lua script that replaces a namespace touches only keys of one slot. The cost
-// is that one namespace's states live on one node: a plant's few thousand
-// states (a few MB) fit easily, and reads at gateway rates are cheap for a
-// single node. Another namespace (a rebuild's) lands on another slot.
+// A GetStates of any number of assets is a single MGET (one round trip), a
+// PutStates one MSET plus one SADD pipelined together, and the Lua script
+// that replaces a namespace is atomic.
+//
+// On Redis Cluster (detected when the store opens), one slot would put every
+// state on one node, so the states spread over Buckets hash tags instead,
+// under a generation pointer that keeps a rebuild's swap atomic: see
+// cluster.go for that layout. The two layouts do not mix: a namespace written
+// on one server and then loaded into a cluster (or back) must be rebuilt.
 //
 // The channel carries every notice of the namespace; a gateway subscribes once
 // and filters by subtree in process, because the hierarchy is a DAG (an asset
@@ -51,7 +54,7 @@ const DefaultNamespace = "twin"
 
 // Options configure a Store.
 type Options struct {
-	// Namespace prefixes every key (as the hash tag {Namespace}); DefaultNamespace when empty.
+	// Namespace prefixes every key; DefaultNamespace when empty.
 	Namespace string
 	// SubscriberBuffer is the channel capacity of a Subscribe; DefaultSubscriberBuffer when 0.
 	SubscriberBuffer int
@@ -169,7 +172,8 @@ func internal(op string, err error) error {
 	return fmt.Errorf("redis %s: %w", op, err)
 }
 
-// GetStates reads the states of ids with one MGET. Errors: INTERNAL.
+// GetStates reads the states of ids with one MGET (on Redis Cluster, one MGET
+// per bucket, pipelined per node in one round trip). Errors: INTERNAL.
 //
 // Every call reads Redis, so updates and FLUSHALL are seen at once. Nothing
 // decoded is cached: decoding a state (see DecodeState) costs about what
@@ -257,7 +261,9 @@ func decodeStates(raw []string, out []*twin.State) error {
 }
 
 // PutStates writes states with one MSET and one SADD, pipelined in one round
-// trip; the MSET replaces all of them atomically. Errors: BAD_INPUT (a nil
+// trip; the MSET replaces all of them atomically. On Redis Cluster it is one
+// MSET per bucket (each atomic, the batch not), pipelined per node, then a
+// read of the generation pointer (see cluster.go). Errors: BAD_INPUT (a nil
 // state or one without an asset), INTERNAL.
 func (s *Store) PutStates(ctx context.Context, states []*twin.State) error {
 	if len(states) == 0 {
@@ -368,8 +374,10 @@ func (s *Store) CopyNamespace(ctx context.Context, from, to string, ids []string
 // ReplaceNamespace makes namespace to hold exactly the states of namespace
 // from: the swap that ends a rebuild (fill an empty namespace from the log,
 // verify, then replace the live one). States of assets absent from from are
-// deleted from to. The write is one atomic script on to's slot; a writer
-// putting states into to concurrently may interleave before or after it.
+// deleted from to. The write is one atomic script on to's slot (on Redis
+// Cluster, one SET of to's generation pointer after filling a new
+// generation); a writer putting states into to concurrently may interleave
+// before or after it.
 // Errors: INTERNAL.
 func (s *Store) ReplaceNamespace(ctx context.Context, from, to string) error {
 	return s.copyNamespace(ctx, from, to, nil, true)
