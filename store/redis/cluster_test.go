@@ -123,7 +123,7 @@ func TestCluster(t *testing.T) {
 			ids[i] = fmt.Sprintf("plant/m%d", i)
 		}
 		stop := make(chan struct{})
-		done := make(chan int)
+		done := make(chan [2]int)
 		go func() {
 			// Version v of every asset, in batches, retried until written,
 			// as the sync worker does on a store error.
@@ -131,7 +131,7 @@ func TestCluster(t *testing.T) {
 			for {
 				select {
 				case <-stop:
-					done <- v
+					done <- [2]int{v, failed}
 					return
 				default:
 				}
@@ -152,8 +152,9 @@ func TestCluster(t *testing.T) {
 		from, to := c.Failover(t)
 		time.Sleep(200 * time.Millisecond)
 		close(stop)
-		last := <-done
-		t.Logf("failover %s -> %s during %d acknowledged batches", from, to, last)
+		r := <-done
+		last := r[0]
+		t.Logf("failover %s -> %s during %d acknowledged batches (%d failed and retried)", from, to, last, r[1])
 		got, err := s.GetStates(ctx, ids)
 		if err != nil {
 			t.Fatal(err)

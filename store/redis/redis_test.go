@@ -39,3 +39,25 @@ func TestBus(t *testing.T) {
 	url := testenv.Redis(t)
 	storetest.TestBus(t, func(t *testing.T) twin.Bus { return MustOpen(t, url) })
 }
+
+// TestStore_OneServerKeys pins the single-server key layout, which existing
+// deployments hold: {ns}:state:<id> and the {ns}:ids set, no generations.
+func TestStore_OneServerKeys(t *testing.T) {
+	ctx := context.Background()
+	s := MustOpen(t, testenv.Redis(t))
+	if err := s.PutStates(ctx, []*twin.State{storetest.FullState("plant/a")}); err != nil {
+		t.Fatal(err)
+	}
+	c := s.Client()
+	ns := s.Namespace()
+	for key, want := range map[string]string{
+		"{" + ns + "}:state:plant/a": "string",
+		"{" + ns + "}:ids":           "set",
+		redis.CurrentKey(ns):         "none",
+	} {
+		got, err := c.Do(ctx, c.B().Type().Key(key).Build()).ToString()
+		if err != nil || got != want {
+			t.Errorf("TYPE %s = %q (%v), want %q", key, got, err, want)
+		}
+	}
+}
