@@ -40,11 +40,11 @@ fuzz:
 # Redis and PostgreSQL are started by the tests themselves (private dirs, free ports);
 # here we only make sure the binaries exist.
 test-deps:
-	@command -v redis-server >/dev/null && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	@command -v redis-server >/dev/null && command -v redis-cli >/dev/null && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then \
-	    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends redis-server postgresql; \
+	    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends redis-server redis-tools postgresql; \
 	  else \
-	    echo "install redis-server and postgresql (apt-get install redis-server postgresql)"; exit 1; \
+	    echo "install redis-server, redis-cli and postgresql (apt-get install redis-server redis-tools postgresql)"; exit 1; \
 	  fi; }
 	@command -v promtool >/dev/null || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus; \

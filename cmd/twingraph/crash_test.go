@@ -45,10 +45,31 @@ func TestSync_CrashSIGKILL(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and kills worker processes")
 	}
+	testSyncCrash(t, testenv.Redis(t), nil)
+}
+
+// TestSync_CrashSIGKILL_Cluster is the crash test on a private Redis Cluster
+// of three masters and three replicas, where the states spread over the
+// masters, with a master failover besides the kills: while a chunk of the
+// script streams in and the workers write it, a replica takes over its
+// master (CLUSTER FAILOVER). Nothing may be lost or applied twice.
+func TestSync_CrashSIGKILL_Cluster(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary and kills worker processes")
+	}
+	c := testenv.NewRedisCluster(t, 1)
+	testSyncCrash(t, c.URL, func(t *testing.T) {
+		from, to := c.Failover(t)
+		t.Logf("master %s failed over to %s mid-ingest", from, to)
+	})
+}
+
+// testSyncCrash runs the crash test on the Redis at rd; failover, when set,
+// runs once while a chunk of the script is being written.
+func testSyncCrash(t *testing.T, rd string, failover func(t *testing.T)) {
 	ctx := context.Background()
 	bin := buildBinary(t)
 	kafkaAddr := testenv.Kafka(t)
-	rd := testenv.Redis(t)
 	crashNS, cleanNS := testenv.RedisNamespace(t), testenv.RedisNamespace(t)
 	crashPG, cleanPG := testenv.Postgres(t), testenv.Postgres(t)
 	for _, pg := range []string{crashPG, cleanPG} {
@@ -103,6 +124,12 @@ func TestSync_CrashSIGKILL(t *testing.T) {
 	for c := 0; c*size < len(script); c++ {
 		chunk := script[c*size : min((c+1)*size, len(script))]
 		if c%4 != 2 {
+			if c == 5 && failover != nil {
+				delivered := prod.start(t, chunk, true)
+				failover(t)
+				delivered()
+				continue
+			}
 			prod.send(t, chunk)
 			continue
 		}
@@ -233,6 +260,20 @@ func TestSync_CrashSIGKILL(t *testing.T) {
 	}
 	t.Logf("compared %d states, %d history rows (%d out of range), %d events %v",
 		withState, len(cleanDB.samples), bad, len(cleanDB.events), kinds)
+
+	// A rebuild swaps a replay of the log in for the live state: the same
+	// states, read back through the swapped-in namespace (on a cluster, a
+	// new generation).
+	if code, out := runCmd(t, "rebuild", "--model", "../../examples/plant.yaml", "--kafka", kafkaAddr, "--redis", rd, "--namespace", crashNS); code != 0 || !strings.Contains(out, "replaced the live state") {
+		t.Fatalf("rebuild exited %d:\n%s", code, out)
+	}
+	for i, st := range readStates(t, rd, crashNS, ids) {
+		a, _ := json.Marshal(st)
+		b, _ := json.Marshal(cleanStates[i])
+		if string(a) != string(b) {
+			t.Errorf("%s: state after rebuild\n  %s\nclean run\n  %s", ids[i], a, b)
+		}
+	}
 }
 
 // dumpLogs shows the end of every worker's log, to tell what went wrong.

@@ -88,8 +88,9 @@ func runRebuild(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	printReplayed(stdout, rebuilt)
-	// Fill an empty namespace, then swap it in with one atomic script: readers
-	// never see a half-replaced state.
+	// Fill an empty namespace, then swap it in atomically (one script; on Redis
+	// Cluster one SET of the generation pointer): readers never see a
+	// half-replaced state.
 	scratch := fmt.Sprintf("%s-rebuild-%d", *namespace, time.Now().UnixNano())
 	fresh := m.redis.WithNamespace(scratch)
 	defer fresh.Clear(context.WithoutCancel(ctx))

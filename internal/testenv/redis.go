@@ -70,7 +70,7 @@ func startPrivateRedis(tb testing.TB, bin string) (string, *os.Process) {
 	return "", nil
 }
 
-func startRedis(tb testing.TB, bin string) (string, *os.Process, error) {
+func startRedis(tb testing.TB, bin string, extra ...string) (string, *os.Process, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", nil, err
@@ -78,8 +78,9 @@ func startRedis(tb testing.TB, bin string) (string, *os.Process, error) {
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
 	dir := tb.TempDir()
-	cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--dir", dir, "--protected-mode", "no", "--logfile", "")
+	args := append([]string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no", "--dir", dir, "--protected-mode", "no", "--logfile", ""}, extra...)
+	cmd := exec.Command(bin, args...)
 	// Dies with the test binary, however it exits.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	var out strings.Builder

@@ -29,3 +29,29 @@ func TestRedis_Answers(t *testing.T) {
 		t.Fatalf("namespaces %q %q", a, b)
 	}
 }
+
+func TestNewRedisCluster(t *testing.T) {
+	c := testenv.NewRedisCluster(t, 1)
+	if len(c.Addrs) != 6 || !strings.Contains(c.URL, "addr=") {
+		t.Fatalf("cluster %+v", c)
+	}
+	masters := func() map[string]bool {
+		m := map[string]bool{}
+		for _, n := range c.Nodes(t, c.Addrs[0]) {
+			if n.Master {
+				m[n.Addr] = true
+			}
+		}
+		return m
+	}
+	if len(masters()) != 3 {
+		t.Fatalf("masters %v", masters())
+	}
+	t.Run("Failover", func(t *testing.T) {
+		from, to := c.Failover(t)
+		m := masters()
+		if m[from] || !m[to] || len(m) != 3 {
+			t.Fatalf("after failover %s -> %s: masters %v", from, to, m)
+		}
+	})
+}

@@ -3,19 +3,22 @@
 //
 // # Key layout
 //
-// Everything of a namespace ns (default "twin") shares the hash tag {ns}:
+// On one Redis server (or a Sentinel-managed one), everything of a namespace
+// ns (default "twin") shares the hash tag {ns}:
 //
 //	{ns}:state:<asset id>   STRING  twin.State, binary (EncodeState; JSON from older versions still reads)
 //	{ns}:ids                SET     asset ids with a state in the namespace
 //	{ns}:notices            pub/sub channel of JSON arrays of twin.Notice
 //
-// On Redis Cluster a hash tag pins all keys of a namespace to one slot, so a
-// GetStates of any number of assets is a single MGET on one node (one round
-// trip), a PutStates is one MSET plus one SADD pipelined together, and the
-// Lua script that replaces a namespace touches only keys of one slot. The cost
-// is that one namespace's states live on one node: a plant's few thousand
-// states (a few MB) fit easily, and reads at gateway rates are cheap for a
-// single node. Another namespace (a rebuild's) lands on another slot.
+// A GetStates of any number of assets is a single MGET (one round trip), a
+// PutStates one MSET plus one SADD pipelined together, and the Lua script
+// that replaces a namespace is atomic.
+//
+// On Redis Cluster (detected when the store opens), one slot would put every
+// state on one node, so the states spread over Buckets hash tags instead,
+// under a generation pointer that keeps a rebuild's swap atomic: see
+// cluster.go for that layout. The two layouts do not mix: a namespace written
+// on one server and then loaded into a cluster (or back) must be rebuilt.
 //
 // The channel carries every notice of the namespace; a gateway subscribes once
 // and filters by subtree in process, because the hierarchy is a DAG (an asset
@@ -39,6 +42,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/redis/rueidis"
 
@@ -50,10 +54,14 @@ const DefaultNamespace = "twin"
 
 // Options configure a Store.
 type Options struct {
-	// Namespace prefixes every key (as the hash tag {Namespace}); DefaultNamespace when empty.
+	// Namespace prefixes every key; DefaultNamespace when empty.
 	Namespace string
 	// SubscriberBuffer is the channel capacity of a Subscribe; DefaultSubscriberBuffer when 0.
 	SubscriberBuffer int
+	// RetireDelay is how long, on Redis Cluster, a generation swapped out by
+	// CopyNamespace or ReplaceNamespace stays readable before it is deleted
+	// (those calls wait for it); DefaultRetireDelay when 0.
+	RetireDelay time.Duration
 }
 
 // DefaultSubscriberBuffer is the number of notices a subscriber may fall behind
@@ -67,6 +75,10 @@ type Store struct {
 	ns     string
 	opt    Options
 	bus    *bus
+	// cluster selects the spread key layout of Redis Cluster (cluster.go);
+	// gen caches the namespace's live generation there.
+	cluster bool
+	gen     *generation
 }
 
 var (
@@ -100,7 +112,8 @@ func Open(ctx context.Context, url string, opt Options) (*Store, error) {
 		c.Close()
 		return nil, fmt.Errorf("ping redis %s: %w", redactURL(url), err)
 	}
-	s := &Store{client: c, owner: true, ns: opt.Namespace, opt: opt}
+	s := &Store{client: c, owner: true, ns: opt.Namespace, opt: opt,
+		cluster: c.Mode() == rueidis.ClientModeCluster, gen: &generation{}}
 	s.bus = newBus(s)
 	return s, nil
 }
@@ -125,7 +138,7 @@ func checkNamespace(ns string) error {
 // live in namespace ns (e.g. the empty namespace a rebuild fills). Closing it
 // ends its subscriptions but not the connection, which the opened Store owns.
 func (s *Store) WithNamespace(ns string) *Store {
-	c := &Store{client: s.client, ns: ns, opt: s.opt}
+	c := &Store{client: s.client, ns: ns, opt: s.opt, cluster: s.cluster, gen: &generation{}}
 	c.opt.Namespace = ns
 	c.bus = newBus(c)
 	return c
@@ -159,12 +172,16 @@ func internal(op string, err error) error {
 	return fmt.Errorf("redis %s: %w", op, err)
 }
 
-// GetStates reads the states of ids with one MGET. Errors: INTERNAL.
+// GetStates reads the states of ids with one MGET (on Redis Cluster, one MGET
+// per bucket, pipelined per node in one round trip). Errors: INTERNAL.
 //
 // Every call reads Redis, so updates and FLUSHALL are seen at once. Nothing
 // decoded is cached: decoding a state (see DecodeState) costs about what
 // copying a cached one would, so a cache would only add memory and locking.
 func (s *Store) GetStates(ctx context.Context, ids []string) ([]*twin.State, error) {
+	if s.cluster {
+		return s.clusterGetStates(ctx, ids)
+	}
 	return s.getStates(ctx, s.ns, ids)
 }
 
@@ -244,13 +261,14 @@ func decodeStates(raw []string, out []*twin.State) error {
 }
 
 // PutStates writes states with one MSET and one SADD, pipelined in one round
-// trip; the MSET replaces all of them atomically. Errors: BAD_INPUT (a nil
+// trip; the MSET replaces all of them atomically. On Redis Cluster it is one
+// MSET per bucket (each atomic, the batch not), pipelined per node, then a
+// read of the generation pointer (see cluster.go). Errors: BAD_INPUT (a nil
 // state or one without an asset), INTERNAL.
 func (s *Store) PutStates(ctx context.Context, states []*twin.State) error {
 	if len(states) == 0 {
 		return nil
 	}
-	mset := s.client.B().Mset().KeyValue()
 	ids := make([]string, len(states))
 	ends := make([]int, len(states))
 	enc := encoder{b: make([]byte, 0, 512*len(states))} // a state with ten metrics encodes to about 450 bytes
@@ -266,12 +284,20 @@ func (s *Store) PutStates(ctx context.Context, states []*twin.State) error {
 	}
 	// One string for all values, sliced per state: one copy instead of one per state.
 	all := string(enc.b)
-	for i, id := range ids {
+	vals := make([]string, len(ids))
+	for i := range ids {
 		start := 0
 		if i > 0 {
 			start = ends[i-1]
 		}
-		mset = mset.KeyValue(StateKey(s.ns, id), all[start:ends[i]])
+		vals[i] = all[start:ends[i]]
+	}
+	if s.cluster {
+		return s.clusterPutStates(ctx, ids, vals)
+	}
+	mset := s.client.B().Mset().KeyValue()
+	for i, id := range ids {
+		mset = mset.KeyValue(StateKey(s.ns, id), vals[i])
 	}
 	return s.doAll(ctx, "put states", mset.Build(), s.client.B().Sadd().Key(IDsKey(s.ns)).Member(ids...).Build())
 }
@@ -281,6 +307,9 @@ func (s *Store) PutStates(ctx context.Context, states []*twin.State) error {
 func (s *Store) DeleteStates(ctx context.Context, ids []string) error {
 	if len(ids) == 0 {
 		return nil
+	}
+	if s.cluster {
+		return s.clusterDeleteStates(ctx, ids)
 	}
 	keys := make([]string, len(ids))
 	for i, id := range ids {
@@ -302,6 +331,13 @@ func (s *Store) doAll(ctx context.Context, op string, cmds ...rueidis.Completed)
 // IDs returns the ids of every asset with a state in the namespace, unordered.
 // Errors: INTERNAL.
 func (s *Store) IDs(ctx context.Context) ([]string, error) {
+	if s.cluster {
+		gen, err := s.currentGen(ctx, s.ns)
+		if err != nil {
+			return nil, internal("list ids", err)
+		}
+		return s.clusterIDs(ctx, s.ns, gen)
+	}
 	ids, err := s.client.Do(ctx, s.client.B().Smembers().Key(IDsKey(s.ns)).Build()).AsStrSlice()
 	if err != nil {
 		return nil, internal("list ids", err)
@@ -312,6 +348,9 @@ func (s *Store) IDs(ctx context.Context) ([]string, error) {
 // Clear deletes every state of the namespace (so a rebuild starts empty).
 // Errors: INTERNAL.
 func (s *Store) Clear(ctx context.Context) error {
+	if s.cluster {
+		return s.clusterClear(ctx)
+	}
 	ids, err := s.IDs(ctx)
 	if err != nil {
 		return err
@@ -335,8 +374,10 @@ func (s *Store) CopyNamespace(ctx context.Context, from, to string, ids []string
 // ReplaceNamespace makes namespace to hold exactly the states of namespace
 // from: the swap that ends a rebuild (fill an empty namespace from the log,
 // verify, then replace the live one). States of assets absent from from are
-// deleted from to. The write is one atomic script on to's slot; a writer
-// putting states into to concurrently may interleave before or after it.
+// deleted from to. The write is one atomic script on to's slot (on Redis
+// Cluster, one SET of to's generation pointer after filling a new
+// generation); a writer putting states into to concurrently may interleave
+// before or after it.
 // Errors: INTERNAL.
 func (s *Store) ReplaceNamespace(ctx context.Context, from, to string) error {
 	return s.copyNamespace(ctx, from, to, nil, true)
@@ -364,6 +405,9 @@ func (s *Store) copyNamespace(ctx context.Context, from, to string, ids []string
 	}
 	if err := checkNamespace(to); err != nil {
 		return err
+	}
+	if s.cluster {
+		return s.clusterCopy(ctx, from, to, ids, exact)
 	}
 	src := s.WithNamespace(from)
 	dst := s.WithNamespace(to)
