@@ -2,7 +2,9 @@
 // that checks JWTs against locally configured keys (a JWKS file and/or a
 // shared HS256 secret; keys are never fetched over the network), the
 // Principal a valid token yields, and the HTTP middleware that puts it in the
-// request context.
+// request context. API keys for machine clients ("twk_<id>_<secret>", only
+// the secret's hash stored; APIKeys) yield the same Principal, so every
+// surface applies a key's scope exactly like a token's.
 //
 // A Principal's scope is a list of asset ids: the caller may read those
 // assets and everything under them (Model.IsUnder), nothing else; ancestors
