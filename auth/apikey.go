@@ -73,8 +73,18 @@ type APIKeys struct {
 	ttl   time.Duration
 	now   func() time.Time
 
-	mu    gosync.Mutex
-	cache map[string]cachedKey
+	mu       gosync.Mutex
+	cache    map[string]cachedKey
+	inflight map[string]*keyRead // reads under way, shared by concurrent misses
+}
+
+// keyRead is one store read of a key that concurrent requests wait for, so
+// a busy gateway whose cache entry expires reads the store once, not once
+// per request in flight.
+type keyRead struct {
+	done chan struct{}
+	key  *twin.APIKey
+	err  error
 }
 
 // APIKeyReader is the part of twin.APIKeyStore a gateway needs.
@@ -101,7 +111,7 @@ func NewAPIKeys(store APIKeyReader, ttl time.Duration, now func() time.Time) *AP
 	if now == nil {
 		now = time.Now
 	}
-	return &APIKeys{store: store, ttl: ttl, now: now, cache: map[string]cachedKey{}}
+	return &APIKeys{store: store, ttl: ttl, now: now, cache: map[string]cachedKey{}, inflight: map[string]*keyRead{}}
 }
 
 // errBadKey is the one answer to an unknown, wrong or malformed key: which
@@ -146,15 +156,43 @@ func (a *APIKeys) Verify(ctx context.Context, token string) (*Principal, error) 
 func (a *APIKeys) lookup(ctx context.Context, id string) (*twin.APIKey, error) {
 	now := a.now()
 	a.mu.Lock()
-	c, ok := a.cache[id]
-	a.mu.Unlock()
-	if ok && now.Sub(c.read) < a.ttl {
+	if c, ok := a.cache[id]; ok && now.Sub(c.read) < a.ttl {
+		a.mu.Unlock()
 		return c.key, nil
 	}
+	if r, ok := a.inflight[id]; ok {
+		a.mu.Unlock()
+		select {
+		case <-r.done:
+			return r.key, r.err
+		case <-ctx.Done():
+			return nil, twin.Errorf(twin.EUNAVAILABLE, "API keys cannot be checked right now")
+		}
+	}
+	r := &keyRead{done: make(chan struct{})}
+	a.inflight[id] = r
+	a.mu.Unlock()
+
+	r.key, r.err = a.read(ctx, id, now)
+	a.mu.Lock()
+	delete(a.inflight, id)
+	if r.err == nil {
+		if len(a.cache) >= maxCachedKeys {
+			a.cache = map[string]cachedKey{}
+		}
+		a.cache[id] = cachedKey{key: r.key, read: now}
+	}
+	a.mu.Unlock()
+	close(r.done)
+	return r.key, r.err
+}
+
+// read reads the key with the id from the store: nil when it has none.
+func (a *APIKeys) read(ctx context.Context, id string, now time.Time) (*twin.APIKey, error) {
 	k, err := a.store.APIKey(ctx, id)
 	switch {
 	case twin.ErrorCode(err) == twin.ENOTFOUND:
-		k = nil
+		return nil, nil
 	case err != nil:
 		return nil, twin.Errorf(twin.EUNAVAILABLE, "API keys cannot be checked right now")
 	case k.Revoked.IsZero():
@@ -162,11 +200,5 @@ func (a *APIKeys) lookup(ctx context.Context, id string) (*twin.APIKey, error) {
 		// "last used" in `twingraph apikey list`. A failure only loses that.
 		_ = a.store.TouchAPIKey(ctx, id, now)
 	}
-	a.mu.Lock()
-	if len(a.cache) >= maxCachedKeys {
-		a.cache = map[string]cachedKey{}
-	}
-	a.cache[id] = cachedKey{key: k, read: now}
-	a.mu.Unlock()
 	return k, nil
 }

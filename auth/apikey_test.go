@@ -269,3 +269,45 @@ func TestMiddleware_APIKey(t *testing.T) {
 		}
 	})
 }
+
+// blockingStore holds every read until release is closed.
+type blockingStore struct {
+	*keyStore
+	release chan struct{}
+}
+
+func (s *blockingStore) APIKey(ctx context.Context, id string) (*twin.APIKey, error) {
+	<-s.release
+	return s.keyStore.APIKey(ctx, id)
+}
+
+func TestAPIKeys_ConcurrentMissesReadOnce(t *testing.T) {
+	inner := &keyStore{APIKeyStore: memory.NewAPIKeyStore()}
+	key, _ := mustCreateKey(t, inner, "screen", "*")
+	store := &blockingStore{keyStore: inner, release: make(chan struct{})}
+	keys := auth.NewAPIKeys(store, time.Hour, nil)
+	var wg gosync.WaitGroup
+	errs := make(chan error, 20)
+	for range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := keys.Verify(context.Background(), key)
+			errs <- err
+		}()
+	}
+	// Let the first read start, then the others pile up behind it (or hit
+	// the cache after it); either way one read serves them all.
+	time.Sleep(10 * time.Millisecond)
+	close(store.release)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if inner.reads != 1 {
+		t.Fatalf("%d store reads for 20 concurrent requests, want 1", inner.reads)
+	}
+}
