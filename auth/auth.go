@@ -2,7 +2,9 @@
 // that checks JWTs against locally configured keys (a JWKS file and/or a
 // shared HS256 secret; keys are never fetched over the network), the
 // Principal a valid token yields, and the HTTP middleware that puts it in the
-// request context.
+// request context. API keys for machine clients ("twk_<id>_<secret>", only
+// the secret's hash stored; APIKeys) yield the same Principal, so every
+// surface applies a key's scope exactly like a token's.
 //
 // A Principal's scope is a list of asset ids: the caller may read those
 // assets and everything under them (Model.IsUnder), nothing else; ancestors
@@ -36,6 +38,12 @@ type Principal struct {
 	// clock skew. Long-lived streams (WebSocket, SSE) end then, so a
 	// subscription never outlives its token; zero means never.
 	Expires time.Time
+
+	// recheck, for an API key, verifies it again (Hold ends a stream when
+	// it is revoked); nil for tokens, whose authority ends at Expires.
+	recheck func(context.Context) error
+	// every is how often Hold calls recheck.
+	every time.Duration
 }
 
 // WithExpiry returns ctx ending when p expires (ctx itself when p is nil or
@@ -45,6 +53,34 @@ func WithExpiry(ctx context.Context, p *Principal) (context.Context, context.Can
 		return ctx, func() {}
 	}
 	return context.WithDeadline(ctx, p.Expires)
+}
+
+// Hold returns ctx ending when p's authority does, and the function
+// releasing it: at p's expiry (WithExpiry), and for an API key when it is
+// found revoked or deleted, checked every cache TTL while ctx lives, so a
+// long-lived stream (WebSocket, SSE) ends within seconds of a revocation. A
+// store that cannot be read does not end it.
+func Hold(ctx context.Context, p *Principal) (context.Context, context.CancelFunc) {
+	if p == nil || p.recheck == nil {
+		return WithExpiry(ctx, p)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	go func() {
+		t := time.NewTicker(p.every)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if err := p.recheck(ctx); twin.ErrorCode(err) == twin.EFORBIDDEN {
+					cancel()
+					return
+				}
+			}
+		}
+	}()
+	return ctx, cancel
 }
 
 // All reports whether p may read every asset. A nil Principal (authorization

@@ -25,7 +25,7 @@ const MinSecretLen = 32
 const DefaultSkew = 30 * time.Second
 
 // Config says where the verification keys are and which claims to check.
-// At least one of JWKSFile and HS256SecretFile is required.
+// At least one of JWKSFile, HS256SecretFile and APIKeys is required.
 type Config struct {
 	// JWKSFile is a local JSON Web Key Set of RSA and EC public keys
 	// (private keys are reduced to their public half). A key without "alg"
@@ -42,13 +42,19 @@ type Config struct {
 	Now func() time.Time
 	// Skew is the tolerated clock skew; DefaultSkew when 0, none when < 0.
 	Skew time.Duration
+	// APIKeys, when set, also accepts API keys ("Bearer twk_...") beside
+	// JWTs; their scope applies exactly like a token's twin_scope.
+	APIKeys *APIKeys
 }
 
 // Enabled reports whether cfg names any key, i.e. whether authorization is on.
-func (cfg Config) Enabled() bool { return cfg.JWKSFile != "" || cfg.HS256SecretFile != "" }
+func (cfg Config) Enabled() bool {
+	return cfg.JWKSFile != "" || cfg.HS256SecretFile != "" || cfg.APIKeys != nil
+}
 
 // Verifier checks bearer tokens. It is immutable and safe for concurrent use.
 type Verifier struct {
+	apiKeys *APIKeys // nil: API keys are refused
 	keys    jwk.Set
 	options []jwt.ParseOption
 	skew    time.Duration
@@ -59,7 +65,7 @@ type Verifier struct {
 // JWKS, a short secret, an algorithm other than an RSA or ECDSA signature).
 func NewVerifier(cfg Config) (*Verifier, error) {
 	if !cfg.Enabled() {
-		return nil, errors.New("auth: no verification key configured (a JWKS file or an HS256 secret file)")
+		return nil, errors.New("auth: no verification key configured (a JWKS file, an HS256 secret file or API keys)")
 	}
 	keys := jwk.NewSet()
 	if cfg.JWKSFile != "" {
@@ -98,7 +104,7 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 	if cfg.Audience != "" {
 		opts = append(opts, jwt.WithAudience(cfg.Audience))
 	}
-	return &Verifier{keys: keys, options: opts, skew: max(skew, 0)}, nil
+	return &Verifier{apiKeys: cfg.APIKeys, keys: keys, options: opts, skew: max(skew, 0)}, nil
 }
 
 // keysForAlg offers the keys of set whose algorithm equals the token's alg
@@ -205,7 +211,7 @@ func addSecret(keys jwk.Set, path string) error {
 	return keys.AddKey(k)
 }
 
-// Verify checks a compact JWT: signature by one of the configured keys,
+// Verify checks a compact JWT (API keys go through AuthenticateContext): signature by one of the configured keys,
 // exp (required), nbf, and iss and aud when configured; then reads the
 // twin_scope claim. Errors are FORBIDDEN *twin.Error values whose message
 // says what is wrong without echoing the token.
@@ -263,10 +269,17 @@ func reason(err error) string {
 	return "bad signature or format"
 }
 
-// Authenticate verifies an Authorization header value ("Bearer <jwt>", the
-// scheme case-insensitive). An empty value, another scheme or a bad token is
-// a FORBIDDEN error.
+// Authenticate is AuthenticateContext without a context of its own.
 func (v *Verifier) Authenticate(header string) (*Principal, error) {
+	return v.AuthenticateContext(context.Background(), header)
+}
+
+// AuthenticateContext verifies an Authorization header value ("Bearer <jwt>",
+// or "Bearer twk_..." when API keys are configured; the scheme
+// case-insensitive). An empty value, another scheme or a bad token or key is
+// a FORBIDDEN error; an API key store that cannot be read is UNAVAILABLE.
+// ctx bounds the API key store read.
+func (v *Verifier) AuthenticateContext(ctx context.Context, header string) (*Principal, error) {
 	if header == "" {
 		return nil, twin.Errorf(twin.EFORBIDDEN, "authentication required: send Authorization: Bearer <token>")
 	}
@@ -274,6 +287,9 @@ func (v *Verifier) Authenticate(header string) (*Principal, error) {
 	token = strings.TrimSpace(token)
 	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
 		return nil, twin.Errorf(twin.EFORBIDDEN, "authentication required: the Authorization scheme must be Bearer")
+	}
+	if v.apiKeys != nil && IsAPIKey(token) {
+		return v.apiKeys.Verify(ctx, token)
 	}
 	return v.Verify(token)
 }

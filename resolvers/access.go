@@ -25,7 +25,7 @@ func websocketInit(v *auth.Verifier) transport.WebsocketInitFunc {
 		if auth.FromContext(ctx) != nil {
 			return ctx, nil, nil // the upgrade's header was verified by the middleware
 		}
-		p, err := v.Authenticate(payload.Authorization())
+		p, err := v.AuthenticateContext(ctx, payload.Authorization())
 		if err != nil {
 			// A close frame's reason holds at most 123 bytes.
 			reason := twin.ErrorMessage(err)
@@ -35,9 +35,9 @@ func websocketInit(v *auth.Verifier) transport.WebsocketInitFunc {
 			ctx = transport.AppendCloseReason(transport.WithWebsocketCloseCode(ctx, closeForbidden), reason)
 			return ctx, nil, err
 		}
-		// The connection closes when the token expires; the connection's
-		// own end releases the timer.
-		ctx, cancel := auth.WithExpiry(auth.NewContext(ctx, p), p)
+		// The connection closes when the token expires or the API key is
+		// revoked; the connection's own end releases the timer.
+		ctx, cancel := auth.Hold(auth.NewContext(ctx, p), p)
 		context.AfterFunc(ctx, cancel)
 		return ctx, nil, nil
 	}

@@ -144,6 +144,15 @@ type Config struct {
 	// Registerer, when set, receives the handler's metrics (operations and
 	// errors by code, streams and subscriptions by protocol); nil keeps them private.
 	Registerer prometheus.Registerer
+	// PersistedQueries maps persisted document ids to documents (a manifest,
+	// see ParseManifest): a client may send an id instead of the document,
+	// as Apollo's persistedQuery extension or Relay's documentId. Nil: only
+	// the automatic persisted query cache serves ids.
+	PersistedQueries map[string]string
+	// OnlyPersisted refuses every document not in PersistedQueries, sent by
+	// id or as text, introspection included, with PERSISTED_QUERY_NOT_FOUND
+	// (extensions.reason; the code is BAD_INPUT).
+	OnlyPersisted bool
 	// Tracing, when true, starts an OpenTelemetry span per query or mutation
 	// from the global TracerProvider, named by operation type and name, with
 	// the errors of its response recorded. False (the default) adds nothing.
@@ -259,6 +268,10 @@ func New(cfg Config) *Handler {
 		srv.Use(operationTracer{tracer: otel.Tracer("github.com/twingraph/twingraph/resolvers")})
 	}
 	srv.Use(extension.Introspection{})
+	if cfg.PersistedQueries != nil || cfg.OnlyPersisted {
+		// Before the APQ extension, so listed ids never reach its cache.
+		srv.Use(newSafelist(cfg.PersistedQueries, cfg.OnlyPersisted))
+	}
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](100)})
 	// After the persisted query extension, which fills in the document.
 	srv.Use(documentLimits{
@@ -284,7 +297,11 @@ func New(cfg Config) *Handler {
 		}
 		return twin.Errorf(twin.EINTERNAL, "internal error")
 	})
-	return &Handler{Handler: limitStreams(cfg.MaxStreams, met, srv), hub: hub}
+	var h http.Handler = srv
+	if cfg.PersistedQueries != nil {
+		h = persistedIDs(h)
+	}
+	return &Handler{Handler: limitStreams(cfg.MaxStreams, met, h), hub: hub}
 }
 
 // operationTracer is the gqlgen extension that traces operations: one span

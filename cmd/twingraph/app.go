@@ -64,6 +64,10 @@ type Main struct {
 	// HTTPLimits bound request bodies and connections; only its limit
 	// fields are used (zero: the gateway package's defaults).
 	HTTPLimits gateway.Config
+	// PersistedQueries maps persisted document ids to documents
+	// (--persisted-queries); OnlyPersisted refuses every other document.
+	PersistedQueries map[string]string
+	OnlyPersisted    bool
 	// Tracing turns on the gateway's and GraphQL's OpenTelemetry spans;
 	// SetupTracing sets it when an exporter is configured.
 	Tracing bool
@@ -244,7 +248,8 @@ func (m *Main) gatewayConfig() gateway.Config {
 		MaxFragmentSpreads: gl.MaxFragmentSpreads, MaxVariableValues: gl.MaxVariableValues,
 		QueryTimeout: gl.QueryTimeout, InitTimeout: gl.InitTimeout,
 		MaxSubscriptionsPerConnection: gl.MaxSubscriptionsPerConnection, MaxSubscriptions: gl.MaxSubscriptions,
-		MaxStreams: gl.MaxStreams,
+		MaxStreams:       gl.MaxStreams,
+		PersistedQueries: m.PersistedQueries, OnlyPersisted: m.OnlyPersisted,
 	})
 	m.closers = append(m.closers, gql.Close)
 	hl := m.HTTPLimits
@@ -266,6 +271,7 @@ type gatewayFlags struct {
 	storeTimeout                   time.Duration
 	hideExistence                  bool
 	jwks, secret, issuer, audience string
+	access                         accessFlags
 	gql                            resolvers.Config // limit fields only
 	http                           gateway.Config   // limit fields only
 	corsOrigins                    string
@@ -286,6 +292,7 @@ func (a *gatewayFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&a.hideExistence, "auth-hide-existence", true, "with authorization on, answer an asset outside the token's scope exactly like an unknown one (false: FORBIDDEN)")
 	fs.StringVar(&a.issuer, "auth-issuer", "", "with authorization on, the iss claim tokens must carry")
 	fs.StringVar(&a.audience, "auth-audience", "", "with authorization on, an aud value tokens must carry")
+	a.access.register(fs)
 	a.registerLimits(fs)
 }
 
@@ -319,8 +326,11 @@ func (a *gatewayFlags) apply(m *Main) error {
 	if a.storeTimeout <= 0 {
 		return usagef("--store-timeout must be positive")
 	}
-	v, err := a.verifier()
+	v, err := a.verifier(m)
 	if err != nil {
+		return err
+	}
+	if err := a.access.applyPersisted(m); err != nil {
 		return err
 	}
 	m.MaxPageSize, m.Auth, m.StoreTimeout = a.maxPageSize, v, a.storeTimeout
@@ -333,8 +343,11 @@ func (a *gatewayFlags) apply(m *Main) error {
 }
 
 // verifier loads the keys, or returns nil when authorization is off.
-func (a *gatewayFlags) verifier() (*auth.Verifier, error) {
+func (a *gatewayFlags) verifier(m *Main) (*auth.Verifier, error) {
 	cfg := auth.Config{JWKSFile: a.jwks, HS256SecretFile: a.secret, Issuer: a.issuer, Audience: a.audience}
+	if err := a.access.applyAPIKeys(m, &cfg); err != nil {
+		return nil, err
+	}
 	if !cfg.Enabled() {
 		if a.issuer != "" || a.audience != "" {
 			return nil, usagef("--auth-issuer and --auth-audience need --auth-jwks or --auth-hs256-secret-file")

@@ -19,6 +19,7 @@ import (
 var synopsis = map[string]string{
 	"model check":       "FILE",
 	"model import-dtdl": "FILE [-o OUT]",
+	"apikey revoke":     "ID",
 }
 
 // newFlagSet returns a flag set for a subcommand whose -h prints its flags

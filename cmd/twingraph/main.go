@@ -28,6 +28,7 @@ Commands:
   simulate             produce realistic telemetry for the model's assets
   model check FILE     validate a model file
   model import-dtdl F  convert a DTDL document to a model file
+  apikey create|list|revoke  API keys for machine clients (kept hashed in PostgreSQL)
   version              print the version, VCS revision and Go version (also --version)
 
 Every flag has an environment twin: --kafka-listen is TWIN_KAFKA_LISTEN.
@@ -63,6 +64,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = runSimulate(ctx, rest, stdout, stderr)
 	case "model":
 		err = runModel(ctx, rest, stdout, stderr)
+	case "apikey":
+		err = runAPIKey(ctx, rest, stdout, stderr)
 	case "version", "--version", "-version":
 		printVersion(stdout)
 		return 0
