@@ -32,8 +32,8 @@ FUZZTIME ?= 15s
 ## fuzz: telemetry decoding, GraphQL documents through the real handler (with its
 ## limits) and history arguments through REST, FUZZTIME each.
 fuzz:
-	$(GO) test ./sync -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./sync -run '^$$' -fuzz '^FuzzDecode_fastPath$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./ingest -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./ingest -run '^$$' -fuzz '^FuzzDecode_fastPath$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./resolvers -run '^$$' -fuzz '^FuzzHandler_Document$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./gateway -run '^$$' -fuzz '^FuzzGetHistory$$' -fuzztime $(FUZZTIME)
 

@@ -11,9 +11,9 @@ import (
 	twin "github.com/twingraph/twingraph"
 	"github.com/twingraph/twingraph/examples"
 	"github.com/twingraph/twingraph/hierarchy"
+	"github.com/twingraph/twingraph/ingest"
 	"github.com/twingraph/twingraph/internal/testenv"
 	"github.com/twingraph/twingraph/simulate"
-	twinsync "github.com/twingraph/twingraph/sync"
 )
 
 // TestRun checks that the simulated telemetry decodes cleanly against the
@@ -48,7 +48,7 @@ func TestRun(t *testing.T) {
 	for len(eof) < 6 && time.Now().Before(deadline) {
 		switch e := c.Poll(100).(type) {
 		case *kafka.Message:
-			samples, rejects := twinsync.Decode(model, e.Value)
+			samples, rejects := ingest.Decode(model, e.Value)
 			if len(rejects) > 0 {
 				t.Fatalf("simulated message %s rejected: %v", e.Value, rejects)
 			}

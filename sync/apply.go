@@ -7,6 +7,7 @@ import (
 	"time"
 
 	twin "github.com/twingraph/twingraph"
+	"github.com/twingraph/twingraph/ingest"
 )
 
 // record is one telemetry message taken from the log.
@@ -34,7 +35,7 @@ func producedAt(kafkaTS, now time.Time) time.Time {
 	return kafkaTS
 }
 
-// reasonCode returns the stable code of a Reject reason ("bad_json: ..." → "bad_json"),
+// reasonCode returns the stable code of a ingest.Reject reason ("bad_json: ..." → "bad_json"),
 // the label its DLQ counter carries.
 func reasonCode(reason string) string {
 	if i := strings.IndexByte(reason, ':'); i > 0 {
@@ -63,7 +64,7 @@ type applied struct {
 // decoded is the decode result of one record.
 type decoded struct {
 	samples []twin.Sample
-	rejects []Reject
+	rejects []ingest.Reject
 }
 
 // parallelism is how many goroutines decode and transition a batch.
@@ -71,7 +72,7 @@ func parallelism() int { return max(1, runtime.GOMAXPROCS(0)) }
 
 // decodeAll decodes records in parallel, keeping their order, and stamps each
 // sample with its log position.
-func decodeAll(m twin.Model, log string, recs []*record, lim Limits) []decoded {
+func decodeAll(m twin.Model, log string, recs []*record, lim ingest.Limits) []decoded {
 	out := make([]decoded, len(recs))
 	par := parallelism()
 	if len(recs) < 64 {
@@ -84,7 +85,7 @@ func decodeAll(m twin.Model, log string, recs []*record, lim Limits) []decoded {
 		wg.Go(func() {
 			for i := lo; i < hi; i++ {
 				r := recs[i]
-				s, rj := DecodeAt(m, r.value, r.produced, lim)
+				s, rj := ingest.DecodeAt(m, r.value, r.produced, lim)
 				pos := twin.LogPos{Log: log, Partition: r.partition, Offset: r.offset}
 				for j := range s {
 					s[j].Pos = pos
@@ -98,7 +99,7 @@ func decodeAll(m twin.Model, log string, recs []*record, lim Limits) []decoded {
 }
 
 // applyBatch runs every touched asset's samples, in log order,
-// through Transition, asset by asset in parallel. states holds the current
+// through ingest.Transition, asset by asset in parallel. states holds the current
 // state per asset and is updated in place; load fetches the states of assets
 // not in it (nil result entries mean no state yet). It returns an error only
 // when load fails, leaving states unchanged.
@@ -161,7 +162,7 @@ func applyBatch(m twin.Model, recs []*record, dec []decoded, states map[string]*
 		if a == nil {
 			return // Decode only yields samples of known assets
 		}
-		st, evs := Transition(a, m.Type(a.Type), states[id], byAsset[id])
+		st, evs := ingest.Transition(a, m.Type(a.Type), states[id], byAsset[id])
 		outs[i] = out{st, evs}
 	}
 	par := parallelism()

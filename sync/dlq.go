@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
+
+	"github.com/twingraph/twingraph/ingest"
 )
 
 // The headers of a dead-letter record. There is one record per refused source
@@ -58,7 +60,7 @@ const (
 // deadLetter is one source record refused in whole or in part.
 type deadLetter struct {
 	rec     *record
-	rejects []Reject // refused elements in message order; never empty
+	rejects []ingest.Reject // refused elements in message order; never empty
 	// done is set once the record is delivered, or given up for good: a
 	// retried flush sends only the rest.
 	done bool
@@ -116,7 +118,7 @@ func (d *dlq) message(dl *deadLetter) *kafka.Message {
 	}
 	elems := make([]elem, 0, min(len(dl.rejects), dlqMaxElements))
 	for _, rj := range dl.rejects[:cap(elems)] {
-		elems = append(elems, elem{rj.Index, shorten(rj.Reason, dlqMaxReason)})
+		elems = append(elems, elem{rj.Index, rj.ShortReason(dlqMaxReason)})
 	}
 	list, _ := json.Marshal(elems) // strings and ints: cannot fail
 	value, key := r.value, r.key
@@ -132,7 +134,7 @@ func (d *dlq) message(dl *deadLetter) *kafka.Message {
 		Key:            key,
 		Value:          value,
 		Headers: []kafka.Header{
-			{Key: HeaderReason, Value: []byte(shorten(first.Reason, dlqMaxReason))},
+			{Key: HeaderReason, Value: []byte(first.ShortReason(dlqMaxReason))},
 			{Key: HeaderSourceTopic, Value: []byte(r.topic)},
 			{Key: HeaderSourcePartition, Value: []byte(strconv.Itoa(int(r.partition)))},
 			{Key: HeaderSourceOffset, Value: []byte(strconv.FormatInt(r.offset, 10))},

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	twin "github.com/twingraph/twingraph"
+	"github.com/twingraph/twingraph/ingest"
 	"github.com/twingraph/twingraph/internal/testenv"
 	twinsync "github.com/twingraph/twingraph/sync"
 )
@@ -166,7 +167,7 @@ func TestWorker_DeadLetterRefusedForGood(t *testing.T) {
 	}
 	produce(t, addr, "telemetry", script)
 	w := startConfig(t, addr, "refused", s, twinsync.Config{
-		Limits: twinsync.Limits{MaxMessageBytes: 2 << 20}, DLQMaxPayload: 2 << 20})
+		Limits: ingest.Limits{MaxMessageBytes: 2 << 20}, DLQMaxPayload: 2 << 20})
 	waitMessages(t, int64(len(script)), w)
 	if st := w.w.Stats(); st.DeadLettersDropped != 1 {
 		t.Errorf("dropped %d dead letters, want 1", st.DeadLettersDropped)

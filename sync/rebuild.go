@@ -14,6 +14,7 @@ import (
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 
 	twin "github.com/twingraph/twingraph"
+	"github.com/twingraph/twingraph/ingest"
 )
 
 // RebuildConfig configures Rebuild.
@@ -30,7 +31,7 @@ type RebuildConfig struct {
 	Events  twin.EventStore
 	// Limits must be the live workers' (Config.Limits), or the replay may
 	// refuse what they applied or the reverse.
-	Limits Limits
+	Limits ingest.Limits
 	// Until, when set, holds applied offsets keyed like twin.State.Offsets
 	// (LogPos.Key): a partition of the replayed log named here is replayed
 	// only up to and including its offset, the others up to the high
@@ -76,7 +77,7 @@ type Rebuilt struct {
 func (r *Rebuilt) IDs() []string { return slices.Sorted(maps.Keys(r.States)) }
 
 // Rebuild replays the topic from the earliest offset up to the high watermarks
-// it finds at start, through Decode and Transition, into fresh in-memory
+// it finds at start, through Decode and ingest.Transition, into fresh in-memory
 // states. It reads the partitions directly: no consumer group, no commits, so
 // the live workers are not disturbed.
 func Rebuild(ctx context.Context, cfg RebuildConfig) (*Rebuilt, error) {

@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	twin "github.com/twingraph/twingraph"
+	"github.com/twingraph/twingraph/ingest"
 )
 
 // Defaults of Config.
@@ -85,7 +86,7 @@ type Config struct {
 	BatchWait time.Duration
 	// Limits bound each telemetry message; zero fields take the defaults.
 	// Rebuild must be given the same, or it may judge records differently.
-	Limits Limits
+	Limits ingest.Limits
 	// DLQMaxPayload is how many bytes of a refused record's value its dead
 	// letter keeps (the rest is cut, see HeaderTruncated), so a dead letter
 	// always fits the dead-letter topic; DefaultDLQMaxPayload when <= 0.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -332,4 +333,13 @@ func (s *flakyEvents) AppendEvents(ctx context.Context, es []twin.Event) error {
 		return errDown
 	}
 	return s.EventStore.AppendEvents(ctx, es)
+}
+
+// codes is a JSON list of n distinct fault codes.
+func codes(n int) string {
+	l := make([]string, n)
+	for i := range l {
+		l[i] = fmt.Sprintf("%q", fmt.Sprintf("E%04d", i))
+	}
+	return "[" + strings.Join(l, ",") + "]"
 }

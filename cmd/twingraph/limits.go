@@ -4,6 +4,7 @@ import (
 	"flag"
 	"time"
 
+	"github.com/twingraph/twingraph/ingest"
 	twinsync "github.com/twingraph/twingraph/sync"
 )
 
@@ -23,9 +24,9 @@ type limitFlags struct {
 
 // registerDecode adds the flags that change how telemetry decodes (sync, dev, rebuild).
 func (l *limitFlags) registerDecode(fs *flag.FlagSet) {
-	fs.IntVar(&l.maxMessageBytes, "max-message-bytes", twinsync.DefaultMaxMessageBytes,
+	fs.IntVar(&l.maxMessageBytes, "max-message-bytes", ingest.DefaultMaxMessageBytes,
 		"refuse a larger telemetry message whole (dead letter too_large)")
-	fs.DurationVar(&l.maxClockSkew, "max-clock-skew", twinsync.DefaultMaxClockSkew,
+	fs.DurationVar(&l.maxClockSkew, "max-clock-skew", ingest.DefaultMaxClockSkew,
 		"refuse a sample dated more than this after its record was produced (dead letter bad_ts)")
 }
 
@@ -39,14 +40,14 @@ func (l *limitFlags) register(fs *flag.FlagSet) {
 }
 
 // limits checks the decode flags and returns them as sync limits.
-func (l *limitFlags) limits() (twinsync.Limits, error) {
+func (l *limitFlags) limits() (ingest.Limits, error) {
 	if l.maxMessageBytes < 1 {
-		return twinsync.Limits{}, usagef("--max-message-bytes must be at least 1")
+		return ingest.Limits{}, usagef("--max-message-bytes must be at least 1")
 	}
 	if l.maxClockSkew <= 0 {
-		return twinsync.Limits{}, usagef("--max-clock-skew must be above 0")
+		return ingest.Limits{}, usagef("--max-clock-skew must be above 0")
 	}
-	return twinsync.Limits{MaxMessageBytes: l.maxMessageBytes, MaxClockSkew: l.maxClockSkew}, nil
+	return ingest.Limits{MaxMessageBytes: l.maxMessageBytes, MaxClockSkew: l.maxClockSkew}, nil
 }
 
 // apply checks the flags and sets them on a worker's config.

@@ -1,4 +1,4 @@
-package sync_test
+package ingest_test
 
 import (
 	"math/rand/v2"
@@ -8,7 +8,7 @@ import (
 	"time"
 
 	twin "github.com/twingraph/twingraph"
-	twinsync "github.com/twingraph/twingraph/sync"
+	"github.com/twingraph/twingraph/ingest"
 )
 
 // randomLog returns n records (messages) of line telemetry: each record holds
@@ -105,7 +105,7 @@ func run(r *rand.Rand, typ *twin.AssetType, log [][]twin.Sample) (*twin.State, [
 		}
 		log = log[k:]
 		var evs []twin.Event
-		st, evs = twinsync.Transition(line, typ, st, batch)
+		st, evs = ingest.Transition(line, typ, st, batch)
 		events = append(events, evs...)
 	}
 	return st, events
@@ -133,7 +133,7 @@ func TestTransition_duplicatesAndRedeliveries(t *testing.T) {
 		}
 		// Re-consuming the whole clean log over its own final state changes nothing.
 		st, _ := run(r, typ, clean)
-		replayed, evs := twinsync.Transition(line, typ, st, slices.Concat(clean...))
+		replayed, evs := ingest.Transition(line, typ, st, slices.Concat(clean...))
 		if len(evs) != 0 || !reflect.DeepEqual(replayed, st) {
 			t.Fatalf("seed %d: replay of the whole log changed the state or emitted %q", seed, evStrings(evs))
 		}

@@ -1,4 +1,4 @@
-package sync_test
+package ingest_test
 
 import (
 	"fmt"
@@ -7,7 +7,7 @@ import (
 	"time"
 
 	twin "github.com/twingraph/twingraph"
-	twinsync "github.com/twingraph/twingraph/sync"
+	"github.com/twingraph/twingraph/ingest"
 )
 
 // benchSamples is a running line's stream: one message per second carrying
@@ -48,7 +48,7 @@ func BenchmarkTransition(b *testing.B) {
 			for i := range warm {
 				warm[i].Asset = bc.a.ID
 			}
-			st, _ := twinsync.Transition(bc.a, bc.typ, nil, warm)
+			st, _ := ingest.Transition(bc.a, bc.typ, nil, warm)
 			samples := benchSamples(100)
 			for i := range samples {
 				samples[i].Asset = bc.a.ID
@@ -56,7 +56,7 @@ func BenchmarkTransition(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for b.Loop() {
-				twinsync.Transition(bc.a, bc.typ, st, samples)
+				ingest.Transition(bc.a, bc.typ, st, samples)
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(samples)), "ns/sample")
 		})
@@ -84,7 +84,7 @@ func BenchmarkDecode(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(msg)))
 			for b.Loop() {
-				if _, r := twinsync.Decode(m, msg); len(r) != 0 {
+				if _, r := ingest.Decode(m, msg); len(r) != 0 {
 					b.Fatal(r)
 				}
 			}

@@ -1,4 +1,4 @@
-package sync_test
+package ingest_test
 
 import (
 	"fmt"
@@ -11,7 +11,7 @@ import (
 	twin "github.com/twingraph/twingraph"
 	"github.com/twingraph/twingraph/examples"
 	"github.com/twingraph/twingraph/hierarchy"
-	twinsync "github.com/twingraph/twingraph/sync"
+	"github.com/twingraph/twingraph/ingest"
 )
 
 const line3 = "plant/jkt1/packaging/line3"
@@ -72,7 +72,7 @@ func TestDecode_rejects(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			samples, rejects := twinsync.Decode(m, []byte(c.msg))
+			samples, rejects := ingest.Decode(m, []byte(c.msg))
 			if len(samples) != 0 || len(rejects) != 1 {
 				t.Fatalf("samples %v rejects %v", samples, rejects)
 			}
@@ -132,7 +132,7 @@ func TestDecode_good(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			samples, rejects := twinsync.Decode(m, []byte(c.msg))
+			samples, rejects := ingest.Decode(m, []byte(c.msg))
 			if len(rejects) != 0 || len(samples) != 1 {
 				t.Fatalf("samples %v rejects %v", samples, rejects)
 			}
@@ -163,7 +163,7 @@ func TestDecode_array(t *testing.T) {
 	  {"device":"plc-17","tag":"900","value":218,"ts":"2026-11-24T06:00:00Z"},
 	  {"asset":"` + line3 + `","signal":"speed_units_per_min","value":"fast","ts":1}
 	]`
-	samples, rejects := twinsync.Decode(m, []byte(msg))
+	samples, rejects := ingest.Decode(m, []byte(msg))
 	if len(samples) != 2 || samples[0].Signal != "power_on" || samples[1].Signal != "speed_units_per_min" {
 		t.Fatalf("samples %+v", samples)
 	}
@@ -181,10 +181,10 @@ func TestDecode_array(t *testing.T) {
 	}
 
 	// An array that is not JSON at all is one reject.
-	if s, r := twinsync.Decode(m, []byte(`[{"asset":`)); len(s) != 0 || len(r) != 1 || !strings.HasPrefix(r[0].Reason, "bad_json") {
+	if s, r := ingest.Decode(m, []byte(`[{"asset":`)); len(s) != 0 || len(r) != 1 || !strings.HasPrefix(r[0].Reason, "bad_json") {
 		t.Fatalf("broken array: %v %v", s, r)
 	}
-	if s, r := twinsync.Decode(m, []byte(` [] `)); len(s) != 0 || len(r) != 0 {
+	if s, r := ingest.Decode(m, []byte(` [] `)); len(s) != 0 || len(r) != 0 {
 		t.Fatalf("empty array: %v %v", s, r)
 	}
 }
@@ -192,7 +192,7 @@ func TestDecode_array(t *testing.T) {
 func TestDecode_longNamesAreCut(t *testing.T) {
 	m := mustPlant(t)
 	long := strings.Repeat("é", 500)
-	_, r := twinsync.Decode(m, []byte(`{"asset":"`+long+`","signal":"x","value":1,"ts":1}`))
+	_, r := ingest.Decode(m, []byte(`{"asset":"`+long+`","signal":"x","value":1,"ts":1}`))
 	if len(r) != 1 || len(r[0].Reason) > 200 {
 		t.Fatalf("reasons %+v", r)
 	}
@@ -217,20 +217,20 @@ func TestDecodeAt_limits(t *testing.T) {
 	cases := []struct {
 		name string
 		msg  string
-		lim  twinsync.Limits
+		lim  ingest.Limits
 		code string // "" when the message decodes
 	}{
-		{"ts at the skew bound", at(5 * time.Minute), twinsync.Limits{}, ""},
-		{"ts just past the skew bound", at(5*time.Minute + time.Millisecond), twinsync.Limits{}, "bad_ts"},
-		{"ts past a smaller skew", at(2 * time.Minute), twinsync.Limits{MaxClockSkew: time.Minute}, "bad_ts"},
-		{"old ts", at(-24 * time.Hour), twinsync.Limits{}, ""},
-		{"message at the size bound", big, twinsync.Limits{MaxMessageBytes: len(big)}, ""},
-		{"message past the size bound", big, twinsync.Limits{MaxMessageBytes: len(big) - 1}, "too_large"},
-		{"message past the default size bound", `"` + strings.Repeat("x", twinsync.DefaultMaxMessageBytes) + `"`, twinsync.Limits{}, "too_large"},
+		{"ts at the skew bound", at(5 * time.Minute), ingest.Limits{}, ""},
+		{"ts just past the skew bound", at(5*time.Minute + time.Millisecond), ingest.Limits{}, "bad_ts"},
+		{"ts past a smaller skew", at(2 * time.Minute), ingest.Limits{MaxClockSkew: time.Minute}, "bad_ts"},
+		{"old ts", at(-24 * time.Hour), ingest.Limits{}, ""},
+		{"message at the size bound", big, ingest.Limits{MaxMessageBytes: len(big)}, ""},
+		{"message past the size bound", big, ingest.Limits{MaxMessageBytes: len(big) - 1}, "too_large"},
+		{"message past the default size bound", `"` + strings.Repeat("x", ingest.DefaultMaxMessageBytes) + `"`, ingest.Limits{}, "too_large"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			samples, rejects := twinsync.DecodeAt(m, []byte(c.msg), produced, c.lim)
+			samples, rejects := ingest.DecodeAt(m, []byte(c.msg), produced, c.lim)
 			if c.code == "" {
 				if len(rejects) != 0 || len(samples) == 0 {
 					t.Fatalf("samples %d rejects %v", len(samples), rejects)
@@ -278,7 +278,7 @@ assets:
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			samples, rejects := twinsync.Decode(m, []byte(c.msg))
+			samples, rejects := ingest.Decode(m, []byte(c.msg))
 			if c.ok != (len(samples) == 1 && len(rejects) == 0) {
 				t.Fatalf("samples %v rejects %v, want ok=%v", samples, rejects, c.ok)
 			}
@@ -306,9 +306,9 @@ func FuzzDecode(f *testing.F) {
 	}
 	// Small bounds, so that the fuzzer reaches them.
 	produced := time.Date(2026, 11, 24, 6, 0, 0, 0, time.UTC)
-	lim := twinsync.Limits{MaxMessageBytes: 4096, MaxClockSkew: time.Minute}
+	lim := ingest.Limits{MaxMessageBytes: 4096, MaxClockSkew: time.Minute}
 	f.Fuzz(func(t *testing.T, msg []byte) {
-		samples, rejects := twinsync.DecodeAt(m, msg, produced, lim)
+		samples, rejects := ingest.DecodeAt(m, msg, produced, lim)
 		if len(msg) > lim.MaxMessageBytes && (len(samples) != 0 || len(rejects) != 1 || !strings.HasPrefix(rejects[0].Reason, "too_large: ")) {
 			t.Fatalf("oversize message: %d samples, rejects %v", len(samples), rejects)
 		}
@@ -415,7 +415,7 @@ func TestDecode_rawKinds(t *testing.T) {
 		for rawName, w := range byRaw {
 			t.Run(tag+"/"+rawName, func(t *testing.T) {
 				msg := `{"device":"d","tag":"` + tag + `","value":` + raws[rawName] + `,"ts":1795500000123}`
-				samples, rejects := twinsync.Decode(m, []byte(msg))
+				samples, rejects := ingest.Decode(m, []byte(msg))
 				if w.value.IsZero() {
 					if len(samples) != 0 || len(rejects) != 1 || !strings.HasPrefix(rejects[0].Reason, "wrong_type: ") {
 						t.Fatalf("samples %+v rejects %+v, want one wrong_type", samples, rejects)
@@ -438,7 +438,7 @@ func TestDecode_rawKinds(t *testing.T) {
 // out of range.
 func TestDecode_rawBoolOnScaledTag(t *testing.T) {
 	m := mustPlant(t)
-	samples, rejects := twinsync.Decode(m, []byte(`{"device":"rio-3","tag":"AI1","value":true,"ts":1795500000123}`))
+	samples, rejects := ingest.Decode(m, []byte(`{"device":"rio-3","tag":"AI1","value":true,"ts":1795500000123}`))
 	if len(rejects) != 0 || len(samples) != 1 {
 		t.Fatalf("samples %+v rejects %+v", samples, rejects)
 	}

@@ -1,4 +1,4 @@
-package sync_test
+package ingest_test
 
 import (
 	"fmt"
@@ -9,7 +9,7 @@ import (
 	"time"
 
 	twin "github.com/twingraph/twingraph"
-	twinsync "github.com/twingraph/twingraph/sync"
+	"github.com/twingraph/twingraph/ingest"
 )
 
 // t0 is 13:00 in Jakarta (UTC+7); test times are seconds after it.
@@ -317,10 +317,10 @@ func TestTransition(t *testing.T) {
 			if c.noRules {
 				typ.ModeRules = nil
 			}
-			st, _ := twinsync.Transition(line, typ, nil, c.before)
+			st, _ := ingest.Transition(line, typ, nil, c.before)
 			keep := st.Clone()
 			in := cloneSamples(c.in)
-			got, events := twinsync.Transition(line, typ, st, c.in)
+			got, events := ingest.Transition(line, typ, st, c.in)
 
 			if !reflect.DeepEqual(st, keep) {
 				t.Errorf("input state mutated:\n got %+v\nwant %+v", st, keep)
@@ -431,12 +431,12 @@ func TestTransition_pendingModeThenSilence(t *testing.T) {
 	s := func(ts time.Time, signal string, v twin.Value) twin.Sample {
 		return twin.Sample{Asset: a.ID, Signal: signal, TS: ts, Value: v, Quality: twin.QualityGood}
 	}
-	st, evs := twinsync.Transition(a, typ, nil, []twin.Sample{
+	st, evs := ingest.Transition(a, typ, nil, []twin.Sample{
 		s(clock(10, 0), "power_on", twin.Bool(true)), s(clock(10, 0), "flow_kg_h", twin.Number(1200))})
 	if st.Mode != twin.ModeRunning || len(evs) != 1 {
 		t.Fatalf("start: %s %v", st.Mode, evStrings(evs))
 	}
-	st, evs = twinsync.Transition(a, typ, st, []twin.Sample{s(clock(10, 30), "flow_kg_h", twin.Number(0))})
+	st, evs = ingest.Transition(a, typ, st, []twin.Sample{s(clock(10, 30), "flow_kg_h", twin.Number(0))})
 	if len(evs) != 0 || st.PendingMode != twin.ModeIdle {
 		t.Fatalf("stop: pending %q events %v", st.PendingMode, evStrings(evs))
 	}
@@ -453,7 +453,7 @@ func TestTransition_pendingModeThenSilence(t *testing.T) {
 		t.Fatalf("ModeAt within the debounce = %s", mode)
 	}
 
-	next, evs := twinsync.Transition(a, typ, st, []twin.Sample{s(clock(12, 25), "flow_kg_h", twin.Number(0))})
+	next, evs := ingest.Transition(a, typ, st, []twin.Sample{s(clock(12, 25), "flow_kg_h", twin.Number(0))})
 	if got := evStrings(evs); len(evs) != 1 || evs[0].Kind != twin.EventModeChanged || !evs[0].TS.Equal(clock(10, 30)) ||
 		evs[0].ToMode != twin.ModeIdle || evs[0].DurationSeconds == nil || *evs[0].DurationSeconds != 1800 {
 		t.Fatalf("next sample: events %v, want RUNNING>IDLE at 10:30 after 1800 s", got)

@@ -1,8 +1,4 @@
-// Package sync keeps asset states in step with the telemetry log: it decodes
-// messages, maps raw tags onto curated signals, applies samples to states with
-// a pure transition function, and (in the worker) writes the results to the
-// stores with an exactly-once effect.
-package sync
+package ingest
 
 import (
 	"slices"

@@ -1,4 +1,4 @@
-package sync
+package ingest
 
 import (
 	"bytes"
@@ -361,6 +361,10 @@ func jsonError(err error) string {
 func quote(s string) string {
 	return strconv.Quote(shorten(s, 80))
 }
+
+// ShortReason is the reason cut to at most n bytes plus an ellipsis (never
+// inside a UTF-8 sequence), for places that bound it, such as a header.
+func (r Reject) ShortReason(n int) string { return shorten(r.Reason, n) }
 
 // shorten cuts s to at most n bytes plus an ellipsis, never inside a UTF-8 sequence.
 func shorten(s string, n int) string {

@@ -1,4 +1,4 @@
-package sync_test
+package ingest_test
 
 import (
 	"fmt"
@@ -9,7 +9,7 @@ import (
 	"time"
 
 	twin "github.com/twingraph/twingraph"
-	twinsync "github.com/twingraph/twingraph/sync"
+	"github.com/twingraph/twingraph/ingest"
 )
 
 // TestTransition_plantLine3 runs a scripted morning of the demo plant's line 3
@@ -42,7 +42,7 @@ func TestTransition_plantLine3(t *testing.T) {
 	offset := int64(0)
 	produce := func() {
 		for _, msg := range script {
-			samples, rejects := twinsync.Decode(m, []byte(msg))
+			samples, rejects := ingest.Decode(m, []byte(msg))
 			if len(rejects) > 0 {
 				t.Fatalf("%s: %v", msg, rejects)
 			}
@@ -51,7 +51,7 @@ func TestTransition_plantLine3(t *testing.T) {
 			}
 			offset++
 			var evs []twin.Event
-			st, evs = twinsync.Transition(a, typ, st, samples)
+			st, evs = ingest.Transition(a, typ, st, samples)
 			events = append(events, evs...)
 		}
 	}
