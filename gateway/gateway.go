@@ -284,21 +284,34 @@ func graphqlMethods(next http.Handler) http.Handler {
 }
 
 // graphqlDeny answers a GraphQL request without a valid token: 401 with a
-// GraphQL-shaped FORBIDDEN error.
+// GraphQL-shaped FORBIDDEN error, or 503 UNAVAILABLE (see denial).
 func graphqlDeny(w http.ResponseWriter, r *http.Request, err error) {
+	code, status := denial(err)
 	body, _ := json.Marshal(map[string]any{
-		"errors": []map[string]any{{"message": twin.ErrorMessage(err), "extensions": map[string]string{"code": twin.EFORBIDDEN}}},
+		"errors": []map[string]any{{"message": twin.ErrorMessage(err), "extensions": map[string]string{"code": code}}},
 		"data":   nil,
 	})
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusUnauthorized)
+	w.WriteHeader(status)
 	w.Write(append(body, '\n'))
 }
 
-// restDeny answers a REST request without a valid token: 401 FORBIDDEN.
+// restDeny answers a REST request without a valid token: 401 FORBIDDEN, or
+// 503 UNAVAILABLE when the credential could not be checked.
 func (g *gateway) restDeny(w http.ResponseWriter, r *http.Request, err error) {
-	g.writeError(w, r, err, http.StatusUnauthorized)
+	_, status := denial(err)
+	g.writeError(w, r, err, status)
+}
+
+// denial is the code and status of a refused credential: 503 UNAVAILABLE
+// when it could not be checked (the API-key store is unreachable), so the
+// client retries instead of discarding its key; 401 FORBIDDEN otherwise.
+func denial(err error) (code string, status int) {
+	if twin.ErrorCode(err) == twin.EUNAVAILABLE {
+		return twin.EUNAVAILABLE, http.StatusServiceUnavailable
+	}
+	return twin.EFORBIDDEN, http.StatusUnauthorized
 }
 
 func unavailable(msg string) http.Handler {
