@@ -50,23 +50,13 @@ func (w *Worker) commitNow() {
 		// partitions' next owner replays from the last commit).
 		w.logger.Warn("commit offsets", "err", err)
 		w.commitMu.Lock()
-		if w.toCommit == nil {
-			w.toCommit = map[int32]int64{}
-		}
-		for p, off := range next {
-			w.toCommit[p] = max(w.toCommit[p], off)
-		}
+		w.toCommit = raiseOffsets(w.toCommit, next)
 		w.commitMu.Unlock()
 		return
 	}
 	w.m.commits.Inc()
 	w.commitMu.Lock()
-	if w.committed == nil {
-		w.committed = map[int32]int64{}
-	}
-	for p, off := range next {
-		w.committed[p] = max(w.committed[p], off)
-	}
+	w.committed = raiseOffsets(w.committed, next)
 	w.commitMu.Unlock()
 	for p, off := range next {
 		w.setLag(p, off)
@@ -83,4 +73,16 @@ func (w *Worker) setLag(p int32, committed int64) {
 			w.m.lagSeconds.WithLabelValues(partLabel(p)).Set(0) // caught up; watch sets it otherwise
 		}
 	}
+}
+
+// raiseOffsets raises each partition's offset in dst to the one in next,
+// where next is further, and returns dst (made when nil).
+func raiseOffsets(dst, next map[int32]int64) map[int32]int64 {
+	if dst == nil {
+		dst = make(map[int32]int64, len(next))
+	}
+	for p, off := range next {
+		dst[p] = max(dst[p], off)
+	}
+	return dst
 }

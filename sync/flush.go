@@ -79,12 +79,7 @@ func (w *Worker) runJob(j *job) {
 
 	w.setFlushErr(nil)
 	w.commitMu.Lock()
-	if w.toCommit == nil {
-		w.toCommit = map[int32]int64{}
-	}
-	for p, off := range res.next {
-		w.toCommit[p] = max(w.toCommit[p], off)
-	}
+	w.toCommit = raiseOffsets(w.toCommit, res.next)
 	due := time.Since(w.lastCommit) >= commitInterval
 	w.commitMu.Unlock()
 	if due {

@@ -238,30 +238,23 @@ func (m *Main) gatewayConfig() gateway.Config {
 		Help: "Subscribers dropped because they could not keep up.",
 	})
 	m.Registry.MustRegister(dropped)
-	gl := m.GraphQLLimits
-	gql := resolvers.New(resolvers.Config{
-		Model: m.Model, States: m.States, History: m.History, Events: m.Events, Bus: m.Bus,
-		Logger: m.Logger, OnSlowSubscriber: dropped.Inc, MaxPageSize: m.MaxPageSize, Auth: m.Auth,
-		StoreTimeout: m.StoreTimeout, RevealOutOfScope: m.RevealOutOfScope,
-		Tracing: m.Tracing, Registerer: m.Registry, ComplexityLimit: gl.ComplexityLimit,
-		MaxTokens: gl.MaxTokens, MaxDepth: gl.MaxDepth, MaxFields: gl.MaxFields, MaxAliases: gl.MaxAliases,
-		MaxFragmentSpreads: gl.MaxFragmentSpreads, MaxVariableValues: gl.MaxVariableValues,
-		QueryTimeout: gl.QueryTimeout, InitTimeout: gl.InitTimeout,
-		MaxSubscriptionsPerConnection: gl.MaxSubscriptionsPerConnection, MaxSubscriptions: gl.MaxSubscriptions,
-		MaxStreams:       gl.MaxStreams,
-		PersistedQueries: m.PersistedQueries, OnlyPersisted: m.OnlyPersisted,
-	})
+	// The limit configs carry only their limit fields: the wiring is added
+	// here, so a new limit needs no line of its own.
+	rc := m.GraphQLLimits
+	rc.Model, rc.States, rc.History, rc.Events, rc.Bus = m.Model, m.States, m.History, m.Events, m.Bus
+	rc.Logger, rc.OnSlowSubscriber, rc.MaxPageSize, rc.Auth = m.Logger, dropped.Inc, m.MaxPageSize, m.Auth
+	rc.StoreTimeout, rc.RevealOutOfScope = m.StoreTimeout, m.RevealOutOfScope
+	rc.Tracing, rc.Registerer = m.Tracing, m.Registry
+	rc.PersistedQueries, rc.OnlyPersisted = m.PersistedQueries, m.OnlyPersisted
+	gql := resolvers.New(rc)
 	m.closers = append(m.closers, gql.Close)
-	hl := m.HTTPLimits
-	return gateway.Config{
-		Model: m.Model, States: m.States, History: m.History, Events: m.Events,
-		GraphQL: gql, Ready: m.Ready, Logger: m.Logger, Registerer: m.Registry, MaxPageSize: m.MaxPageSize,
-		Metrics: promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}), Auth: m.Auth,
-		StoreTimeout: m.StoreTimeout, RevealOutOfScope: m.RevealOutOfScope,
-		Tracing: m.Tracing, CORSOrigins: m.CORSOrigins,
-		MaxBodyBytes: hl.MaxBodyBytes, BodyReadTimeout: hl.BodyReadTimeout,
-		ReadHeaderTimeout: hl.ReadHeaderTimeout, IdleTimeout: hl.IdleTimeout,
-	}
+	gc := m.HTTPLimits
+	gc.Model, gc.States, gc.History, gc.Events = m.Model, m.States, m.History, m.Events
+	gc.GraphQL, gc.Ready, gc.Logger, gc.Registerer, gc.MaxPageSize = gql, m.Ready, m.Logger, m.Registry, m.MaxPageSize
+	gc.Metrics, gc.Auth = promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}), m.Auth
+	gc.StoreTimeout, gc.RevealOutOfScope = m.StoreTimeout, m.RevealOutOfScope
+	gc.Tracing, gc.CORSOrigins = m.Tracing, m.CORSOrigins
+	return gc
 }
 
 // gatewayFlags are the flags of the commands that serve the gateway (dev and
