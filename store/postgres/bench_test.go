@@ -4,12 +4,15 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"golang.org/x/sync/errgroup"
 
 	twin "github.com/twingraph/twingraph"
+	"github.com/twingraph/twingraph/store/postgres"
 )
 
 // benchRows makes n samples of 10 series, one per second per series, starting
@@ -109,12 +112,36 @@ func BenchmarkAppendSamples_Plant(b *testing.B) {
 	if err := s.AppendSamples(ctx, next()); err != nil {
 		b.Fatal(err)
 	}
-	for b.Loop() {
-		if err := s.AppendSamples(ctx, next()); err != nil {
-			b.Fatal(err)
+	b.Run("store", func(b *testing.B) {
+		for b.Loop() {
+			if err := s.AppendSamples(ctx, next()); err != nil {
+				b.Fatal(err)
+			}
 		}
-	}
-	b.ReportMetric(float64(b.N*perFlush)/b.Elapsed().Seconds(), "rows/s")
+		b.ReportMetric(float64(b.N*perFlush)/b.Elapsed().Seconds(), "rows/s")
+	})
+	// Baseline: the raw insert alone (no rollups) on as many connections.
+	b.Run("raw-insert", func(b *testing.B) {
+		for b.Loop() {
+			rows := next()
+			slices.SortFunc(rows, func(x, y twin.Sample) int { return strings.Compare(x.Asset, y.Asset) })
+			var g errgroup.Group
+			part := len(rows) / postgres.DefaultWriters
+			for w := range postgres.DefaultWriters {
+				cols := columns(rows[w*part : (w+1)*part])
+				g.Go(func() error {
+					_, err := s.Pool().Exec(ctx, `INSERT INTO samples (asset, signal, ts, kind, num, txt, good)
+						SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::float8[], $6::text[], $7::bool[])
+						ON CONFLICT (asset, signal, ts) DO NOTHING`, cols...)
+					return err
+				})
+			}
+			if err := g.Wait(); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.N*perFlush)/b.Elapsed().Seconds(), "rows/s")
+	})
 }
 
 func columns(rows []twin.Sample) []any {

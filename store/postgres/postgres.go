@@ -76,6 +76,14 @@ type Options struct {
 	// on its own connection with its own share of the assets; 0 means
 	// DefaultWriters. The pool's size caps it too (PGlite: 1).
 	Writers int
+	// RollupLateness (plain PostgreSQL) is how long behind the newest sample
+	// time the rollup tiers stay open; a sample older than that when it
+	// arrives updates the tiers in its own insert (exact, but slower). 0
+	// means DefaultRollupLateness.
+	RollupLateness time.Duration
+	// RollupEvery (plain PostgreSQL) is how often a process writing samples
+	// materialises the rollup tiers; 0 means DefaultRollupEvery.
+	RollupEvery time.Duration
 	// Logger logs refreshes and retries; nil means no logging.
 	Logger *slog.Logger
 }
@@ -93,6 +101,8 @@ type Store struct {
 	parts   map[string]bool // monthly partitions known to exist (plain path)
 	// lastSweep is when expired partitions were last dropped (plain path).
 	lastSweep time.Time
+
+	materializerState // rollup watermarks (plain path)
 }
 
 var (
@@ -119,6 +129,12 @@ func Open(ctx context.Context, url string, opt Options) (*Store, error) {
 	}
 	if opt.Writers <= 0 {
 		opt.Writers = DefaultWriters
+	}
+	if opt.RollupLateness <= 0 {
+		opt.RollupLateness = DefaultRollupLateness
+	}
+	if opt.RollupEvery <= 0 {
+		opt.RollupEvery = DefaultRollupEvery
 	}
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {

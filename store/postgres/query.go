@@ -168,8 +168,11 @@ func aggExpr(a twin.Agg, raw, identity bool) string {
 
 // groupSQL builds the statement of one group. Parameters: $1 assets, $2
 // metrics, $3 from, $4 to, then $5 the interval (fixed buckets) or the zone
-// name (day buckets).
-func groupSQL(q twin.HistoryQuery, p plan, single bool) string {
+// name (day buckets), then the watermarks a plain-path tier read needs (live:
+// the rollup watermarks, nil on TimescaleDB, whose aggregates answer past
+// their watermark themselves). It returns the statement and the extra
+// parameters it refers to after $5.
+func groupSQL(q twin.HistoryQuery, p plan, single bool, live *marks) (string, []any) {
 	var b strings.Builder
 	pairs := `unnest($1::text[], $2::text[]) WITH ORDINALITY AS q(asset, signal, i)`
 	if single {
@@ -182,12 +185,27 @@ func groupSQL(q twin.HistoryQuery, p plan, single bool) string {
 			JOIN samples t ON t.asset = q.asset AND t.signal = q.signal
 			 AND t.ts >= $3 AND t.ts < $4 AND t.good AND t.num IS NOT NULL
 			ORDER BY q.i, t.ts`, pairs)
-		return b.String()
+		return b.String(), nil
 	}
-	table, col := "samples", "ts"
-	where := "AND t.good AND t.num IS NOT NULL"
+	source := fmt.Sprintf("%s JOIN samples t ON t.asset = q.asset AND t.signal = q.signal AND t.ts >= $3 AND t.ts < $4 AND t.good AND t.num IS NOT NULL", pairs)
+	col, iCol := "ts", "q.i"
+	var extra []any
+	alone := true
 	if p.tier != nil {
-		table, col, where = p.tier.table, "bucket", ""
+		source = fmt.Sprintf("%s JOIN %s t ON t.asset = q.asset AND t.signal = q.signal AND t.bucket >= $3 AND t.bucket < $4", pairs, p.tier.table)
+		col = "bucket"
+		if live != nil {
+			param := func(t time.Time) string {
+				extra = append(extra, t)
+				return fmt.Sprintf("$%d::timestamptz", 5+len(extra))
+			}
+			// Grouped even where one tier row is one bucket: the finer
+			// parts need it, and $5 must be referred to.
+			alone = false
+			source = liveSource(slices.Index(tiers, *p.tier), *live, q.From, q.To, pairs, param)
+			source = "(" + source + ") AS t(i, bucket, count, sum, min, max, first, first_ts, last, last_ts)"
+			iCol = "t.i"
+		}
 	}
 	var bucket string
 	identity := false
@@ -196,24 +214,21 @@ func groupSQL(q twin.HistoryQuery, p plan, single bool) string {
 		// Local date, floored to n days since 1970-01-01, back to the zone's midnight.
 		bucket = fmt.Sprintf(`((DATE '1970-01-01' + ((((t.%[1]s AT TIME ZONE $5)::date - DATE '1970-01-01') / %[2]d) * %[2]d))::timestamp AT TIME ZONE $5)`, col, p.days)
 		if p.days == 1 && p.tier != nil && p.tier.width == day && p.loc == time.UTC {
-			identity = true
+			identity = alone
 		}
 	default:
 		bucket = fmt.Sprintf(`date_bin($5::interval, t.%s, TIMESTAMPTZ '1970-01-01 00:00:00+00')`, col)
 		if p.tier != nil && p.tier.width == q.Interval {
-			identity = true
+			identity = alone
 		}
 	}
 	if identity {
-		fmt.Fprintf(&b, `SELECT q.i, t.bucket, %s FROM %s
-			JOIN %s t ON t.asset = q.asset AND t.signal = q.signal AND t.bucket >= $3 AND t.bucket < $4
-			ORDER BY q.i, t.bucket`, aggExpr(q.Agg, false, true), pairs, table)
-		return b.String()
+		fmt.Fprintf(&b, `SELECT %s, t.bucket, %s FROM %s ORDER BY 1, 2`, iCol, aggExpr(q.Agg, false, true), source)
+		return b.String(), extra
 	}
-	fmt.Fprintf(&b, `SELECT q.i, %[1]s AS b, %[2]s FROM %[3]s
-		JOIN %[4]s t ON t.asset = q.asset AND t.signal = q.signal AND t.%[5]s >= $3 AND t.%[5]s < $4 %[6]s
-		GROUP BY 1, 2 ORDER BY 1, 2`, bucket, aggExpr(q.Agg, p.tier == nil, false), pairs, table, col, where)
-	return b.String()
+	fmt.Fprintf(&b, `SELECT %s, %s AS b, %s FROM %s GROUP BY 1, 2 ORDER BY 1, 2`,
+		iCol, bucket, aggExpr(q.Agg, p.tier == nil, false), source)
+	return b.String(), extra
 }
 
 func (s *Store) queryGroup(ctx context.Context, queries []twin.HistoryQuery, p plan, idx []int, out []twin.Series) error {
@@ -227,7 +242,15 @@ func (s *Store) queryGroup(ctx context.Context, queries []twin.HistoryQuery, p p
 	if len(idx) == 1 {
 		args[0], args[1] = assets[0], metrics[0]
 	}
-	sqlText := groupSQL(q0, p, len(idx) == 1)
+	var live *marks
+	if p.tier != nil && s.getFlavour() == flavourPostgres {
+		m, err := s.queryMarks(ctx)
+		if err != nil {
+			return err
+		}
+		live = &m
+	}
+	sqlText, extra := groupSQL(q0, p, len(idx) == 1, live)
 	if strings.Contains(sqlText, "$5") {
 		if p.days > 0 {
 			args = append(args, p.loc.String())
@@ -235,6 +258,7 @@ func (s *Store) queryGroup(ctx context.Context, queries []twin.HistoryQuery, p p
 			args = append(args, q0.Interval)
 		}
 	}
+	args = append(args, extra...) // $6 on: grouped reads always use $5
 	if q0.Interval == 0 {
 		// Cap raw rows like buckets: one more than allowed per series tells
 		// the caller to ask for an interval.

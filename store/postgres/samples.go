@@ -77,9 +77,12 @@ func toRow(sm *twin.Sample) row {
 // signal, ts): INSERT ... ON CONFLICT DO NOTHING from arrays (one statement per
 // Options.BatchRows rows). Timestamps are stored to the microsecond.
 //
-// Plain PostgreSQL: the same statement upserts the rollup tables from the rows
-// the insert actually added (its RETURNING), so a replay never counts twice and
-// a late sample is in every tier when the call returns.
+// Plain PostgreSQL: the rollup tables are materialised behind watermarks in
+// bulk (see rollup.go), after calls like this one, in the background. A
+// sample behind a watermark (late) is upserted into those tiers by the same
+// statement as its insert, from the rows the insert actually added (its
+// RETURNING), so a replay never counts twice and a late sample is in every
+// tier when the call returns; reads add what lies past the watermarks.
 //
 // TimescaleDB: buckets newer than an aggregate's watermark are computed at
 // query time (real-time aggregation); when the batch added a sample older than
@@ -159,6 +162,9 @@ func (s *Store) appendSamples(ctx context.Context, samples []twin.Sample, retrie
 	if err != nil {
 		return internal("append samples", err)
 	}
+	if f == flavourPostgres {
+		s.maybeMaterialize()
+	}
 	if f == flavourPostgres && s.opt.Retention > 0 {
 		s.mu.Lock()
 		due := time.Since(s.lastSweep) >= sweepEvery
@@ -213,14 +219,22 @@ func splitByAsset(rows []row, n int) [][]row {
 
 // insertRows writes rows in one transaction, Options.BatchRows per
 // statement, retrying deadlocks and serialisation failures. It returns the
-// time range of the rows the inserts added (zero when none).
+// time range of the rows the inserts added (zero when none; Timescale path).
 func (s *Store) insertRows(ctx context.Context, f flavour, rows []row) (minTS, maxTS time.Time, err error) {
 	err = s.retry(ctx, func() error {
 		minTS, maxTS = time.Time{}, time.Time{}
 		return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			var m *marks
+			if f == flavourPostgres {
+				got, err := lockMarks(ctx, tx)
+				if err != nil {
+					return err
+				}
+				m = &got
+			}
 			for start := 0; start < len(rows); start += s.opt.BatchRows {
 				chunk := rows[start:min(start+s.opt.BatchRows, len(rows))]
-				lo, hi, err := insertChunk(ctx, tx, f, chunk)
+				lo, hi, err := insertChunk(ctx, tx, m, chunk)
 				if err != nil {
 					return err
 				}
@@ -234,6 +248,11 @@ func (s *Store) insertRows(ctx context.Context, f flavour, rows []row) (minTS, m
 			return nil
 		})
 	})
+	if err == nil && f == flavourPostgres {
+		for _, r := range rows {
+			s.noteNewest(r.ts)
+		}
+	}
 	return minTS, maxTS, err
 }
 
@@ -260,63 +279,34 @@ const insertSQL = `INSERT INTO samples (asset, signal, ts, kind, num, txt, good)
 	ON CONFLICT (asset, signal, ts) DO NOTHING
 	RETURNING asset, signal, ts, num, good`
 
-// rollupSQL builds the plain-path statement: the insert; the inserted rows
-// aggregated per minute; each coarser tier aggregated from the tier below it
-// (a batch's minutes, not its rows, so the tiers above cost little); each
-// tier's aggregates upserted into its table; and the time range inserted.
-var rollupSQL = func() string {
-	var b strings.Builder
-	b.WriteString("WITH ins AS (" + insertSQL + ")")
-	fmt.Fprintf(&b, `,
-d_%[1]s AS (
-	SELECT asset, signal, date_bin('%[2]s', ts, TIMESTAMPTZ '1970-01-01 00:00:00+00') AS bucket,
-	       count(*) AS count, sum(num) AS sum, min(num) AS min, max(num) AS max,
-	       (array_agg(num ORDER BY ts))[1] AS first, min(ts) AS first_ts,
-	       (array_agg(num ORDER BY ts DESC))[1] AS last, max(ts) AS last_ts
-	FROM ins WHERE good AND num IS NOT NULL GROUP BY 1, 2, 3)`, tiers[0].table, tiers[0].sql)
-	for i, t := range tiers[1:] {
-		fmt.Fprintf(&b, `,
-d_%[1]s AS (
-	SELECT asset, signal, date_bin('%[2]s', bucket, TIMESTAMPTZ '1970-01-01 00:00:00+00') AS bucket,
-	       sum(count) AS count, sum(sum) AS sum, min(min) AS min, max(max) AS max,
-	       (array_agg(first ORDER BY first_ts))[1] AS first, min(first_ts) AS first_ts,
-	       (array_agg(last ORDER BY last_ts DESC))[1] AS last, max(last_ts) AS last_ts
-	FROM d_%[3]s GROUP BY 1, 2, 3)`, t.table, t.sql, tiers[i].table)
-	}
-	for _, t := range tiers {
-		fmt.Fprintf(&b, `,
-up_%[1]s AS (
-	INSERT INTO %[1]s AS t (asset, signal, bucket, count, sum, min, max, first, first_ts, last, last_ts)
-	SELECT * FROM d_%[1]s ORDER BY 1, 2, 3
-	ON CONFLICT (asset, signal, bucket) DO UPDATE SET
-	    count = t.count + excluded.count,
-	    sum = t.sum + excluded.sum,
-	    min = least(t.min, excluded.min),
-	    max = greatest(t.max, excluded.max),
-	    first = CASE WHEN excluded.first_ts < t.first_ts THEN excluded.first ELSE t.first END,
-	    first_ts = least(t.first_ts, excluded.first_ts),
-	    last = CASE WHEN excluded.last_ts > t.last_ts THEN excluded.last ELSE t.last END,
-	    last_ts = greatest(t.last_ts, excluded.last_ts)
-	RETURNING 1)`, t.table)
-	}
-	b.WriteString("\nSELECT min(ts), max(ts) FROM ins")
-	return b.String()
-}()
-
 const timescaleSQL = "WITH ins AS (" + insertSQL + ") SELECT min(ts), max(ts) FROM ins"
 
-func insertChunk(ctx context.Context, tx pgx.Tx, f flavour, rows []row) (lo, hi *time.Time, err error) {
+// onTimeSQL is the plain-path insert of a chunk whose samples all lie past
+// every rollup watermark: the materialiser aggregates them later.
+const onTimeSQL = `INSERT INTO samples (asset, signal, ts, kind, num, txt, good)
+	SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::float8[], $6::text[], $7::bool[])
+	ON CONFLICT (asset, signal, ts) DO NOTHING`
+
+// insertChunk inserts rows; m holds the rollup watermarks on the plain path
+// (nil on TimescaleDB), where a chunk with a sample behind the finest
+// watermark also updates the tiers it lies behind.
+func insertChunk(ctx context.Context, tx pgx.Tx, m *marks, rows []row) (lo, hi *time.Time, err error) {
 	n := len(rows)
 	assets, signals, kinds := make([]string, n), make([]string, n), make([]string, n)
 	tss, nums, txts, goods := make([]time.Time, n), make([]*float64, n), make([]*string, n), make([]bool, n)
+	late := false
 	for i, r := range rows {
 		assets[i], signals[i], tss[i], kinds[i], nums[i], txts[i], goods[i] = r.asset, r.signal, r.ts, r.kind, r.num, r.txt, r.good
+		late = late || (m != nil && r.ts.Before(m[0]))
 	}
-	q := rollupSQL
-	if f == flavourTimescale {
-		q = timescaleSQL
+	switch {
+	case m == nil:
+		err = tx.QueryRow(ctx, timescaleSQL, assets, signals, tss, kinds, nums, txts, goods).Scan(&lo, &hi)
+	case late:
+		err = tx.QueryRow(ctx, lateSQL, assets, signals, tss, kinds, nums, txts, goods, m[0], m[1], m[2], m[3]).Scan(&lo, &hi)
+	default:
+		_, err = tx.Exec(ctx, onTimeSQL, assets, signals, tss, kinds, nums, txts, goods)
 	}
-	err = tx.QueryRow(ctx, q, assets, signals, tss, kinds, nums, txts, goods).Scan(&lo, &hi)
 	return lo, hi, err
 }
 
@@ -426,6 +416,9 @@ func (s *Store) watermarks(ctx context.Context) (map[string]time.Time, error) {
 // Options.Retention (AppendSamples also does, hourly). Errors: INTERNAL.
 func (s *Store) RunJobs(ctx context.Context) error {
 	if s.getFlavour() == flavourPostgres {
+		if err := s.materialize(ctx); err != nil {
+			return internal("materialise rollups", err)
+		}
 		if err := s.dropExpired(ctx); err != nil {
 			return internal("drop expired partitions", err)
 		}
@@ -464,6 +457,15 @@ func (s *Store) dropExpired(ctx context.Context) error {
 		return nil
 	}
 	cutoff := time.Now().Add(-s.opt.Retention)
+	// A raw partition goes only once every tier holds its samples.
+	if err := s.materialize(ctx); err != nil {
+		return err
+	}
+	m, err := readMarks(ctx, s.pool)
+	if err != nil {
+		return err
+	}
+	cutoff = earlier(cutoff, m[len(m)-1])
 	rows, err := s.pool.Query(ctx, `SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
 		WHERE i.inhparent = 'samples'::regclass`)
 	if err != nil {

@@ -1,0 +1,294 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Plain PostgreSQL keeps its rollup tiers the way TimescaleDB keeps continuous
+// aggregates: each tier is materialised up to a watermark (table
+// rollup_watermarks), in bulk, by the process that writes samples; reads add
+// what lies past a tier's watermark from the finer tiers and the raw samples.
+// A sample written behind a watermark (late) updates those tiers in the same
+// statement as its insert. Every read is therefore exact, and the common case
+// — samples arriving in time order — costs one raw insert per sample instead
+// of an upsert into each of four tiers.
+//
+// Invariant: tier i holds exactly the good numeric samples of every bucket
+// before marks[i], and marks are non-increasing from the finest tier to the
+// coarsest, each aligned to its tier's width.
+
+// marks are the tiers' watermarks, in the order of tiers.
+type marks [4]time.Time
+
+// Defaults of the materialiser (Options.RollupLateness, Options.RollupEvery).
+const (
+	// DefaultRollupLateness is how far behind the newest sample time a
+	// bucket is left open: samples that arrive later than this behind the
+	// newest take the late path (exact, but an upsert per tier).
+	DefaultRollupLateness = time.Minute
+	// DefaultRollupEvery is how often a writing process materialises.
+	DefaultRollupEvery = 2 * time.Second
+)
+
+// readMarks reads the watermarks.
+func readMarks(ctx context.Context, q interface {
+	Query(context.Context, string, ...any) (pgx.Rows, error)
+}) (marks, error) {
+	var m marks
+	rows, err := q.Query(ctx, `SELECT tier, upto FROM rollup_watermarks`)
+	if err != nil {
+		return m, err
+	}
+	var name string
+	var upto time.Time
+	seen := 0
+	_, err = pgx.ForEachRow(rows, []any{&name, &upto}, func() error {
+		for i, t := range tiers {
+			if t.table == name {
+				m[i] = upto.UTC()
+				seen++
+			}
+		}
+		return nil
+	})
+	if err == nil && seen != len(tiers) {
+		err = fmt.Errorf("rollup_watermarks holds %d of %d tiers", seen, len(tiers))
+	}
+	return m, err
+}
+
+// lockMarks takes the writers' share of the watermark lock for tx and reads
+// the watermarks the transaction's samples are judged against.
+func lockMarks(ctx context.Context, tx pgx.Tx) (marks, error) {
+	if _, err := tx.Exec(ctx, `LOCK TABLE rollup_watermarks IN SHARE MODE`); err != nil {
+		return marks{}, err
+	}
+	return readMarks(ctx, tx)
+}
+
+// cachedMarks are watermarks read for queries, with when they were read.
+type cachedMarks struct {
+	m  marks
+	at time.Time
+}
+
+// marksMaxAge bounds how stale the watermarks a query uses may be. Any
+// watermark once read stays a correct split point (tiers only grow behind
+// it), so staleness costs only query work, never exactness.
+const marksMaxAge = time.Second
+
+// queryMarks returns recent watermarks for a read.
+func (s *Store) queryMarks(ctx context.Context) (marks, error) {
+	if c := s.marks.Load(); c != nil && time.Since(c.at) < marksMaxAge {
+		return c.m, nil
+	}
+	m, err := readMarks(ctx, s.pool)
+	if err != nil {
+		return m, internal("read rollup watermarks", err)
+	}
+	s.marks.Store(&cachedMarks{m: m, at: time.Now()})
+	return m, nil
+}
+
+// noteNewest records the newest sample time written, capped at now: the
+// materialiser's target follows the data, not the wall clock, so a replay
+// or backfill of old data is materialised as it goes, and one device with a
+// fast clock cannot close the buckets of all the others.
+func (s *Store) noteNewest(ts time.Time) {
+	n := min(ts.UnixNano(), time.Now().UnixNano())
+	for {
+		old := s.newest.Load()
+		if n <= old || s.newest.CompareAndSwap(old, n) {
+			return
+		}
+	}
+}
+
+// maybeMaterialize starts a materialisation in the background when one is
+// due and none is running. A failure is logged; the next one retries it.
+func (s *Store) maybeMaterialize() {
+	now := time.Now().UnixNano()
+	last := s.lastRollup.Load()
+	if time.Duration(now-last) < s.opt.RollupEvery || !s.lastRollup.CompareAndSwap(last, now) {
+		return
+	}
+	if !s.rolling.CompareAndSwap(false, true) {
+		return
+	}
+	go func() {
+		defer s.rolling.Store(false)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := s.materialize(ctx); err != nil {
+			s.log.Warn("materialising rollups failed; the next run retries", "err", err)
+		}
+	}()
+}
+
+// materialize advances every tier's watermark to the newest sample time
+// written minus Options.RollupLateness (floored to the tier's width),
+// aggregating the buckets it passes from the tier below (the finest from the
+// raw samples) in one transaction, under the exclusive watermark lock.
+func (s *Store) materialize(ctx context.Context) error {
+	newest := s.newest.Load()
+	if newest == 0 {
+		return nil
+	}
+	target := time.Unix(0, newest).UTC().Add(-s.opt.RollupLateness)
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `LOCK TABLE rollup_watermarks IN EXCLUSIVE MODE`); err != nil {
+			return err
+		}
+		old, err := readMarks(ctx, tx)
+		if err != nil {
+			return err
+		}
+		for i, t := range tiers {
+			upto := target.Truncate(t.width)
+			if !upto.After(old[i]) {
+				continue
+			}
+			if _, err := tx.Exec(ctx, materializeSQL[i], old[i], upto); err != nil {
+				return fmt.Errorf("materialise %s: %w", t.table, err)
+			}
+			if _, err := tx.Exec(ctx, `UPDATE rollup_watermarks SET upto = $2 WHERE tier = $1`, t.table, upto); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// aggFromRaw aggregates tier-0 rows from raw sample rows (src: a table or a
+// CTE with asset, signal, ts, num, good), filtered by cond.
+func aggFromRaw(t tier, src, cond string) string {
+	return fmt.Sprintf(`SELECT asset, signal, date_bin('%s', ts, TIMESTAMPTZ '1970-01-01 00:00:00+00') AS bucket,
+	       count(*) AS count, sum(num) AS sum, min(num) AS min, max(num) AS max,
+	       (array_agg(num ORDER BY ts))[1] AS first, min(ts) AS first_ts,
+	       (array_agg(num ORDER BY ts DESC))[1] AS last, max(ts) AS last_ts
+	FROM %s WHERE good AND num IS NOT NULL AND %s GROUP BY 1, 2, 3`, t.sql, src, cond)
+}
+
+// aggFromTier aggregates rows of tier t from the rows of a finer tier (src),
+// filtered by cond.
+func aggFromTier(t tier, src, cond string) string {
+	return fmt.Sprintf(`SELECT asset, signal, date_bin('%s', bucket, TIMESTAMPTZ '1970-01-01 00:00:00+00') AS bucket,
+	       sum(count) AS count, sum(sum) AS sum, min(min) AS min, max(max) AS max,
+	       (array_agg(first ORDER BY first_ts))[1] AS first, min(first_ts) AS first_ts,
+	       (array_agg(last ORDER BY last_ts DESC))[1] AS last, max(last_ts) AS last_ts
+	FROM %s WHERE %s GROUP BY 1, 2, 3`, t.sql, src, cond)
+}
+
+// upsertInto merges aggregated rows (a SELECT) into tier table table.
+func upsertInto(table, rows string) string {
+	return fmt.Sprintf(`INSERT INTO %[1]s AS t (asset, signal, bucket, count, sum, min, max, first, first_ts, last, last_ts)
+	SELECT * FROM (%[2]s) d ORDER BY 1, 2, 3
+	ON CONFLICT (asset, signal, bucket) DO UPDATE SET
+	    count = t.count + excluded.count,
+	    sum = t.sum + excluded.sum,
+	    min = least(t.min, excluded.min),
+	    max = greatest(t.max, excluded.max),
+	    first = CASE WHEN excluded.first_ts < t.first_ts THEN excluded.first ELSE t.first END,
+	    first_ts = least(t.first_ts, excluded.first_ts),
+	    last = CASE WHEN excluded.last_ts > t.last_ts THEN excluded.last ELSE t.last END,
+	    last_ts = greatest(t.last_ts, excluded.last_ts)`, table, rows)
+}
+
+// materializeSQL[i] aggregates tier i's buckets in [$1, $2) from the tier
+// below it (the raw samples for the finest).
+var materializeSQL = func() []string {
+	out := make([]string, len(tiers))
+	for i, t := range tiers {
+		if i == 0 {
+			out[i] = upsertInto(t.table, aggFromRaw(t, "samples", "ts >= $1 AND ts < $2"))
+		} else {
+			out[i] = upsertInto(t.table, aggFromTier(t, tiers[i-1].table, "bucket >= $1 AND bucket < $2"))
+		}
+	}
+	return out
+}()
+
+// lateSQL is the plain-path insert of a chunk holding samples behind a
+// watermark: the insert, then the rows it added aggregated into each tier
+// whose watermark they lie behind ($8..$11: the watermarks, finest first),
+// each coarser tier from the one below it. Rows past every watermark are
+// left to the materialiser.
+var lateSQL = func() string {
+	var b strings.Builder
+	b.WriteString("WITH ins AS (" + insertSQL + ")")
+	for i, t := range tiers {
+		var d string
+		if i == 0 {
+			d = aggFromRaw(t, "ins", "ts < $8")
+		} else {
+			d = aggFromTier(t, "d_"+tiers[i-1].table, fmt.Sprintf("bucket < $%d", 8+i))
+		}
+		fmt.Fprintf(&b, ",\nd_%s AS (%s)", t.table, d)
+	}
+	for _, t := range tiers {
+		fmt.Fprintf(&b, ",\nup_%s AS (%s RETURNING 1)", t.table, upsertInto(t.table, "SELECT * FROM d_"+t.table))
+	}
+	b.WriteString("\nSELECT min(ts), max(ts) FROM ins")
+	return b.String()
+}()
+
+// liveSource returns the rows of tier i over [$3, $4) as a query: the tier's
+// own rows before its watermark, then each finer tier's between the
+// watermarks, then the raw samples past the finest watermark — only the
+// parts the range reaches, given m. pairs joins the (asset, signal) pairs
+// asked for (alias q); param numbers the watermarks' parameters.
+func liveSource(i int, m marks, from, to time.Time, pairs string, param func(time.Time) string) string {
+	var parts []string
+	cols := "q.i, t.bucket, t.count, t.sum, t.min, t.max, t.first, t.first_ts, t.last, t.last_ts"
+	if from.Before(m[i]) {
+		parts = append(parts, fmt.Sprintf(`SELECT %s FROM %s JOIN %s t ON t.asset = q.asset AND t.signal = q.signal
+			AND t.bucket >= $3 AND t.bucket < $4 AND t.bucket < %s`, cols, pairs, tiers[i].table, param(m[i])))
+	}
+	for j := i - 1; j >= 0; j-- {
+		lo, hi := later(from, m[j+1]), earlier(to, m[j])
+		if !lo.Before(hi) {
+			continue
+		}
+		parts = append(parts, fmt.Sprintf(`SELECT %s FROM %s JOIN %s t ON t.asset = q.asset AND t.signal = q.signal
+			AND t.bucket >= $3 AND t.bucket < $4 AND t.bucket >= %s AND t.bucket < %s`, cols, pairs, tiers[j].table, param(lo), param(hi)))
+	}
+	if lo := later(from, m[0]); lo.Before(to) {
+		parts = append(parts, fmt.Sprintf(`SELECT q.i, t.ts, 1::bigint, t.num, t.num, t.num, t.num, t.ts, t.num, t.ts
+			FROM %s JOIN samples t ON t.asset = q.asset AND t.signal = q.signal
+			AND t.ts >= $3 AND t.ts < $4 AND t.ts >= %s AND t.good AND t.num IS NOT NULL`, pairs, param(lo)))
+	}
+	if len(parts) == 0 {
+		// Nothing in range: an empty source of the right shape.
+		return `SELECT q.i, $3::timestamptz, 0::bigint, 0::float8, 0::float8, 0::float8, 0::float8, $4::timestamptz, 0::float8, $4::timestamptz
+			FROM ` + pairs + ` WHERE false`
+	}
+	return strings.Join(parts, "\nUNION ALL\n")
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func earlier(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+// materializerState is the Store's bookkeeping for the materialiser.
+type materializerState struct {
+	marks      atomic.Pointer[cachedMarks] // for queries
+	newest     atomic.Int64                // newest sample time written (UnixNano)
+	lastRollup atomic.Int64                // when the last run started (UnixNano)
+	rolling    atomic.Bool                 // a run is in progress
+}
