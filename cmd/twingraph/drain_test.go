@@ -201,7 +201,7 @@ func TestServe_RollingRestart(t *testing.T) {
 	defer bus.Close()
 
 	gwArgs := []string{"--redis", rd, "--postgres", pg, "--namespace", ns,
-		"--drain-delay", "200ms", "--shutdown-timeout", "10s"}
+		"--drain-delay", "1s", "--shutdown-timeout", "10s"} // a drain window the balancer cannot miss on a busy machine
 	lb := &balancer{backends: map[string]bool{}, saw503: map[string]bool{}}
 	a, b := startServe(t, gwArgs...), startServe(t, gwArgs...)
 	lb.add(a.addr)

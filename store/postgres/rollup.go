@@ -140,7 +140,12 @@ func (s *Store) materialize(ctx context.Context) error {
 	if newest == 0 {
 		return nil
 	}
-	target := time.Unix(0, newest).UTC().Add(-s.opt.RollupLateness)
+	return s.materializeTo(ctx, time.Unix(0, newest).UTC().Add(-s.opt.RollupLateness))
+}
+
+// materializeTo advances every tier's watermark to target, floored to the
+// tier's width, as materialize does.
+func (s *Store) materializeTo(ctx context.Context, target time.Time) error {
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `LOCK TABLE rollup_watermarks IN EXCLUSIVE MODE`); err != nil {
 			return err

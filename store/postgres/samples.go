@@ -412,11 +412,13 @@ func (s *Store) watermarks(ctx context.Context) (map[string]time.Time, error) {
 // RunJobs runs the TimescaleDB policy jobs of the samples hypertable and its
 // aggregates now (refresh, compression, retention), in tier order. The
 // scheduler does this on a real server; on the PGlite engine jobs run only
-// when called. On plain PostgreSQL it drops the raw partitions past
-// Options.Retention (AppendSamples also does, hourly). Errors: INTERNAL.
+// when called. On plain PostgreSQL it materialises the rollup tiers up to now
+// less Options.RollupLateness and drops the raw partitions past
+// Options.Retention (AppendSamples also does both, as it goes). Errors: INTERNAL.
 func (s *Store) RunJobs(ctx context.Context) error {
 	if s.getFlavour() == flavourPostgres {
-		if err := s.materialize(ctx); err != nil {
+		// Like a refresh policy: everything up to now, less the lateness.
+		if err := s.materializeTo(ctx, time.Now().Add(-s.opt.RollupLateness)); err != nil {
 			return internal("materialise rollups", err)
 		}
 		if err := s.dropExpired(ctx); err != nil {
