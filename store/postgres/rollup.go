@@ -150,6 +150,10 @@ func (s *Store) materializeTo(ctx context.Context, target time.Time) error {
 		if _, err := tx.Exec(ctx, `LOCK TABLE rollup_watermarks IN EXCLUSIVE MODE`); err != nil {
 			return err
 		}
+		// Room to hash a run's groups in memory rather than sort on disk.
+		if _, err := tx.Exec(ctx, `SET LOCAL work_mem = '128MB'`); err != nil {
+			return err
+		}
 		old, err := readMarks(ctx, tx)
 		if err != nil {
 			return err
@@ -175,9 +179,8 @@ func (s *Store) materializeTo(ctx context.Context, target time.Time) error {
 func aggFromRaw(t tier, src, cond string) string {
 	return fmt.Sprintf(`SELECT asset, signal, date_bin('%s', ts, TIMESTAMPTZ '1970-01-01 00:00:00+00') AS bucket,
 	       count(*) AS count, sum(num) AS sum, min(num) AS min, max(num) AS max,
-	       (array_agg(num ORDER BY ts))[1] AS first, min(ts) AS first_ts,
-	       (array_agg(num ORDER BY ts DESC))[1] AS last, max(ts) AS last_ts
-	FROM %s WHERE good AND num IS NOT NULL AND %s GROUP BY 1, 2, 3`, t.sql, src, cond)
+	       %s AS first, min(ts) AS first_ts, %s AS last, max(ts) AS last_ts
+	FROM %s WHERE good AND num IS NOT NULL AND %s GROUP BY 1, 2, 3`, t.sql, valueAt("min", "ts", "num"), valueAt("max", "ts", "num"), src, cond)
 }
 
 // aggFromTier aggregates rows of tier t from the rows of a finer tier (src),
@@ -185,9 +188,17 @@ func aggFromRaw(t tier, src, cond string) string {
 func aggFromTier(t tier, src, cond string) string {
 	return fmt.Sprintf(`SELECT asset, signal, date_bin('%s', bucket, TIMESTAMPTZ '1970-01-01 00:00:00+00') AS bucket,
 	       sum(count) AS count, sum(sum) AS sum, min(min) AS min, max(max) AS max,
-	       (array_agg(first ORDER BY first_ts))[1] AS first, min(first_ts) AS first_ts,
-	       (array_agg(last ORDER BY last_ts DESC))[1] AS last, max(last_ts) AS last_ts
-	FROM %s WHERE %s GROUP BY 1, 2, 3`, t.sql, src, cond)
+	       %s AS first, min(first_ts) AS first_ts, %s AS last, max(last_ts) AS last_ts
+	FROM %s WHERE %s GROUP BY 1, 2, 3`, t.sql, valueAt("min", "first_ts", "first"), valueAt("max", "last_ts", "last"), src, cond)
+}
+
+// valueAt is the value at the earliest (agg min) or latest (max) time of a
+// group: the extreme of [epoch seconds, value] pairs, compared time first. A
+// plain aggregate, unlike array_agg(... ORDER BY ...), so PostgreSQL can hash
+// the groups instead of sorting every row. Epoch seconds as float8 keep
+// microseconds exactly for any time in the store's range.
+func valueAt(agg, ts, value string) string {
+	return fmt.Sprintf("(%s(ARRAY[extract(epoch FROM %s)::float8, %s]))[2]", agg, ts, value)
 }
 
 // upsertInto merges aggregated rows (a SELECT) into tier table table.
