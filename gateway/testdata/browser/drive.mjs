@@ -8,7 +8,9 @@
 //   {"op": "goto", "url"}                      load a page and wait for the network to settle
 //   {"op": "eval", "expr"}                     evaluate an expression in the page; its JSON value
 //   {"op": "wait", "expr", "timeout"}          poll an expression (every 50 ms) until truthy; its value
-//   {"op": "click", "selector"}                click an element
+//   {"op": "click", "selector", "navigate"}    click an element (and wait for the page it opens)
+//   {"op": "drag", "selector", "from", "to"}   drag the mouse across an element, from and to
+//                                              as fractions of its width, at half its height
 //   {"op": "screenshot", "path", "media"}      save a full-page PNG; media "print" uses the print styles
 //   {"op": "clipboard"}                        read the clipboard's text
 //
@@ -50,11 +52,27 @@ const ops = {
     return h.jsonValue();
   },
   click: async (c) => {
+    if (c.navigate) {
+      await Promise.all([page.waitForNavigation({ waitUntil: 'networkidle2', timeout: 30000 }), page.click(c.selector)]);
+      return page.url();
+    }
     await page.click(c.selector);
     return true;
   },
+  drag: async (c) => {
+    const el = await page.$(c.selector);
+    if (!el) throw new Error(`no element ${c.selector}`);
+    await el.scrollIntoView();
+    const box = await el.boundingBox();
+    const y = box.y + box.height / 2;
+    await page.mouse.move(box.x + box.width * c.from, y);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width * c.to, y, { steps: 10 });
+    await page.mouse.up();
+    return true;
+  },
   screenshot: async (c) => {
-    await page.emulateMediaType(c.media ?? null);
+    await page.emulateMediaType(c.media || null);
     await page.screenshot({ path: c.path, fullPage: true });
     await page.emulateMediaType(null);
     return c.path;
