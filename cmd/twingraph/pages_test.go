@@ -73,6 +73,7 @@ func TestDev_Pages(t *testing.T) {
 		line1  = "plant/jkt1/packaging/line1"
 		line2  = "plant/jkt1/packaging/line2"
 		line3  = "plant/jkt1/packaging/line3"
+		filler = "plant/jkt1/packaging/line3/filler"
 		cooker = "plant/jkt1/processing/cooking"
 	)
 	msg := func(asset, signal string, value any, at time.Time) string {
@@ -81,8 +82,9 @@ func TestDev_Pages(t *testing.T) {
 	}
 	at := func(m int) time.Time { return shiftFrom.Add(time.Duration(m) * time.Minute) }
 	// Line 3 runs from minute 5, stops on fault E42 from 60 to 75, runs
-	// again and faults on J7 at 100 (still active). Line 1 idles, line 2 is
-	// switched off; the cooking line never reports.
+	// again and faults on J7 at 100 (still active); its filler faults on F3 at
+	// 110. Line 1 idles, line 2 is switched off; the cooking line never
+	// reports.
 	produce(t, kafkaAddr,
 		msg(line3, "power_on", true, at(5)), msg(line3, "fault_codes", []string{}, at(5)),
 		msg(line3, "product", "Lager 330", at(5)), msg(line3, "batch", "L-0412", at(5)),
@@ -94,6 +96,8 @@ func TestDev_Pages(t *testing.T) {
 		msg(line3, "total_units", 16000, at(100)), msg(line3, "good_units", 15700, at(100)),
 		msg(line3, "speed_units_per_min", 205, at(100)),
 		msg(line3, "fault_codes", []string{"J7"}, at(100)),
+		msg(filler, "power_on", true, at(5)), msg(filler, "speed_units_per_min", 200, at(5)),
+		msg(filler, "fault_codes", []string{"F3"}, at(110)),
 		msg(line1, "power_on", true, at(5)), msg(line1, "speed_units_per_min", 0, at(5)),
 		msg(line2, "power_on", false, at(5)),
 	)
@@ -132,6 +136,7 @@ func TestDev_Pages(t *testing.T) {
 			Shift, From string
 			Lines       map[string]struct {
 				Mode, OEE, Units string
+				Below            map[string]string
 				Bar              map[string]float64
 				Faults           map[string]struct {
 					Count, Seconds string
@@ -143,12 +148,13 @@ func TestDev_Pages(t *testing.T) {
 		b.eval(t, `(() => {
 			const lines = {};
 			for (const a of document.querySelectorAll('article.line')) {
-				const faults = {}, bar = {};
+				const faults = {}, bar = {}, below = {};
+				for (const li of a.querySelectorAll('.below li')) below[li.dataset.asset] = li.textContent;
 				for (const r of a.querySelectorAll('tr[data-code]')) faults[r.dataset.code] = {
 					count: r.querySelector('.count').textContent, seconds: r.querySelector('.seconds').textContent, active: r.dataset.active === 'true' };
 				for (const s of a.querySelectorAll('.modebar .seg')) bar[s.dataset.mode] = Number(s.dataset.seconds);
 				lines[a.dataset.asset] = { mode: a.querySelector('h2 .mode').dataset.mode, oee: a.querySelector('.oee').textContent,
-					units: a.querySelector('.units').textContent, faults, bar };
+					units: a.querySelector('.units').textContent, faults, bar, below };
 			}
 			const w = document.querySelector('#shift-window');
 			return { shift: document.querySelector('#shift-name').textContent, from: w.dataset.from, lines,
@@ -191,6 +197,9 @@ func TestDev_Pages(t *testing.T) {
 		if f := l3.Faults["J7"]; f.Count != "1" || !f.Active {
 			t.Errorf("line3 fault J7 %+v, want raised once and active", f)
 		}
+		if m := l3.Below[filler]; !strings.HasPrefix(m, "FAULT Line 3 filler · F3 · for ") {
+			t.Errorf("line3's card shows its filler as %q, want in FAULT with F3", m)
+		}
 		want := map[string]bool{"MODE_CHANGED " + line3 + " FAULT": false, "FAULT_RAISED " + line3 + " fault E42 raised": false,
 			"FAULT_CLEARED " + line3 + " fault E42 cleared after 15m 00s": false, "BATCH_STARTED " + line3 + " batch L-0412 started (Lager 330)": false,
 			"MODE_CHANGED " + line2 + " STOP": false}
@@ -214,7 +223,7 @@ func TestDev_Pages(t *testing.T) {
 		var text string
 		b.decode(t, b.do(t, "clipboard"), &text)
 		for _, w := range []string{"Shift A: ", "Line 3 (glass 330 ml): FAULT since ", "units 16,000", "fault E42: raised 1×, 15m 00s in shift",
-			"fault J7: raised 1×", ", ACTIVE", "Line 2 (PET 1.5 l): STOP", "Events (newest first):"} {
+			"fault J7: raised 1×", ", ACTIVE", "Line 3 filler: FAULT (F3) since ", "Line 2 (PET 1.5 l): STOP", "Events (newest first):"} {
 			if !strings.Contains(text, w) {
 				t.Errorf("copied text lacks %q:\n%s", w, text)
 			}

@@ -92,7 +92,10 @@ function Handover() {
       // The report counts the part of the window still to come as UNKNOWN;
       // the page draws it as the rest of the shift.
       const rest = Math.max(0, (Date.parse(win.to) - Date.now()) / 1000);
-      setReport({ lines: topModal(assets, modal).map((a) => ({ ...a, shift: modal.get(a.id), rest })), byId });
+      // Machines below a line that are in FAULT or STOP now, or carry faults.
+      const below = (id) => assets.filter((a) => a.ancestors.some((p) => p.id === id) && a.state &&
+        (a.state.faultCodes.length > 0 || a.state.mode === 'FAULT' || a.state.mode === 'STOP'));
+      setReport({ lines: topModal(assets, modal).map((a) => ({ ...a, shift: modal.get(a.id), rest, below: below(a.id) })), byId });
       setEvents((prev) => {
         const next = new Map(prev);
         for (const { node } of r.events.edges) next.set(node.cursor, node);
@@ -289,6 +292,17 @@ function Line({ line, tz, winCurrent }) {
           )}
         </tbody>
       </table>
+      {line.below.length > 0 && (
+        <ul className="below">
+          {line.below.map((m) => (
+            <li key={m.id} data-asset={m.id}>
+              <Mode mode={m.state.mode} /> {m.name}
+              {m.state.faultCodes.length > 0 && <> · {m.state.faultCodes.join(', ')}</>} · for{' '}
+              {duration((Date.now() - Date.parse(m.state.modeSince)) / 1000)}
+            </li>
+          ))}
+        </ul>
+      )}
     </article>
   );
 }
@@ -311,6 +325,10 @@ function handoverText({ win, tz, lines, timeline, nameOf, root }) {
     const active = new Set(s?.faultCodes ?? []);
     for (const f of sh.faults) {
       out.push(`  fault ${f.code}: raised ${f.count}×, ${duration(f.seconds)} in shift${active.has(f.code) ? ', ACTIVE' : ''}`);
+    }
+    for (const m of l.below) {
+      const codes = m.state.faultCodes.length ? ` (${m.state.faultCodes.join(', ')})` : '';
+      out.push(`  ${m.name}: ${m.state.mode}${codes} since ${clock(m.state.modeSince, tz)}`);
     }
   }
   out.push('');

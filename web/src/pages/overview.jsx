@@ -219,7 +219,7 @@ function pickInterval(rangeSec) {
 
 // Chart is a 24 h chart of one signal. Dragging selects a range; the chart
 // then asks history for just that range at a finer interval. "24 h" returns.
-function Chart({ id, signal }) {
+function Chart({ id, signal, tz }) {
   const el = useRef(null);
   const plot = useRef(null);
   const [range, setRange] = useState(() => {
@@ -236,6 +236,8 @@ function Chart({ id, signal }) {
         height: 180,
         scales: { x: { time: true, range: () => [xRange.current.from / 1000, xRange.current.to / 1000] } },
         series: [{}, { label: `${signal.name}${signal.unit ? ` (${signal.unit})` : ''}`, stroke: '#2563eb', width: 1.5, spanGaps: true }],
+        axes: [{}, { size: 64 }],
+        ...(tz && { tzDate: (ts) => uPlot.tzDate(new Date(ts * 1e3), tz) }),
         cursor: { drag: { x: true, y: false, setScale: false } },
         hooks: {
           setSelect: [
@@ -252,8 +254,9 @@ function Chart({ id, signal }) {
       [[], []],
       el.current,
     );
+    setRange((r) => ({ ...r })); // (re)load the data into the new plot
     return () => plot.current.destroy();
-  }, [signal.name, signal.unit]);
+  }, [signal.name, signal.unit, tz]);
   useEffect(() => {
     const iv = pickInterval((range.to - range.from) / 1000);
     setIntervalName(iv);
@@ -288,6 +291,11 @@ function AssetPage({ id }) {
   const [events, setEvents] = useState(() => new Map());
   const [status, setStatus] = useState('connecting');
   const [error, setError] = useState(null);
+  // Times read in the site's zone when a shift calendar names it, else the browser's.
+  const [tz, setTz] = useState(undefined);
+  useEffect(() => {
+    query(`query Tz($id: ID!) { shift(under: $id) { timezone } }`, { id }).then((d) => setTz(d.shift.timezone), () => {});
+  }, [id]);
   useEffect(() => {
     let stops = [];
     query(ASSET, { id }).then((d) => {
@@ -345,7 +353,7 @@ function AssetPage({ id }) {
             <dl className="kv">
               <dt>Mode</dt>
               <dd className="mode-cell">
-                <Mode mode={state.mode} /> since {dateTime(state.modeSince)} ({duration((Date.now() - Date.parse(state.modeSince)) / 1000)})
+                <Mode mode={state.mode} /> since {dateTime(state.modeSince, tz)} ({duration((Date.now() - Date.parse(state.modeSince)) / 1000)})
               </dd>
               <dt>Faults</dt>
               <dd className="faults">{state.faultCodes.length ? state.faultCodes.join(', ') : 'none'}</dd>
@@ -356,7 +364,7 @@ function AssetPage({ id }) {
               <dt>Running today</dt>
               <dd>{duration(state.uptimeSecondsToday)}</dd>
               <dt>Updated</dt>
-              <dd>{dateTime(state.updatedAt)}</dd>
+              <dd>{dateTime(state.updatedAt, tz)}</dd>
             </dl>
           ) : (
             <p>No data yet.</p>
@@ -385,7 +393,7 @@ function AssetPage({ id }) {
                   <tr key={s.name} data-signal={s.name}>
                     <td>{s.name}</td>
                     <td className="value">{value(m?.value, s.unit)}</td>
-                    <td>{m ? clock(m.ts, undefined, true) : '—'}</td>
+                    <td>{m ? clock(m.ts, tz, true) : '—'}</td>
                     <td>{s.description ?? ''}</td>
                   </tr>
                 );
@@ -394,12 +402,12 @@ function AssetPage({ id }) {
           </table>
         </section>
         <section className="charts">
-          <h2>Last 24 h</h2>
+          <h2>Last 24 h {tz && <span className="sub">({tz})</span>}</h2>
           <p className="hint no-print">Drag across a chart to zoom in; the interval follows the zoom.</p>
           {a.signals
             .filter((s) => s.kind === 'number')
             .map((s) => (
-              <Chart key={s.name} id={a.id} signal={s} />
+              <Chart key={s.name} id={a.id} signal={s} tz={tz} />
             ))}
         </section>
         <section className="timeline">
@@ -407,7 +415,7 @@ function AssetPage({ id }) {
           <ol id="events">
             {list.map((e) => (
               <li key={e.cursor} data-kind={e.kind} data-asset={e.assetId}>
-                <time dateTime={e.ts}>{dateTime(e.ts)}</time> <span className="who">{e.assetId === a.id ? '' : names.get(e.assetId) ?? e.assetId}</span>{' '}
+                <time dateTime={e.ts}>{dateTime(e.ts, tz)}</time> <span className="who">{e.assetId === a.id ? '' : names.get(e.assetId) ?? e.assetId}</span>{' '}
                 <span className="what">{eventText(e)}</span>
               </li>
             ))}
