@@ -53,6 +53,16 @@ async function shiftWindow(under) {
   }
 }
 
+// MAX_EVENTS bounds the timeline a long-open page keeps.
+const MAX_EVENTS = 1000;
+
+// keepNewest drops the oldest events of a cursor-keyed map beyond MAX_EVENTS.
+function keepNewest(m) {
+  if (m.size <= MAX_EVENTS) return m;
+  const newest = [...m.values()].sort((a, b) => Date.parse(b.ts) - Date.parse(a.ts)).slice(0, MAX_EVENTS);
+  return new Map(newest.map((e) => [e.cursor, e]));
+}
+
 // topModal returns the highest assets of the subtree that have a mode (its
 // lines, or the asset itself): those none of whose ancestors has one.
 function topModal(assets, modal) {
@@ -99,7 +109,7 @@ function Handover() {
       setEvents((prev) => {
         const next = new Map(prev);
         for (const { node } of r.events.edges) next.set(node.cursor, node);
-        return next;
+        return keepNewest(next);
       });
       if (!cursor.current) {
         const edges = r.events.edges;
@@ -114,8 +124,10 @@ function Handover() {
   // Reloads are coalesced: a burst of events costs one report.
   const reloadTimer = useRef(null);
   const reloadSoon = useCallback(() => {
-    clearTimeout(reloadTimer.current);
-    reloadTimer.current = setTimeout(load, 200);
+    reloadTimer.current ??= setTimeout(() => {
+      reloadTimer.current = null;
+      load();
+    }, 250);
   }, [load]);
 
   // First load, then the live timeline from the cursor the load ended at.
@@ -134,7 +146,7 @@ function Handover() {
       onError: setError,
       onData: (d) => {
         const e = d.twinEvents;
-        setEvents((prev) => new Map(prev).set(e.cursor, e));
+        setEvents((prev) => keepNewest(new Map(prev).set(e.cursor, e)));
         reloadSoon();
       },
     });

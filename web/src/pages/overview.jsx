@@ -116,10 +116,13 @@ function Overview() {
     }
   }, []);
 
+  // Reloads are coalesced: a burst of changes costs one.
   const timer = useRef(null);
   const reloadSoon = useCallback(() => {
-    clearTimeout(timer.current);
-    timer.current = setTimeout(load, 300);
+    timer.current ??= setTimeout(() => {
+      timer.current = null;
+      load();
+    }, 300);
   }, [load]);
 
   useEffect(() => {
