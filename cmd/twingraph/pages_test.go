@@ -260,6 +260,23 @@ func TestDev_Pages(t *testing.T) {
 			t.Errorf("after the reconnect: line1 → RUNNING shown %d times, %d items for %d cursors; want once, no duplicates", dup.Missed, dup.Items, dup.Cursors)
 		}
 		b.screenshot(t, filepath.Join(shots, "handover-live.png"), "")
+
+		// The shift before: C, ending where A began, without data.
+		b.do(t, "goto", "url", base+"/handover?under=plant%2Fjkt1&shift=previous")
+		b.wait(t, `document.querySelector('#shift-name')?.textContent === 'C' && document.querySelectorAll('article.line').length === 4`, 15*time.Second)
+		var prev struct {
+			From, To string
+			Bar      map[string]float64
+			Events   int
+		}
+		b.eval(t, `(() => {
+			const w = document.querySelector('#shift-window'), bar = {};
+			for (const s of document.querySelectorAll('article.line[data-asset="`+line3+`"] .modebar .seg')) bar[s.dataset.mode] = Number(s.dataset.seconds);
+			return { from: w.dataset.from, to: w.dataset.to, bar, events: document.querySelectorAll('#timeline li[data-kind]').length };
+		})()`, &prev)
+		if !sameTime(prev.From, shiftFrom.Add(-8*time.Hour)) || !sameTime(prev.To, shiftFrom) || len(prev.Bar) != 1 || prev.Bar["UNKNOWN"] != 8*3600 || prev.Events != 0 {
+			t.Errorf("previous shift %+v, want C from %s to %s all without data and no events", prev, shiftFrom.Add(-8*time.Hour).UTC(), shiftFrom.UTC())
+		}
 	})
 
 	t.Run("overview", func(t *testing.T) {
