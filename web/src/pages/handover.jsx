@@ -111,10 +111,9 @@ function Handover() {
         for (const { node } of r.events.edges) next.set(node.cursor, node);
         return keepNewest(next);
       });
-      if (!cursor.current) {
-        const edges = r.events.edges;
-        cursor.current = edges.length ? edges[edges.length - 1].node.cursor : r.newest.pageInfo.endCursor || '';
-      }
+      // The live timeline starts after the newest event under the subtree
+      // (not the window's: for a past shift that would replay everything since).
+      cursor.current ??= r.newest.pageInfo.endCursor ?? '';
       setError(null);
     } catch (err) {
       setError(err);
@@ -150,7 +149,7 @@ function Handover() {
         reloadSoon();
       },
     });
-  }, [loaded]); // eslint-disable-line react-hooks/exhaustive-deps
+  }, [loaded]); // the subscription outlives reloads: it is started once
 
   // The bars grow with the shift; durations count up. When the current
   // shift ends the page moves on to the next one.
