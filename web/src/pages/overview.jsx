@@ -148,13 +148,14 @@ function Overview() {
   const children = new Map();
   for (const a of assets) for (const p of a.parents) (children.get(p.id) ?? children.set(p.id, []).get(p.id)).push(a);
   const roots = assets.filter((a) => a.parents.length === 0);
-  const node = (a, path) => (
+  // Names narrow with depth so that badges and sparklines line up.
+  const node = (a, path, depth = 0) => (
     <li key={path} data-asset={a.id}>
       <div className="row">
-        <a href={`overview?asset=${encodeURIComponent(a.id)}`} className="name">
+        <a href={`overview?asset=${encodeURIComponent(a.id)}`} className="name" style={{ width: 260 - depth * 18 }}>
           {a.name}
         </a>
-        {a.signals.length > 0 && <Mode mode={a.state?.mode} />}
+        <span className="badge">{a.signals.length > 0 && <Mode mode={a.state?.mode} />}</span>
         {sparks[a.id] && (
           <span className="sig">
             <Spark data={sparks[a.id].data} range={sparks[a.id].range} id={a.id} />
@@ -163,7 +164,7 @@ function Overview() {
         )}
         {children.has(a.id) && <Rollup r={a.rollup} />}
       </div>
-      {children.has(a.id) && <ul>{children.get(a.id).map((c) => node(c, `${path}>${c.id}`))}</ul>}
+      {children.has(a.id) && <ul>{children.get(a.id).map((c) => node(c, `${path}>${c.id}`, depth + 1))}</ul>}
     </li>
   );
   return (

@@ -1,4 +1,4 @@
-import{a as M,b as re,c as de,d as z,e as T,f as V,g as W,h as v,i as k,j as I,k as x,l as P,n as U,o as B,p as w,q as j,r as A,s as _,t as H,u as K,v as G}from"./chunk-PP6K5PVW.js";var r=M(re(),1),Y=M(de(),1);var e=M(j(),1),ce=`query Shift($under: ID!) {
+import{a as M,b as re,c as de,d as z,e as T,f as V,g as W,h as v,i as k,j as I,k as x,l as P,n as U,o as B,p as w,q as j,r as A,s as _,t as H,u as K,v as G}from"./chunk-DM4IUS23.js";var r=M(re(),1),Y=M(de(),1);var e=M(j(),1),ce=`query Shift($under: ID!) {
   shift(under: $under) { name from to timezone previous { name from to } }
 }`,ie=`query Assets($under: ID!, $after: String) {
   assets(under: $under, first: 100, after: $after) {
