@@ -110,14 +110,22 @@ func TestDev_Pages(t *testing.T) {
 			}
 		}
 	}
+	// Each asset's state is written by its own partition's worker: wait for
+	// the last sample of every scripted asset.
 	if !eventually(t, 30*time.Second, func() bool {
-		var s struct {
-			Asset struct {
-				State *struct{ FaultCodes []string }
+		type state struct {
+			State *struct {
+				Mode       string
+				FaultCodes []string
 			}
 		}
-		graphql(t, httpAddr, `{ asset(id: "`+line3+`") { state { faultCodes } } }`, &s)
-		return s.Asset.State != nil && len(s.Asset.State.FaultCodes) == 1 && s.Asset.State.FaultCodes[0] == "J7"
+		var s struct{ L1, L2, L3, Filler state }
+		graphql(t, httpAddr, fmt.Sprintf(`{ l1: asset(id: %q) { ...S } l2: asset(id: %q) { ...S } l3: asset(id: %q) { ...S }
+			filler: asset(id: %q) { ...S } } fragment S on Asset { state { mode faultCodes } }`, line1, line2, line3, filler), &s)
+		is := func(a state, mode, faults string) bool {
+			return a.State != nil && a.State.Mode == mode && strings.Join(a.State.FaultCodes, ",") == faults
+		}
+		return is(s.L1, "IDLE", "") && is(s.L2, "STOP", "") && is(s.L3, "FAULT", "J7") && is(s.Filler, "FAULT", "F3")
 	}) {
 		t.Fatal("the scripted shift did not reach the state store")
 	}
