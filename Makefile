@@ -71,7 +71,7 @@ generate:
 check-generated: generate
 	@git diff --exit-code --stat -- graph resolvers schema.graphqls || { echo "generated code is stale: run make generate"; exit 1; }
 
-## web: rebuild the embedded GraphiQL page from npm.
+## web: rebuild the embedded pages (GraphiQL, /handover, /overview) from npm; commit web/dist.
 web:
 	cd web && npm ci --no-audit --no-fund && npm run build
 

@@ -54,6 +54,9 @@ type Asset struct {
 	// Timezone is the IANA zone of the site the asset belongs to, inherited from
 	// the nearest ancestor that sets one; "UTC" when none does.
 	Timezone string `json:"timezone,omitempty"`
+	// Shifts is the shift calendar of the asset's site, inherited like
+	// Timezone from the nearest ancestor that declares one; empty when none does.
+	Shifts []Shift `json:"shifts,omitempty"`
 	// Line is the line of the model file that declares the asset (for error messages).
 	Line int `json:"-"`
 }

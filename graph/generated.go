@@ -164,6 +164,7 @@ type ComplexityRoot struct {
 		Events             func(childComplexity int, under *string, kinds []twin.EventKind, from *time.Time, to *time.Time, first *int, after *string, last *int, before *string) int
 		Node               func(childComplexity int, id string) int
 		Roots              func(childComplexity int) int
+		Shift              func(childComplexity int, under string, at *time.Time) int
 		ShiftReport        func(childComplexity int, under string, from time.Time, to time.Time) int
 		__resolve__service func(childComplexity int) int
 		__resolve_entities func(childComplexity int, representations []map[string]any) int
@@ -194,6 +195,15 @@ type ComplexityRoot struct {
 		Assets func(childComplexity int) int
 		From   func(childComplexity int) int
 		To     func(childComplexity int) int
+	}
+
+	ShiftWindow struct {
+		From     func(childComplexity int) int
+		Name     func(childComplexity int) int
+		Next     func(childComplexity int) int
+		Previous func(childComplexity int) int
+		Timezone func(childComplexity int) int
+		To       func(childComplexity int) int
 	}
 
 	Signal struct {
@@ -262,6 +272,7 @@ type QueryResolver interface {
 	Node(ctx context.Context, id string) (gqlmodel.Node, error)
 	Roots(ctx context.Context) ([]*gqlmodel.Asset, error)
 	ShiftReport(ctx context.Context, under string, from time.Time, to time.Time) (*model.ShiftReport, error)
+	Shift(ctx context.Context, under string, at *time.Time) (*gqlmodel.ShiftWindow, error)
 }
 type SignalResolver interface {
 	Unit(ctx context.Context, obj *twin.SignalDef) (*string, error)
@@ -814,6 +825,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Roots(childComplexity), true
+	case "Query.shift":
+		if e.ComplexityRoot.Query.Shift == nil {
+			break
+		}
+
+		args, err := ec.field_Query_shift_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Shift(childComplexity, args["under"].(string), args["at"].(*time.Time)), true
 	case "Query.shiftReport":
 		if e.ComplexityRoot.Query.ShiftReport == nil {
 			break
@@ -953,6 +975,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ShiftReport.To(childComplexity), true
+
+	case "ShiftWindow.from":
+		if e.ComplexityRoot.ShiftWindow.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ShiftWindow.From(childComplexity), true
+	case "ShiftWindow.name":
+		if e.ComplexityRoot.ShiftWindow.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ShiftWindow.Name(childComplexity), true
+	case "ShiftWindow.next":
+		if e.ComplexityRoot.ShiftWindow.Next == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ShiftWindow.Next(childComplexity), true
+	case "ShiftWindow.previous":
+		if e.ComplexityRoot.ShiftWindow.Previous == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ShiftWindow.Previous(childComplexity), true
+	case "ShiftWindow.timezone":
+		if e.ComplexityRoot.ShiftWindow.Timezone == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ShiftWindow.Timezone(childComplexity), true
+	case "ShiftWindow.to":
+		if e.ComplexityRoot.ShiftWindow.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ShiftWindow.To(childComplexity), true
 
 	case "Signal.decimals":
 		if e.ComplexityRoot.Signal.Decimals == nil {
@@ -1293,6 +1352,17 @@ type Query {
     "The window's end (exclusive)."
     to: Time!
   ): ShiftReport
+  """
+  The shift in force at a time (now when at is null) by the shift calendar
+  of an asset's site: pass its from and to to shiftReport. Null with
+  NOT_FOUND when the asset is unknown or no calendar applies to it.
+  """
+  shift(
+    "An asset under the calendar (or the site that declares it), e.g. a line."
+    under: ID!
+    "The instant; now when null."
+    at: Time
+  ): ShiftWindow
 }
 
 type Subscription {
@@ -1713,6 +1783,22 @@ type FaultSummary {
   "Seconds the code was active within the window."
   seconds: Float!
 }
+
+"One occurrence of a shift of a site's calendar: from its start to the next shift's start."
+type ShiftWindow {
+  "The shift's name in the calendar, e.g. A."
+  name: String!
+  "The occurrence's start (inclusive)."
+  from: Time!
+  "The occurrence's end (exclusive): the next shift's start."
+  to: Time!
+  "The IANA time zone the calendar's start times are read in, e.g. Asia/Jakarta."
+  timezone: String!
+  "The occurrence before this one: it ends at from."
+  previous: ShiftWindow!
+  "The occurrence after this one: it starts at to."
+  next: ShiftWindow!
+}
 `, BuiltIn: false},
 	{Name: "../federation/directives.graphql", Input: `
 	directive @authenticated on FIELD_DEFINITION | OBJECT | INTERFACE | SCALAR | ENUM
@@ -2065,6 +2151,24 @@ func (ec *executionContext) childFields_ShiftReport(ctx context.Context, field g
 		return ec.fieldContext_ShiftReport_assets(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ShiftReport", field.Name)
+}
+
+func (ec *executionContext) childFields_ShiftWindow(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_ShiftWindow_name(ctx, field)
+	case "from":
+		return ec.fieldContext_ShiftWindow_from(ctx, field)
+	case "to":
+		return ec.fieldContext_ShiftWindow_to(ctx, field)
+	case "timezone":
+		return ec.fieldContext_ShiftWindow_timezone(ctx, field)
+	case "previous":
+		return ec.fieldContext_ShiftWindow_previous(ctx, field)
+	case "next":
+		return ec.fieldContext_ShiftWindow_next(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ShiftWindow", field.Name)
 }
 
 func (ec *executionContext) childFields_Signal(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2644,6 +2748,28 @@ func (ec *executionContext) field_Query_shiftReport_args(ctx context.Context, ra
 		return nil, err
 	}
 	args["to"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_shift_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "under",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["under"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "at",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["at"] = arg1
 	return args, nil
 }
 
@@ -4911,6 +5037,50 @@ func (ec *executionContext) fieldContext_Query_shiftReport(ctx context.Context, 
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_shift(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_shift(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Shift(ctx, fc.Args["under"].(string), fc.Args["at"].(*time.Time))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *gqlmodel.ShiftWindow) graphql.Marshaler {
+			return ec.marshalOShiftWindow2ᚖgithubᚗcomᚋtwingraphᚋtwingraphᚋresolversᚋgqlmodelᚐShiftWindow(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_shift(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ShiftWindow(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_shift_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query__entities(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5499,6 +5669,162 @@ func (ec *executionContext) fieldContext_ShiftReport_assets(_ context.Context, f
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_AssetShift(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ShiftWindow_name(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.ShiftWindow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ShiftWindow_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ShiftWindow_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ShiftWindow", field, false, false, "String")
+}
+
+func (ec *executionContext) _ShiftWindow_from(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.ShiftWindow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ShiftWindow_from(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.From, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ShiftWindow_from(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ShiftWindow", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ShiftWindow_to(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.ShiftWindow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ShiftWindow_to(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.To, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ShiftWindow_to(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ShiftWindow", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ShiftWindow_timezone(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.ShiftWindow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ShiftWindow_timezone(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Timezone, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ShiftWindow_timezone(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ShiftWindow", field, false, false, "String")
+}
+
+func (ec *executionContext) _ShiftWindow_previous(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.ShiftWindow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ShiftWindow_previous(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Previous(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *gqlmodel.ShiftWindow) graphql.Marshaler {
+			return ec.marshalNShiftWindow2ᚖgithubᚗcomᚋtwingraphᚋtwingraphᚋresolversᚋgqlmodelᚐShiftWindow(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ShiftWindow_previous(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ShiftWindow",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ShiftWindow(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ShiftWindow_next(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.ShiftWindow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ShiftWindow_next(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Next(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *gqlmodel.ShiftWindow) graphql.Marshaler {
+			return ec.marshalNShiftWindow2ᚖgithubᚗcomᚋtwingraphᚋtwingraphᚋresolversᚋgqlmodelᚐShiftWindow(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ShiftWindow_next(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ShiftWindow",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ShiftWindow(ctx, field)
 		},
 	}
 	return fc, nil
@@ -8125,6 +8451,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_shiftReport(ctx, field)
 				})
+		case "shift":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_shift(ctx, field)
+				})
 		case "_entities":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, true,
@@ -8322,6 +8654,64 @@ func (ec *executionContext) _ShiftReport(ctx context.Context, sel ast.SelectionS
 			}
 		case "assets":
 			out.Values[i] = ec._ShiftReport_assets(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var shiftWindowImplementors = []string{"ShiftWindow"}
+
+func (ec *executionContext) _ShiftWindow(ctx context.Context, sel ast.SelectionSet, obj *gqlmodel.ShiftWindow) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, shiftWindowImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ShiftWindow")
+		case "name":
+			out.Values[i] = ec._ShiftWindow_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "from":
+			out.Values[i] = ec._ShiftWindow_from(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "to":
+			out.Values[i] = ec._ShiftWindow_to(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "timezone":
+			out.Values[i] = ec._ShiftWindow_timezone(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "previous":
+			out.Values[i] = ec._ShiftWindow_previous(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "next":
+			out.Values[i] = ec._ShiftWindow_next(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -9378,6 +9768,14 @@ func (ec *executionContext) marshalNPoint2ᚖgithubᚗcomᚋtwingraphᚋtwingrap
 	return ec._Point(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNShiftWindow2ᚖgithubᚗcomᚋtwingraphᚋtwingraphᚋresolversᚋgqlmodelᚐShiftWindow(ctx context.Context, sel ast.SelectionSet, v *gqlmodel.ShiftWindow) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ShiftWindow!")
+		return graphql.Null
+	}
+	return ec._ShiftWindow(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNSignal2ᚕᚖgithubᚗcomᚋtwingraphᚋtwingraphᚐSignalDefᚄ(ctx context.Context, sel ast.SelectionSet, v []*twin.SignalDef) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -10242,6 +10640,13 @@ func (ec *executionContext) marshalOShiftReport2ᚖgithubᚗcomᚋtwingraphᚋtw
 		return graphql.Null
 	}
 	return ec._ShiftReport(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOShiftWindow2ᚖgithubᚗcomᚋtwingraphᚋtwingraphᚋresolversᚋgqlmodelᚐShiftWindow(ctx context.Context, sel ast.SelectionSet, v *gqlmodel.ShiftWindow) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._ShiftWindow(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOString2string(ctx context.Context, v any) (string, error) {

@@ -48,6 +48,10 @@
 //	    name: Jakarta Plant 1    # defaults to the last path segment
 //	    type: site               # required; must name a type
 //	    timezone: Asia/Jakarta   # IANA name; inherited by everything below
+//	    shifts:                  # the shift calendar; inherited by everything below
+//	      - {name: A, start: "06:00"}   # start: HH:MM, 24-hour, in the asset's timezone
+//	      - {name: B, start: "14:00"}   # a shift lasts until the next one starts
+//	      - {name: C, start: "22:00"}   #   (the last runs past midnight into the first)
 //	  - id: plant/jkt1/packaging/palletizer1
 //	    type: palletizer
 //	    parents: [plant/jkt1/packaging/line2, plant/jkt1/packaging/line3]
@@ -70,14 +74,24 @@
 // faultSignal, productSignal, batchSignal and oee), wrong signal kinds for
 // those fields, parent cycles (naming the ids around the cycle), bad mode
 // names, timezones, signal kinds, debounce durations and ranges (min > max),
-// rule expressions that do not compile or are not boolean, and an asset that
-// would inherit two different timezones from two parents.
+// rule expressions that do not compile or are not boolean, an asset that
+// would inherit two different timezones (or shift calendars) from two parents,
+// and shift calendars that are empty, lack a name or start, repeat a name or
+// a start, or give a start that is not HH:MM.
 //
 // # Timezones
 //
 // An asset's Timezone is its own, else the one inherited from the nearest
 // ancestors that set one, else "UTC". When parents lead to different zones the
 // model is rejected: "today" (uptime, OEE) would be ambiguous.
+//
+// # Shifts
+//
+// An asset's Shifts are its own calendar, else the one inherited from the
+// nearest ancestors that declare one (usually the site), else none. Starts are
+// wall-clock times in the asset's timezone; twin.ShiftAt turns a calendar and
+// an instant into the shift window in force, so every consumer (GraphQL's
+// Query.shift, the handover page) agrees on a shift's boundaries.
 //
 // # Mode rules
 //

@@ -61,6 +61,7 @@ type assetDecl struct {
 	typeLine    int
 	parentLines []int
 	tzLine      int
+	shiftsLine  int
 }
 
 type loader struct {
@@ -109,6 +110,7 @@ func (l *loader) load(data []byte) *Model {
 	acyclic := l.checkCycles()
 	if acyclic {
 		l.inheritTimezones()
+		l.inheritShifts()
 	}
 	if f, ok := top["signalMap"]; ok {
 		l.loadSignalMap(f.val)
@@ -421,7 +423,7 @@ func (l *loader) loadRule(td *typeDecl, n *yaml.Node) {
 }
 
 func (l *loader) loadAsset(n *yaml.Node) {
-	fs := l.fields(n, "asset", "id", "name", "type", "parent", "parents", "attributes", "timezone")
+	fs := l.fields(n, "asset", "id", "name", "type", "parent", "parents", "attributes", "timezone", "shifts")
 	if fs == nil {
 		return
 	}
@@ -496,6 +498,9 @@ func (l *loader) loadAsset(n *yaml.Node) {
 		} else {
 			ad.a.Timezone = tz
 		}
+	}
+	if f, ok := fs["shifts"]; ok {
+		l.loadShifts(ad, what, f)
 	}
 }
 

@@ -247,6 +247,25 @@ func (r *queryResolver) ShiftReport(ctx context.Context, under string, from time
 	return r.shiftReport(ctx, under, from, to)
 }
 
+func (r *queryResolver) Shift(ctx context.Context, under string, at *time.Time) (*gqlmodel.ShiftWindow, error) {
+	a, err := r.mustAsset(under)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.checkVisible(ctx, a.ID); err != nil {
+		return nil, err
+	}
+	t := r.now()
+	if at != nil {
+		t = *at
+	}
+	w, ok := gqlmodel.NewShiftWindow(a, t)
+	if !ok {
+		return nil, twin.Errorf(twin.ENOTFOUND, "no shift calendar applies to %q: declare shifts on its site", a.ID)
+	}
+	return w, nil
+}
+
 func (r *signalResolver) Unit(ctx context.Context, obj *twin.SignalDef) (*string, error) {
 	return nonEmpty(obj.Unit), nil
 }

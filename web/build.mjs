@@ -1,6 +1,8 @@
-// Builds the GraphiQL page into dist/: one HTML file plus content-hashed
-// assets (so the gateway can cache them forever). The Monaco workers are
-// separate bundles whose hashed names are substituted into the page script.
+// Builds the GraphiQL page and the handover and overview pages into dist/:
+// one HTML file each plus content-hashed assets (so the gateway can cache
+// them forever). The Monaco workers are separate bundles whose hashed names
+// are substituted into the GraphiQL script; the two pages share chunks
+// (React, the GraphQL client) with each other but not with GraphiQL.
 import * as esbuild from 'esbuild';
 import { readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
@@ -69,3 +71,25 @@ if (!js || !css) throw new Error('page bundle is missing its script or styleshee
 const html = (await readFile('src/index.html', 'utf8')).replace('%JS%', js).replace('%CSS%', css);
 await writeFile(path.join(dist, 'index.html'), html);
 console.log(`built ${dist}/index.html with ${js}, ${css}, workers ${Object.values(w).join(', ')}`);
+
+const pages = await esbuild.build({
+  ...common,
+  entryPoints: { handover: 'src/pages/handover.jsx', overview: 'src/pages/overview.jsx' },
+  format: 'esm',
+  splitting: true,
+  outdir: assets,
+  entryNames: '[name]-[hash]',
+  chunkNames: 'chunk-[hash]',
+  assetNames: '[name]-[hash]',
+  jsx: 'automatic',
+});
+for (const [file, meta] of Object.entries(pages.metafile.outputs)) {
+  if (!meta.entryPoint) continue;
+  const name = path.basename(meta.entryPoint, '.jsx');
+  const pjs = path.relative(dist, file).split(path.sep).join('/');
+  const pcss = meta.cssBundle && path.relative(dist, meta.cssBundle).split(path.sep).join('/');
+  if (!pcss) throw new Error(`${name} page has no stylesheet`);
+  const page = (await readFile(`src/${name}.html`, 'utf8')).replace('%JS%', pjs).replace('%CSS%', pcss);
+  await writeFile(path.join(dist, `${name}.html`), page);
+  console.log(`built ${dist}/${name}.html with ${pjs}, ${pcss}`);
+}

@@ -1,7 +1,8 @@
-// Package web serves the GraphiQL page of the gateway from files embedded in
-// the binary.
+// Package web serves the gateway's pages from files embedded in the binary:
+// GraphiQL at "/", the shift handover at "/handover" and the plant overview
+// (with its asset pages, "/overview?asset=ID") at "/overview".
 //
-// The page is built from npm packages (graphiql, react, graphql-ws) into dist/
+// The pages are built from npm packages (graphiql, react, graphql-ws, uplot) into dist/
 // by `npm ci && npm run build` in this folder; dist/ is committed so that
 // `go build` works on a fresh clone without Node. Nothing on the page comes
 // from another host: plants often run without internet access, and a CDN
@@ -24,7 +25,8 @@ import (
 //go:embed dist
 var dist embed.FS
 
-// Dist returns the built page: index.html and assets/ (content-hashed names).
+// Dist returns the built pages: index.html, handover.html, overview.html and
+// assets/ (content-hashed names).
 func Dist() fs.FS {
 	sub, err := fs.Sub(dist, "dist")
 	if err != nil {
@@ -70,7 +72,17 @@ func (f *file) gzipped() []byte {
 	return f.gz
 }
 
-// Handler serves index.html at "/" (and "/index.html") and the bundle under
+// pages maps the pages' routes to their files. The routes have no
+// trailing slash so that the pages' relative links ("assets/...",
+// "graphql", "overview?asset=...") resolve at the root like GraphiQL's.
+var pages = map[string]string{
+	"/":         "/index.html",
+	"/handover": "/handover.html",
+	"/overview": "/overview.html",
+}
+
+// Handler serves index.html at "/" (and "/index.html"), the handover and
+// overview pages at "/handover" and "/overview", and the bundles under
 // "/assets/". Assets have content-hashed names and are cached for a year;
 // the page itself is revalidated on every load (ETag) so a new binary's page
 // is picked up at once. Bodies are gzipped (once, lazily) for clients that
@@ -108,8 +120,8 @@ func Handler() http.Handler {
 			return
 		}
 		p := r.URL.Path
-		if p == "/" {
-			p = "/index.html"
+		if f, ok := pages[p]; ok {
+			p = f
 		}
 		f, ok := files[p]
 		if !ok {

@@ -191,3 +191,55 @@ func TestHandler(t *testing.T) {
 		}
 	})
 }
+
+// The handover and overview pages are served at their routes, each with its
+// own script and stylesheet, and the GraphQL documents they send are in the
+// bundle (they use the public API only).
+func TestHandler_Pages(t *testing.T) {
+	srv := httptest.NewServer(web.Handler())
+	t.Cleanup(srv.Close)
+	get := func(t *testing.T, p string) string {
+		t.Helper()
+		res, err := http.Get(srv.URL + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s = %d", p, res.StatusCode)
+		}
+		return string(b)
+	}
+	for page, wants := range map[string][]string{
+		"/handover": {"shiftReport(", "twinEvents(", "shift(under:"},
+		"/overview": {"modeChanged(", "history(metric:", "assetState("},
+	} {
+		t.Run(page, func(t *testing.T) {
+			html := get(t, page+"?under=plant/jkt1")
+			if !strings.Contains(html, `id="root"`) {
+				t.Fatalf("%s has no root element:\n%s", page, html)
+			}
+			refs := assetRefs.FindAllStringSubmatch(html, -1)
+			if len(refs) != 2 {
+				t.Fatalf("%s refers to %d assets, want a script and a stylesheet:\n%s", page, len(refs), html)
+			}
+			var js string
+			for _, m := range refs {
+				body := get(t, "/"+m[1])
+				if strings.HasSuffix(m[1], ".js") {
+					js = body
+					// Shared chunks (React, the GraphQL client) are imported relatively.
+					for _, c := range regexp.MustCompile(`from"\./(chunk-[A-Z0-9]+\.js)"`).FindAllStringSubmatch(body, -1) {
+						js += get(t, "/assets/"+c[1])
+					}
+				}
+			}
+			for _, w := range wants {
+				if !strings.Contains(js, w) {
+					t.Errorf("%s script lacks %q", page, w)
+				}
+			}
+		})
+	}
+}

@@ -377,3 +377,46 @@ func nonEmpty(s string) *string {
 	}
 	return &s
 }
+
+// ShiftWindow is one occurrence of a shift, with the calendar it belongs to
+// so that the schema can step to the previous and next occurrence.
+type ShiftWindow struct {
+	// Name is the shift's name.
+	Name string
+	// From is the occurrence's start (inclusive).
+	From time.Time
+	// To is its end (exclusive).
+	To time.Time
+	// Timezone is the IANA zone the calendar's starts are read in.
+	Timezone string
+
+	shifts []twin.Shift
+	loc    *time.Location
+}
+
+// NewShiftWindow returns the occurrence of a's shift calendar in force at t;
+// ok is false when a has no calendar.
+func NewShiftWindow(a *twin.Asset, t time.Time) (*ShiftWindow, bool) {
+	loc := a.Location()
+	w, ok := twin.ShiftAt(a.Shifts, loc, t)
+	if !ok {
+		return nil, false
+	}
+	return newShiftWindow(w, a.Shifts, loc), true
+}
+
+func newShiftWindow(w twin.ShiftWindow, shifts []twin.Shift, loc *time.Location) *ShiftWindow {
+	return &ShiftWindow{Name: w.Name, From: w.From, To: w.To, Timezone: loc.String(), shifts: shifts, loc: loc}
+}
+
+// Previous is the occurrence that ends where w begins.
+func (w *ShiftWindow) Previous() *ShiftWindow {
+	p, _ := twin.PreviousShift(w.shifts, w.loc, twin.ShiftWindow{Name: w.Name, From: w.From, To: w.To})
+	return newShiftWindow(p, w.shifts, w.loc)
+}
+
+// Next is the occurrence that begins where w ends.
+func (w *ShiftWindow) Next() *ShiftWindow {
+	n, _ := twin.NextShift(w.shifts, w.loc, twin.ShiftWindow{Name: w.Name, From: w.From, To: w.To})
+	return newShiftWindow(n, w.shifts, w.loc)
+}
