@@ -94,6 +94,10 @@ type HistoryStore interface {
 	QueryHistory(ctx context.Context, queries []HistoryQuery) ([]Series, error)
 }
 
+// DefaultMaxPageSize is the largest page (`first`, `last`) the APIs serve
+// unless configured otherwise: GraphQL connections and REST pages alike.
+const DefaultMaxPageSize = 100
+
 // EventQuery selects a page of events.
 type EventQuery struct {
 	// Assets restricts to these asset ids; nil means all assets.

@@ -37,8 +37,11 @@ func TestGateway_APIKeyStoreDown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gql := resolvers.New(resolvers.Config{Model: f.cfg.Model, States: f.cfg.States, Events: f.cfg.Events,
+	gql, err := resolvers.New(resolvers.Config{Model: f.cfg.Model, States: f.cfg.States, Events: f.cfg.Events,
 		Bus: memory.NewBus(), Auth: v})
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(gql.Close)
 	cfg := f.cfg
 	cfg.GraphQL, cfg.Auth, cfg.Registerer = gql, v, nil

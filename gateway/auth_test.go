@@ -35,10 +35,13 @@ func newAuthFixtureRevealing(t *testing.T, reveal bool) *authFixture {
 	f := newFixture(t)
 	is := authtest.New(t)
 	v := is.Verifier()
-	gql := resolvers.New(resolvers.Config{
+	gql, err := resolvers.New(resolvers.Config{
 		Model: f.cfg.Model, States: f.cfg.States, History: f.cfg.History, Events: f.cfg.Events,
 		Bus: memory.NewBus(), Now: f.cfg.Now, Auth: v, RevealOutOfScope: reveal,
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(gql.Close)
 	cfg := f.cfg
 	cfg.GraphQL = gql

@@ -68,10 +68,13 @@ func TestGateway_BrowserEventSource(t *testing.T) {
 	node, chromium := requireBrowser(t)
 	f := newFixture(t)
 	bus := memory.NewBus()
-	gql := resolvers.New(resolvers.Config{
+	gql, err := resolvers.New(resolvers.Config{
 		Model: f.cfg.Model, States: f.cfg.States, History: f.cfg.History, Events: f.cfg.Events,
 		Bus: bus, Now: f.cfg.Now,
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(gql.Close)
 	cfg := f.cfg
 	cfg.GraphQL, cfg.Registerer = gql, nil
@@ -213,7 +216,10 @@ func TestGateway_CurlSSE(t *testing.T) {
 	}
 	f := newFixture(t)
 	bus := memory.NewBus()
-	gql := resolvers.New(resolvers.Config{Model: f.cfg.Model, States: f.cfg.States, Events: f.cfg.Events, Bus: bus, Now: f.cfg.Now})
+	gql, err := resolvers.New(resolvers.Config{Model: f.cfg.Model, States: f.cfg.States, Events: f.cfg.Events, Bus: bus, Now: f.cfg.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(gql.Close)
 	cfg := f.cfg
 	cfg.GraphQL, cfg.Registerer = gql, nil

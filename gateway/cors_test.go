@@ -19,10 +19,13 @@ import (
 func newOriginFixture(t *testing.T, origins []string) *fixture {
 	t.Helper()
 	f := newFixture(t)
-	gql := resolvers.New(resolvers.Config{
+	gql, err := resolvers.New(resolvers.Config{
 		Model: f.cfg.Model, States: f.cfg.States, History: f.cfg.History, Events: f.cfg.Events,
 		Bus: memory.NewBus(), Now: f.cfg.Now,
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(gql.Close)
 	cfg := f.cfg
 	cfg.GraphQL, cfg.CORSOrigins, cfg.Registerer = gql, origins, nil

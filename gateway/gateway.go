@@ -27,8 +27,6 @@ import (
 	"github.com/twingraph/twingraph/web"
 )
 
-// DefaultMaxPageSize bounds `first` of an events page when Config.MaxPageSize is 0.
-const DefaultMaxPageSize = 100
 
 // DefaultPageSize is the events page size when a request gives no `first`.
 const DefaultPageSize = 20
@@ -75,7 +73,7 @@ type Config struct {
 	// Logger receives request logs (info) and internal errors with their
 	// cause (error); nil means no logging.
 	Logger *slog.Logger
-	// MaxPageSize bounds `first` of events pages; 0 means DefaultMaxPageSize.
+	// MaxPageSize bounds `first` of events pages; 0 means twin.DefaultMaxPageSize.
 	MaxPageSize int
 	// Registerer, when set, gets the request duration histogram
 	// (twingraph_http_request_duration_seconds by route, method and code).
@@ -141,7 +139,7 @@ func New(cfg Config) http.Handler {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.MaxPageSize <= 0 {
-		cfg.MaxPageSize = DefaultMaxPageSize
+		cfg.MaxPageSize = twin.DefaultMaxPageSize
 	}
 	if cfg.StoreTimeout == 0 {
 		cfg.StoreTimeout = twin.DefaultStoreTimeout

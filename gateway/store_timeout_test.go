@@ -33,7 +33,10 @@ func TestGateway_FrozenRedis(t *testing.T) {
 	}
 	m := mustModel(t)
 	const timeout = 300 * time.Millisecond
-	gql := resolvers.New(resolvers.Config{Model: m, States: rs, Events: memory.NewEventStore(), StoreTimeout: timeout})
+	gql, err := resolvers.New(resolvers.Config{Model: m, States: rs, Events: memory.NewEventStore(), StoreTimeout: timeout})
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(gql.Close)
 	srv := httptest.NewServer(gateway.New(gateway.Config{Model: m, States: rs, GraphQL: gql, StoreTimeout: timeout}))
 	t.Cleanup(srv.Close)

@@ -15,6 +15,7 @@ import (
 
 	twin "github.com/twingraph/twingraph"
 	"github.com/twingraph/twingraph/resolvers"
+	"github.com/twingraph/twingraph/store/memory"
 )
 
 func TestConfig_MaxPageSize(t *testing.T) {
@@ -340,5 +341,19 @@ func TestQuery_RawHistory(t *testing.T) {
 	if h.Interval != nil || len(h.Points) != 2 || h.Points[0].TS != "2026-11-24T06:00:10Z" || h.Points[0].Value != 4 ||
 		h.Points[1].TS != "2026-11-24T06:00:20Z" || h.Points[1].Value != 4.5 {
 		t.Errorf("raw history = %+v", h)
+	}
+}
+
+// TestNew_RefusesIncompleteConfig: a handler without a model or a state store
+// is a configuration error the caller can test for, not a panic.
+func TestNew_RefusesIncompleteConfig(t *testing.T) {
+	for name, cfg := range map[string]resolvers.Config{
+		"no model":  {States: memory.NewStateStore()},
+		"no states": {Model: mustDemoModel(t)},
+	} {
+		h, err := resolvers.New(cfg)
+		if !errors.Is(err, resolvers.ErrConfig) || h != nil {
+			t.Errorf("%s: New = %v, %v; want ErrConfig", name, h, err)
+		}
 	}
 }

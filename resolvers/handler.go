@@ -32,7 +32,6 @@ import (
 
 // Defaults of the Config knobs left zero.
 const (
-	DefaultMaxPageSize       = 100
 	DefaultComplexityLimit   = 250_000
 	DefaultQueryCacheSize    = 1000
 	DefaultSubscriberBuffer  = 256
@@ -73,7 +72,7 @@ type Config struct {
 	Now func() time.Time
 	// Logger logs internal errors and recovered panics; nil logs nothing.
 	Logger *slog.Logger
-	// MaxPageSize bounds every `first` argument; DefaultMaxPageSize when 0.
+	// MaxPageSize bounds every `first` argument; twin.DefaultMaxPageSize when 0.
 	MaxPageSize int
 	// ComplexityLimit refuses queries (LIMIT) above this complexity: each field
 	// costs 1, multiplied under a list by the most items the list can hold in
@@ -172,23 +171,21 @@ func (h *Handler) Close() { h.hub.Close() }
 // DroppedSubscribers returns how many slow subscribers have been dropped.
 func (h *Handler) DroppedSubscribers() int64 { return h.hub.Dropped() }
 
-// NewHandler returns the GraphQL http.Handler (a *Handler) for cfg. Mount it
-// at /graphql. It panics if cfg.Model or cfg.States is nil.
-func NewHandler(cfg Config) http.Handler {
-	return New(cfg)
-}
+// ErrConfig is returned (wrapped) by New for a Config it cannot serve.
+var ErrConfig = errors.New("resolvers: invalid config")
 
-// New is NewHandler with the concrete type, for callers that want Close or
-// the dropped-subscriber count.
-func New(cfg Config) *Handler {
+// New returns the GraphQL endpoint for cfg; mount it at /graphql. Fields left
+// zero take the package defaults (Default*). Errors: ErrConfig when
+// cfg.Model or cfg.States is nil.
+func New(cfg Config) (*Handler, error) {
 	if cfg.Model == nil || cfg.States == nil {
-		panic("resolvers: Config.Model and Config.States are required")
+		return nil, fmt.Errorf("%w: Model and States are required", ErrConfig)
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
 	if cfg.MaxPageSize <= 0 {
-		cfg.MaxPageSize = DefaultMaxPageSize
+		cfg.MaxPageSize = twin.DefaultMaxPageSize
 	}
 	if cfg.ComplexityLimit == 0 {
 		cfg.ComplexityLimit = DefaultComplexityLimit
@@ -301,7 +298,7 @@ func New(cfg Config) *Handler {
 	if cfg.PersistedQueries != nil {
 		h = persistedIDs(h)
 	}
-	return &Handler{Handler: limitStreams(cfg.MaxStreams, met, h), hub: hub}
+	return &Handler{Handler: limitStreams(cfg.MaxStreams, met, h), hub: hub}, nil
 }
 
 // operationTracer is the gqlgen extension that traces operations: one span

@@ -76,7 +76,11 @@ func newEnv(tb testing.TB, m twin.Model, opts ...envOpt) *env {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	e.h = resolvers.New(cfg)
+	h, err := resolvers.New(cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	e.h = h
 	tb.Cleanup(e.h.Close)
 	e.c = client.New(e.h)
 	return e

@@ -30,7 +30,7 @@ type Hub struct {
 // onDrop, when not nil, is called each time a slow subscriber is dropped.
 func NewHub(bus twin.Bus, buffer int, logger *slog.Logger, onDrop func()) *Hub {
 	if buffer <= 0 {
-		buffer = 256
+		buffer = DefaultSubscriberBuffer
 	}
 	h := &Hub{bus: bus, logger: logger, out: fanout.New(buffer)}
 	h.out.OnDrop = func() {

@@ -286,7 +286,10 @@ func (s *blockingStates) GetStates(ctx context.Context, ids []string) ([]*twin.S
 func newBlockingHandler(t *testing.T, timeout time.Duration) (*resolvers.Handler, *blockingStates) {
 	t.Helper()
 	states := &blockingStates{StateStore: memory.NewStateStore(), started: make(chan struct{}, 1), ended: make(chan error, 1)}
-	h := resolvers.New(resolvers.Config{Model: mustDemoModel(t), States: states, QueryTimeout: timeout})
+	h, err := resolvers.New(resolvers.Config{Model: mustDemoModel(t), States: states, QueryTimeout: timeout})
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(h.Close)
 	return h, states
 }

@@ -32,7 +32,10 @@ func openRedis(t *testing.T, url, ns string) *redis.Store {
 func newGateway(t *testing.T, m twin.Model, url, ns string, events twin.EventStore) *gateway {
 	t.Helper()
 	s := openRedis(t, url, ns)
-	h := resolvers.New(resolvers.Config{Model: m, States: s, Events: events, Bus: s, Now: func() time.Time { return now }})
+	h, err := resolvers.New(resolvers.Config{Model: m, States: s, Events: events, Bus: s, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
 	g := &gateway{store: s, h: h, srv: httptest.NewServer(h)}
 	// Cleanups run last first: the server, then the handler, then Redis.
 	t.Cleanup(s.Close)

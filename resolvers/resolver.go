@@ -1,6 +1,6 @@
 // Package resolvers implements twingraph's GraphQL API on top of the domain
 // interfaces of package twin: the resolvers gqlgen calls (follow-schema layout),
-// per-request DataLoaders, the subscription hub, and NewHandler, the
+// per-request DataLoaders, the subscription hub, and New, the
 // http.Handler that serves it all.
 //
 // It holds no state of its own beyond per-request caches and the hub: the

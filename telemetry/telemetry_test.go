@@ -61,8 +61,11 @@ func newGateway(t *testing.T, tracing bool) *httptest.Server {
 		t.Fatal(err)
 	}
 	states := memory.NewStateStore()
-	gql := resolvers.New(resolvers.Config{Model: m, States: states, History: memory.NewHistoryStore(),
+	gql, err := resolvers.New(resolvers.Config{Model: m, States: states, History: memory.NewHistoryStore(),
 		Events: memory.NewEventStore(), Bus: memory.NewBus(), Tracing: tracing})
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv := httptest.NewServer(gateway.New(gateway.Config{Model: m, States: states, GraphQL: gql, Tracing: tracing}))
 	t.Cleanup(func() {
 		srv.Close()

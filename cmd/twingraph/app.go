@@ -47,7 +47,7 @@ type Main struct {
 	Bus     twin.Bus
 	// Registry collects the process's metrics for /metrics.
 	Registry *prometheus.Registry
-	// MaxPageSize bounds every `first` argument (GraphQL and REST); 0 is the default (100).
+	// MaxPageSize bounds every `first` argument (GraphQL and REST); 0 is twin.DefaultMaxPageSize.
 	MaxPageSize int
 	// Auth, when set, requires bearer tokens on /graphql and /twin/...; nil
 	// (the default) serves everyone.
@@ -221,8 +221,12 @@ func (m *Main) Ready(ctx context.Context) error {
 }
 
 // Gateway builds the HTTP handler: GraphQL, REST, GraphiQL, health and metrics.
-func (m *Main) Gateway() http.Handler {
-	return gateway.New(m.gatewayConfig())
+func (m *Main) Gateway() (http.Handler, error) {
+	cfg, err := m.gatewayConfig()
+	if err != nil {
+		return nil, err
+	}
+	return gateway.New(cfg), nil
 }
 
 // DefaultShutdownTimeout bounds a graceful stop when Main.ShutdownTimeout is 0.
@@ -232,7 +236,7 @@ const DefaultShutdownTimeout = 30 * time.Second
 func (m *Main) Drain() { m.draining.Store(true) }
 
 // gatewayConfig is the gateway's configuration, GraphQL handler included.
-func (m *Main) gatewayConfig() gateway.Config {
+func (m *Main) gatewayConfig() (gateway.Config, error) {
 	dropped := prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "twingraph_subscribers_dropped_total",
 		Help: "Subscribers dropped because they could not keep up.",
@@ -246,7 +250,10 @@ func (m *Main) gatewayConfig() gateway.Config {
 	rc.StoreTimeout, rc.RevealOutOfScope = m.StoreTimeout, m.RevealOutOfScope
 	rc.Tracing, rc.Registerer = m.Tracing, m.Registry
 	rc.PersistedQueries, rc.OnlyPersisted = m.PersistedQueries, m.OnlyPersisted
-	gql := resolvers.New(rc)
+	gql, err := resolvers.New(rc)
+	if err != nil {
+		return gateway.Config{}, err
+	}
 	m.closers = append(m.closers, gql.Close)
 	gc := m.HTTPLimits
 	gc.Model, gc.States, gc.History, gc.Events = m.Model, m.States, m.History, m.Events
@@ -254,7 +261,7 @@ func (m *Main) gatewayConfig() gateway.Config {
 	gc.Metrics, gc.Auth = promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}), m.Auth
 	gc.StoreTimeout, gc.RevealOutOfScope = m.StoreTimeout, m.RevealOutOfScope
 	gc.Tracing, gc.CORSOrigins = m.Tracing, m.CORSOrigins
-	return gc
+	return gc, nil
 }
 
 // gatewayFlags are the flags of the commands that serve the gateway (dev and
@@ -278,7 +285,7 @@ func (a *gatewayFlags) registerCORS(fs *flag.FlagSet, def []string) {
 
 // register adds --max-page-size and the --auth-* flags to fs.
 func (a *gatewayFlags) register(fs *flag.FlagSet) {
-	fs.IntVar(&a.maxPageSize, "max-page-size", 100, "largest page (first) a query may ask for, GraphQL and REST")
+	fs.IntVar(&a.maxPageSize, "max-page-size", twin.DefaultMaxPageSize, "largest page (first) a query may ask for, GraphQL and REST")
 	fs.DurationVar(&a.storeTimeout, "store-timeout", twin.DefaultStoreTimeout, "a GraphQL or REST request whose store reads take longer answers UNAVAILABLE (REST 503)")
 	fs.StringVar(&a.jwks, "auth-jwks", "", "require bearer tokens signed by a key of this local JWKS file (RSA/EC public keys; RS256/ES256 unless a key says otherwise)")
 	fs.StringVar(&a.secret, "auth-hs256-secret-file", "", "require bearer tokens signed with the HS256 secret in this file (at least 32 bytes)")
@@ -359,7 +366,10 @@ func (m *Main) Listen(ctx context.Context, addr string, errc chan<- error) (stri
 	if err != nil {
 		return "", fmt.Errorf("listen http: %w", err)
 	}
-	cfg := m.gatewayConfig()
+	cfg, err := m.gatewayConfig()
+	if err != nil {
+		return "", err
+	}
 	srv := gateway.NewServer(cfg)
 	// Shutdown closes the listener first, then ends every subscription:
 	// their streams complete, and clients resume by cursor on another replica.

@@ -78,7 +78,11 @@ func benchGateway(b *testing.B) (url string, redisURL string, ns string) {
 	if err := m.States.PutStates(context.Background(), states); err != nil {
 		b.Fatal(err)
 	}
-	srv := httptest.NewServer(m.Gateway())
+	h, err := m.Gateway()
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
 	b.Cleanup(srv.Close)
 	return srv.URL, redisURL, ns
 }
