@@ -27,7 +27,6 @@ import (
 	"github.com/twingraph/twingraph/web"
 )
 
-
 // DefaultPageSize is the events page size when a request gives no `first`.
 const DefaultPageSize = 20
 
