@@ -67,6 +67,54 @@ type decoded struct {
 	rejects []ingest.Reject
 }
 
+// snapshot returns the model as it is now when m can change (hierarchy.Live),
+// else m.
+func snapshot(m twin.Model) twin.Model {
+	if s, ok := m.(interface{ Snapshot() twin.Model }); ok {
+		return s.Snapshot()
+	}
+	return m
+}
+
+// stampOf returns the model's stamp for states ("" when it has none).
+func stampOf(m twin.Model) string {
+	if s, ok := m.(interface{ Stamp() string }); ok {
+		return s.Stamp()
+	}
+	return ""
+}
+
+// adopt gives each asset in ids without a state the state of an earlier id
+// (an alias: the asset was renamed) from states, relabelled: its offsets
+// skip what was applied under the old id, and its mode, uptime and faults
+// carry on instead of starting over from UNKNOWN. It returns the ids still
+// without a state.
+func adopt(m twin.Model, ids []string, states map[string]*twin.State) []string {
+	var rest []string
+	for _, id := range ids {
+		if a := m.Asset(id); a != nil {
+			if st := adoptable(a, states); st != nil {
+				states[id] = st
+				continue
+			}
+		}
+		rest = append(rest, id)
+	}
+	return rest
+}
+
+// adoptable returns a copy of the state of one of a's earlier ids, relabelled as a's.
+func adoptable(a *twin.Asset, states map[string]*twin.State) *twin.State {
+	for _, old := range a.Aliases {
+		if st := states[old]; st != nil {
+			c := st.Clone()
+			c.Asset = a.ID
+			return c
+		}
+	}
+	return nil
+}
+
 // parallelism is how many goroutines decode and transition a batch.
 func parallelism() int { return max(1, runtime.GOMAXPROCS(0)) }
 
@@ -139,17 +187,37 @@ func applyBatch(m twin.Model, recs []*record, dec []decoded, states map[string]*
 			missing = append(missing, id)
 		}
 	}
+	missing = adopt(m, missing, states)
 	if len(missing) > 0 && load != nil {
-		got, err := load(missing)
+		// An asset renamed since its state was written has it under an
+		// earlier id: those are read in the same round trip.
+		ids := missing
+		for _, id := range missing {
+			if a := m.Asset(id); a != nil {
+				ids = append(ids, a.Aliases...)
+			}
+		}
+		got, err := load(ids)
 		if err != nil {
 			return nil, err
 		}
-		for i, id := range missing {
+		loaded := make(map[string]*twin.State, len(ids))
+		for i, id := range ids {
 			if i < len(got) && got[i] != nil {
-				states[id] = got[i]
+				loaded[id] = got[i]
+			}
+		}
+		for _, id := range missing {
+			if st := loaded[id]; st != nil && st.Asset == id {
+				states[id] = st
+			} else if a := m.Asset(id); a != nil {
+				if st := adoptable(a, loaded); st != nil {
+					states[id] = st
+				}
 			}
 		}
 	}
+	stamp := stampOf(m)
 
 	type out struct {
 		st  *twin.State
@@ -163,6 +231,7 @@ func applyBatch(m twin.Model, recs []*record, dec []decoded, states map[string]*
 			return // Decode only yields samples of known assets
 		}
 		st, evs := ingest.Transition(a, m.Type(a.Type), states[id], byAsset[id])
+		st.Model = stamp
 		outs[i] = out{st, evs}
 	}
 	par := parallelism()

@@ -97,6 +97,28 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 }
 
+// hangups delivers one value per SIGHUP until ctx ends: reload the model.
+func hangups(ctx context.Context) <-chan struct{} {
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGHUP)
+	out := make(chan struct{}, 1)
+	go func() {
+		defer signal.Stop(sig)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-sig:
+				select {
+				case out <- struct{}{}:
+				default: // a reload is already due
+				}
+			}
+		}
+	}()
+	return out
+}
+
 // errUsage marks a usage error already explained on stderr.
 var errUsage = errors.New("usage")
 

@@ -53,7 +53,7 @@ func runModel(_ context.Context, args []string, stdout, stderr io.Writer) error 
 			// The load error lists every problem as FILE:LINE: reason, one per line.
 			return fmt.Errorf("invalid model:\n%w", err)
 		}
-		fmt.Fprintf(stdout, "%s: ok (%d assets, %d roots)\n", files[0], len(m.Assets()), len(m.Roots()))
+		fmt.Fprintf(stdout, "%s: ok (%d assets, %d roots) model=%s\n", files[0], len(m.Assets()), len(m.Roots()), m.Stamp())
 		return nil
 	case "import-dtdl":
 		fs := newFlagSet("model import-dtdl", stderr)
