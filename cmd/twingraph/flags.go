@@ -19,6 +19,7 @@ import (
 // commands with positional arguments.
 var synopsis = map[string]string{
 	"model check":       "FILE",
+	"model diff":        "OLD NEW",
 	"model import-dtdl": "FILE [-o OUT]",
 	"apikey revoke":     "ID",
 }

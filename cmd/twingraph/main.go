@@ -26,7 +26,8 @@ Commands:
   migrate              apply the PostgreSQL/TimescaleDB migrations
   rebuild              replay the telemetry log into fresh state (--verify compares)
   simulate             produce realistic telemetry for the model's assets
-  model check FILE     validate a model file
+  model check FILE     validate a model file (prints its version and content hash)
+  model diff OLD NEW   what changes for users between two model files (exit 1 when they differ)
   model import-dtdl F  convert a DTDL document to a model file
   apikey create|list|revoke  API keys for machine clients (kept hashed in PostgreSQL)
   version              print the version, VCS revision and Go version (also --version)
