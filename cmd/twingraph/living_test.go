@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -294,5 +295,100 @@ func TestDev_RenameAndRetireLine3(t *testing.T) {
 		if c.ID == line3New {
 			t.Errorf("the retired line is still a child of its area")
 		}
+	}
+}
+
+// TestModelDiff: diff(1)'s exit codes (0 equal, 1 different, 2 trouble),
+// the text and JSON forms, and check's version and hash.
+func TestModelDiff(t *testing.T) {
+	dir := t.TempDir()
+	oldPath, newPath, badPath := filepath.Join(dir, "old.yaml"), filepath.Join(dir, "new.yaml"), filepath.Join(dir, "bad.yaml")
+	os.WriteFile(oldPath, examples.PlantYAML, 0o644)
+	os.WriteFile(newPath, append([]byte("version: 2026-12.1\n"), renamedPlant(t, "    retired: true\n")...), 0o644)
+	os.WriteFile(badPath, []byte("types: {a: {signals: [{name: x, kind: blob}]}}\n"), 0o644)
+
+	code, out := runCmd(t, "model", "check", newPath)
+	if code != 0 || !regexp.MustCompile(`ok \(\d+ assets, 1 roots\) model=2026-12\.1@[0-9a-f]{12}\n`).MatchString(out) {
+		t.Errorf("model check = %d %q, want the version and hash", code, out)
+	}
+	if code, out := runCmd(t, "model", "diff", oldPath, oldPath); code != 0 || strings.Contains(out, "~") {
+		t.Errorf("diff of a file with itself = %d %q", code, out)
+	}
+	code, out = runCmd(t, "model", "diff", oldPath, newPath)
+	for _, want := range []string{"~ asset " + line3ID + " renamed to " + line3New, "~ asset " + line3New + " retired", "models differ"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("diff output lacks %q:\n%s", want, out)
+		}
+	}
+	if code != 1 {
+		t.Errorf("diff of different models exited %d, want 1", code)
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"model", "diff", "--format", "json", oldPath, newPath}, &stdout, &stderr); code != 1 {
+		t.Errorf("json diff exited %d", code)
+	}
+	var doc struct {
+		Old, New string
+		Equal    bool
+		Changes  []struct{ Kind, Asset, From, To string }
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &doc); err != nil {
+		t.Fatalf("json diff: %v\n%s", err, stdout.String())
+	}
+	if doc.Equal || len(doc.Changes) < 2 || doc.Changes[0].Kind != "asset_renamed" || doc.Changes[0].From != line3ID || !strings.HasPrefix(doc.New, "2026-12.1@") {
+		t.Errorf("json diff = %+v", doc)
+	}
+	for _, args := range [][]string{{"model", "diff", oldPath}, {"model", "diff", oldPath, badPath}, {"model", "diff", "--format", "xml", oldPath, newPath}} {
+		if code, out := runCmd(t, args...); code != 2 {
+			t.Errorf("%v exited %d, want 2: %s", args, code, out)
+		}
+	}
+	if _, out := runCmd(t, "model", "diff", oldPath, badPath); !strings.Contains(out, badPath+":1: ") {
+		t.Errorf("an invalid file is not reported as FILE:LINE:\n%s", out)
+	}
+}
+
+// TestDev_ReloadRefusesBadModel: a model file edited into an invalid one is
+// refused on the next look (file watch): the FILE:LINE problem is logged,
+// the refusal counted, and the previous model stays in service; fixing the
+// file brings the new model in.
+func TestDev_ReloadRefusesBadModel(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "plant.yaml")
+	os.WriteFile(path, examples.PlantYAML, 0o644)
+	var stderr syncBuffer
+	addr := startDevLogs(t, &stderr, "--no-sim", "--model", path, "--model-watch", "50ms", "--log-level", "info")
+	first := readyModel(t, addr)
+
+	bad := bytes.Replace(examples.PlantYAML, []byte("type: packaging_line\n"), []byte("type: packaging_lin\n"), 1)
+	os.WriteFile(path, bad, 0o644)
+	if !eventually(t, 20*time.Second, func() bool {
+		_, fams := scrape(t, addr)
+		return sample(fams, "twingraph_model_reload_errors_total", nil) == 1
+	}) {
+		t.Fatalf("the bad model was not counted; log:\n%s", stderr.String())
+	}
+	if !regexp.MustCompile(regexp.QuoteMeta(path) + `:\d+: asset .*unknown type`).MatchString(stderr.String()) {
+		t.Errorf("the log does not give the problem as FILE:LINE:\n%s", stderr.String())
+	}
+	if now := readyModel(t, addr); now != first {
+		t.Errorf("/readyz shows %s after a refused reload, want %s", now, first)
+	}
+	var st line3State
+	graphql(t, addr, line3Query, &st)
+	if st.Asset.Type != "packaging_line" {
+		t.Errorf("line 3 after a refused reload: %+v", st.Asset)
+	}
+
+	os.WriteFile(path, renamedPlant(t, ""), 0o644)
+	if !eventually(t, 20*time.Second, func() bool { return readyModel(t, addr) != first }) {
+		t.Fatal("the fixed model was never loaded")
+	}
+	var p struct{ Asset struct{ ID string } }
+	graphql(t, addr, `{ asset(id: "`+line3ID+`") { id } }`, &p)
+	if p.Asset.ID != line3New {
+		t.Errorf("asset(id: old) = %q after the reload, want %s", p.Asset.ID, line3New)
+	}
+	if !strings.Contains(stderr.String(), "model reloaded") {
+		t.Errorf("the reload was not logged:\n%s", stderr.String())
 	}
 }
