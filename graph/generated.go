@@ -94,6 +94,7 @@ type ComplexityRoot struct {
 		Metrics            func(childComplexity int) int
 		Mode               func(childComplexity int) int
 		ModeSince          func(childComplexity int) int
+		ModelStamp         func(childComplexity int) int
 		Oee                func(childComplexity int) int
 		Product            func(childComplexity int) int
 		Speed              func(childComplexity int) int
@@ -564,6 +565,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AssetState.ModeSince(childComplexity), true
+	case "AssetState.model":
+		if e.ComplexityRoot.AssetState.ModelStamp == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssetState.ModelStamp(childComplexity), true
 	case "AssetState.oee":
 		if e.ComplexityRoot.AssetState.Oee == nil {
 			break
@@ -1526,6 +1533,8 @@ type AssetState {
   modeSince: Time
   "The timestamp of the newest applied sample (not wall-clock time)."
   updatedAt: Time
+  "The model the state was last computed under, as VERSION@HASH (HASH alone for a model file without a version); null when not known."
+  model: String
   "The active fault codes; empty when none."
   faultCodes: [String!]!
   "The product being made; null when none."
@@ -1928,6 +1937,8 @@ func (ec *executionContext) childFields_AssetState(ctx context.Context, field gr
 		return ec.fieldContext_AssetState_modeSince(ctx, field)
 	case "updatedAt":
 		return ec.fieldContext_AssetState_updatedAt(ctx, field)
+	case "model":
+		return ec.fieldContext_AssetState_model(ctx, field)
 	case "faultCodes":
 		return ec.fieldContext_AssetState_faultCodes(ctx, field)
 	case "product":
@@ -3814,6 +3825,29 @@ func (ec *executionContext) _AssetState_updatedAt(ctx context.Context, field gra
 }
 func (ec *executionContext) fieldContext_AssetState_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AssetState", field, true, false, "Time")
+}
+
+func (ec *executionContext) _AssetState_model(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.AssetState) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssetState_model(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ModelStamp(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AssetState_model(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssetState", field, true, false, "String")
 }
 
 func (ec *executionContext) _AssetState_faultCodes(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.AssetState) (ret graphql.Marshaler) {
@@ -7729,6 +7763,11 @@ func (ec *executionContext) _AssetState(ctx context.Context, sel ast.SelectionSe
 			}
 		case "updatedAt":
 			out.Values[i] = ec._AssetState_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "model":
+			out.Values[i] = ec._AssetState_model(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}

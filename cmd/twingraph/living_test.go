@@ -175,7 +175,7 @@ func TestDev_RenameAndRetireLine3(t *testing.T) {
 			ID      string
 			Aliases []string
 			Retired bool
-			State   *struct{ Mode string }
+			State   *struct{ Mode, Model string }
 			Events  struct{ Edges []event }
 			History struct {
 				Points []struct{ Value *float64 }
@@ -188,7 +188,7 @@ func TestDev_RenameAndRetireLine3(t *testing.T) {
 		if after != "" {
 			afterArg = fmt.Sprintf(`, after: %q`, after)
 		}
-		graphql(t, httpAddr, fmt.Sprintf(`{ asset(id: %q) { id aliases retired state { mode }
+		graphql(t, httpAddr, fmt.Sprintf(`{ asset(id: %q) { id aliases retired state { mode model }
 			events(first: 100, kinds: [MODE_CHANGED]%s) { edges { cursor node { asset fromMode toMode ts } } }
 			history(metric: "speed_units_per_min", from: "2026-11-24T00:00:00Z", to: "2026-11-25T00:00:00Z") { points { value } } } }`, id, afterArg), &p)
 		return p
@@ -246,8 +246,9 @@ func TestDev_RenameAndRetireLine3(t *testing.T) {
 		}) {
 			t.Fatalf("asset(id: %s) = %+v, want 3 mode changes and 3 speed samples", id, p.Asset)
 		}
-		if p.Asset.ID != line3New || len(p.Asset.Aliases) != 1 || p.Asset.Aliases[0] != line3ID || p.Asset.State == nil || p.Asset.State.Mode != "IDLE" {
-			t.Errorf("asset(id: %s) = %+v, want id %s with alias %s, IDLE", id, p.Asset, line3New, line3ID)
+		if p.Asset.ID != line3New || len(p.Asset.Aliases) != 1 || p.Asset.Aliases[0] != line3ID || p.Asset.State == nil ||
+			p.Asset.State.Mode != "IDLE" || p.Asset.State.Model != renamed {
+			t.Errorf("asset(id: %s) = %+v, want id %s with alias %s, IDLE, computed under model %s", id, p.Asset, line3New, line3ID, renamed)
 		}
 		for i, e := range p.Asset.Events.Edges {
 			if e.Node.Asset != line3New {
