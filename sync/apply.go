@@ -2,6 +2,7 @@ package sync
 
 import (
 	"runtime"
+	"slices"
 	"strings"
 	gosync "sync"
 	"time"
@@ -191,7 +192,7 @@ func applyBatch(m twin.Model, recs []*record, dec []decoded, states map[string]*
 	if len(missing) > 0 && load != nil {
 		// An asset renamed since its state was written has it under an
 		// earlier id: those are read in the same round trip.
-		ids := missing
+		ids := slices.Clip(missing)
 		for _, id := range missing {
 			if a := m.Asset(id); a != nil {
 				ids = append(ids, a.Aliases...)
