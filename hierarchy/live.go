@@ -101,6 +101,9 @@ type Watcher struct {
 	// OnError is called with a refused reload (a *LoadError lists its
 	// FILE:LINE problems); may be nil.
 	OnError func(err error)
+	// OnUnchanged is called when a triggered reload finds the model in
+	// service (so a SIGHUP is never silent); may be nil.
+	OnUnchanged func(cur *Model)
 
 	stat     fileStamp
 	lastData []byte // the bytes last refused, so a bad file is reported once
@@ -150,6 +153,8 @@ func (w *Watcher) Run(ctx context.Context, trigger <-chan struct{}) {
 		every = DefaultWatchInterval
 	}
 	w.stat, _ = statFile(w.Path)
+	// The file may have changed since the model in service was loaded.
+	w.try(false)
 	var tick <-chan time.Time
 	if every > 0 {
 		t := time.NewTicker(every)
@@ -182,7 +187,12 @@ func (w *Watcher) try(forced bool) {
 	}
 	_, err := w.Reload()
 	switch {
-	case err == nil, errors.Is(err, ErrUnchanged):
+	case errors.Is(err, ErrUnchanged):
+		w.lastData = nil
+		if forced && w.OnUnchanged != nil {
+			w.OnUnchanged(w.Live.Load())
+		}
+	case err == nil:
 		w.lastData = nil
 	default:
 		w.lastData = data

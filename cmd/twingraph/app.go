@@ -167,6 +167,9 @@ func (m *Main) modelWatcher() *hierarchy.Watcher {
 				"version", cur.Version(), "hash", cur.Hash(), "previous", old.Stamp(), "assets", len(cur.Assets()))
 		},
 		OnError: m.reloadFailed,
+		OnUnchanged: func(cur *hierarchy.Model) {
+			m.Logger.Info("model file unchanged; nothing to reload", "source", m.ModelSource, "model", cur.Stamp())
+		},
 	}
 }
 
