@@ -12,6 +12,7 @@ package alias
 
 import (
 	"context"
+	"maps"
 	"sort"
 	"time"
 
@@ -81,20 +82,57 @@ func (s States) GetStates(ctx context.Context, ids []string) ([]*twin.State, err
 			out[i] = at(id)
 			continue
 		}
-		if st := at(a.ID); st != nil {
-			out[i] = st
-			continue
-		}
+		st := at(a.ID)
 		for _, old := range a.Aliases {
-			if st := at(old); st != nil {
-				c := *st
-				c.Asset = a.ID
-				out[i] = &c
+			if st != nil {
 				break
+			}
+			st = at(old)
+		}
+		out[i] = RelabelState(s.Model, st)
+	}
+	return out, nil
+}
+
+// RelabelState returns st as the model names things now: under its asset's
+// current id, with values kept under a signal's earlier name moved to its
+// current name (the newer of the two wins when both are there). It returns
+// st itself when nothing changes, and never modifies st; the copy shares
+// what it does not change.
+func RelabelState(m twin.Model, st *twin.State) *twin.State {
+	if st == nil {
+		return nil
+	}
+	a := canonical(m, st.Asset)
+	if a == nil {
+		return st
+	}
+	var moves [][2]string // earlier name, current name
+	if t := m.Type(a.Type); t != nil {
+		for i := range t.Signals {
+			for _, old := range t.Signals[i].Aliases {
+				if _, ok := st.Metrics[old]; ok {
+					moves = append(moves, [2]string{old, t.Signals[i].Name})
+				}
 			}
 		}
 	}
-	return out, nil
+	if a.ID == st.Asset && len(moves) == 0 {
+		return st
+	}
+	c := *st
+	c.Asset = a.ID
+	if len(moves) > 0 {
+		c.Metrics = maps.Clone(st.Metrics)
+		for _, mv := range moves {
+			v := c.Metrics[mv[0]]
+			delete(c.Metrics, mv[0])
+			if cur, ok := c.Metrics[mv[1]]; !ok || v.TS.After(cur.TS) {
+				c.Metrics[mv[1]] = v
+			}
+		}
+	}
+	return &c
 }
 
 // Events lists the events of an asset under its current and earlier ids,

@@ -171,3 +171,29 @@ func TestStates_FallBackToEarlierID(t *testing.T) {
 		t.Errorf("state = %+v, want the current id's", got[0])
 	}
 }
+
+// TestRelabelState: a state kept under an earlier id and signal name reads
+// under the current ones, the newer value winning where both names have
+// one; the stored state is not modified.
+func TestRelabelState(t *testing.T) {
+	m := mustModel(t)
+	st := twin.NewState("s/line3")
+	st.Metrics["speed"] = twin.Metric{Value: twin.Number(1), TS: t0.Add(time.Minute)}
+	got := alias.RelabelState(m, st)
+	if got.Asset != "s/line3-glass" || got.Metrics["speed_units_per_min"].Value.Num != 1 || len(got.Metrics) != 1 {
+		t.Errorf("relabelled = %+v", got)
+	}
+	if st.Asset != "s/line3" || len(st.Metrics) != 1 || st.Metrics["speed"].Value.Num != 1 {
+		t.Errorf("the original changed: %+v", st)
+	}
+	both := twin.NewState("s/line3-glass")
+	both.Metrics["speed"] = twin.Metric{Value: twin.Number(1), TS: t0}
+	both.Metrics["speed_units_per_min"] = twin.Metric{Value: twin.Number(2), TS: t0.Add(time.Second)}
+	if got := alias.RelabelState(m, both); got.Metrics["speed_units_per_min"].Value.Num != 2 || len(got.Metrics) != 1 {
+		t.Errorf("with both names = %+v, want the newer value", got.Metrics)
+	}
+	plain := twin.NewState("s/line2")
+	if alias.RelabelState(m, plain) != plain {
+		t.Error("a state with nothing to relabel was copied")
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	twin "github.com/twingraph/twingraph"
+	"github.com/twingraph/twingraph/alias"
 	"github.com/twingraph/twingraph/ingest"
 )
 
@@ -94,7 +95,7 @@ func adopt(m twin.Model, ids []string, states map[string]*twin.State) []string {
 	var rest []string
 	for _, id := range ids {
 		if a := m.Asset(id); a != nil {
-			if st := adoptable(a, states); st != nil {
+			if st := adoptable(m, a, states); st != nil {
 				states[id] = st
 				continue
 			}
@@ -104,12 +105,16 @@ func adopt(m twin.Model, ids []string, states map[string]*twin.State) []string {
 	return rest
 }
 
-// adoptable returns a copy of the state of one of a's earlier ids, relabelled as a's.
-func adoptable(a *twin.Asset, states map[string]*twin.State) *twin.State {
+// adoptable returns the state of one of a's earlier ids, relabelled as a's
+// (a copy: the original is not modified).
+func adoptable(m twin.Model, a *twin.Asset, states map[string]*twin.State) *twin.State {
 	for _, old := range a.Aliases {
 		if st := states[old]; st != nil {
-			c := st.Clone()
-			c.Asset = a.ID
+			c := alias.RelabelState(m, st)
+			if c == st {
+				c = st.Clone()
+				c.Asset = a.ID
+			}
 			return c
 		}
 	}
@@ -212,13 +217,17 @@ func applyBatch(m twin.Model, recs []*record, dec []decoded, states map[string]*
 			if st := loaded[id]; st != nil && st.Asset == id {
 				states[id] = st
 			} else if a := m.Asset(id); a != nil {
-				if st := adoptable(a, loaded); st != nil {
+				if st := adoptable(m, a, loaded); st != nil {
 					states[id] = st
 				}
 			}
 		}
 	}
 	stamp := stampOf(m)
+	aliased := true
+	if am, ok := m.(interface{ Aliased() bool }); ok {
+		aliased = am.Aliased()
+	}
 
 	type out struct {
 		st  *twin.State
@@ -231,7 +240,12 @@ func applyBatch(m twin.Model, recs []*record, dec []decoded, states map[string]*
 		if a == nil {
 			return // Decode only yields samples of known assets
 		}
-		st, evs := ingest.Transition(a, m.Type(a.Type), states[id], byAsset[id])
+		st := states[id]
+		if aliased {
+			// Values kept under a signal's earlier name carry on under its current one.
+			st = alias.RelabelState(m, st)
+		}
+		st, evs := ingest.Transition(a, m.Type(a.Type), st, byAsset[id])
 		st.Model = stamp
 		outs[i] = out{st, evs}
 	}
