@@ -153,6 +153,11 @@ assets:
 assets:
   - {id: a, type: site, aliases: [a]}
 `, "is the asset's own id"},
+		{"parent twice by two ids", `types: {site: {}}
+assets:
+  - {id: a, type: site, aliases: [old]}
+  - {id: b, type: site, parents: [a, old]}
+`, `parents "a" and "old" are one asset`},
 		{"bad retired", `types: {site: {}}
 assets:
   - {id: a, type: site, retired: yes please}

@@ -683,12 +683,17 @@ func (l *loader) lookup(id string) (*assetDecl, bool) {
 // id (an alias) is replaced by its current id.
 func (l *loader) checkParents() {
 	for _, ad := range l.order {
+		seen := map[string]string{}
 		for i, p := range ad.a.Parents {
 			pd, ok := l.lookup(p)
 			if !ok {
 				l.errf(ad.parentLines[i], "asset %q: unknown parent %q", ad.a.ID, p)
 				continue
 			}
+			if prev, dup := seen[pd.a.ID]; dup && prev != p {
+				l.errf(ad.parentLines[i], "asset %q: parents %q and %q are one asset (%q)", ad.a.ID, prev, p, pd.a.ID)
+			}
+			seen[pd.a.ID] = p
 			ad.a.Parents[i] = pd.a.ID
 		}
 	}
