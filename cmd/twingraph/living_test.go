@@ -272,6 +272,41 @@ func TestDev_RenameAndRetireLine3(t *testing.T) {
 		t.Errorf("REST history under the old id = %d points, want 3", len(rest.Points))
 	}
 
+	// The area's rollup and listing count it while it is in service.
+	type areaPage struct {
+		Asset struct {
+			Children []struct{ ID string }
+			Rollup   struct {
+				ByMode []struct {
+					Mode  string
+					Count int
+				}
+			}
+		}
+		Assets struct {
+			Edges []struct{ Node struct{ ID string } }
+		}
+	}
+	area := func() (p areaPage, idle int, listed bool) {
+		graphql(t, httpAddr, `{ asset(id: "plant/jkt1/packaging") { children { id } rollup { byMode { mode count } } }
+			assets(under: "plant/jkt1", first: 100) { edges { node { id } } } }`, &p)
+		for _, m := range p.Asset.Rollup.ByMode {
+			if m.Mode == "IDLE" {
+				idle = m.Count
+			}
+		}
+		for _, e := range p.Assets.Edges {
+			listed = listed || e.Node.ID == line3New
+		}
+		for _, c := range p.Asset.Children {
+			listed = listed || c.ID == line3New
+		}
+		return p, idle, listed
+	}
+	if _, idle, listed := area(); idle != 1 || !listed {
+		t.Errorf("before retiring: the area's rollup counts %d IDLE, listed %v; want line 3 in both", idle, listed)
+	}
+
 	// Retire it from 06:03: a later sample is dead-lettered as retired.
 	reloadWith(t, httpAddr, path, renamedPlant(t, "    retiredAt: 2026-11-24T06:03:00Z\n"))
 	produce(t, kafkaAddr, `{"asset":"`+line3New+`","signal":"speed_units_per_min","value":99,"ts":"2026-11-24T06:04:00Z"}`)
@@ -288,14 +323,8 @@ func TestDev_RenameAndRetireLine3(t *testing.T) {
 	if !p.Asset.Retired || len(p.Asset.Events.Edges) != 3 || len(p.Asset.History.Points) != 3 {
 		t.Errorf("retired line = %+v, want retired with its 3 events and 3 samples", p.Asset)
 	}
-	var area struct {
-		Asset struct{ Children []struct{ ID string } }
-	}
-	graphql(t, httpAddr, `{ asset(id: "plant/jkt1/packaging") { children { id } } }`, &area)
-	for _, c := range area.Asset.Children {
-		if c.ID == line3New {
-			t.Errorf("the retired line is still a child of its area")
-		}
+	if _, idle, listed := area(); idle != 0 || listed {
+		t.Errorf("after retiring: the area's rollup counts %d IDLE, listed %v; want the retired line in neither", idle, listed)
 	}
 }
 
