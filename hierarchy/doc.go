@@ -91,7 +91,11 @@
 // those fields, parent cycles (naming the ids around the cycle), bad mode
 // names, timezones, signal kinds, debounce durations and ranges (min > max),
 // rule expressions that do not compile or are not boolean, and an asset that
-// would inherit two different timezones from two parents.
+// would inherit two different timezones from two parents; an alias that is
+// another asset's id or alias (or a signal's name or alias in its type), a
+// parent named twice by its id and an alias, a retired that is not a bool, a
+// time that is not RFC 3339, earlierModeRules without modeRulesFrom, rule sets
+// out of order, and a version with spaces.
 //
 // # Living model
 //
