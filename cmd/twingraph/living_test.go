@@ -204,7 +204,9 @@ func TestDev_RenameAndRetireLine3(t *testing.T) {
 	cursor := before.Asset.Events.Edges[1].Cursor
 
 	// A subscription under the old id, open across the rename.
-	sub := sseStream(t, httpAddr, `subscription { modeChanged(under: "`+line3ID+`") { assetId fromMode toMode ts durationSeconds } }`)
+	// It resumes after the last change before the rename, so nothing is
+	// missed however late the gateway registers it.
+	sub := sseStream(t, httpAddr, `subscription { modeChanged(under: "`+line3ID+`", after: "`+cursor+`") { assetId fromMode toMode ts durationSeconds } }`)
 	// It is registered once the gateway's stream is counted.
 	eventually(t, 10*time.Second, func() bool {
 		_, fams := scrape(t, httpAddr)
