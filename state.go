@@ -54,6 +54,10 @@ type State struct {
 	UpdatedAt time.Time `json:"updatedAt"`
 	// Offsets are the last applied log offset per LogPos.Key(): a replayed record is skipped.
 	Offsets map[string]int64 `json:"offsets,omitempty"`
+	// Model stamps the model the state was last computed under
+	// ("VERSION@HASH", or "HASH" for a model file without a version);
+	// empty when not known.
+	Model string `json:"model,omitempty"`
 }
 
 // NewState returns the state of an asset before any data: mode UNKNOWN.

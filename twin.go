@@ -57,8 +57,24 @@ type Asset struct {
 	// Shifts is the shift calendar of the asset's site, inherited like
 	// Timezone from the nearest ancestor that declares one; empty when none does.
 	Shifts []Shift `json:"shifts,omitempty"`
+	// Aliases are earlier ids of the asset (it was renamed): lookups,
+	// telemetry and stored history and events under them answer under ID.
+	Aliases []string `json:"aliases,omitempty"`
+	// Retired is set for an asset taken out of service: it accepts no new
+	// telemetry and leaves the roots, children, descendants and asset
+	// listings (and so rollups), while its history and events stay.
+	Retired bool `json:"retired,omitempty"`
+	// RetiredAt is when the asset was retired; zero when the model does not
+	// say. Samples dated before it are still accepted (late data).
+	RetiredAt time.Time `json:"retiredAt,omitzero"`
 	// Line is the line of the model file that declares the asset (for error messages).
 	Line int `json:"-"`
+}
+
+// RetiredBy reports whether a sample dated ts is refused because the asset
+// is retired: any sample when RetiredAt is zero, else one dated at or after it.
+func (a *Asset) RetiredBy(ts time.Time) bool {
+	return a.Retired && (a.RetiredAt.IsZero() || !ts.Before(a.RetiredAt))
 }
 
 // Location returns the asset's time zone, UTC when it is unset or unknown.
@@ -117,6 +133,9 @@ type SignalDef struct {
 	// Allowed lists the values a string signal may take (a DTDL Enum); empty
 	// means any. Another value is refused at ingest.
 	Allowed []string `json:"allowed,omitempty"`
+	// Aliases are earlier names of the signal (it was renamed): telemetry
+	// and queries under them answer under Name.
+	Aliases []string `json:"aliases,omitempty"`
 }
 
 // noiseDigits is the significant digits a number keeps when its signal has
@@ -230,7 +249,13 @@ type AssetType struct {
 	// Signals are the curated signals, in declaration order.
 	Signals []SignalDef `json:"signals,omitempty"`
 	// ModeRules decide the mode; empty means the type has no mode (stays UNKNOWN).
+	// They are in force from ModeRulesFrom on (always when it is zero).
 	ModeRules []ModeRule `json:"modeRules,omitempty"`
+	// ModeRulesFrom is the sample time ModeRules took effect; zero means always.
+	ModeRulesFrom time.Time `json:"modeRulesFrom,omitzero"`
+	// EarlierModeRules are the rule sets in force before ModeRulesFrom,
+	// oldest first, so a replay of old telemetry gives the events it gave.
+	EarlierModeRules []ModeRuleSet `json:"earlierModeRules,omitempty"`
 	// Debounce is the minimum time a new mode must hold (by sample time) before it is taken.
 	Debounce time.Duration `json:"debounce,omitempty"`
 	// FaultSignal, ProductSignal and BatchSignal name the signals that carry the
@@ -240,6 +265,52 @@ type AssetType struct {
 	BatchSignal   string `json:"batchSignal,omitempty"`
 	// OEE names the inputs of the OEE estimate; nil when the type has none.
 	OEE *OEEConfig `json:"oee,omitempty"`
+}
+
+// ModeRuleSet is a list of mode rules in force from a sample time on.
+type ModeRuleSet struct {
+	// From is the sample time the rules took effect; zero means always.
+	From time.Time `json:"from,omitzero"`
+	// Rules are tried in order; the first match wins.
+	Rules []ModeRule `json:"rules"`
+}
+
+// RulesAt returns the mode rules in force for a sample dated ts and the time
+// they took effect (zero: always). Before every rule set's start there are
+// no rules: the mode is not computed. Rules are chosen by sample time, so a
+// replay of the log gives the events the live run gave, and a rule change
+// never rewrites events before it.
+func (t *AssetType) RulesAt(ts time.Time) ([]ModeRule, time.Time) {
+	if t == nil {
+		return nil, time.Time{}
+	}
+	if t.ModeRulesFrom.IsZero() || !ts.Before(t.ModeRulesFrom) {
+		return t.ModeRules, t.ModeRulesFrom
+	}
+	for i := len(t.EarlierModeRules) - 1; i >= 0; i-- {
+		rs := &t.EarlierModeRules[i]
+		if rs.From.IsZero() || !ts.Before(rs.From) {
+			return rs.Rules, rs.From
+		}
+	}
+	return nil, time.Time{}
+}
+
+// Lookup returns the signal definition named name or, failing that, the one
+// that lists name among its aliases; nil when neither exists.
+func (t *AssetType) Lookup(name string) *SignalDef {
+	if s := t.Signal(name); s != nil {
+		return s
+	}
+	if t == nil {
+		return nil
+	}
+	for i := range t.Signals {
+		if slices.Contains(t.Signals[i].Aliases, name) {
+			return &t.Signals[i]
+		}
+	}
+	return nil
 }
 
 // Signal returns the named signal definition, or nil.

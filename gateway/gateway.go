@@ -120,7 +120,7 @@ type Config struct {
 //	/graphql                 cfg.GraphQL (all methods, WebSocket, SSE)
 //	GET /                    the GraphiQL page; its bundle under /assets/
 //	GET /healthz             200 while the process serves
-//	GET /readyz              200 when cfg.Ready succeeds, else 503 with the reason
+//	GET /readyz              200 when cfg.Ready succeeds ("ready model=VERSION@HASH"), else 503 with the reason
 //	/metrics                 cfg.Metrics
 //	GET /twin/{id}           current state in the seed's REST shape
 //	GET /twin/{id}/history   one downsampled series
@@ -257,6 +257,12 @@ func (g *gateway) readyz(w http.ResponseWriter, r *http.Request) {
 			w.Write([]byte("not ready: " + err.Error() + "\n"))
 			return
 		}
+	}
+	// The model's version and content hash: after a model reload, which
+	// replicas serve the new model.
+	if st, ok := g.cfg.Model.(interface{ Stamp() string }); ok {
+		w.Write([]byte("ready model=" + st.Stamp() + "\n"))
+		return
 	}
 	w.Write([]byte("ready\n"))
 }

@@ -236,13 +236,14 @@ func (g *gateway) getHistory(w http.ResponseWriter, r *http.Request, a *twin.Ass
 		g.writeError(w, r, twin.Errorf(twin.EBADINPUT, "metric: required (a signal of type %q)", a.Type), 0)
 		return
 	}
-	sig := g.cfg.Model.Type(a.Type).Signal(metric)
+	// An earlier name of a renamed signal answers the signal's history.
+	sig := g.cfg.Model.Type(a.Type).Lookup(metric)
 	if sig == nil {
 		g.writeError(w, r, twin.Errorf(twin.EBADINPUT, "metric: %q is not a signal of type %q", metric, a.Type), 0)
 		return
 	}
 	loc := a.Location()
-	hq := twin.HistoryQuery{Asset: a.ID, Metric: metric, Agg: twin.AggAvg, Location: loc}
+	hq := twin.HistoryQuery{Asset: a.ID, Metric: sig.Name, Agg: twin.AggAvg, Location: loc}
 	var err error
 	if hq.To, err = parseTime(q, "to", g.cfg.Now()); err != nil {
 		g.writeError(w, r, err, 0)

@@ -46,6 +46,7 @@ type DirectiveRoot struct {
 
 type ComplexityRoot struct {
 	Asset struct {
+		Aliases     func(childComplexity int) int
 		Ancestors   func(childComplexity int) int
 		Attributes  func(childComplexity int) int
 		Children    func(childComplexity int, typeArg *string) int
@@ -55,6 +56,8 @@ type ComplexityRoot struct {
 		ID          func(childComplexity int) int
 		Name        func(childComplexity int) int
 		Parents     func(childComplexity int) int
+		Retired     func(childComplexity int) int
+		RetiredAt   func(childComplexity int) int
 		Rollup      func(childComplexity int) int
 		Signals     func(childComplexity int) int
 		State       func(childComplexity int) int
@@ -91,6 +94,7 @@ type ComplexityRoot struct {
 		Metrics            func(childComplexity int) int
 		Mode               func(childComplexity int) int
 		ModeSince          func(childComplexity int) int
+		ModelStamp         func(childComplexity int) int
 		Oee                func(childComplexity int) int
 		Product            func(childComplexity int) int
 		Speed              func(childComplexity int) int
@@ -207,6 +211,7 @@ type ComplexityRoot struct {
 	}
 
 	Signal struct {
+		Aliases     func(childComplexity int) int
 		Decimals    func(childComplexity int) int
 		Description func(childComplexity int) int
 		Kind        func(childComplexity int) int
@@ -249,6 +254,9 @@ type ComplexityRoot struct {
 
 type AssetResolver interface {
 	Attributes(ctx context.Context, obj *gqlmodel.Asset) (any, error)
+	Aliases(ctx context.Context, obj *gqlmodel.Asset) ([]string, error)
+
+	RetiredAt(ctx context.Context, obj *gqlmodel.Asset) (*time.Time, error)
 	Parents(ctx context.Context, obj *gqlmodel.Asset) ([]*gqlmodel.Asset, error)
 	Children(ctx context.Context, obj *gqlmodel.Asset, typeArg *string) ([]*gqlmodel.Asset, error)
 	Ancestors(ctx context.Context, obj *gqlmodel.Asset) ([]*gqlmodel.Asset, error)
@@ -279,6 +287,8 @@ type SignalResolver interface {
 
 	Kind(ctx context.Context, obj *twin.SignalDef) (string, error)
 	Description(ctx context.Context, obj *twin.SignalDef) (*string, error)
+
+	Aliases(ctx context.Context, obj *twin.SignalDef) ([]string, error)
 }
 type SubscriptionResolver interface {
 	ModeChanged(ctx context.Context, under *string, after *string) (<-chan *gqlmodel.ModeChange, error)
@@ -316,6 +326,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 	_ = ec
 	switch typeName + "." + field {
 
+	case "Asset.aliases":
+		if e.ComplexityRoot.Asset.Aliases == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Asset.Aliases(childComplexity), true
 	case "Asset.ancestors":
 		if e.ComplexityRoot.Asset.Ancestors == nil {
 			break
@@ -390,6 +406,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Asset.Parents(childComplexity), true
+	case "Asset.retired":
+		if e.ComplexityRoot.Asset.Retired == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Asset.Retired(childComplexity), true
+	case "Asset.retiredAt":
+		if e.ComplexityRoot.Asset.RetiredAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Asset.RetiredAt(childComplexity), true
 	case "Asset.rollup":
 		if e.ComplexityRoot.Asset.Rollup == nil {
 			break
@@ -548,6 +576,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AssetState.ModeSince(childComplexity), true
+	case "AssetState.model":
+		if e.ComplexityRoot.AssetState.ModelStamp == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssetState.ModelStamp(childComplexity), true
 	case "AssetState.oee":
 		if e.ComplexityRoot.AssetState.Oee == nil {
 			break
@@ -1013,6 +1047,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ShiftWindow.To(childComplexity), true
 
+	case "Signal.aliases":
+		if e.ComplexityRoot.Signal.Aliases == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Signal.Aliases(childComplexity), true
 	case "Signal.decimals":
 		if e.ComplexityRoot.Signal.Decimals == nil {
 			break
@@ -1461,6 +1501,12 @@ type Asset implements Node @key(fields: "id") @entityResolver(multi: true) {
   type: String!
   "Nameplate and other static data."
   attributes: JSON
+  "Earlier ids of the asset (it was renamed in the model): asset(id:), REST paths, subscriptions, history and events under them answer under this asset's id."
+  aliases: [ID!]!
+  "True for an asset taken out of service: it accepts no new telemetry (dead-lettered as retired) and is left out of roots, children, descendants, assets and rollups. asset(id:) still answers it, with its history and events."
+  retired: Boolean!
+  "When the asset was retired; null when it is not, or the model does not say when. Samples dated before it are still accepted."
+  retiredAt: Time
   "The assets directly above (more than one where the hierarchy is a DAG)."
   parents: [Asset!]!
   "The assets directly below, optionally only of a type."
@@ -1541,6 +1587,8 @@ type Signal {
   description: String
   "Decimal places of the signal's resolution: its current values and history are rounded to them. Null when not set (values as measured)."
   decimals: Int
+  "Earlier names of the signal (it was renamed in the model): telemetry and history under them answer under this name."
+  aliases: [String!]!
 }
 
 "The current business state of an asset."
@@ -1555,6 +1603,8 @@ type AssetState {
   modeSince: Time
   "The timestamp of the newest applied sample (not wall-clock time)."
   updatedAt: Time
+  "The model the state was last computed under, as VERSION@HASH (HASH alone for a model file without a version); null when not known."
+  model: String
   "The active fault codes; empty when none."
   faultCodes: [String!]!
   "The product being made; null when none."
@@ -1891,6 +1941,12 @@ func (ec *executionContext) childFields_Asset(ctx context.Context, field graphql
 		return ec.fieldContext_Asset_type(ctx, field)
 	case "attributes":
 		return ec.fieldContext_Asset_attributes(ctx, field)
+	case "aliases":
+		return ec.fieldContext_Asset_aliases(ctx, field)
+	case "retired":
+		return ec.fieldContext_Asset_retired(ctx, field)
+	case "retiredAt":
+		return ec.fieldContext_Asset_retiredAt(ctx, field)
 	case "parents":
 		return ec.fieldContext_Asset_parents(ctx, field)
 	case "children":
@@ -1967,6 +2023,8 @@ func (ec *executionContext) childFields_AssetState(ctx context.Context, field gr
 		return ec.fieldContext_AssetState_modeSince(ctx, field)
 	case "updatedAt":
 		return ec.fieldContext_AssetState_updatedAt(ctx, field)
+	case "model":
+		return ec.fieldContext_AssetState_model(ctx, field)
 	case "faultCodes":
 		return ec.fieldContext_AssetState_faultCodes(ctx, field)
 	case "product":
@@ -2187,6 +2245,8 @@ func (ec *executionContext) childFields_Signal(ctx context.Context, field graphq
 		return ec.fieldContext_Signal_description(ctx, field)
 	case "decimals":
 		return ec.fieldContext_Signal_decimals(ctx, field)
+	case "aliases":
+		return ec.fieldContext_Signal_aliases(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Signal", field.Name)
 }
@@ -3013,6 +3073,75 @@ func (ec *executionContext) fieldContext_Asset_attributes(_ context.Context, fie
 	return graphql.NewScalarFieldContext("Asset", field, true, true, "JSON")
 }
 
+func (ec *executionContext) _Asset_aliases(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.Asset) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Asset_aliases(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Asset().Aliases(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNID2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Asset_aliases(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Asset", field, true, true, "ID")
+}
+
+func (ec *executionContext) _Asset_retired(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.Asset) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Asset_retired(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Retired, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Asset_retired(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Asset", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Asset_retiredAt(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.Asset) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Asset_retiredAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Asset().RetiredAt(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Asset_retiredAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Asset", field, true, true, "Time")
+}
+
 func (ec *executionContext) _Asset_parents(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.Asset) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -3822,6 +3951,29 @@ func (ec *executionContext) _AssetState_updatedAt(ctx context.Context, field gra
 }
 func (ec *executionContext) fieldContext_AssetState_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AssetState", field, true, false, "Time")
+}
+
+func (ec *executionContext) _AssetState_model(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.AssetState) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssetState_model(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ModelStamp(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AssetState_model(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssetState", field, true, false, "String")
 }
 
 func (ec *executionContext) _AssetState_faultCodes(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.AssetState) (ret graphql.Marshaler) {
@@ -5991,6 +6143,29 @@ func (ec *executionContext) fieldContext_Signal_decimals(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("Signal", field, false, false, "Int")
 }
 
+func (ec *executionContext) _Signal_aliases(ctx context.Context, field graphql.CollectedField, obj *twin.SignalDef) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Signal_aliases(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Signal().Aliases(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Signal_aliases(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Signal", field, true, true, "String")
+}
+
 func (ec *executionContext) _Subscription_modeChanged(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
 	return graphql.ResolveFieldStream(
 		ctx,
@@ -7649,6 +7824,23 @@ func (ec *executionContext) _Asset(ctx context.Context, sel ast.SelectionSet, ob
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Asset_attributes(ctx, field, obj)
 				})
+		case "aliases":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Asset_aliases(ctx, field, obj)
+				})
+		case "retired":
+			out.Values[i] = ec._Asset_retired(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "retiredAt":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Asset_retiredAt(ctx, field, obj)
+				})
 		case "parents":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -7897,6 +8089,11 @@ func (ec *executionContext) _AssetState(ctx context.Context, sel ast.SelectionSe
 			}
 		case "updatedAt":
 			out.Values[i] = ec._AssetState_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "model":
+			out.Values[i] = ec._AssetState_model(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
@@ -8781,6 +8978,12 @@ func (ec *executionContext) _Signal(ctx context.Context, sel ast.SelectionSet, o
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "aliases":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Signal_aliases(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -9608,6 +9811,35 @@ func (ec *executionContext) marshalNID2string(ctx context.Context, sel ast.Selec
 		graphql.AddInvalidNullFromMarshaler(ctx, "ID!")
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNID2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNID2string(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNID2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNID2string(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalNInt2int(ctx context.Context, v any) (int, error) {

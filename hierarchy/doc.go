@@ -3,22 +3,29 @@
 // (curated signals and mode rules) and the signal map from raw device tags to
 // curated signals. It also converts DTDL interfaces into model YAML.
 //
-// The model is owned by a versioned file; nothing here changes at run time, and
-// this package must not reach for Kafka, stores or the network. Everything that
-// can be checked is checked at load: a bad model fails `twingraph model check`
-// with FILE:LINE messages instead of misbehaving in the sync worker.
+// The model is owned by a versioned file. A loaded Model never changes; a
+// running process serves a Live, into which a Watcher swaps a changed file's
+// model whole (or refuses it, keeping the old). This package must not reach
+// for Kafka, stores or the network. Everything that can be checked is checked
+// at load: a bad model fails `twingraph model check` with FILE:LINE messages
+// instead of misbehaving in the sync worker.
 //
 // # Model file
 //
-// A model is one YAML document with three top-level keys; any other key, at any
-// level, is an error (typos must not silently drop data):
+// A model is one YAML document with the top-level keys below; any other key,
+// at any level, is an error (typos must not silently drop data):
 //
+//	version: 2026-12.1           # optional: names the model (no spaces, at most 64
+//	                             #   characters); with the file's content hash it is
+//	                             #   the stamp "2026-12.1@3f9a0c1e22b4" (Stamp)
 //	types:                       # type name → type; order is kept
 //	  packaging_line:
 //	    signals:                 # curated signals, in order
 //	      - name: press1_bar     # required; an identifier usable in rules (not in, not, matches ...),
 //	                             #   or component.identifier (thermostat1.temperature, from DTDL
 //	                             #   Components; rules read it as a member of thermostat1)
+//	        aliases: [press_bar] # earlier names (a rename): telemetry and history under
+//	                             #   them answer under name; rules use the current name
 //	        kind: number         # number (default) | bool | string | list
 //	        unit: bar            # optional engineering unit
 //	        min: 0               # optional valid range, numbers only;
@@ -32,6 +39,12 @@
 //	    modeRules:               # first match wins; none means no mode
 //	      - when: "power_on == false"   # expr-lang expression, must be bool
 //	        mode: STOP                  # RUNNING | IDLE | FAULT | STOP | UNKNOWN
+//	    modeRulesFrom: 2026-12-01T00:00:00Z  # optional: the sample time modeRules took
+//	                             #   effect (RFC 3339); always when absent
+//	    earlierModeRules:        # the rule sets in force before, oldest first (needs
+//	      - from: 2026-06-01T00:00:00Z   #   modeRulesFrom); only the first may leave
+//	        rules:                       #   out from (then: always before the next)
+//	          - {when: "speed_units_per_min > 0", mode: RUNNING}
 //	    debounce: 0s             # Go duration; minimum dwell of a new mode
 //	    faultSignal: fault_codes # a list signal: active fault codes
 //	    productSignal: product   # a string signal
@@ -45,6 +58,8 @@
 //
 //	assets:                      # in order; ids are paths and must be unique
 //	  - id: plant/jkt1           # required; no empty segments or spaces
+//	    aliases: [plant/jakarta] # earlier ids (a rename); each names one asset only and
+//	                             #   no current id; parents and the signal map may use them
 //	    name: Jakarta Plant 1    # defaults to the last path segment
 //	    type: site               # required; must name a type
 //	    timezone: Asia/Jakarta   # IANA name; inherited by everything below
@@ -57,6 +72,11 @@
 //	    parents: [plant/jkt1/packaging/line2, plant/jkt1/packaging/line3]
 //	    # or `parent: one/id`; no parent makes a root
 //	    attributes: {vendor: FANUC, rated_speed_units_per_min: 240}
+//	    retired: true            # out of service: no new telemetry (dead letter
+//	                             #   "retired"), left out of Roots, Children,
+//	                             #   Descendants and Assets; Asset and All still have it
+//	    retiredAt: 2026-12-01T06:00:00Z  # retired, and when: samples dated before
+//	                             #   it are still accepted
 //
 //	signalMap:                   # raw device tags → curated signals
 //	  - device: plc-17           # required
@@ -77,7 +97,19 @@
 // rule expressions that do not compile or are not boolean, an asset that
 // would inherit two different timezones (or shift calendars) from two parents,
 // and shift calendars that are empty, lack a name or start, repeat a name or
-// a start, or give a start that is not HH:MM.
+// a start, or give a start that is not HH:MM; an alias that is
+// another asset's id or alias (or a signal's name or alias in its type), a
+// parent named twice by its id and an alias, a retired that is not a bool, a
+// time that is not RFC 3339, earlierModeRules without modeRulesFrom, rule sets
+// out of order, and a version with spaces.
+//
+// # Living model
+//
+// A rename keeps the old id as an alias: Asset, IsUnder and the other lookups
+// answer an earlier id with the renamed asset (Canonical gives its current
+// id), and package alias reads what the stores hold under earlier ids. Rules
+// apply by sample time (twin.AssetType.RulesAt), so a replay gives the events
+// the live run gave. Diff lists what changes for users between two models.
 //
 // # Timezones
 //

@@ -29,6 +29,7 @@ func LoadFile(path string) (*Model, error) {
 
 // Load parses and validates a model. filename is used only in problem messages.
 // A model that is not valid returns a *LoadError listing every problem found.
+// The model's Hash is taken over data exactly as given.
 func Load(filename string, data []byte) (*Model, error) {
 	l := &loader{reporter: reporter{file: filename}}
 	m := l.load(data)
@@ -36,6 +37,7 @@ func Load(filename string, data []byte) (*Model, error) {
 		sort.SliceStable(l.problems, func(i, j int) bool { return l.problems[i].Line < l.problems[j].Line })
 		return nil, &LoadError{Problems: l.problems}
 	}
+	m.version, m.hash = l.version, contentHash(data)
 	return m, nil
 }
 
@@ -60,6 +62,7 @@ type assetDecl struct {
 	line        int
 	typeLine    int
 	parentLines []int
+	aliasLines  []int
 	tzLine      int
 	shiftsLine  int
 }
@@ -71,6 +74,9 @@ type loader struct {
 	assets    map[string]*assetDecl
 	order     []*assetDecl
 	mappings  []twin.TagMapping
+	version   string
+	// aliases maps an asset's earlier id to its declaration.
+	aliases map[string]*assetDecl
 }
 
 var (
@@ -91,12 +97,22 @@ func (l *loader) load(data []byte) *Model {
 		l.errf(1, "model is empty: want types:, assets: and signalMap:")
 		return nil
 	}
-	top := l.fields(doc.Content[0], "model", "types", "assets", "signalMap")
+	top := l.fields(doc.Content[0], "model", "version", "types", "assets", "signalMap")
 	if top == nil {
 		return nil
 	}
+	if f, ok := top["version"]; ok {
+		if v, ok := l.str(f, "version"); ok {
+			if strings.ContainsFunc(v, func(r rune) bool { return r <= ' ' || r == 0x7f }) || utf8.RuneCountInString(v) > 64 {
+				l.errf(f.val.Line, "bad version %q: want at most 64 characters without spaces, such as 2026-12.1", v)
+			} else {
+				l.version = v
+			}
+		}
+	}
 	l.types = map[string]*typeDecl{}
 	l.assets = map[string]*assetDecl{}
+	l.aliases = map[string]*assetDecl{}
 	if f, ok := top["types"]; ok {
 		l.loadTypes(f.val)
 	}
@@ -105,6 +121,7 @@ func (l *loader) load(data []byte) *Model {
 			l.loadAsset(n)
 		}
 	}
+	l.checkAliases()
 	l.checkOEE()
 	l.checkParents()
 	acyclic := l.checkCycles()
@@ -150,7 +167,7 @@ func (l *loader) loadTypes(n *yaml.Node) {
 func (l *loader) loadType(name string, line int, n *yaml.Node) *typeDecl {
 	td := &typeDecl{t: &twin.AssetType{Name: name}, line: line, sigLines: map[string]int{}}
 	what := fmt.Sprintf("type %q", name)
-	fs := l.fields(n, what, "signals", "modeRules", "debounce", "faultSignal", "productSignal", "batchSignal", "oee")
+	fs := l.fields(n, what, "signals", "modeRules", "modeRulesFrom", "earlierModeRules", "debounce", "faultSignal", "productSignal", "batchSignal", "oee")
 	if fs == nil {
 		return td
 	}
@@ -219,15 +236,81 @@ func (l *loader) loadType(name string, line int, n *yaml.Node) *typeDecl {
 	}
 	if f, ok := fs["modeRules"]; ok {
 		for _, rn := range l.seq(f.val, what+" modeRules") {
-			l.loadRule(td, rn)
+			if r, ok := l.loadRule(td, rn); ok {
+				td.t.ModeRules = append(td.t.ModeRules, r)
+			}
 		}
 	}
+	l.loadRuleTimes(td, fs, what)
 	return td
+}
+
+// loadRuleTimes reads modeRulesFrom and earlierModeRules: the rule sets in
+// force before the current rules, oldest first, each from a sample time on.
+func (l *loader) loadRuleTimes(td *typeDecl, fs map[string]field, what string) {
+	var fromLine int
+	if f, ok := fs["modeRulesFrom"]; ok {
+		td.t.ModeRulesFrom, _ = l.time(f, what+" modeRulesFrom")
+		fromLine = f.val.Line
+	}
+	f, ok := fs["earlierModeRules"]
+	if !ok {
+		return
+	}
+	if td.t.ModeRulesFrom.IsZero() {
+		l.errf(f.key.Line, "%s: earlierModeRules needs modeRulesFrom: the time the current modeRules took effect", what)
+		return
+	}
+	prev, prevLine := time.Time{}, 0
+	sets := l.seq(f.val, what+" earlierModeRules")
+	for i, sn := range sets {
+		sw := fmt.Sprintf("%s earlierModeRules[%d]", what, i)
+		sfs := l.fields(sn, sw, "from", "rules")
+		if sfs == nil {
+			continue
+		}
+		var rs twin.ModeRuleSet
+		if ff, ok := sfs["from"]; ok {
+			rs.From, _ = l.time(ff, sw+" from")
+			switch {
+			case rs.From.IsZero():
+			case !rs.From.Before(td.t.ModeRulesFrom):
+				l.errf(ff.val.Line, "%s: from %s must be before modeRulesFrom %s (line %d)", sw, rs.From.Format(time.RFC3339), td.t.ModeRulesFrom.Format(time.RFC3339), fromLine)
+			case i > 0 && !rs.From.After(prev):
+				l.errf(ff.val.Line, "%s: from %s must be after the previous set's from (line %d): list sets oldest first", sw, rs.From.Format(time.RFC3339), prevLine)
+			}
+			prev, prevLine = rs.From, ff.val.Line
+		} else if i > 0 {
+			l.errf(sn.Line, "%s: missing required field from (only the oldest set may leave it out)", sw)
+		}
+		if rf, ok := sfs["rules"]; ok {
+			for _, rn := range l.seq(rf.val, sw+" rules") {
+				if r, ok := l.loadRule(td, rn); ok {
+					rs.Rules = append(rs.Rules, r)
+				}
+			}
+		}
+		td.t.EarlierModeRules = append(td.t.EarlierModeRules, rs)
+	}
+}
+
+// time reads an RFC 3339 time (quoted or not).
+func (l *loader) time(f field, what string) (time.Time, bool) {
+	s, ok := l.str(f, what)
+	if !ok {
+		return time.Time{}, false
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		l.errf(f.val.Line, "%s: bad time %q: want RFC 3339 such as 2026-12-01T06:00:00Z", what, s)
+		return time.Time{}, false
+	}
+	return t.UTC(), true
 }
 
 func (l *loader) loadSignal(td *typeDecl, n *yaml.Node) {
 	what := fmt.Sprintf("type %q signal", td.t.Name)
-	fs := l.fields(n, what, "name", "kind", "unit", "min", "max", "description", "maxLength", "maxItems", "decimals", "allowed")
+	fs := l.fields(n, what, "name", "aliases", "kind", "unit", "min", "max", "description", "maxLength", "maxItems", "decimals", "allowed")
 	if fs == nil {
 		return
 	}
@@ -339,6 +422,25 @@ func (l *loader) loadSignal(td *typeDecl, n *yaml.Node) {
 	if f, ok := fs["allowed"]; ok {
 		l.loadAllowed(&s, what, f)
 	}
+	if af, ok := fs["aliases"]; ok {
+		names, lines := l.strList(af, what+" aliases")
+		for i, a := range names {
+			switch {
+			case !signalNameRe.MatchString(a):
+				l.errf(lines[i], "%s: bad alias %q: want a signal name", what, a)
+			case a == s.Name:
+				l.errf(lines[i], "%s: alias %q is the signal's own name", what, a)
+			case td.t.Lookup(a) != nil || slices.Contains(s.Aliases, a):
+				l.errf(lines[i], "%s: alias %q is already a name or alias of a signal of type %q", what, a, td.t.Name)
+			default:
+				s.Aliases = append(s.Aliases, a)
+			}
+		}
+	}
+	if other := td.t.Lookup(s.Name); other != nil {
+		l.errf(f.val.Line, "signal %q in type %q is an alias of signal %q", s.Name, td.t.Name, other.Name)
+		return
+	}
 	td.sigLines[s.Name] = f.val.Line
 	td.t.Signals = append(td.t.Signals, s)
 }
@@ -384,11 +486,11 @@ func kindList(ks []twin.ValueKind) string {
 	return strings.Join(names, " or ")
 }
 
-func (l *loader) loadRule(td *typeDecl, n *yaml.Node) {
+func (l *loader) loadRule(td *typeDecl, n *yaml.Node) (twin.ModeRule, bool) {
 	what := fmt.Sprintf("type %q mode rule", td.t.Name)
 	fs := l.fields(n, what, "when", "mode")
 	if fs == nil {
-		return
+		return twin.ModeRule{}, false
 	}
 	wf, okW := fs["when"]
 	mf, okM := fs["mode"]
@@ -399,31 +501,31 @@ func (l *loader) loadRule(td *typeDecl, n *yaml.Node) {
 		l.errf(n.Line, "%s: missing required field mode", what)
 	}
 	if !okW || !okM {
-		return
+		return twin.ModeRule{}, false
 	}
 	when, ok1 := l.str(wf, what+" when")
 	mode, ok2 := l.str(mf, what+" mode")
 	if !ok1 || !ok2 {
-		return
+		return twin.ModeRule{}, false
 	}
 	if !twin.Mode(mode).Valid() {
 		l.errf(mf.val.Line, "%s: bad mode %q: want RUNNING, IDLE, FAULT, STOP or UNKNOWN", what, mode)
-		return
+		return twin.ModeRule{}, false
 	}
 	if strings.TrimSpace(when) == "" {
 		l.errf(wf.val.Line, "%s: when must not be empty (use \"true\" for a default)", what)
-		return
+		return twin.ModeRule{}, false
 	}
 	match, err := compileRule(td.t, when)
 	if err != nil {
 		l.errf(wf.val.Line, "%s %q: %v", what, when, err)
-		return
+		return twin.ModeRule{}, false
 	}
-	td.t.ModeRules = append(td.t.ModeRules, twin.ModeRule{When: when, Mode: twin.Mode(mode), Match: match})
+	return twin.ModeRule{When: when, Mode: twin.Mode(mode), Match: match}, true
 }
 
 func (l *loader) loadAsset(n *yaml.Node) {
-	fs := l.fields(n, "asset", "id", "name", "type", "parent", "parents", "attributes", "timezone", "shifts")
+	fs := l.fields(n, "asset", "id", "aliases", "name", "type", "parent", "parents", "attributes", "timezone", "shifts", "retired", "retiredAt")
 	if fs == nil {
 		return
 	}
@@ -490,6 +592,27 @@ func (l *loader) loadAsset(n *yaml.Node) {
 			}
 		}
 	}
+	if f, ok := fs["aliases"]; ok {
+		var lines []int
+		ad.a.Aliases, lines = l.strList(f, what+" aliases")
+		ad.aliasLines = lines
+	}
+	if f, ok := fs["retired"]; ok {
+		switch v := resolve(f.val); {
+		case v.Kind == yaml.ScalarNode && v.Tag == "!!bool":
+			ad.a.Retired = v.Value == "true" || v.Value == "True" || v.Value == "TRUE"
+		default:
+			l.errf(v.Line, "%s: retired must be true or false, got %q", what, v.Value)
+		}
+	}
+	if f, ok := fs["retiredAt"]; ok {
+		if t, ok := l.time(f, what+" retiredAt"); ok {
+			if rf, has := fs["retired"]; has && !ad.a.Retired {
+				l.errf(rf.val.Line, "%s: retired: false contradicts retiredAt", what)
+			}
+			ad.a.Retired, ad.a.RetiredAt = true, t
+		}
+	}
 	if f, ok := fs["timezone"]; ok {
 		tz, _ := l.str(f, what+" timezone")
 		ad.tzLine = f.val.Line
@@ -519,12 +642,64 @@ func badID(id string) string {
 	return ""
 }
 
+// checkAliases checks every asset's earlier ids: valid, and naming no other
+// asset (current or earlier), so an id always means one asset.
+func (l *loader) checkAliases() {
+	for _, ad := range l.order {
+		kept := ad.a.Aliases[:0]
+		for i, old := range ad.a.Aliases {
+			line := ad.aliasLines[i]
+			if msg := badID(old); msg != "" {
+				l.errf(line, "asset %q: bad alias %q: %s", ad.a.ID, old, msg)
+				continue
+			}
+			if old == ad.a.ID {
+				l.errf(line, "asset %q: alias %q is the asset's own id", ad.a.ID, old)
+				continue
+			}
+			if other, ok := l.assets[old]; ok {
+				l.errf(line, "asset %q: alias %q is the id of another asset (line %d)", ad.a.ID, old, other.line)
+				continue
+			}
+			if other, ok := l.aliases[old]; ok {
+				l.errf(line, "asset %q: alias %q is already an alias of asset %q (line %d)", ad.a.ID, old, other.a.ID, other.line)
+				continue
+			}
+			l.aliases[old] = ad
+			kept = append(kept, old)
+		}
+		ad.a.Aliases = kept
+		if len(kept) == 0 {
+			ad.a.Aliases = nil
+		}
+	}
+}
+
+// lookup returns the declaration of the asset with the id or an earlier id.
+func (l *loader) lookup(id string) (*assetDecl, bool) {
+	if ad, ok := l.assets[id]; ok {
+		return ad, true
+	}
+	ad, ok := l.aliases[id]
+	return ad, ok
+}
+
+// checkParents checks that every parent exists; a parent named by an earlier
+// id (an alias) is replaced by its current id.
 func (l *loader) checkParents() {
 	for _, ad := range l.order {
+		seen := map[string]string{}
 		for i, p := range ad.a.Parents {
-			if _, ok := l.assets[p]; !ok {
+			pd, ok := l.lookup(p)
+			if !ok {
 				l.errf(ad.parentLines[i], "asset %q: unknown parent %q", ad.a.ID, p)
+				continue
 			}
+			if prev, dup := seen[pd.a.ID]; dup && prev != p {
+				l.errf(ad.parentLines[i], "asset %q: parents %q and %q are one asset (%q)", ad.a.ID, prev, p, pd.a.ID)
+			}
+			seen[pd.a.ID] = p
+			ad.a.Parents[i] = pd.a.ID
 		}
 	}
 }
@@ -659,20 +834,22 @@ func (l *loader) loadSignalMap(n *yaml.Node) {
 			continue
 		}
 		seen[key] = en.Line
-		ad, ok := l.assets[m.Asset]
+		ad, ok := l.lookup(m.Asset)
 		if !ok {
 			l.errf(fs["asset"].val.Line, "signalMap: unknown asset %q", m.Asset)
 			continue
 		}
+		m.Asset = ad.a.ID
 		td := l.types[ad.a.Type]
 		if td == nil {
 			continue // unknown type already reported
 		}
-		sig := td.t.Signal(m.Signal)
+		sig := td.t.Lookup(m.Signal)
 		if sig == nil {
 			l.errf(fs["signal"].val.Line, "signalMap: unknown signal %q for asset %q of type %q", m.Signal, m.Asset, td.t.Name)
 			continue
 		}
+		m.Signal = sig.Name
 		if sig.Kind != twin.KindNumber {
 			for _, k := range []string{"scale", "offset"} {
 				if f, ok := fs[k]; ok {

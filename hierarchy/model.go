@@ -1,6 +1,8 @@
 package hierarchy
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"sort"
 
 	twin "github.com/twingraph/twingraph"
@@ -11,14 +13,48 @@ import (
 // shared: callers must not modify them. A Model is immutable and safe for
 // concurrent use.
 type Model struct {
-	assets   []*twin.Asset
-	roots    []*twin.Asset
+	assets []*twin.Asset // listed: retired assets left out
+	all    []*twin.Asset // every asset, retired ones too
+	roots  []*twin.Asset
+	// nodes holds every asset under its id and each of its aliases.
 	nodes    map[string]*node
 	types    map[string]*twin.AssetType
 	typeList []*twin.AssetType
 	mappings []twin.TagMapping
 	byTag    map[tagKey]twin.TagMapping
+	version  string
+	hash     string
+	aliased  bool
 }
+
+// contentHash is the short hex SHA-256 of a model file's bytes: what tells
+// two versions of a file apart when the file does not say (version:).
+func contentHash(data []byte) string {
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:6])
+}
+
+// Version returns the model file's version: key, or "" when it has none.
+func (m *Model) Version() string { return m.version }
+
+// Hash returns the short hex SHA-256 of the model file's bytes.
+func (m *Model) Hash() string { return m.hash }
+
+// Stamp names the model in one token: "VERSION@HASH", or "HASH" when the
+// file has no version. States, logs and /readyz carry it.
+func (m *Model) Stamp() string {
+	if m.version == "" {
+		return m.hash
+	}
+	return m.version + "@" + m.hash
+}
+
+// Aliased reports whether any asset has an earlier id or any signal an
+// earlier name: readers of the stores then look under those too.
+func (m *Model) Aliased() bool { return m.aliased }
+
+// All returns every asset in model-file order, retired ones included.
+func (m *Model) All() []*twin.Asset { return m.all }
 
 var _ twin.Model = (*Model)(nil)
 
@@ -64,24 +100,46 @@ func (l *loader) build() *Model {
 	for _, td := range l.typeOrder {
 		m.types[td.t.Name] = td.t
 		m.typeList = append(m.typeList, td.t)
+		for _, sd := range td.t.Signals {
+			if len(sd.Aliases) > 0 {
+				m.aliased = true
+			}
+		}
 	}
 	for _, ad := range l.order {
 		a := ad.a
-		m.assets = append(m.assets, a)
-		m.nodes[a.ID] = &node{asset: a, typ: m.types[a.Type]}
-		if len(a.Parents) == 0 {
-			m.roots = append(m.roots, a)
+		m.all = append(m.all, a)
+		n := &node{asset: a, typ: m.types[a.Type]}
+		m.nodes[a.ID] = n
+		if !a.Retired {
+			m.assets = append(m.assets, a)
+			if len(a.Parents) == 0 {
+				m.roots = append(m.roots, a)
+			}
 		}
 	}
-	for _, a := range m.assets {
+	// Aliases share their asset's node, after every current id is in, so
+	// a lookup by an earlier id answers the renamed asset.
+	for _, a := range m.all {
+		for _, old := range a.Aliases {
+			m.nodes[old] = m.nodes[a.ID]
+			m.aliased = true
+		}
+	}
+	// A retired asset keeps its parents (ancestors, IsUnder) but is no
+	// parent's child: it leaves children, descendants and rollups.
+	for _, a := range m.all {
 		n := m.nodes[a.ID]
 		for _, p := range a.Parents {
 			pn := m.nodes[p]
 			n.parents = append(n.parents, pn.asset)
-			pn.children = append(pn.children, a)
+			if !a.Retired {
+				pn.children = append(pn.children, a)
+			}
 		}
 	}
-	for _, n := range m.nodes {
+	for _, a := range m.all {
+		n := m.nodes[a.ID]
 		if len(n.children) > 0 {
 			n.childrenByType = groupByType(n.children)
 		}
@@ -167,10 +225,20 @@ func (m *Model) Asset(id string) *twin.Asset {
 	return nil
 }
 
-// Assets returns every asset in model-file order.
+// Assets returns every asset in model-file order, retired ones left out
+// (All lists them too).
 func (m *Model) Assets() []*twin.Asset { return m.assets }
 
-// Roots returns the assets without parents, in model-file order.
+// Canonical returns the current id of the asset with the id or an earlier
+// id (alias), and whether any asset answers to it.
+func (m *Model) Canonical(id string) (string, bool) {
+	if n := m.nodes[id]; n != nil {
+		return n.asset.ID, true
+	}
+	return id, false
+}
+
+// Roots returns the assets without parents, in model-file order, retired ones left out.
 func (m *Model) Roots() []*twin.Asset { return m.roots }
 
 // Parents returns the assets directly above id, in the order the asset lists them.
@@ -215,7 +283,8 @@ func (m *Model) Descendants(id, typ string, maxDepth int) []*twin.Asset {
 	return n.descByType[typ].upTo(maxDepth)
 }
 
-// IsUnder reports whether id is under (or equal to) ancestor. Unknown ids are under nothing.
+// IsUnder reports whether id is under (or equal to) ancestor. Unknown ids are
+// under nothing; either id may be an earlier id (alias) of its asset.
 func (m *Model) IsUnder(id, ancestor string) bool {
 	n := m.nodes[id]
 	if n == nil {
@@ -223,6 +292,15 @@ func (m *Model) IsUnder(id, ancestor string) bool {
 	}
 	if id == ancestor {
 		return true
+	}
+	if m.aliased {
+		id = n.asset.ID
+		if an := m.nodes[ancestor]; an != nil {
+			ancestor = an.asset.ID
+		}
+		if id == ancestor {
+			return true
+		}
 	}
 	if n.ancestorSet != nil {
 		_, ok := n.ancestorSet[ancestor]

@@ -19,7 +19,7 @@ type Reject struct {
 	Index int
 	// Reason is "<code>: human text"; the codes are bad_json, missing_field,
 	// bad_ts, unknown_asset, unknown_signal, unknown_tag, wrong_type,
-	// non_finite, too_large.
+	// non_finite, too_large, not_allowed, retired.
 	Reason string
 }
 
@@ -233,10 +233,19 @@ func curateWire(m twin.Model, w *wire, latest time.Time) (twin.Sample, string) {
 	if a == nil {
 		return twin.Sample{}, "unknown_asset: " + quote(asset)
 	}
-	def := m.Type(a.Type).Signal(signal)
+	if a.RetiredBy(ts) {
+		if a.RetiredAt.IsZero() {
+			return twin.Sample{}, fmt.Sprintf("retired: asset %s is retired", quote(a.ID))
+		}
+		return twin.Sample{}, fmt.Sprintf("retired: asset %s is retired since %s", quote(a.ID), a.RetiredAt.Format(time.RFC3339))
+	}
+	def := m.Type(a.Type).Lookup(signal)
 	if def == nil {
 		return twin.Sample{}, fmt.Sprintf("unknown_signal: asset %s has no signal %s", quote(asset), quote(signal))
 	}
+	// An earlier id or signal name (a rename the device has not caught up
+	// with) is stored under the current one.
+	asset, signal = a.ID, def.Name
 	v, reason := parseValue(w.Value)
 	if reason != "" {
 		return twin.Sample{}, reason

@@ -35,7 +35,11 @@ import (
 // MODE_CHANGED, FAULT_CLEARED and FAULT_RAISED (each by code), BATCH_ENDED,
 // PRODUCT_CHANGED, BATCH_STARTED.
 //
-//   - Mode: the type's rules, first match wins, over the current signal values.
+//   - Mode: the type's rules in force at the instant (twin.AssetType.RulesAt:
+//     a rule change applies from its effective time, so a replay gives the
+//     same events and events before the change are never rewritten), first
+//     match wins, over the current signal values. Crossing into another
+//     rule set re-runs the rules even when no value changed.
 //     When no rule matches the mode stays (rules should end with a catch-all).
 //     Leaving UNKNOWN is immediate and emits MODE_CHANGED with a nil duration.
 //     Otherwise a new mode must be chosen for at least the type's Debounce (by
@@ -79,7 +83,7 @@ func Transition(a *twin.Asset, t *twin.AssetType, st *twin.State, samples []twin
 	if ns.FaultCodes == nil {
 		ns.FaultCodes = []string{}
 	}
-	x := transition{a: a, t: t, ns: ns, loc: a.Location()}
+	x := transition{a: a, t: t, ns: ns, loc: a.Location(), lastEval: ns.UpdatedAt}
 	var in map[string]int64
 	if st != nil {
 		in = st.Offsets
@@ -141,6 +145,9 @@ type transition struct {
 	// again what they chose at the last evaluation (the previous call's last
 	// instant included), and are not run.
 	changed bool
+	// lastEval is the instant the rules last ran at (the input state's
+	// UpdatedAt at first), to notice an instant in another rule set.
+	lastEval time.Time
 	// day caches the site-local day [dayStart, dayEnd) named dayName.
 	dayName          string
 	dayStart, dayEnd time.Time
@@ -206,11 +213,18 @@ func (x *transition) mode(now time.Time) {
 	if ns.PendingMode == "" {
 		x.account(now)
 	}
+	rules, from := x.t.RulesAt(now)
+	if x.t != nil && (len(x.t.EarlierModeRules) > 0 || !x.t.ModeRulesFrom.IsZero()) {
+		if _, prev := x.t.RulesAt(x.lastEval); !prev.Equal(from) {
+			x.changed = true
+		}
+	}
+	x.lastEval = now
 	if !x.changed {
 		return
 	}
 	x.changed = false
-	c, ok := x.rules()
+	c, ok := x.rules(rules)
 	if !ok {
 		return
 	}
@@ -253,8 +267,8 @@ func (x *transition) change(to twin.Mode, at time.Time) {
 }
 
 // rules returns the first matching rule's mode; ok is false when none matches.
-func (x *transition) rules() (twin.Mode, bool) {
-	if x.t == nil || len(x.t.ModeRules) == 0 {
+func (x *transition) rules(rules []twin.ModeRule) (twin.Mode, bool) {
+	if len(rules) == 0 {
 		return "", false
 	}
 	if x.env == nil {
@@ -263,8 +277,8 @@ func (x *transition) rules() (twin.Mode, bool) {
 			x.env[k] = m.Value.Any()
 		}
 	}
-	for i := range x.t.ModeRules {
-		r := &x.t.ModeRules[i]
+	for i := range rules {
+		r := &rules[i]
 		if r.Match == nil {
 			continue
 		}

@@ -8,6 +8,7 @@ import (
 	"math"
 	"net/http"
 	"runtime/debug"
+	"sync/atomic"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -420,26 +421,15 @@ func countErrors(m *metrics, present graphql.ErrorPresenterFunc) graphql.ErrorPr
 // gqlgen's (saturating) sum over the at most maxFields fields a document may
 // hold never overflows either, yet far above any complexity limit.
 func setComplexity(gc *graph.Config, m twin.Model, maxFields int) {
-	assets := m.Assets()
-	maxChildren, maxParents, maxAncestors := 1, 1, 1
-	for _, a := range assets {
-		maxChildren = max(maxChildren, len(m.Children(a.ID, "")))
-		maxParents = max(maxParents, len(a.Parents))
-		maxAncestors = max(maxAncestors, len(m.Ancestors(a.ID)))
-	}
-	all := max(len(assets), 1)
-	roots := max(len(m.Roots()), 1)
+	b := newModelBounds(m)
 	c := costCapFor(maxFields)
-	list := func(n int) func(int) int {
-		return func(child int) int { return c.list(child, n) }
-	}
-	gc.Complexity.Asset.Parents = list(maxParents)
-	gc.Complexity.Asset.Ancestors = list(maxAncestors)
-	gc.Complexity.Asset.Children = func(child int, _ *string) int { return c.list(child, maxChildren) }
-	gc.Complexity.Asset.Descendants = func(child int, _ *string, _ *int) int { return c.list(child, all) }
-	gc.Complexity.Asset.Rollup = func(child int) int { return c.add(c.add(1, child), all) }
-	gc.Complexity.Query.Roots = list(roots)
-	gc.Complexity.Query.ShiftReport = func(child int, _ string, _, _ time.Time) int { return c.list(child, all) }
+	gc.Complexity.Asset.Parents = func(child int) int { return c.list(child, b.get().parents) }
+	gc.Complexity.Asset.Ancestors = func(child int) int { return c.list(child, b.get().ancestors) }
+	gc.Complexity.Asset.Children = func(child int, _ *string) int { return c.list(child, b.get().children) }
+	gc.Complexity.Asset.Descendants = func(child int, _ *string, _ *int) int { return c.list(child, b.get().all) }
+	gc.Complexity.Asset.Rollup = func(child int) int { return c.add(c.add(1, child), b.get().all) }
+	gc.Complexity.Query.Roots = func(child int) int { return c.list(child, b.get().roots) }
+	gc.Complexity.Query.ShiftReport = func(child int, _ string, _, _ time.Time) int { return c.list(child, b.get().all) }
 	gc.Complexity.Asset.Events = func(child int, _, _ *time.Time, _ []twin.EventKind, first *int, _ *string, last *int, _ *string, _ *bool) int {
 		return c.list(child, pageBound(first, last))
 	}
@@ -450,7 +440,45 @@ func setComplexity(gc *graph.Config, m twin.Model, maxFields int) {
 	gc.Complexity.Query.Assets = func(child int, _, _ *string, first int, _ *string, _ []twin.Mode) int {
 		return c.list(child, first)
 	}
-	gc.Complexity.Rollup.ByMode = list(len(twin.Modes))
+	gc.Complexity.Rollup.ByMode = func(child int) int { return c.list(child, len(twin.Modes)) }
+}
+
+// listBounds are the most items each list field can hold in one model.
+type listBounds struct {
+	model                                    twin.Model // the model they were counted in
+	children, parents, ancestors, all, roots int
+}
+
+// modelBounds counts a model's list bounds once, and again after a reload
+// swaps the model (hierarchy.Live), so prices follow the model in service.
+type modelBounds struct {
+	m   twin.Model
+	cur atomic.Pointer[listBounds]
+}
+
+func newModelBounds(m twin.Model) *modelBounds { return &modelBounds{m: m} }
+
+func (b *modelBounds) get() *listBounds {
+	m := b.m
+	s, live := m.(interface{ Snapshot() twin.Model })
+	if live {
+		m = s.Snapshot()
+	}
+	// A model that cannot change is counted once (and need not be comparable).
+	if lb := b.cur.Load(); lb != nil && (!live || lb.model == m) {
+		return lb
+	}
+	lb := &listBounds{model: m, children: 1, parents: 1, ancestors: 1}
+	assets := m.Assets()
+	for _, a := range assets {
+		lb.children = max(lb.children, len(m.Children(a.ID, "")))
+		lb.parents = max(lb.parents, len(a.Parents))
+		lb.ancestors = max(lb.ancestors, len(m.Ancestors(a.ID)))
+	}
+	lb.all = max(len(assets), 1)
+	lb.roots = max(len(m.Roots()), 1)
+	b.cur.Store(lb)
+	return lb
 }
 
 // pageBound is the most items a connection paged by first or last returns

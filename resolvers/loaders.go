@@ -241,11 +241,12 @@ func historyArgs(f *ast.Field, vars map[string]any) (args historyFieldArgs, ok b
 // historyQuery builds the store query of a history field of asset a, or the
 // error the field reports.
 func (r *Resolver) historyQuery(a *twin.Asset, metric string, from, to time.Time, interval *time.Duration, agg *twin.Agg, fill *twin.Fill) (twin.HistoryQuery, *twin.SignalDef, error) {
-	sig := r.cfg.Model.Type(a.Type).Signal(metric)
+	// An earlier name of a renamed signal answers the signal's history.
+	sig := r.cfg.Model.Type(a.Type).Lookup(metric)
 	if sig == nil {
 		return twin.HistoryQuery{}, nil, twin.Errorf(twin.EBADINPUT, "asset %q has no metric %q", a.ID, metric)
 	}
-	q := twin.HistoryQuery{Asset: a.ID, Metric: metric, From: from, To: to, Agg: twin.AggAvg, Location: a.Location()}
+	q := twin.HistoryQuery{Asset: a.ID, Metric: sig.Name, From: from, To: to, Agg: twin.AggAvg, Location: a.Location()}
 	if interval != nil {
 		q.Interval = *interval
 	}

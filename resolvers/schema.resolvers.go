@@ -23,6 +23,17 @@ func (r *assetResolver) Attributes(ctx context.Context, obj *gqlmodel.Asset) (an
 	return obj.Attributes, nil
 }
 
+func (r *assetResolver) Aliases(ctx context.Context, obj *gqlmodel.Asset) ([]string, error) {
+	return append([]string{}, obj.Aliases...), nil
+}
+
+func (r *assetResolver) RetiredAt(ctx context.Context, obj *gqlmodel.Asset) (*time.Time, error) {
+	if obj.RetiredAt.IsZero() {
+		return nil, nil
+	}
+	return &obj.RetiredAt, nil
+}
+
 func (r *assetResolver) Parents(ctx context.Context, obj *gqlmodel.Asset) ([]*gqlmodel.Asset, error) {
 	as, err := r.visible(ctx, r.cfg.Model.Parents(obj.ID))
 	if err != nil {
@@ -279,6 +290,10 @@ func (r *signalResolver) Kind(ctx context.Context, obj *twin.SignalDef) (string,
 
 func (r *signalResolver) Description(ctx context.Context, obj *twin.SignalDef) (*string, error) {
 	return nonEmpty(obj.Description), nil
+}
+
+func (r *signalResolver) Aliases(ctx context.Context, obj *twin.SignalDef) ([]string, error) {
+	return append([]string{}, obj.Aliases...), nil
 }
 
 func (r *subscriptionResolver) ModeChanged(ctx context.Context, under *string, after *string) (<-chan *gqlmodel.ModeChange, error) {

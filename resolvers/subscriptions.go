@@ -6,6 +6,7 @@ import (
 	"time"
 
 	twin "github.com/twingraph/twingraph"
+	"github.com/twingraph/twingraph/alias"
 	"github.com/twingraph/twingraph/auth"
 	"github.com/twingraph/twingraph/resolvers/gqlmodel"
 )
@@ -160,6 +161,9 @@ func subscribeEvents[T any](r *Resolver, ctx context.Context, under *string, kin
 	ctx, cancel := context.WithCancel(ctx)
 	out := make(chan T)
 	run, err := r.streamEvents(ctx, f, resumeAfter(ctx, after), func(e *twin.Event) bool {
+		// An event published under an earlier id (by a worker still on the
+		// previous model) answers under the asset's current id.
+		alias.Relabel(r.cfg.Model, e)
 		noteCursor(ctx, EventCursor(e.Seq))
 		return send(ctx, out, convert(e))
 	})
@@ -195,7 +199,22 @@ func (r *Resolver) assetState(ctx context.Context, id string, minInterval *time.
 	}
 	t := r.cfg.Model.Type(a.Type)
 	ctx, cancel := context.WithCancel(ctx)
-	live, err := r.hub.Subscribe(ctx, func(n *twin.Notice) bool { return n.State != nil && n.State.Asset == id })
+	// Under any id of the asset, as the model in service has it: a rename
+	// while subscribed (or a worker still on the previous model, publishing
+	// under an earlier id) does not end the stream.
+	live, err := r.hub.Subscribe(ctx, func(n *twin.Notice) bool {
+		if n.State == nil {
+			return false
+		}
+		if n.State.Asset == id || n.State.Asset == a.ID {
+			return true
+		}
+		if am, ok := r.cfg.Model.(interface{ Aliased() bool }); ok && !am.Aliased() {
+			return false // the common case costs no lookups
+		}
+		x, y := r.cfg.Model.Asset(n.State.Asset), r.cfg.Model.Asset(id)
+		return x != nil && y != nil && x.ID == y.ID
+	})
 	if err != nil {
 		cancel()
 		return nil, err

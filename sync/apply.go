@@ -2,11 +2,13 @@ package sync
 
 import (
 	"runtime"
+	"slices"
 	"strings"
 	gosync "sync"
 	"time"
 
 	twin "github.com/twingraph/twingraph"
+	"github.com/twingraph/twingraph/alias"
 	"github.com/twingraph/twingraph/ingest"
 )
 
@@ -65,6 +67,58 @@ type applied struct {
 type decoded struct {
 	samples []twin.Sample
 	rejects []ingest.Reject
+}
+
+// snapshot returns the model as it is now when m can change (hierarchy.Live),
+// else m.
+func snapshot(m twin.Model) twin.Model {
+	if s, ok := m.(interface{ Snapshot() twin.Model }); ok {
+		return s.Snapshot()
+	}
+	return m
+}
+
+// stampOf returns the model's stamp for states ("" when it has none).
+func stampOf(m twin.Model) string {
+	if s, ok := m.(interface{ Stamp() string }); ok {
+		return s.Stamp()
+	}
+	return ""
+}
+
+// adopt gives each asset in ids without a state the state of an earlier id
+// (an alias: the asset was renamed) from states, relabelled: its offsets
+// skip what was applied under the old id, and its mode, uptime and faults
+// carry on instead of starting over from UNKNOWN. It returns the ids still
+// without a state.
+func adopt(m twin.Model, ids []string, states map[string]*twin.State) []string {
+	var rest []string
+	for _, id := range ids {
+		if a := m.Asset(id); a != nil {
+			if st := adoptable(m, a, states); st != nil {
+				states[id] = st
+				continue
+			}
+		}
+		rest = append(rest, id)
+	}
+	return rest
+}
+
+// adoptable returns the state of one of a's earlier ids, relabelled as a's
+// (a copy: the original is not modified).
+func adoptable(m twin.Model, a *twin.Asset, states map[string]*twin.State) *twin.State {
+	for _, old := range a.Aliases {
+		if st := states[old]; st != nil {
+			c := alias.RelabelState(m, st)
+			if c == st {
+				c = st.Clone()
+				c.Asset = a.ID
+			}
+			return c
+		}
+	}
+	return nil
 }
 
 // parallelism is how many goroutines decode and transition a batch.
@@ -139,16 +193,40 @@ func applyBatch(m twin.Model, recs []*record, dec []decoded, states map[string]*
 			missing = append(missing, id)
 		}
 	}
+	missing = adopt(m, missing, states)
 	if len(missing) > 0 && load != nil {
-		got, err := load(missing)
+		// An asset renamed since its state was written has it under an
+		// earlier id: those are read in the same round trip.
+		ids := slices.Clip(missing)
+		for _, id := range missing {
+			if a := m.Asset(id); a != nil {
+				ids = append(ids, a.Aliases...)
+			}
+		}
+		got, err := load(ids)
 		if err != nil {
 			return nil, err
 		}
-		for i, id := range missing {
+		loaded := make(map[string]*twin.State, len(ids))
+		for i, id := range ids {
 			if i < len(got) && got[i] != nil {
-				states[id] = got[i]
+				loaded[id] = got[i]
 			}
 		}
+		for _, id := range missing {
+			if st := loaded[id]; st != nil && st.Asset == id {
+				states[id] = st
+			} else if a := m.Asset(id); a != nil {
+				if st := adoptable(m, a, loaded); st != nil {
+					states[id] = st
+				}
+			}
+		}
+	}
+	stamp := stampOf(m)
+	aliased := true
+	if am, ok := m.(interface{ Aliased() bool }); ok {
+		aliased = am.Aliased()
 	}
 
 	type out struct {
@@ -162,7 +240,13 @@ func applyBatch(m twin.Model, recs []*record, dec []decoded, states map[string]*
 		if a == nil {
 			return // Decode only yields samples of known assets
 		}
-		st, evs := ingest.Transition(a, m.Type(a.Type), states[id], byAsset[id])
+		st := states[id]
+		if aliased {
+			// Values kept under a signal's earlier name carry on under its current one.
+			st = alias.RelabelState(m, st)
+		}
+		st, evs := ingest.Transition(a, m.Type(a.Type), st, byAsset[id])
+		st.Model = stamp
 		outs[i] = out{st, evs}
 	}
 	par := parallelism()

@@ -21,7 +21,8 @@ const (
 	// HeaderReason is the human-readable reason of the first refused element:
 	// "<code>: text", code one of bad_json, missing_field, bad_ts,
 	// unknown_asset, unknown_signal, unknown_tag, wrong_type, non_finite,
-	// too_large, not_allowed (a string outside its signal's allowed values).
+	// too_large, not_allowed (a string outside its signal's allowed values),
+	// retired (telemetry of a retired asset).
 	HeaderReason = "reason"
 	// HeaderSourceTopic, HeaderSourcePartition and HeaderSourceOffset locate the original record.
 	HeaderSourceTopic     = "source_topic"

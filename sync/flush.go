@@ -40,7 +40,7 @@ func (w *Worker) runJob(j *job) {
 		var err error
 		if res == nil {
 			t0 := time.Now()
-			res, err = applyBatch(w.cfg.Model, j.recs, dec, w.states, func(ids []string) ([]*twin.State, error) {
+			res, err = applyBatch(j.model, j.recs, dec, w.states, func(ids []string) ([]*twin.State, error) {
 				st, err := w.cfg.States.GetStates(ctx, ids)
 				if err != nil {
 					return nil, fmt.Errorf("load states: %w", err)

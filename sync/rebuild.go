@@ -158,7 +158,8 @@ func Rebuild(ctx context.Context, cfg RebuildConfig) (*Rebuilt, error) {
 		if len(pending) == 0 {
 			return nil
 		}
-		res, err := applyBatch(cfg.Model, pending, decodeAll(cfg.Model, log, pending, cfg.Limits), out.States, nil)
+		m := snapshot(cfg.Model)
+		res, err := applyBatch(m, pending, decodeAll(m, log, pending, cfg.Limits), out.States, nil)
 		if err != nil {
 			return err
 		}

@@ -72,7 +72,9 @@ type Config struct {
 	Topic string
 	// DLQTopic receives refused telemetry; DefaultDLQTopic when empty.
 	DLQTopic string
-	// Model is the asset model telemetry is decoded against. Required.
+	// Model is the asset model telemetry is decoded against. Required. A
+	// model that changes (hierarchy.Live) is read once per batch through its
+	// Snapshot method, so one batch is decoded and applied under one model.
 	Model twin.Model
 	// States, History and Events are the stores the worker writes. Required.
 	States  twin.StateStore
@@ -196,6 +198,7 @@ type Worker struct {
 
 // job is one batch handed from the polling goroutine to the flusher.
 type job struct {
+	model  twin.Model // the model the batch is decoded and applied under
 	recs   []*record
 	links  []trace.Link    // the producer spans of recs, for the flush span
 	dec    chan []decoded  // the decoded batch, decoded while an earlier job writes
@@ -444,7 +447,7 @@ func (w *Worker) dispatch(force bool) {
 			w.deadline = time.Now() // the rest is due at once
 		}
 		jctx, cancel := context.WithCancel(w.stopJobs)
-		j := &job{recs: recs, dec: make(chan []decoded, 1), ctx: jctx, cancel: cancel, done: make(chan struct{})}
+		j := &job{model: snapshot(w.cfg.Model), recs: recs, dec: make(chan []decoded, 1), ctx: jctx, cancel: cancel, done: make(chan struct{})}
 		if len(w.links) > 0 {
 			for _, r := range recs {
 				if l, ok := w.links[r]; ok {
@@ -456,7 +459,7 @@ func (w *Worker) dispatch(force bool) {
 			}
 		}
 		log := w.currentLog()
-		go func() { j.dec <- decodeAll(w.cfg.Model, log, recs, w.cfg.Limits) }()
+		go func() { j.dec <- decodeAll(j.model, log, recs, w.cfg.Limits) }()
 		w.jobs <- j // never blocks: the channel holds maxInflight jobs
 		w.inflight = append(w.inflight, j)
 	}

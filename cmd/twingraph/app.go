@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	twin "github.com/twingraph/twingraph"
+	"github.com/twingraph/twingraph/alias"
 	"github.com/twingraph/twingraph/auth"
 	"github.com/twingraph/twingraph/examples"
 	"github.com/twingraph/twingraph/gateway"
@@ -36,10 +37,13 @@ import (
 type Main struct {
 	// Logger receives the process's logs (stderr by default).
 	Logger *slog.Logger
-	// Model is the loaded asset hierarchy.
-	Model *hierarchy.Model
+	// Model is the asset hierarchy served: swapped whole when the model
+	// file is reloaded (WatchModel, ReloadModel).
+	Model *hierarchy.Live
 	// ModelSource names where Model came from (a file, or the embedded demo).
 	ModelSource string
+	// ModelPath is the model file; "" for the embedded demo plant (never reloaded).
+	ModelPath string
 	// States, History, Events and Bus are the stores in use.
 	States  twin.StateStore
 	History twin.HistoryStore
@@ -88,9 +92,12 @@ type Main struct {
 	draining atomic.Bool    // stopping: /readyz answers 503
 	serving  sync.WaitGroup // gateways still draining; Close waits for them
 
-	redis    *redis.Store
-	postgres *postgres.Store
-	closers  []func()
+	redis        *redis.Store
+	postgres     *postgres.Store
+	memHistory   *memory.HistoryStore // the in-memory history, when in use
+	reloadErrors prometheus.Counter
+	modelInfo    *prometheus.GaugeVec
+	closers      []func()
 }
 
 // NewMain returns a Main logging to stderr at the given level ("debug", "info", "warn", "error").
@@ -101,26 +108,103 @@ func NewMain(stderr io.Writer, level string) *Main {
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), buildInfoGauge())
+	reloadErrors := prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "twingraph_model_reload_errors_total",
+		Help: "Model file reloads refused (the file did not load); the previous model stays in service.",
+	})
+	modelInfo := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "twingraph_model_info",
+		Help: "The model in service: 1 for its version and content hash.",
+	}, []string{"version", "hash"})
+	reg.MustRegister(reloadErrors, modelInfo)
 	return &Main{
-		Logger:   slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lv})),
-		Registry: reg,
+		Logger:       slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lv})),
+		Registry:     reg,
+		reloadErrors: reloadErrors,
+		modelInfo:    modelInfo,
 	}
 }
 
 // LoadModel loads the model file, or the embedded demo plant when path is "".
 func (m *Main) LoadModel(path string) error {
-	var err error
-	m.ModelSource = path
+	var (
+		model *hierarchy.Model
+		err   error
+	)
+	m.ModelSource, m.ModelPath = path, path
 	if path == "" {
 		m.ModelSource = "embedded demo plant"
-		m.Model, err = hierarchy.Load("examples/"+examples.PlantFile, examples.PlantYAML)
+		model, err = hierarchy.Load("examples/"+examples.PlantFile, examples.PlantYAML)
 	} else {
-		m.Model, err = hierarchy.LoadFile(path)
+		model, err = hierarchy.LoadFile(path)
 	}
 	if err != nil {
 		return fmt.Errorf("load model:\n%w", err)
 	}
+	m.Model = hierarchy.NewLive(model)
+	m.noteModel(nil, model)
 	return nil
+}
+
+// noteModel publishes the model in service in twingraph_model_info.
+func (m *Main) noteModel(old, cur *hierarchy.Model) {
+	if m.modelInfo == nil {
+		return
+	}
+	if old != nil {
+		m.modelInfo.DeleteLabelValues(old.Version(), old.Hash())
+	}
+	m.modelInfo.WithLabelValues(cur.Version(), cur.Hash()).Set(1)
+}
+
+// modelWatcher is the watcher of the model file, reporting to the log and metrics.
+func (m *Main) modelWatcher() *hierarchy.Watcher {
+	return &hierarchy.Watcher{
+		Live: m.Model, Path: m.ModelPath,
+		OnReload: func(old, cur *hierarchy.Model) {
+			m.noteModel(old, cur)
+			m.Logger.Info("model reloaded", "source", m.ModelSource, "model", cur.Stamp(),
+				"version", cur.Version(), "hash", cur.Hash(), "previous", old.Stamp(), "assets", len(cur.Assets()))
+		},
+		OnError: m.reloadFailed,
+		OnUnchanged: func(cur *hierarchy.Model) {
+			m.Logger.Info("model file unchanged; nothing to reload", "source", m.ModelSource, "model", cur.Stamp())
+		},
+	}
+}
+
+// reloadFailed logs a refused reload (every FILE:LINE problem) and counts it.
+func (m *Main) reloadFailed(err error) {
+	m.reloadErrors.Inc()
+	m.Logger.Error("model reload refused; still serving the previous model", "source", m.ModelSource,
+		"model", m.Model.Stamp(), "err", err)
+}
+
+// ReloadModel reloads the model file now (what SIGHUP does): a valid,
+// changed file replaces the model everywhere at once; an invalid one is
+// refused, logged and counted, and the previous model stays. It returns
+// hierarchy.ErrUnchanged when the file holds the model in service.
+func (m *Main) ReloadModel() error {
+	if m.ModelPath == "" {
+		return errors.New("reload model: the embedded demo plant has no file to reload")
+	}
+	_, err := m.modelWatcher().Reload()
+	if err != nil && !errors.Is(err, hierarchy.ErrUnchanged) {
+		m.reloadFailed(err)
+	}
+	return err
+}
+
+// WatchModel reloads the model file until ctx ends: when it changes (looked
+// at every interval; hierarchy.DefaultWatchInterval when <= 0) and on each
+// value of hup (SIGHUP). The embedded demo plant is never reloaded.
+func (m *Main) WatchModel(ctx context.Context, interval time.Duration, hup <-chan struct{}) {
+	if m.ModelPath == "" {
+		return
+	}
+	w := m.modelWatcher()
+	w.Interval = interval
+	go w.Run(ctx, hup)
 }
 
 // SetupTracing installs the process's TracerProvider for cfg (a no-op one
@@ -187,9 +271,25 @@ func (m *Main) OpenStores(ctx context.Context, redisURL, postgresURL, namespace 
 		}
 		m.History, m.Events = ps, ps
 	} else {
-		m.History, m.Events = memory.NewHistoryStore(), memory.NewEventStore()
+		m.memHistory = memory.NewHistoryStore()
+		m.History, m.Events = m.memHistory, memory.NewEventStore()
 	}
+	m.readAliases()
 	return nil
+}
+
+// readAliases wraps the stores so that what was stored under an asset's
+// or signal's earlier ids (aliases in the model) answers under its current id.
+func (m *Main) readAliases() {
+	if m.States != nil {
+		m.States = alias.States{StateStore: m.States, Model: m.Model}
+	}
+	if m.History != nil {
+		m.History = alias.History{HistoryStore: m.History, Model: m.Model}
+	}
+	if m.Events != nil {
+		m.Events = alias.Events{EventStore: m.Events, Model: m.Model}
+	}
 }
 
 func envList(flags []string) string {

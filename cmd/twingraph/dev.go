@@ -8,7 +8,6 @@ import (
 	"github.com/twingraph/twingraph/broker"
 	"github.com/twingraph/twingraph/gateway"
 	"github.com/twingraph/twingraph/simulate"
-	"github.com/twingraph/twingraph/store/memory"
 	twinsync "github.com/twingraph/twingraph/sync"
 )
 
@@ -42,8 +41,8 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	m.DrainDelay = *drainDelay
-	if h, ok := m.History.(*memory.HistoryStore); ok {
-		h.MaxSamples = *maxSamples
+	if m.memHistory != nil {
+		m.memHistory.MaxSamples = *maxSamples
 	}
 
 	// The broker outlives the worker and the simulator: they leave the group
@@ -55,6 +54,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	defer b.Close()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	common.watchModel(ctx, m)
 
 	errc := make(chan error, 4)
 	cfg := twinsync.Config{

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/twingraph/twingraph/hierarchy"
 	"github.com/twingraph/twingraph/telemetry"
 )
 
@@ -18,6 +19,7 @@ import (
 // commands with positional arguments.
 var synopsis = map[string]string{
 	"model check":       "FILE",
+	"model diff":        "OLD NEW",
 	"model import-dtdl": "FILE [-o OUT]",
 	"apikey revoke":     "ID",
 }
@@ -127,6 +129,7 @@ type commonFlags struct {
 	traceSampleRatio                  float64
 	pprof                             string
 	shutdownTimeout                   time.Duration
+	modelWatch                        time.Duration
 }
 
 // register adds the common flags to fs; redisHelp and postgresHelp say what
@@ -141,6 +144,17 @@ func (c *commonFlags) register(fs *flag.FlagSet, redisHelp, postgresHelp string)
 	fs.Float64Var(&c.traceSampleRatio, "trace-sample-ratio", 1, "share of new traces recorded, above 0 and at most 1 (with --otlp-endpoint)")
 	fs.StringVar(&c.pprof, "pprof", "", "serve Go profiles (/debug/pprof/) on this separate address, e.g. 127.0.0.1:6060; empty: off")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", DefaultShutdownTimeout, "on SIGTERM, the longest a graceful stop may take: drain, finish requests, end subscriptions, flush and commit")
+	fs.DurationVar(&c.modelWatch, "model-watch", hierarchy.DefaultWatchInterval, "how often to look at the model file for changes and reload it (SIGHUP reloads at once); 0: only on SIGHUP")
+}
+
+// watchModel reloads the model file on SIGHUP and, unless --model-watch is
+// 0, when it changes, until ctx ends.
+func (c *commonFlags) watchModel(ctx context.Context, m *Main) {
+	every := c.modelWatch
+	if every <= 0 {
+		every = -1 // SIGHUP only
+	}
+	m.WatchModel(ctx, every, hangups(ctx))
 }
 
 // open builds a Main with the model loaded and the stores open; dev lets

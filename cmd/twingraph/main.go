@@ -26,7 +26,8 @@ Commands:
   migrate              apply the PostgreSQL/TimescaleDB migrations
   rebuild              replay the telemetry log into fresh state (--verify compares)
   simulate             produce realistic telemetry for the model's assets
-  model check FILE     validate a model file
+  model check FILE     validate a model file (prints its version and content hash)
+  model diff OLD NEW   what changes for users between two model files (exit 1 when they differ)
   model import-dtdl F  convert a DTDL document to a model file
   apikey create|list|revoke  API keys for machine clients (kept hashed in PostgreSQL)
   version              print the version, VCS revision and Go version (also --version)
@@ -95,6 +96,28 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		return 1
 	}
+}
+
+// hangups delivers one value per SIGHUP until ctx ends: reload the model.
+func hangups(ctx context.Context) <-chan struct{} {
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGHUP)
+	out := make(chan struct{}, 1)
+	go func() {
+		defer signal.Stop(sig)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-sig:
+				select {
+				case out <- struct{}{}:
+				default: // a reload is already due
+				}
+			}
+		}
+	}()
+	return out
 }
 
 // errUsage marks a usage error already explained on stderr.

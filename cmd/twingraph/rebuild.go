@@ -60,8 +60,10 @@ func runRebuild(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	cfg := twinsync.RebuildConfig{Brokers: *kafka, Topic: *topic, Model: m.Model, Limits: lim, Logger: m.Logger}
-	ids := make([]string, 0, len(m.Model.Assets()))
-	for _, a := range m.Model.Assets() {
+	// Retired assets too: their states were built from the log like any other.
+	all := m.Model.Load().All()
+	ids := make([]string, 0, len(all))
+	for _, a := range all {
 		ids = append(ids, a.ID)
 	}
 	if *verify {

@@ -32,6 +32,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	// Returning on a serving error stops the gateway too (m.Close waits for it).
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	common.watchModel(ctx, m)
 	errc := make(chan error, 1)
 	addr, err := m.Listen(ctx, *httpAddr, errc)
 	if err != nil {

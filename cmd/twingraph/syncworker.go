@@ -47,6 +47,7 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	m.SyncReady = w.Ready
+	common.watchModel(ctx, m)
 	// On SIGTERM /readyz answers 503 while the worker flushes and commits.
 	context.AfterFunc(ctx, m.Drain)
 	if *metricsAddr != "" {
@@ -62,7 +63,7 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) error
 				http.Error(w, err.Error(), http.StatusServiceUnavailable)
 				return
 			}
-			fmt.Fprintln(w, "ready")
+			fmt.Fprintf(w, "ready model=%s\n", m.Model.Stamp())
 		})
 		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 		go func() {

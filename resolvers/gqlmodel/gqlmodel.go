@@ -259,6 +259,15 @@ func (s *AssetState) Asset() *Asset {
 // AssetID returns the id of the asset the state belongs to.
 func (s *AssetState) AssetID() string { return s.State.Asset }
 
+// ModelStamp is the schema's model: the model the state was last computed
+// under, nil when not known.
+func (s *AssetState) ModelStamp() *string {
+	if s.State.Model == "" {
+		return nil
+	}
+	return &s.State.Model
+}
+
 // debounce is the asset type's minimum dwell (0 without a type).
 func (s *AssetState) debounce() time.Duration {
 	if s.typ == nil {

@@ -12,8 +12,13 @@ import (
 	twin "github.com/twingraph/twingraph"
 )
 
-// stateV1 is the first byte of a state value in the layout EncodeState describes.
-const stateV1 = 0x01
+// stateV1 is the first byte of a state value in the layout EncodeState
+// describes; stateV2 is that layout followed by the Model stamp, written
+// only for a state that has one (so a state without one encodes as before).
+const (
+	stateV1 = 0x01
+	stateV2 = 0x02
+)
 
 // Value kind tags of the encoding.
 const (
@@ -56,6 +61,10 @@ const (
 //	DayStart time, Metrics map str→(value, TS time), UpdatedAt time,
 //	Offsets map str→varint
 //
+// and, in version 2 (first byte 0x02, written when Model is set), then
+// Model str. A reader that knows only version 1 refuses version 2 values:
+// upgrade the gateways before the sync workers.
+//
 // (uvarint and varint as encoding/binary writes them, shortest form only.) The
 // encoding is canonical: equal states give equal bytes, whatever their maps'
 // iteration order or their times' zones, and a value that decodes re-encodes
@@ -86,7 +95,11 @@ func (e *encoder) state(st *twin.State) error {
 	}
 	start := len(e.b)
 	e.err = nil
-	e.b = append(e.b, stateV1)
+	if st.Model != "" {
+		e.b = append(e.b, stateV2)
+	} else {
+		e.b = append(e.b, stateV1)
+	}
 	e.str(st.Asset)
 	e.str(string(st.Mode))
 	e.time(st.ModeSince)
@@ -120,6 +133,9 @@ func (e *encoder) state(st *twin.State) error {
 	for _, k := range sortedKeys(&e.keys, st.Offsets) {
 		e.str(k)
 		e.varint(st.Offsets[k])
+	}
+	if st.Model != "" {
+		e.str(st.Model)
 	}
 	if e.err != nil {
 		e.b = e.b[:start]
@@ -236,9 +252,14 @@ func DecodeState(data string) (*twin.State, error) {
 		return nil, errors.New("empty state value")
 	}
 	switch data[0] {
-	case stateV1:
+	case stateV1, stateV2:
 		d := decoder{s: data, i: 1}
 		st := d.state()
+		if data[0] == stateV2 {
+			if st.Model = d.str(); st.Model == "" && d.err == nil {
+				d.fail("empty model stamp in a version 2 value")
+			}
+		}
 		if d.err == nil && d.i != len(d.s) {
 			d.fail("%d bytes after the last field", len(d.s)-d.i)
 		}

@@ -89,9 +89,16 @@ func TestCodec_RoundTrip(t *testing.T) {
 		BatchSince: time.Unix(4, 4).UTC(), UptimeDay: "h", UptimeSeconds: 5.5,
 		UptimeAsOf: time.Unix(6, 6).UTC(), DayStart: time.Unix(7, 7).UTC(),
 		Metrics:   map[string]twin.Metric{"i": {Value: twin.Number(8), TS: time.Unix(9, 9).UTC()}},
-		UpdatedAt: time.Unix(10, 10).UTC(), Offsets: map[string]int64{"j": 11},
+		UpdatedAt: time.Unix(10, 10).UTC(), Offsets: map[string]int64{"j": 11}, Model: "v1@0123456789ab",
 	}
-	roundTrip(t, "distinct fields", distinct)
+	b = roundTrip(t, "distinct fields", distinct)
+	if b[0] != 0x02 {
+		t.Errorf("a state with a model stamp encodes as version 0x%02x, want 0x02", b[0])
+	}
+	// Without a stamp the encoding stays version 1, byte for byte.
+	if b := roundTrip(t, "no model stamp", full); b[0] != 0x01 {
+		t.Errorf("a state without a model stamp encodes as version 0x%02x, want 0x01", b[0])
+	}
 
 	// Every field of twin.State is covered: a field added to the type without
 	// a place in the encoding fails here.
