@@ -22,8 +22,7 @@ import (
 	twin "github.com/twingraph/twingraph"
 	"github.com/twingraph/twingraph/auth"
 	"github.com/twingraph/twingraph/auth/authtest"
-	"github.com/twingraph/twingraph/examples"
-	"github.com/twingraph/twingraph/hierarchy"
+	"github.com/twingraph/twingraph/internal/testmodel"
 )
 
 func TestVerifier_Verify(t *testing.T) {
@@ -213,10 +212,7 @@ func TestVerifier_Authenticate(t *testing.T) {
 }
 
 func TestPrincipal_CanSee(t *testing.T) {
-	m, err := hierarchy.Load("plant.yaml", examples.PlantYAML)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := testmodel.Demo(t)
 	var nobody *auth.Principal
 	if !nobody.CanSee(m, "plant/jkt1") || len(nobody.Roots(m)) != len(m.Roots()) {
 		t.Error("a nil principal must see everything")

@@ -10,6 +10,7 @@ import (
 
 	twin "github.com/twingraph/twingraph"
 	"github.com/twingraph/twingraph/gateway"
+	"github.com/twingraph/twingraph/internal/testmodel"
 	"github.com/twingraph/twingraph/store/memory"
 )
 
@@ -24,7 +25,7 @@ func BenchmarkGetTwin(b *testing.B) {
 		b.Fatal(err)
 	}
 	h := gateway.New(gateway.Config{
-		Model:  mustModel(b),
+		Model:  testmodel.Demo(b),
 		States: states,
 		Now:    func() time.Time { return now },
 	})

@@ -18,9 +18,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	twin "github.com/twingraph/twingraph"
-	"github.com/twingraph/twingraph/examples"
 	"github.com/twingraph/twingraph/gateway"
-	"github.com/twingraph/twingraph/hierarchy"
+	"github.com/twingraph/twingraph/internal/testmodel"
 	"github.com/twingraph/twingraph/store/memory"
 )
 
@@ -38,15 +37,6 @@ type fixture struct {
 	events []twin.Event // as stored, Seq assigned
 	ready  error
 	reg    *prometheus.Registry
-}
-
-func mustModel(tb testing.TB) *hierarchy.Model {
-	tb.Helper()
-	m, err := hierarchy.Load(examples.PlantFile, examples.PlantYAML)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return m
 }
 
 func line3State() *twin.State {
@@ -121,7 +111,7 @@ func newFixture(tb testing.TB) *fixture {
 
 	f.states = states
 	f.cfg = gateway.Config{
-		Model:   mustModel(tb),
+		Model:   testmodel.Demo(tb),
 		States:  states,
 		History: history,
 		Events:  events,
@@ -715,7 +705,7 @@ func TestGateway_Metrics(t *testing.T) {
 }
 
 func TestGateway_NoStores(t *testing.T) {
-	srv := httptest.NewServer(gateway.New(gateway.Config{Model: mustModel(t), States: memory.NewStateStore()}))
+	srv := httptest.NewServer(gateway.New(gateway.Config{Model: testmodel.Demo(t), States: memory.NewStateStore()}))
 	t.Cleanup(srv.Close)
 	for _, path := range []string{"/graphql", "/twin/" + line3 + "/history?metric=press1_bar", "/twin/" + line3 + "/events"} {
 		res, err := http.Get(srv.URL + path)
@@ -740,7 +730,7 @@ func TestGateway_NoStores(t *testing.T) {
 func TestGateway_GraphQLMethodNotSupported(t *testing.T) {
 	called := false
 	gql := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { called = true })
-	srv := httptest.NewServer(gateway.New(gateway.Config{Model: mustModel(t), States: memory.NewStateStore(), GraphQL: gql}))
+	srv := httptest.NewServer(gateway.New(gateway.Config{Model: testmodel.Demo(t), States: memory.NewStateStore(), GraphQL: gql}))
 	t.Cleanup(srv.Close)
 	req, _ := http.NewRequest(http.MethodPut, srv.URL+"/graphql", strings.NewReader(`{"query":"{ roots { id } }"}`))
 	res, err := http.DefaultClient.Do(req)

@@ -13,6 +13,7 @@ import (
 	twin "github.com/twingraph/twingraph"
 	"github.com/twingraph/twingraph/gateway"
 	"github.com/twingraph/twingraph/internal/testenv"
+	"github.com/twingraph/twingraph/internal/testmodel"
 	"github.com/twingraph/twingraph/resolvers"
 	"github.com/twingraph/twingraph/store/memory"
 	"github.com/twingraph/twingraph/store/redis"
@@ -31,7 +32,7 @@ func TestGateway_FrozenRedis(t *testing.T) {
 	if err := rs.PutStates(context.Background(), []*twin.State{line3State()}); err != nil {
 		t.Fatal(err)
 	}
-	m := mustModel(t)
+	m := testmodel.Demo(t)
 	const timeout = 300 * time.Millisecond
 	gql, err := resolvers.New(resolvers.Config{Model: m, States: rs, Events: memory.NewEventStore(), StoreTimeout: timeout})
 	if err != nil {

@@ -5,20 +5,11 @@ import (
 	"testing"
 
 	twin "github.com/twingraph/twingraph"
-	"github.com/twingraph/twingraph/examples"
 	"github.com/twingraph/twingraph/hierarchy"
+	"github.com/twingraph/twingraph/internal/testmodel"
 )
 
 const line3 = "plant/jkt1/packaging/line3"
-
-func mustLoadPlant(tb testing.TB) *hierarchy.Model {
-	tb.Helper()
-	m, err := hierarchy.Load(examples.PlantFile, examples.PlantYAML)
-	if err != nil {
-		tb.Fatalf("demo model: %v", err)
-	}
-	return m
-}
 
 func ids(as []*twin.Asset) []string {
 	out := make([]string, len(as))
@@ -29,7 +20,7 @@ func ids(as []*twin.Asset) []string {
 }
 
 func TestDemoModel(t *testing.T) {
-	m := mustLoadPlant(t)
+	m := testmodel.Demo(t)
 
 	roots := m.Roots()
 	if len(roots) != 1 || roots[0].ID != "plant/jkt1" || roots[0].Type != "site" || roots[0].Timezone != "Asia/Jakarta" {

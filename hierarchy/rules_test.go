@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	twin "github.com/twingraph/twingraph"
+	"github.com/twingraph/twingraph/internal/testmodel"
 )
 
 // mode applies rules the way the sync worker does: first match wins.
@@ -22,7 +23,7 @@ func mode(t *testing.T, typ *twin.AssetType, env map[string]any) twin.Mode {
 }
 
 func TestModeRules(t *testing.T) {
-	m := mustLoadPlant(t)
+	m := testmodel.Demo(t)
 	line := m.TypeOf(line3)
 	oven := m.TypeOf("plant/jkt1/processing/cooking/oven1")
 	tests := []struct {
@@ -53,7 +54,7 @@ func TestModeRules(t *testing.T) {
 }
 
 func TestModeRules_RuntimeErrorIsReported(t *testing.T) {
-	r := mustLoadPlant(t).TypeOf(line3).ModeRules[2] // speed_units_per_min > 0
+	r := testmodel.Demo(t).TypeOf(line3).ModeRules[2] // speed_units_per_min > 0
 	ok, err := r.Match(map[string]any{"speed_units_per_min": "fast"})
 	if ok || err == nil {
 		t.Errorf("Match = %v, %v; want false and an error", ok, err)
@@ -61,7 +62,7 @@ func TestModeRules_RuntimeErrorIsReported(t *testing.T) {
 }
 
 func BenchmarkModeRules(b *testing.B) {
-	typ := mustLoadPlant(b).TypeOf(line3)
+	typ := testmodel.Demo(b).TypeOf(line3)
 	env := map[string]any{"power_on": true, "fault_codes": []string{}, "speed_units_per_min": 218.0}
 	b.ReportAllocs()
 	for b.Loop() {
@@ -75,7 +76,7 @@ func BenchmarkModeRules(b *testing.B) {
 
 // Rules are shared by every worker goroutine; Match must be safe concurrently.
 func TestModeRules_Concurrent(t *testing.T) {
-	typ := mustLoadPlant(t).TypeOf(line3)
+	typ := testmodel.Demo(t).TypeOf(line3)
 	done := make(chan twin.Mode)
 	for i := range 4 {
 		go func() {

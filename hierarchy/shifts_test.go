@@ -9,6 +9,7 @@ import (
 
 	twin "github.com/twingraph/twingraph"
 	"github.com/twingraph/twingraph/hierarchy"
+	"github.com/twingraph/twingraph/internal/testmodel"
 )
 
 func TestLoad_Shifts(t *testing.T) {
@@ -44,7 +45,7 @@ assets:
 		}
 	}
 	// The demo plant declares three shifts on its site.
-	demo := mustLoadPlant(t)
+	demo := testmodel.Demo(t)
 	if got := demo.Asset("plant/jkt1/packaging/line3").Shifts; len(got) != 3 {
 		t.Errorf("demo line3 shifts = %v, want the site's three", got)
 	}

@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twingraph/twingraph/examples"
 	"github.com/twingraph/twingraph/hierarchy"
+	"github.com/twingraph/twingraph/internal/testmodel"
 )
 
 // seedNow is when the seeds were produced: both paths judge ts against it.
@@ -29,10 +29,7 @@ var decodeSeeds = []string{
 }
 
 func TestDecode_fastPathAgrees(t *testing.T) {
-	m, err := hierarchy.Load(examples.PlantFile, examples.PlantYAML)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := testmodel.Demo(t)
 	fast := 0
 	for _, s := range decodeSeeds {
 		if _, ok := scanMessage([]byte(s)); ok {
@@ -46,10 +43,7 @@ func TestDecode_fastPathAgrees(t *testing.T) {
 }
 
 func FuzzDecode_fastPath(f *testing.F) {
-	m, err := hierarchy.Load(examples.PlantFile, examples.PlantYAML)
-	if err != nil {
-		f.Fatal(err)
-	}
+	m := testmodel.Demo(f)
 	for _, s := range decodeSeeds {
 		f.Add([]byte(s))
 	}

@@ -9,27 +9,18 @@ import (
 	"unicode/utf8"
 
 	twin "github.com/twingraph/twingraph"
-	"github.com/twingraph/twingraph/examples"
 	"github.com/twingraph/twingraph/hierarchy"
 	"github.com/twingraph/twingraph/ingest"
+	"github.com/twingraph/twingraph/internal/testmodel"
 )
 
 const line3 = "plant/jkt1/packaging/line3"
-
-func mustPlant(tb testing.TB) *hierarchy.Model {
-	tb.Helper()
-	m, err := hierarchy.Load(examples.PlantFile, examples.PlantYAML)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return m
-}
 
 var rejectCodes = []string{"bad_json", "missing_field", "bad_ts", "unknown_asset", "unknown_signal",
 	"unknown_tag", "wrong_type", "non_finite", "too_large"}
 
 func TestDecode_rejects(t *testing.T) {
-	m := mustPlant(t)
+	m := testmodel.Demo(t)
 	cases := []struct{ name, msg, code string }{
 		{"not JSON", `hello`, "bad_json"},
 		{"truncated", `{"asset":"` + line3 + `","signal":`, "bad_json"},
@@ -93,7 +84,7 @@ func TestDecode_rejects(t *testing.T) {
 }
 
 func TestDecode_good(t *testing.T) {
-	m := mustPlant(t)
+	m := testmodel.Demo(t)
 	ms := time.UnixMilli(1795500000123).UTC()
 	rfc := time.Date(2026, 11, 24, 6, 0, 0, 0, time.UTC)
 	cases := []struct {
@@ -155,7 +146,7 @@ func TestDecode_good(t *testing.T) {
 }
 
 func TestDecode_array(t *testing.T) {
-	m := mustPlant(t)
+	m := testmodel.Demo(t)
 	msg := `[
 	  {"asset":"` + line3 + `","signal":"power_on","value":true,"ts":"2026-11-24T06:00:00Z"},
 	  "garbage",
@@ -190,7 +181,7 @@ func TestDecode_array(t *testing.T) {
 }
 
 func TestDecode_longNamesAreCut(t *testing.T) {
-	m := mustPlant(t)
+	m := testmodel.Demo(t)
 	long := strings.Repeat("é", 500)
 	_, r := ingest.Decode(m, []byte(`{"asset":"`+long+`","signal":"x","value":1,"ts":1}`))
 	if len(r) != 1 || len(r[0].Reason) > 200 {
@@ -208,7 +199,7 @@ func codes(n int) string {
 }
 
 func TestDecodeAt_limits(t *testing.T) {
-	m := mustPlant(t)
+	m := testmodel.Demo(t)
 	produced := time.Date(2026, 11, 24, 6, 0, 0, 0, time.UTC)
 	at := func(d time.Duration) string {
 		return `{"asset":"` + line3 + `","signal":"temp1_c","value":1,"ts":"` + produced.Add(d).Format(time.RFC3339Nano) + `"}`
@@ -290,7 +281,7 @@ assets:
 }
 
 func FuzzDecode(f *testing.F) {
-	m := mustPlant(f)
+	m := testmodel.Demo(f)
 	for _, s := range []string{
 		`{"asset":"` + line3 + `","signal":"speed_units_per_min","value":218,"ts":"2026-11-24T06:00:00Z"}`,
 		`{"device":"plc-17","tag":"1024","value":542,"ts":1795500000123}`,
@@ -437,7 +428,7 @@ func TestDecode_rawKinds(t *testing.T) {
 // pressure is a 4–20 mA loop (bar = mA − 4), so a raw true is 1 mA, −3 bar,
 // out of range.
 func TestDecode_rawBoolOnScaledTag(t *testing.T) {
-	m := mustPlant(t)
+	m := testmodel.Demo(t)
 	samples, rejects := ingest.Decode(m, []byte(`{"device":"rio-3","tag":"AI1","value":true,"ts":1795500000123}`))
 	if len(rejects) != 0 || len(samples) != 1 {
 		t.Fatalf("samples %+v rejects %+v", samples, rejects)

@@ -8,6 +8,7 @@ import (
 
 	twin "github.com/twingraph/twingraph"
 	"github.com/twingraph/twingraph/ingest"
+	"github.com/twingraph/twingraph/internal/testmodel"
 )
 
 // benchSamples is a running line's stream: one message per second carrying
@@ -33,7 +34,7 @@ func benchSamples(n int) []twin.Sample {
 // state, with the rules as Go closures and as the demo model's compiled
 // expressions; ns/sample is the figure to compare with the ingest target.
 func BenchmarkTransition(b *testing.B) {
-	m := mustPlant(b)
+	m := testmodel.Demo(b)
 	plant := m.Asset(line3)
 	for _, bc := range []struct {
 		name string
@@ -65,7 +66,7 @@ func BenchmarkTransition(b *testing.B) {
 
 // BenchmarkDecode decodes curated and raw messages, single and as an array.
 func BenchmarkDecode(b *testing.B) {
-	m := mustPlant(b)
+	m := testmodel.Demo(b)
 	ts := time.Date(2026, 11, 24, 6, 0, 0, 0, time.UTC)
 	curated := fmt.Sprintf(`{"asset":%q,"signal":"speed_units_per_min","value":218,"ts":%q}`, line3, ts.Format(time.RFC3339))
 	raw := `{"device":"plc-17","tag":"1024","value":542,"ts":1795500000123}`

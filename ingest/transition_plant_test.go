@@ -10,13 +10,14 @@ import (
 
 	twin "github.com/twingraph/twingraph"
 	"github.com/twingraph/twingraph/ingest"
+	"github.com/twingraph/twingraph/internal/testmodel"
 )
 
 // TestTransition_plantLine3 runs a scripted morning of the demo plant's line 3
 // through Decode and Transition with the model's compiled rules, then
 // produces the whole script again.
 func TestTransition_plantLine3(t *testing.T) {
-	m := mustPlant(t)
+	m := testmodel.Demo(t)
 	a := m.Asset(line3)
 	typ := m.Type(a.Type)
 	day := func(hm string) string { return "2026-11-24T" + hm + ":00+07:00" }

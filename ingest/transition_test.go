@@ -10,6 +10,7 @@ import (
 
 	twin "github.com/twingraph/twingraph"
 	"github.com/twingraph/twingraph/ingest"
+	"github.com/twingraph/twingraph/internal/testmodel"
 )
 
 // t0 is 13:00 in Jakarta (UTC+7); test times are seconds after it.
@@ -423,7 +424,7 @@ func cloneSamples(in []twin.Sample) []twin.Sample {
 // passed; the event follows with the next sample, dated at the stop, and the
 // state it produces agrees with what readers saw.
 func TestTransition_pendingModeThenSilence(t *testing.T) {
-	m := mustPlant(t)
+	m := testmodel.Demo(t)
 	a := m.Asset("plant/jkt1/processing/cooking")
 	typ := m.Type(a.Type)
 	loc := a.Location()

@@ -16,6 +16,7 @@ import (
 	twin "github.com/twingraph/twingraph"
 	"github.com/twingraph/twingraph/auth"
 	"github.com/twingraph/twingraph/auth/authtest"
+	"github.com/twingraph/twingraph/internal/testmodel"
 	"github.com/twingraph/twingraph/resolvers"
 )
 
@@ -38,7 +39,7 @@ func newAuthEnv(t *testing.T, opts ...func(*auth.Config)) *authEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := newEnv(t, mustDemoModel(t), func(c *resolvers.Config) { c.Auth = v })
+	e := newEnv(t, testmodel.Demo(t), func(c *resolvers.Config) { c.Auth = v })
 	h := auth.Middleware{
 		Verifier: v,
 		Deny: func(w http.ResponseWriter, r *http.Request, err error) {
@@ -192,7 +193,7 @@ func TestAuth_ScopedQueries(t *testing.T) {
 // a principal, even when mounted without the middleware.
 func TestAuth_HandlerAloneRefuses(t *testing.T) {
 	v := authtest.New(t).Verifier()
-	e := newEnv(t, mustDemoModel(t), func(c *resolvers.Config) { c.Auth = v })
+	e := newEnv(t, testmodel.Demo(t), func(c *resolvers.Config) { c.Auth = v })
 	if errs := e.errorsOf(t, `{ roots { id } }`); codeOf(errs) != twin.EFORBIDDEN {
 		t.Errorf("errors = %v", errs)
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	twin "github.com/twingraph/twingraph"
+	"github.com/twingraph/twingraph/internal/testmodel"
 )
 
 // latencies collects per-request durations and reports their percentiles.
@@ -57,7 +58,7 @@ func queryBody(q string) []byte {
 // BenchmarkAssetState measures `asset { state }` one request after another,
 // and paced at a fixed 2,000 requests/s with requests overlapping as they come.
 func BenchmarkAssetState(b *testing.B) {
-	e := newEnv(b, mustDemoModel(b))
+	e := newEnv(b, testmodel.Demo(b))
 	e.putState(runningLine3())
 	body := queryBody(`{ asset(id: "plant/jkt1/packaging/line3") { id state { mode modeSince updatedAt faultCodes uptimeSecondsToday speed oee metric(name: "press1_bar") { value unit ts } } } }`)
 	b.Run("sequential", func(b *testing.B) {
@@ -142,7 +143,7 @@ func BenchmarkSubtree1000(b *testing.B) {
 // for one series, beside the store call it costs (the baseline, same run):
 // what is left is the GraphQL execution and encoding of the points.
 func BenchmarkHistory24h1m(b *testing.B) {
-	e := newEnv(b, mustDemoModel(b))
+	e := newEnv(b, testmodel.Demo(b))
 	const asset = "plant/jkt1/packaging/line3"
 	from := now.Add(-24 * time.Hour)
 	pts := make([]twin.Point, 24*60)

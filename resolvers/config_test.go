@@ -14,12 +14,13 @@ import (
 	"time"
 
 	twin "github.com/twingraph/twingraph"
+	"github.com/twingraph/twingraph/internal/testmodel"
 	"github.com/twingraph/twingraph/resolvers"
 	"github.com/twingraph/twingraph/store/memory"
 )
 
 func TestConfig_MaxPageSize(t *testing.T) {
-	e := newEnv(t, mustDemoModel(t), func(c *resolvers.Config) { c.MaxPageSize = 5 })
+	e := newEnv(t, testmodel.Demo(t), func(c *resolvers.Config) { c.MaxPageSize = 5 })
 	var ok struct {
 		Assets struct{ Edges []struct{ Cursor string } }
 	}
@@ -39,7 +40,7 @@ func TestConfig_MaxPageSize(t *testing.T) {
 }
 
 func TestConfig_ComplexityLimit(t *testing.T) {
-	small := newEnv(t, mustDemoModel(t), func(c *resolvers.Config) { c.ComplexityLimit = 10 })
+	small := newEnv(t, testmodel.Demo(t), func(c *resolvers.Config) { c.ComplexityLimit = 10 })
 	if errs := small.errorsOf(t, `{ roots { descendants { id } } }`); codeOf(errs) != twin.ELIMIT {
 		t.Errorf("over a limit of 10: %+v, want LIMIT", errs)
 	}
@@ -62,7 +63,7 @@ func TestConfig_ComplexityLimit(t *testing.T) {
 func TestSubscription_KeepAlive(t *testing.T) {
 	for protocol, want := range map[string]string{"graphql-transport-ws": "ping", "graphql-ws": "ka"} {
 		t.Run(protocol, func(t *testing.T) {
-			e := newEnv(t, mustDemoModel(t), func(c *resolvers.Config) { c.KeepAliveInterval = 20 * time.Millisecond })
+			e := newEnv(t, testmodel.Demo(t), func(c *resolvers.Config) { c.KeepAliveInterval = 20 * time.Millisecond })
 			srv := httptest.NewServer(e.h)
 			defer srv.Close()
 			c := dialWS(t, srv, protocol)
@@ -83,7 +84,7 @@ func TestSubscription_KeepAlive(t *testing.T) {
 }
 
 func TestSubscription_SSEKeepAlive(t *testing.T) {
-	e := newEnv(t, mustDemoModel(t), func(c *resolvers.Config) { c.KeepAliveInterval = 20 * time.Millisecond })
+	e := newEnv(t, testmodel.Demo(t), func(c *resolvers.Config) { c.KeepAliveInterval = 20 * time.Millisecond })
 	srv := httptest.NewServer(e.h)
 	defer srv.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -107,7 +108,7 @@ func TestSubscription_SSEKeepAlive(t *testing.T) {
 
 func TestQuery_StoreErrorIsInternal(t *testing.T) {
 	var logs syncBuf
-	e := newEnv(t, mustDemoModel(t), func(c *resolvers.Config) { c.Logger = slog.New(slog.NewTextHandler(&logs, nil)) })
+	e := newEnv(t, testmodel.Demo(t), func(c *resolvers.Config) { c.Logger = slog.New(slog.NewTextHandler(&logs, nil)) })
 	cause := errors.New("dial tcp 192.0.2.7:6379: connection refused")
 	e.states.fail.Store(&cause)
 	errs := e.errorsOf(t, `{ asset(id: "plant/jkt1/packaging/line3") { state { mode } } }`)
@@ -146,7 +147,7 @@ func (s *syncBuf) String() string {
 }
 
 func TestQuery_EventsPageAfterTheLast(t *testing.T) {
-	e := newEnv(t, mustDemoModel(t))
+	e := newEnv(t, testmodel.Demo(t))
 	evs := e.appendAndPublish(t, modeChange(line3, twin.ModeIdle, twin.ModeRunning, now, 1))
 	cursor := resolvers.EventCursor(evs[0].Seq)
 	var resp struct {
@@ -170,7 +171,7 @@ func TestQuery_EventsPageAfterTheLast(t *testing.T) {
 }
 
 func TestSubscription_EventOfAnAssetNotInTheModel(t *testing.T) {
-	e := newEnv(t, mustDemoModel(t))
+	e := newEnv(t, testmodel.Demo(t))
 	srv := httptest.NewServer(e.h)
 	defer srv.Close()
 	c := dialWS(t, srv, "graphql-transport-ws")
@@ -191,7 +192,7 @@ func TestSubscription_EventOfAnAssetNotInTheModel(t *testing.T) {
 }
 
 func TestHandler_CloseEndsSubscriptions(t *testing.T) {
-	e := newEnv(t, mustDemoModel(t))
+	e := newEnv(t, testmodel.Demo(t))
 	srv := httptest.NewServer(e.h)
 	defer srv.Close()
 	c := dialWS(t, srv, "graphql-transport-ws")
@@ -205,7 +206,7 @@ func TestHandler_CloseEndsSubscriptions(t *testing.T) {
 }
 
 func TestSubscription_AssetStateSkipsOlderNotices(t *testing.T) {
-	e := newEnv(t, mustDemoModel(t))
+	e := newEnv(t, testmodel.Demo(t))
 	e.putState(runningLine3())
 	srv := httptest.NewServer(e.h)
 	defer srv.Close()
@@ -234,7 +235,7 @@ func TestSubscription_AssetStateSkipsOlderNotices(t *testing.T) {
 }
 
 func TestQuery_DescendantsBreadthFirst(t *testing.T) {
-	e := newEnv(t, mustDemoModel(t))
+	e := newEnv(t, testmodel.Demo(t))
 	var resp struct {
 		Asset struct{ Descendants []struct{ ID string } }
 	}
@@ -266,7 +267,7 @@ func TestQuery_DescendantsBreadthFirst(t *testing.T) {
 }
 
 func TestQuery_MetricsOrderAndValueKinds(t *testing.T) {
-	e := newEnv(t, mustDemoModel(t))
+	e := newEnv(t, testmodel.Demo(t))
 	st := runningLine3()
 	st.FaultCodes = []string{"E1", "E2"}
 	st.Metrics["fault_codes"] = twin.Metric{Value: twin.NewList([]string{"E1", "E2"}), TS: now}
@@ -320,7 +321,7 @@ func TestQuery_MetricsOrderAndValueKinds(t *testing.T) {
 }
 
 func TestQuery_RawHistory(t *testing.T) {
-	e := newEnv(t, mustDemoModel(t))
+	e := newEnv(t, testmodel.Demo(t))
 	t0 := time.Date(2026, 11, 24, 6, 0, 0, 0, time.UTC)
 	e.appendSamples(t, line3, "press1_bar", pt(t0.Add(10*time.Second), 4), pt(t0.Add(20*time.Second), 4.5), pt(t0.Add(time.Hour), 9))
 	var resp struct {
@@ -349,7 +350,7 @@ func TestQuery_RawHistory(t *testing.T) {
 func TestNew_RefusesIncompleteConfig(t *testing.T) {
 	for name, cfg := range map[string]resolvers.Config{
 		"no model":  {States: memory.NewStateStore()},
-		"no states": {Model: mustDemoModel(t)},
+		"no states": {Model: testmodel.Demo(t)},
 	} {
 		h, err := resolvers.New(cfg)
 		if !errors.Is(err, resolvers.ErrConfig) || h != nil {

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/twingraph/twingraph/internal/testmodel"
 )
 
 // composeDir holds the npm project (package.json and its lockfile) with
@@ -22,7 +24,7 @@ func TestFederation_Composes(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(composeDir, "node_modules", "@apollo", "composition")); err != nil {
 		missing(t, "run `npm ci` in resolvers/"+composeDir)
 	}
-	e := newEnv(t, mustDemoModel(t))
+	e := newEnv(t, testmodel.Demo(t))
 	var svc struct {
 		Service struct{ SDL string } `json:"_service"`
 	}

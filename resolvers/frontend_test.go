@@ -12,6 +12,7 @@ import (
 	"time"
 
 	twin "github.com/twingraph/twingraph"
+	"github.com/twingraph/twingraph/internal/testmodel"
 	"github.com/twingraph/twingraph/resolvers"
 )
 
@@ -47,7 +48,7 @@ func (e *env) over(tb testing.TB, q string, vars map[string]any, data any) []gql
 }
 
 func TestQuery_ArgumentErrorStaysOnItsField(t *testing.T) {
-	e := newEnv(t, mustDemoModel(t))
+	e := newEnv(t, testmodel.Demo(t))
 	e.putState(runningLine3())
 	for _, c := range []struct {
 		name, field, code string
@@ -112,7 +113,7 @@ func (p eventPage) assets() []string {
 const pageFields = `edges { cursor node { assetId kind ts } } pageInfo { hasNextPage hasPreviousPage startCursor endCursor }`
 
 func TestQuery_EventsNewestFirst(t *testing.T) {
-	e := newEnv(t, mustDemoModel(t))
+	e := newEnv(t, testmodel.Demo(t))
 	t0 := now.Add(-time.Hour)
 	capper := line3 + "/capper"
 	var evs []twin.Event
@@ -217,7 +218,7 @@ func TestQuery_EventsNewestFirst(t *testing.T) {
 }
 
 func TestQuery_AssetsByMode(t *testing.T) {
-	e := newEnv(t, mustDemoModel(t))
+	e := newEnv(t, testmodel.Demo(t))
 	e.putState(runningLine3())
 	filler := line3 + "/filler"
 	capper := line3 + "/capper"
@@ -291,7 +292,7 @@ func TestQuery_AssetsByMode(t *testing.T) {
 }
 
 func TestQuery_AssetIDEverywhere(t *testing.T) {
-	e := newEnv(t, mustDemoModel(t))
+	e := newEnv(t, testmodel.Demo(t))
 	e.putState(runningLine3())
 	e.appendAndPublish(t, modeChange(line3, twin.ModeIdle, twin.ModeRunning, now.Add(-time.Hour), 60))
 	var data struct {
@@ -363,7 +364,7 @@ func TestQuery_AssetIDEverywhere(t *testing.T) {
 }
 
 func TestSubscription_ModeChangedAssetID(t *testing.T) {
-	e := newEnv(t, mustDemoModel(t))
+	e := newEnv(t, testmodel.Demo(t))
 	srv := httptest.NewServer(e.h)
 	defer srv.Close()
 	c := dialWS(t, srv, "graphql-transport-ws")
@@ -383,7 +384,7 @@ func TestSubscription_ModeChangedAssetID(t *testing.T) {
 }
 
 func TestSchema_EveryFieldAndArgumentDescribed(t *testing.T) {
-	e := newEnv(t, mustDemoModel(t))
+	e := newEnv(t, testmodel.Demo(t))
 	type described struct {
 		Name        string
 		Description *string
@@ -446,7 +447,7 @@ func TestSchema_EveryFieldAndArgumentDescribed(t *testing.T) {
 }
 
 func TestQuery_ISODurations(t *testing.T) {
-	e := newEnv(t, mustDemoModel(t))
+	e := newEnv(t, testmodel.Demo(t))
 	t0 := now.Add(-time.Hour)
 	e.appendSamples(t, line3, "press1_bar", pt(t0, 6), pt(t0.Add(time.Minute), 6.4), pt(t0.Add(7*time.Minute), 7))
 	q := `query($i: Duration) { asset(id: "plant/jkt1/packaging/line3") { history(metric: "press1_bar", from: "2026-11-24T06:00:00Z", to: "2026-11-24T06:15:00Z", interval: $i) { interval values } } }`
@@ -483,7 +484,7 @@ func TestQuery_ISODurations(t *testing.T) {
 }
 
 func TestQuery_RollupByMode(t *testing.T) {
-	e := newEnv(t, mustDemoModel(t))
+	e := newEnv(t, testmodel.Demo(t))
 	e.putState(runningLine3())
 	st := twin.NewState(line3 + "/filler")
 	st.Mode, st.ModeSince, st.UpdatedAt = twin.ModeStop, now.Add(-time.Minute), now.Add(-time.Minute)
@@ -588,7 +589,7 @@ assets:
 }
 
 func TestSubscription_AssetStateMinInterval(t *testing.T) {
-	e := newEnv(t, mustDemoModel(t))
+	e := newEnv(t, testmodel.Demo(t))
 	e.putState(runningLine3())
 	srv := httptest.NewServer(e.h)
 	defer srv.Close()

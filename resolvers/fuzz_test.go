@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	twin "github.com/twingraph/twingraph"
+	"github.com/twingraph/twingraph/internal/testmodel"
 	"github.com/twingraph/twingraph/resolvers"
 )
 
@@ -31,7 +32,7 @@ func FuzzHandler_Document(f *testing.F) {
 	} {
 		f.Add(seed.query, seed.vars)
 	}
-	m := mustDemoModel(f)
+	m := testmodel.Demo(f)
 	e := newEnv(f, m, func(c *resolvers.Config) {})
 	codes := []string{twin.ENOTFOUND, twin.EBADINPUT, twin.EFORBIDDEN, twin.ELIMIT, twin.EUNAVAILABLE}
 	f.Fuzz(func(t *testing.T, query, vars string) {

@@ -17,7 +17,6 @@ import (
 	"github.com/99designs/gqlgen/client"
 
 	twin "github.com/twingraph/twingraph"
-	"github.com/twingraph/twingraph/examples"
 	"github.com/twingraph/twingraph/hierarchy"
 	"github.com/twingraph/twingraph/resolvers"
 	"github.com/twingraph/twingraph/store/memory"
@@ -41,15 +40,6 @@ type env struct {
 }
 
 type envOpt func(*resolvers.Config)
-
-func mustDemoModel(tb testing.TB) twin.Model {
-	tb.Helper()
-	m, err := hierarchy.Load(examples.PlantFile, examples.PlantYAML)
-	if err != nil {
-		tb.Fatalf("load demo model: %v", err)
-	}
-	return m
-}
 
 func mustModel(tb testing.TB, yaml string) twin.Model {
 	tb.Helper()

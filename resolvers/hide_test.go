@@ -12,6 +12,7 @@ import (
 	twin "github.com/twingraph/twingraph"
 	"github.com/twingraph/twingraph/auth"
 	"github.com/twingraph/twingraph/auth/authtest"
+	"github.com/twingraph/twingraph/internal/testmodel"
 	"github.com/twingraph/twingraph/resolvers"
 )
 
@@ -58,7 +59,7 @@ func TestAuth_HideExistence(t *testing.T) {
 	verifier := authtest.New(t).Verifier()
 
 	t.Run("hidden", func(t *testing.T) {
-		e := newEnv(t, mustDemoModel(t), func(c *resolvers.Config) { c.Auth = verifier })
+		e := newEnv(t, testmodel.Demo(t), func(c *resolvers.Config) { c.Auth = verifier })
 		for _, s := range surfaces {
 			t.Run(s.name, func(t *testing.T) {
 				got := scopedRequest(t, e.h, strings.ReplaceAll(s.query, "ID", outside), s.subscription)
@@ -74,7 +75,7 @@ func TestAuth_HideExistence(t *testing.T) {
 	})
 
 	t.Run("revealed", func(t *testing.T) {
-		e := newEnv(t, mustDemoModel(t), func(c *resolvers.Config) { c.Auth = verifier; c.RevealOutOfScope = true })
+		e := newEnv(t, testmodel.Demo(t), func(c *resolvers.Config) { c.Auth = verifier; c.RevealOutOfScope = true })
 		for _, s := range surfaces {
 			if s.name == "_entities" {
 				continue // federation answers null for entities it does not show, either way

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	twin "github.com/twingraph/twingraph"
+	"github.com/twingraph/twingraph/internal/testmodel"
 	"github.com/twingraph/twingraph/resolvers"
 	"github.com/twingraph/twingraph/store/memory"
 )
@@ -66,7 +67,7 @@ func fragmentChain(n int) string {
 }
 
 func TestHandler_DocumentLimits(t *testing.T) {
-	e := newEnv(t, mustDemoModel(t))
+	e := newEnv(t, testmodel.Demo(t))
 	aliases := make([]string, 201)
 	for i := range aliases {
 		aliases[i] = fmt.Sprintf("a%d: id", i)
@@ -121,7 +122,7 @@ func TestHandler_DocumentLimits(t *testing.T) {
 }
 
 func TestHandler_DocumentLimitsConfigurable(t *testing.T) {
-	e := newEnv(t, mustDemoModel(t), func(c *resolvers.Config) {
+	e := newEnv(t, testmodel.Demo(t), func(c *resolvers.Config) {
 		c.MaxFields = 3
 		c.MaxDepth = -1
 	})
@@ -130,7 +131,7 @@ func TestHandler_DocumentLimitsConfigurable(t *testing.T) {
 		t.Errorf("got %q %v, want the fields limit of 3", got, r.Errors[0].Extensions)
 	}
 	deep := `{ asset(id: "plant/jkt1") {` + strings.Repeat(" parents {", 40) + " id" + strings.Repeat(" }", 40) + " } }"
-	e = newEnv(t, mustDemoModel(t), func(c *resolvers.Config) {
+	e = newEnv(t, testmodel.Demo(t), func(c *resolvers.Config) {
 		c.MaxDepth = -1
 		c.ComplexityLimit = -1 // 2^40 parents of parents, all empty
 	})
@@ -173,7 +174,7 @@ func (p pricing) exactly(cost *big.Int) string {
 }
 
 func TestHandler_ComplexityCannotWrapAround(t *testing.T) {
-	m := mustDemoModel(t)
+	m := testmodel.Demo(t)
 	e := newEnv(t, m)
 	p := pricesOf(m)
 	// events(first: 64) costs 1 + 64*(3 + X): with X = 2^58 - 3 that is
@@ -231,7 +232,7 @@ func (p pricing) randomSelection(rng *rand.Rand, depth int, budget *int) (string
 // is refused, and one within it runs.
 func TestHandler_ComplexityRandomNesting(t *testing.T) {
 	const limit = 2_000
-	m := mustDemoModel(t)
+	m := testmodel.Demo(t)
 	e := newEnv(t, m, func(c *resolvers.Config) {
 		c.ComplexityLimit = limit
 		c.MaxDepth = 200
@@ -286,7 +287,7 @@ func (s *blockingStates) GetStates(ctx context.Context, ids []string) ([]*twin.S
 func newBlockingHandler(t *testing.T, timeout time.Duration) (*resolvers.Handler, *blockingStates) {
 	t.Helper()
 	states := &blockingStates{StateStore: memory.NewStateStore(), started: make(chan struct{}, 1), ended: make(chan error, 1)}
-	h, err := resolvers.New(resolvers.Config{Model: mustDemoModel(t), States: states, QueryTimeout: timeout})
+	h, err := resolvers.New(resolvers.Config{Model: testmodel.Demo(t), States: states, QueryTimeout: timeout})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -345,7 +346,7 @@ func TestHandler_DisconnectCancelsWork(t *testing.T) {
 // The hostile documents of the issue, refused through the real handler:
 // go test ./resolvers -run '^$' -bench HostileDocuments -benchtime 20x
 func BenchmarkHandler_HostileDocuments(b *testing.B) {
-	e := newEnv(b, mustDemoModel(b))
+	e := newEnv(b, testmodel.Demo(b))
 	for _, tc := range []struct{ name, query string }{
 		{"fragment chain 40", fragmentChain(40)},
 		{"duplicate fields 20k", `{ asset(id: "plant/jkt1") {` + strings.Repeat(" id", 20_000) + " } }"},

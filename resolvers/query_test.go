@@ -15,11 +15,12 @@ import (
 	"github.com/99designs/gqlgen/client"
 
 	twin "github.com/twingraph/twingraph"
+	"github.com/twingraph/twingraph/internal/testmodel"
 	"github.com/twingraph/twingraph/resolvers"
 )
 
 func TestQuery_Asset(t *testing.T) {
-	e := newEnv(t, mustDemoModel(t))
+	e := newEnv(t, testmodel.Demo(t))
 	e.putState(runningLine3())
 
 	var resp struct {
@@ -157,7 +158,7 @@ func hasID(list []struct{ ID string }, id string) bool {
 }
 
 func TestQuery_AssetWithoutState(t *testing.T) {
-	e := newEnv(t, mustDemoModel(t))
+	e := newEnv(t, testmodel.Demo(t))
 	var resp struct {
 		Asset   *struct{ State *struct{ Mode string } }
 		Unknown *struct{ ID string }
@@ -172,7 +173,7 @@ func TestQuery_AssetWithoutState(t *testing.T) {
 }
 
 func TestQuery_RootsAndNode(t *testing.T) {
-	e := newEnv(t, mustDemoModel(t))
+	e := newEnv(t, testmodel.Demo(t))
 	var resp struct {
 		Roots []struct {
 			ID          string
@@ -215,7 +216,7 @@ func TestQuery_RootsAndNode(t *testing.T) {
 }
 
 func TestQuery_Assets(t *testing.T) {
-	e := newEnv(t, mustDemoModel(t))
+	e := newEnv(t, testmodel.Demo(t))
 	type page struct {
 		Assets struct {
 			Edges []struct {
@@ -262,7 +263,7 @@ func TestQuery_Assets(t *testing.T) {
 }
 
 func TestQuery_Errors(t *testing.T) {
-	e := newEnv(t, mustDemoModel(t))
+	e := newEnv(t, testmodel.Demo(t))
 	big := newEnv(t, mustModel(t, bigModel(1000)))
 	for _, tc := range []struct {
 		name, query, code string
@@ -304,7 +305,7 @@ func TestQuery_Errors(t *testing.T) {
 }
 
 func TestQuery_PanicIsInternal(t *testing.T) {
-	e := newEnv(t, mustDemoModel(t))
+	e := newEnv(t, testmodel.Demo(t))
 	e.states.panic.Store(true)
 	errs := e.errorsOf(t, `{ asset(id: "plant/jkt1/packaging/line3") { state { mode } } }`)
 	if codeOf(errs) != twin.EINTERNAL || strings.Contains(errs[0].Message, "exploded") {
@@ -313,7 +314,7 @@ func TestQuery_PanicIsInternal(t *testing.T) {
 }
 
 func TestQuery_History(t *testing.T) {
-	e := newEnv(t, mustDemoModel(t))
+	e := newEnv(t, testmodel.Demo(t))
 	t6 := time.Date(2026, 11, 24, 6, 0, 0, 0, time.UTC)
 	e.appendSamples(t, line3, "press1_bar", pt(t6.Add(10*time.Second), 1), pt(t6.Add(40*time.Second), 3), pt(t6.Add(90*time.Second), 5))
 	e.appendSamples(t, line3, "speed_units_per_min", pt(t6.Add(5*time.Minute), 100), pt(t6.Add(40*time.Minute), 200), pt(t6.Add(41*time.Minute), 150))
@@ -372,7 +373,7 @@ func TestQuery_History(t *testing.T) {
 
 // The columnar form of a series says what points says, gaps included.
 func TestQuery_HistoryColumns(t *testing.T) {
-	e := newEnv(t, mustDemoModel(t))
+	e := newEnv(t, testmodel.Demo(t))
 	t6 := time.Date(2026, 11, 24, 6, 0, 0, 0, time.UTC)
 	e.appendSamples(t, line3, "speed_units_per_min", pt(t6.Add(5*time.Minute), 100), pt(t6.Add(40*time.Minute), 200.5))
 	var resp struct {
@@ -407,7 +408,7 @@ func TestQuery_HistoryColumns(t *testing.T) {
 }
 
 func TestQuery_Events(t *testing.T) {
-	e := newEnv(t, mustDemoModel(t))
+	e := newEnv(t, testmodel.Demo(t))
 	t0 := now.Add(-time.Hour)
 	var evs []twin.Event
 	for i := range 5 {
@@ -467,7 +468,7 @@ func TestQuery_Events(t *testing.T) {
 }
 
 func TestQuery_Federation(t *testing.T) {
-	e := newEnv(t, mustDemoModel(t))
+	e := newEnv(t, testmodel.Demo(t))
 	e.putState(runningLine3())
 	var svc struct {
 		Service struct{ SDL string } `json:"_service"`
@@ -500,7 +501,7 @@ func TestQuery_Federation(t *testing.T) {
 
 func TestLoaders_StateCallsPerLevel(t *testing.T) {
 	t.Run("demo plant", func(t *testing.T) {
-		e := newEnv(t, mustDemoModel(t))
+		e := newEnv(t, testmodel.Demo(t))
 		e.putState(runningLine3())
 		var resp struct {
 			Roots []struct {
@@ -544,7 +545,7 @@ func TestLoaders_StateCallsPerLevel(t *testing.T) {
 		}
 	})
 	t.Run("aliased assets batch", func(t *testing.T) {
-		e := newEnv(t, mustDemoModel(t))
+		e := newEnv(t, testmodel.Demo(t))
 		e.post(t, `{ a: asset(id: "plant/jkt1/packaging/line1") { state { mode } }
 			b: asset(id: "plant/jkt1/packaging/line2") { state { mode } }
 			c: asset(id: "plant/jkt1/packaging/line3") { state { mode } } }`, &map[string]any{})
@@ -640,7 +641,7 @@ assets:
 }
 
 func TestQuery_ShiftReport(t *testing.T) {
-	e := newEnv(t, mustDemoModel(t))
+	e := newEnv(t, testmodel.Demo(t))
 	st := runningLine3()
 	st.ModeSince = now.Add(-20 * time.Minute)
 	e.putState(st)
@@ -724,7 +725,7 @@ func TestQuery_ShiftReport(t *testing.T) {
 }
 
 func TestQuery_HistoryBatchedAcrossAssets(t *testing.T) {
-	e := newEnv(t, mustDemoModel(t))
+	e := newEnv(t, testmodel.Demo(t))
 	var resp map[string]any
 	e.post(t, `{ roots { descendants(type: "packaging_line") {
 		history(metric: "press1_bar", from: "2026-11-24T06:00:00Z", to: "2026-11-24T07:00:00Z", interval: "15m") { points { value } }
@@ -738,7 +739,7 @@ func TestQuery_HistoryBatchedAcrossAssets(t *testing.T) {
 }
 
 func TestQuery_OverGET(t *testing.T) {
-	e := newEnv(t, mustDemoModel(t))
+	e := newEnv(t, testmodel.Demo(t))
 	req := httptest.NewRequest(http.MethodGet, "/graphql?query="+url.QueryEscape(`{ asset(id: "plant/jkt1") { id type } }`), nil)
 	rec := httptest.NewRecorder()
 	e.h.ServeHTTP(rec, req)
@@ -748,7 +749,7 @@ func TestQuery_OverGET(t *testing.T) {
 }
 
 func TestQuery_ShiftReportOfAPastWindow(t *testing.T) {
-	e := newEnv(t, mustDemoModel(t))
+	e := newEnv(t, testmodel.Demo(t))
 	line1 := "plant/jkt1/packaging/line1"
 	st := twin.NewState(line1)
 	st.Mode, st.ModeSince, st.UpdatedAt = twin.ModeFault, now.Add(-2*time.Hour), now
@@ -791,7 +792,7 @@ func TestQuery_ShiftReportOfAPastWindow(t *testing.T) {
 // applied as the resolver applies them, and that a series with bad arguments
 // fails alone and never reaches the store.
 func TestQuery_HistoryPrefetchedPerLevel(t *testing.T) {
-	e := newEnv(t, mustDemoModel(t))
+	e := newEnv(t, testmodel.Demo(t))
 	e.appendSamples(t, line3, "press1_bar", pt(time.Date(2026, 11, 24, 6, 0, 10, 0, time.UTC), 4))
 	resp, err := e.c.RawPost(`query($from: Time!, $i: Duration) { assets(type: "packaging_line", first: 10) { edges { node { id
 		avg: history(metric: "press1_bar", from: $from, to: "2026-11-24T07:00:00Z", interval: $i) { agg points { value } }
@@ -849,7 +850,7 @@ func TestQuery_HistoryPrefetchedPerLevel(t *testing.T) {
 // A debounced change that has held long enough is the mode at the read, even
 // before the sample that confirms it (and writes its event) arrives.
 func TestQuery_PendingModeCountsOnceHeld(t *testing.T) {
-	e := newEnv(t, mustDemoModel(t))
+	e := newEnv(t, testmodel.Demo(t))
 	const cooking = "plant/jkt1/processing/cooking" // debounce 2s
 	st := twin.NewState(cooking)
 	st.Mode, st.ModeSince = twin.ModeRunning, now.Add(-time.Hour)

@@ -8,6 +8,7 @@ import (
 
 	twin "github.com/twingraph/twingraph"
 	"github.com/twingraph/twingraph/internal/testenv"
+	"github.com/twingraph/twingraph/internal/testmodel"
 	"github.com/twingraph/twingraph/resolvers"
 	"github.com/twingraph/twingraph/store/memory"
 	"github.com/twingraph/twingraph/store/redis"
@@ -74,7 +75,7 @@ func waitRedisSubscribers(t *testing.T, s *redis.Store, n int64) {
 func TestSubscription_TwoGatewaysShareRedis(t *testing.T) {
 	url := testenv.Redis(t)
 	ns := testenv.RedisNamespace(t)
-	model := mustDemoModel(t)
+	model := testmodel.Demo(t)
 	events := memory.NewEventStore()
 	a := newGateway(t, model, url, ns, events)
 	b := newGateway(t, model, url, ns, events)

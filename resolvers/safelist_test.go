@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/twingraph/twingraph/internal/testmodel"
 	"github.com/twingraph/twingraph/resolvers"
 )
 
@@ -69,7 +70,7 @@ func refusedNotPersisted(t *testing.T, resp response) {
 }
 
 func TestHandler_OnlyPersisted(t *testing.T) {
-	e := newEnv(t, mustDemoModel(t), func(c *resolvers.Config) {
+	e := newEnv(t, testmodel.Demo(t), func(c *resolvers.Config) {
 		c.PersistedQueries = map[string]string{"line-v1": listedDoc}
 		c.OnlyPersisted = true
 	})
@@ -118,7 +119,7 @@ func TestHandler_OnlyPersisted(t *testing.T) {
 func TestHandler_PersistedQueries(t *testing.T) {
 	// A manifest without --only-persisted: ids are served, and so is
 	// everything else.
-	e := newEnv(t, mustDemoModel(t), func(c *resolvers.Config) {
+	e := newEnv(t, testmodel.Demo(t), func(c *resolvers.Config) {
 		c.PersistedQueries = map[string]string{"line-v1": listedDoc}
 	})
 	vars := map[string]any{"id": line3}

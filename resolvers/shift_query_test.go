@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	twin "github.com/twingraph/twingraph"
+	"github.com/twingraph/twingraph/internal/testmodel"
 )
 
 type shiftWindow struct {
@@ -15,7 +16,7 @@ type shiftWindow struct {
 // Jakarta, so shift B is in force; previous and next step through the
 // calendar across midnight.
 func TestQuery_Shift(t *testing.T) {
-	e := newEnv(t, mustDemoModel(t))
+	e := newEnv(t, testmodel.Demo(t))
 	var resp struct {
 		Cur      shiftWindow
 		Prev     struct{ Previous shiftWindow }

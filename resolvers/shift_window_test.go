@@ -8,13 +8,14 @@ import (
 	"github.com/99designs/gqlgen/client"
 
 	twin "github.com/twingraph/twingraph"
+	"github.com/twingraph/twingraph/internal/testmodel"
 )
 
 // TestQuery_ShiftReportLongWindow: a report over more than 500 days works
 // (its counter buckets round to whole days), and a window outside the
 // history range is BAD_INPUT rather than an overflow.
 func TestQuery_ShiftReportLongWindow(t *testing.T) {
-	e := newEnv(t, mustDemoModel(t))
+	e := newEnv(t, testmodel.Demo(t))
 	to := now.Truncate(time.Hour)
 	from := to.Add(-501 * 24 * time.Hour)
 	e.appendSamples(t, line3, "total_units", pt(from.Add(10*24*time.Hour), 100), pt(from.Add(400*24*time.Hour), 600))

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	twin "github.com/twingraph/twingraph"
+	"github.com/twingraph/twingraph/internal/testmodel"
 	"github.com/twingraph/twingraph/resolvers"
 )
 
@@ -117,7 +118,7 @@ func (s *sseStream) modeChangeEvent() (id, toMode string) {
 func subscriptionParams(q string) url.Values { return url.Values{"query": {q}} }
 
 func TestSSE_GET(t *testing.T) {
-	e := newEnv(t, mustDemoModel(t))
+	e := newEnv(t, testmodel.Demo(t))
 	srv := httptest.NewServer(e.h)
 	t.Cleanup(srv.Close)
 
@@ -193,7 +194,7 @@ func TestSSE_GET(t *testing.T) {
 // A reconnect with Last-Event-ID gets exactly what was missed, then live
 // events: what an EventSource does after a dropped connection.
 func TestSSE_ResumeFromLastEventID(t *testing.T) {
-	e := newEnv(t, mustDemoModel(t))
+	e := newEnv(t, testmodel.Demo(t))
 	srv := httptest.NewServer(e.h)
 	t.Cleanup(srv.Close)
 	// The URL's own after is older than Last-Event-ID: the header wins.
@@ -226,7 +227,7 @@ func TestSSE_ResumeFromLastEventID(t *testing.T) {
 }
 
 func TestSSE_StreamCapAndPlainGET(t *testing.T) {
-	e := newEnv(t, mustDemoModel(t), func(c *resolvers.Config) { c.MaxStreams = 1 })
+	e := newEnv(t, testmodel.Demo(t), func(c *resolvers.Config) { c.MaxStreams = 1 })
 	srv := httptest.NewServer(e.h)
 	t.Cleanup(srv.Close)
 	q := `subscription { modeChanged { toMode } }`
@@ -258,7 +259,7 @@ func TestSSE_StreamCapAndPlainGET(t *testing.T) {
 }
 
 func TestHandler_MultipartSubscriptionRefused(t *testing.T) {
-	e := newEnv(t, mustDemoModel(t))
+	e := newEnv(t, testmodel.Demo(t))
 	srv := httptest.NewServer(e.h)
 	t.Cleanup(srv.Close)
 	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/graphql", strings.NewReader(`{"query":"subscription { modeChanged { toMode } }"}`))

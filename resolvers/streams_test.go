@@ -15,6 +15,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	twin "github.com/twingraph/twingraph"
+	"github.com/twingraph/twingraph/internal/testmodel"
 	"github.com/twingraph/twingraph/resolvers"
 )
 
@@ -86,7 +87,7 @@ func (c *wsClient) outcomes(n int, ids ...string) (refused map[string]string, li
 
 func TestHandler_SubscriptionCaps(t *testing.T) {
 	t.Run("per connection", func(t *testing.T) {
-		e := newEnv(t, mustDemoModel(t), func(c *resolvers.Config) { c.MaxSubscriptionsPerConnection = 2 })
+		e := newEnv(t, testmodel.Demo(t), func(c *resolvers.Config) { c.MaxSubscriptionsPerConnection = 2 })
 		srv := httptest.NewServer(e.h)
 		defer srv.Close()
 		publishing(t, e)
@@ -114,7 +115,7 @@ func TestHandler_SubscriptionCaps(t *testing.T) {
 		subscribeUntilAccepted(t, c)
 	})
 	t.Run("per gateway", func(t *testing.T) {
-		e := newEnv(t, mustDemoModel(t), func(c *resolvers.Config) { c.MaxSubscriptions = 1 })
+		e := newEnv(t, testmodel.Demo(t), func(c *resolvers.Config) { c.MaxSubscriptions = 1 })
 		srv := httptest.NewServer(e.h)
 		defer srv.Close()
 		publishing(t, e)
@@ -148,7 +149,7 @@ func subscribeUntilAccepted(t *testing.T, c *wsClient) {
 }
 
 func TestHandler_StreamCap(t *testing.T) {
-	e := newEnv(t, mustDemoModel(t), func(c *resolvers.Config) { c.MaxStreams = 1 })
+	e := newEnv(t, testmodel.Demo(t), func(c *resolvers.Config) { c.MaxStreams = 1 })
 	srv := httptest.NewServer(e.h)
 	defer srv.Close()
 	first := dialWS(t, srv, "graphql-transport-ws")
@@ -183,7 +184,7 @@ func TestHandler_StreamCap(t *testing.T) {
 }
 
 func TestHandler_WebSocketInitTimeout(t *testing.T) {
-	e := newEnv(t, mustDemoModel(t), func(c *resolvers.Config) { c.InitTimeout = 50 * time.Millisecond })
+	e := newEnv(t, testmodel.Demo(t), func(c *resolvers.Config) { c.InitTimeout = 50 * time.Millisecond })
 	srv := httptest.NewServer(e.h)
 	defer srv.Close()
 	d := websocket.Dialer{Subprotocols: []string{"graphql-transport-ws"}, HandshakeTimeout: 10 * time.Second}
@@ -212,7 +213,7 @@ func TestHandler_WebSocketInitTimeout(t *testing.T) {
 }
 
 func TestHandler_SubscriptionNeedsAStream(t *testing.T) {
-	e := newEnv(t, mustDemoModel(t))
+	e := newEnv(t, testmodel.Demo(t))
 	// Over plain POST it would wait for the first event, holding the connection.
 	r := e.do(t, map[string]any{"query": modeSub})
 	if len(r.Errors) == 0 || codeOf(r.Errors) != twin.EBADINPUT {

@@ -14,6 +14,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	twin "github.com/twingraph/twingraph"
+	"github.com/twingraph/twingraph/internal/testmodel"
 	"github.com/twingraph/twingraph/resolvers"
 	"github.com/twingraph/twingraph/store/memory"
 )
@@ -140,7 +141,7 @@ type modeChangedMsg struct {
 func TestSubscription_ModeChangedLive(t *testing.T) {
 	for _, protocol := range []string{"graphql-transport-ws", "graphql-ws"} {
 		t.Run(protocol, func(t *testing.T) {
-			e := newEnv(t, mustDemoModel(t))
+			e := newEnv(t, testmodel.Demo(t))
 			srv := httptest.NewServer(e.h)
 			defer srv.Close()
 			c := dialWS(t, srv, protocol)
@@ -164,7 +165,7 @@ func TestSubscription_ModeChangedLive(t *testing.T) {
 }
 
 func TestSubscription_ResumeDeliversExactlyTheMissed(t *testing.T) {
-	e := newEnv(t, mustDemoModel(t))
+	e := newEnv(t, testmodel.Demo(t))
 	srv := httptest.NewServer(e.h)
 	defer srv.Close()
 	q := func(after string) string {
@@ -222,7 +223,7 @@ func TestSubscription_ResumeDeliversExactlyTheMissed(t *testing.T) {
 }
 
 func TestSubscription_ResumeOverlapsLiveWithoutDuplicates(t *testing.T) {
-	e := newEnv(t, mustDemoModel(t))
+	e := newEnv(t, testmodel.Demo(t))
 	srv := httptest.NewServer(e.h)
 	defer srv.Close()
 	old := e.appendAndPublish(t, modeChange(line3, twin.ModeIdle, twin.ModeRunning, now, 1))
@@ -256,7 +257,7 @@ func TestSubscription_ResumeOverlapsLiveWithoutDuplicates(t *testing.T) {
 }
 
 func TestSubscription_AssetState(t *testing.T) {
-	e := newEnv(t, mustDemoModel(t))
+	e := newEnv(t, testmodel.Demo(t))
 	e.putState(runningLine3())
 	srv := httptest.NewServer(e.h)
 	defer srv.Close()
@@ -287,7 +288,7 @@ func TestSubscription_AssetState(t *testing.T) {
 }
 
 func TestSubscription_Errors(t *testing.T) {
-	e := newEnv(t, mustDemoModel(t))
+	e := newEnv(t, testmodel.Demo(t))
 	srv := httptest.NewServer(e.h)
 	defer srv.Close()
 	c := dialWS(t, srv, "graphql-transport-ws")
@@ -310,7 +311,7 @@ func TestSubscription_Errors(t *testing.T) {
 }
 
 func TestSubscription_SSE(t *testing.T) {
-	e := newEnv(t, mustDemoModel(t))
+	e := newEnv(t, testmodel.Demo(t))
 	srv := httptest.NewServer(e.h)
 	defer srv.Close()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -375,7 +376,7 @@ func TestHub_DropsSlowSubscriber(t *testing.T) {
 }
 
 func TestSubscription_MessagesReadFreshState(t *testing.T) {
-	e := newEnv(t, mustDemoModel(t))
+	e := newEnv(t, testmodel.Demo(t))
 	e.putState(runningLine3())
 	srv := httptest.NewServer(e.h)
 	defer srv.Close()
@@ -457,7 +458,7 @@ func TestHub_FilteredSubscriberIgnoresOtherNotices(t *testing.T) {
 }
 
 func TestSubscription_TwinEventsFilters(t *testing.T) {
-	e := newEnv(t, mustDemoModel(t))
+	e := newEnv(t, testmodel.Demo(t))
 	srv := httptest.NewServer(e.h)
 	defer srv.Close()
 	c := dialWS(t, srv, "graphql-transport-ws")
@@ -487,7 +488,7 @@ func TestSubscription_TwinEventsFilters(t *testing.T) {
 // replay instead of overflowing the hub's per-subscriber buffer: the stream
 // switches to live with nothing lost instead of being dropped as slow.
 func TestSubscription_ResumeUnderLiveLoad(t *testing.T) {
-	e := newEnv(t, mustDemoModel(t), func(c *resolvers.Config) { c.SubscriberBuffer = 8 })
+	e := newEnv(t, testmodel.Demo(t), func(c *resolvers.Config) { c.SubscriberBuffer = 8 })
 	srv := httptest.NewServer(e.h)
 	defer srv.Close()
 	old := e.appendAndPublish(t, modeChange(line3, twin.ModeIdle, twin.ModeRunning, now, 1))
@@ -533,7 +534,7 @@ func TestSubscription_ResumeUnderLiveLoad(t *testing.T) {
 func TestHandler_CloseCompletesSubscriptions(t *testing.T) {
 	for _, protocol := range []string{"graphql-transport-ws", "graphql-ws"} {
 		t.Run(protocol, func(t *testing.T) {
-			e := newEnv(t, mustDemoModel(t))
+			e := newEnv(t, testmodel.Demo(t))
 			srv := httptest.NewServer(e.h)
 			defer srv.Close()
 			c := dialWS(t, srv, protocol)

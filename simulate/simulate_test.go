@@ -9,10 +9,9 @@ import (
 	"go.uber.org/goleak"
 
 	twin "github.com/twingraph/twingraph"
-	"github.com/twingraph/twingraph/examples"
-	"github.com/twingraph/twingraph/hierarchy"
 	"github.com/twingraph/twingraph/ingest"
 	"github.com/twingraph/twingraph/internal/testenv"
+	"github.com/twingraph/twingraph/internal/testmodel"
 	"github.com/twingraph/twingraph/simulate"
 )
 
@@ -22,10 +21,7 @@ func TestRun(t *testing.T) {
 	opts := goleak.IgnoreCurrent()
 	t.Cleanup(func() { goleak.VerifyNone(t, opts) })
 	addr := testenv.Kafka(t)
-	model, err := hierarchy.Load(examples.PlantFile, examples.PlantYAML)
-	if err != nil {
-		t.Fatal(err)
-	}
+	model := testmodel.Demo(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
 	defer cancel()
 	if err := simulate.Run(ctx, simulate.Config{Brokers: addr, Model: model, Rate: 100, Seed: 1}); err != nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/twingraph/twingraph/examples"
 	"github.com/twingraph/twingraph/hierarchy"
 	"github.com/twingraph/twingraph/ingest"
+	"github.com/twingraph/twingraph/internal/testmodel"
 )
 
 // TestApplyBatch_RenamedAssetKeepsItsState: after line 3 is renamed, its
@@ -19,10 +20,7 @@ import (
 // the model it was computed under.
 func TestApplyBatch_RenamedAssetKeepsItsState(t *testing.T) {
 	const oldID, newID = "plant/jkt1/packaging/line3", "plant/jkt1/packaging/line3-glass"
-	before, err := hierarchy.Load("plant.yaml", examples.PlantYAML)
-	if err != nil {
-		t.Fatal(err)
-	}
+	before := testmodel.Demo(t)
 	renamed := strings.Replace(string(examples.PlantYAML), "  - id: "+oldID+"\n", "  - id: "+newID+"\n    aliases: ["+oldID+"]\n", 1)
 	after, err := hierarchy.Load("plant.yaml", []byte(renamed))
 	if err != nil {

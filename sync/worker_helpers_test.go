@@ -15,8 +15,8 @@ import (
 	"go.uber.org/goleak"
 
 	twin "github.com/twingraph/twingraph"
-	"github.com/twingraph/twingraph/examples"
 	"github.com/twingraph/twingraph/hierarchy"
+	"github.com/twingraph/twingraph/internal/testmodel"
 	"github.com/twingraph/twingraph/store/memory"
 	twinsync "github.com/twingraph/twingraph/sync"
 )
@@ -36,10 +36,7 @@ func noLeaks(t *testing.T) {
 // mustModel loads the demo plant.
 func mustModel(tb testing.TB) *hierarchy.Model {
 	tb.Helper()
-	m, err := hierarchy.Load(examples.PlantFile, examples.PlantYAML)
-	if err != nil {
-		tb.Fatal(err)
-	}
+	m := testmodel.Demo(tb)
 	return m
 }
 

@@ -18,9 +18,8 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/goleak"
 
-	"github.com/twingraph/twingraph/examples"
 	"github.com/twingraph/twingraph/gateway"
-	"github.com/twingraph/twingraph/hierarchy"
+	"github.com/twingraph/twingraph/internal/testmodel"
 	"github.com/twingraph/twingraph/resolvers"
 	"github.com/twingraph/twingraph/store/memory"
 	"github.com/twingraph/twingraph/telemetry"
@@ -56,10 +55,7 @@ func off(t *testing.T) {
 // newGateway serves the demo plant from memory stores, GraphQL included.
 func newGateway(t *testing.T, tracing bool) *httptest.Server {
 	t.Helper()
-	m, err := hierarchy.Load(examples.PlantFile, examples.PlantYAML)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := testmodel.Demo(t)
 	states := memory.NewStateStore()
 	gql, err := resolvers.New(resolvers.Config{Model: m, States: states, History: memory.NewHistoryStore(),
 		Events: memory.NewEventStore(), Bus: memory.NewBus(), Tracing: tracing})
@@ -224,10 +220,7 @@ func TestOTLPExport(t *testing.T) {
 // BenchmarkGateway measures a REST read with tracing off (the default), with
 // the handlers instrumented but no provider installed, and recording.
 func BenchmarkGateway(b *testing.B) {
-	m, err := hierarchy.Load(examples.PlantFile, examples.PlantYAML)
-	if err != nil {
-		b.Fatal(err)
-	}
+	m := testmodel.Demo(b)
 	run := func(b *testing.B, tracing bool, exp *tracetest.InMemoryExporter) {
 		h := gateway.New(gateway.Config{Model: m, States: memory.NewStateStore(), Tracing: tracing})
 		req := httptest.NewRequest(http.MethodGet, "/twin/plant/jkt1/packaging/line3", nil)

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
+	"github.com/twingraph/twingraph/internal/testmodel"
 )
 
 // startDev runs `twingraph dev` in-process on free ports and returns the
@@ -388,6 +389,54 @@ func TestModelImportDTDL(t *testing.T) {
 	}
 	if code := run(context.Background(), []string{"model", "import-dtdl", "main_test.go"}, &stdout, &stderr); code == 0 {
 		t.Error("import-dtdl of a Go file exited 0")
+	}
+}
+
+// TestDev_ServesImportedDTDLSet: a large multi-file DTDL set (diamonds,
+// components, extends across files, BOMs) and its twins import in one
+// command, pass model check, and serve in dev with telemetry flowing.
+func TestDev_ServesImportedDTDLSet(t *testing.T) {
+	dir := t.TempDir()
+	models, twins := testmodel.WriteDTDLSet(t, dir)
+	out := filepath.Join(dir, "acme.yaml")
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"model", "import-dtdl", "--contains", "feeds", "-o", out, models, twins}, &stdout, &stderr); code != 0 {
+		t.Fatalf("import-dtdl exited %d: %s", code, stderr.String())
+	}
+	if code := run(context.Background(), []string{"model", "check", out}, &stdout, &stderr); code != 0 {
+		t.Fatalf("model check exited %d: %s", code, stderr.String())
+	}
+	httpAddr, kafkaAddr := startDev(t, "--no-sim", "--model", out)
+	var site struct {
+		Asset struct {
+			Descendants []struct{ ID string }
+		}
+	}
+	graphql(t, httpAddr, `{ asset(id: "acme") { descendants { id } } }`, &site)
+	if n := len(site.Asset.Descendants); n != 196 {
+		t.Errorf("acme has %d descendants, want 196 (4 lines, 192 machines)", n)
+	}
+	// A machine of the diamond (MotorPump over Pump and Motor over Asset)
+	// with a flattened component signal takes telemetry.
+	produce(t, kafkaAddr, `{"asset":"acme/l0/m0","signal":"ctl.temperature","value":41.5,"ts":"2026-11-24T08:00:00Z"}`,
+		`{"asset":"acme/l0/m0","signal":"flow","value":3.25,"ts":"2026-11-24T08:00:00Z"}`)
+	var m0 struct {
+		Asset struct {
+			Parents []struct{ ID string }
+			State   *struct {
+				Temp struct{ Value float64 }
+				Flow struct{ Value float64 }
+			}
+		}
+	}
+	if !eventually(t, 10*time.Second, func() bool {
+		graphql(t, httpAddr, `{ asset(id: "acme/l0/m0") { parents { id } state { temp: metric(name: "ctl.temperature") { value } flow: metric(name: "flow") { value } } } }`, &m0)
+		return m0.Asset.State != nil && m0.Asset.State.Temp.Value == 41.5 && m0.Asset.State.Flow.Value == 3.25
+	}) {
+		t.Fatalf("m0's telemetry never reached its state: %+v", m0.Asset.State)
+	}
+	if len(m0.Asset.Parents) != 2 {
+		t.Errorf("m0 parents = %v, want l0 and l1 (--contains feeds)", m0.Asset.Parents)
 	}
 }
 
