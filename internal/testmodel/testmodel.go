@@ -103,4 +103,3 @@ func WriteDTDLSet(t testing.TB, dir string) (models, twins string) {
 	}
 	return models, twins
 }
-
