@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -96,15 +97,34 @@ func (s *Store) queryMarks(ctx context.Context) (marks, error) {
 	return m, nil
 }
 
-// noteNewest records the newest sample time written, capped at now: the
-// materialiser's target follows the data, not the wall clock, so a replay
-// or backfill of old data is materialised as it goes, and one device with a
-// fast clock cannot close the buckets of all the others.
-func (s *Store) noteNewest(ts time.Time) {
-	n := min(ts.UnixNano(), time.Now().UnixNano())
+// noteWritten records what a write tells the materialiser about where the
+// data stands: the newest sample time (capped at now), and a low mark — the
+// 5th percentile of the write's sample times. The target follows the data,
+// not the wall clock, so a replay or backfill is materialised as it goes; and
+// it never passes the bulk of what is arriving, so one device with a fast
+// clock (or a few on time while the rest lag) cannot turn everyone else's
+// samples into late ones.
+func (s *Store) noteWritten(rows []row) {
+	if len(rows) == 0 {
+		return
+	}
+	now := time.Now().UnixNano()
+	// Every row for small writes, an even sample of 1,000 for large ones.
+	step := max(1, len(rows)/1000)
+	ts := make([]int64, 0, len(rows)/step+1)
+	for i := 0; i < len(rows); i += step {
+		ts = append(ts, min(rows[i].ts.UnixNano(), now))
+	}
+	slices.Sort(ts)
+	raise(&s.newest, ts[len(ts)-1], func(old, n int64) bool { return n > old })
+	raise(&s.low, ts[len(ts)/20], func(old, n int64) bool { return old == 0 || n < old })
+}
+
+// raise stores n in v when better(current, n), atomically.
+func raise(v *atomic.Int64, n int64, better func(old, n int64) bool) {
 	for {
-		old := s.newest.Load()
-		if n <= old || s.newest.CompareAndSwap(old, n) {
+		old := v.Load()
+		if !better(old, n) || v.CompareAndSwap(old, n) {
 			return
 		}
 	}
@@ -132,15 +152,20 @@ func (s *Store) maybeMaterialize() {
 }
 
 // materialize advances every tier's watermark to the newest sample time
-// written minus Options.RollupLateness (floored to the tier's width),
+// written minus Options.RollupLateness, or the low mark of the writes since
+// the last run if that is earlier (floored to the tier's width),
 // aggregating the buckets it passes from the tier below (the finest from the
 // raw samples) in one transaction, under the exclusive watermark lock.
 func (s *Store) materialize(ctx context.Context) error {
-	newest := s.newest.Load()
+	newest, low := s.newest.Load(), s.low.Swap(0)
 	if newest == 0 {
 		return nil
 	}
-	return s.materializeTo(ctx, time.Unix(0, newest).UTC().Add(-s.opt.RollupLateness))
+	target := time.Unix(0, newest).UTC().Add(-s.opt.RollupLateness)
+	if low != 0 && time.Unix(0, low).Before(target) {
+		target = time.Unix(0, low).UTC()
+	}
+	return s.materializeTo(ctx, target)
 }
 
 // materializeTo advances every tier's watermark to target, floored to the
@@ -305,6 +330,7 @@ func earlier(a, b time.Time) time.Time {
 type materializerState struct {
 	marks      atomic.Pointer[cachedMarks] // for queries
 	newest     atomic.Int64                // newest sample time written (UnixNano)
+	low        atomic.Int64                // lowest low mark of the writes since the last run (UnixNano; 0: none)
 	lastRollup atomic.Int64                // when the last run started (UnixNano)
 	rolling    atomic.Bool                 // a run is in progress
 }

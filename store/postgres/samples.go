@@ -249,9 +249,7 @@ func (s *Store) insertRows(ctx context.Context, f flavour, rows []row) (minTS, m
 		})
 	})
 	if err == nil && f == flavourPostgres {
-		for _, r := range rows {
-			s.noteNewest(r.ts)
-		}
+		s.noteWritten(rows)
 	}
 	return minTS, maxTS, err
 }
