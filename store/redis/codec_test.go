@@ -90,6 +90,7 @@ func TestCodec_RoundTrip(t *testing.T) {
 		UptimeAsOf: time.Unix(6, 6).UTC(), DayStart: time.Unix(7, 7).UTC(),
 		Metrics:   map[string]twin.Metric{"i": {Value: twin.Number(8), TS: time.Unix(9, 9).UTC()}},
 		UpdatedAt: time.Unix(10, 10).UTC(), Offsets: map[string]int64{"j": 11},
+		RunSeconds: 12.5, RunDays: map[string]float64{"k": 13}, DueFor: "l",
 	}
 	roundTrip(t, "distinct fields", distinct)
 
@@ -101,6 +102,17 @@ func TestCodec_RoundTrip(t *testing.T) {
 			t.Errorf("field %s unset in the distinct state: add it to the test and the encoding", v.Type().Field(i).Name)
 		}
 	}
+}
+
+// v1zeroAsV2 is a state without maintenance fields written as version 2
+// with those fields zero: not canonical (version 1 is its encoding).
+func v1zeroAsV2(t *testing.T) []byte {
+	b, err := redis.EncodeState(nil, twin.NewState("plant/a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[0] = 0x02
+	return append(b, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0) // RunSeconds 0, RunDays nil, DueFor ""
 }
 
 func TestCodec_Deterministic(t *testing.T) {
@@ -193,7 +205,8 @@ func TestCodec_Errors(t *testing.T) {
 	}
 	corrupt := map[string]string{
 		"trailing byte":   string(good) + "\x00",
-		"version 2":       "\x02" + string(good[1:]),
+		"version 3":       "\x03" + string(good[1:]),
+		"empty version 2": string(v1zeroAsV2(t)),
 		"text":            "hello",
 		"huge string":     "\x01\xff\xff\xff\xff\x0f",
 		"varint overflow": "\x01\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01",
