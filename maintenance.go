@@ -1,6 +1,7 @@
 package twin
 
 import (
+	"context"
 	"math"
 	"slices"
 	"strings"
@@ -245,4 +246,101 @@ func Slope(points []Point) (perHour float64, ok bool) {
 		return 0, false
 	}
 	return (n*sxy - sx*sy) / den, true
+}
+
+// TrendBuckets bounds the buckets a trend is fitted over.
+const TrendBuckets = 240
+
+// MaxTrendWindow bounds a trend's window.
+const MaxTrendWindow = 366 * 24 * time.Hour
+
+// Trend is a least-squares trend of one signal over a window.
+type Trend struct {
+	// Slope is the change per hour; valid when OK.
+	Slope float64
+	// OK is false with fewer than two buckets with data.
+	OK bool
+	// Points is the buckets with data the fit used.
+	Points int
+}
+
+// TrendOf fits the slope (per hour) of asset a's signal over [to − window,
+// to) from its history's bucket means: the window split into at most
+// TrendBuckets buckets of a common width, each mean placed at its bucket's
+// start (a constant shift, which leaves the slope as it is).
+// Errors: BAD_INPUT (a window under a second or over MaxTrendWindow), the
+// store's errors.
+func TrendOf(ctx context.Context, h HistoryStore, a *Asset, signal string, to time.Time, window time.Duration) (Trend, error) {
+	if window < time.Second || window > MaxTrendWindow {
+		return Trend{}, Errorf(EBADINPUT, "trend: window %s must be from 1s to 366d", FormatDuration(window))
+	}
+	to = to.Truncate(time.Second)
+	from := to.Add(-window)
+	interval := max(time.Second, SuggestInterval(from, to, TrendBuckets))
+	if interval >= oneDay {
+		interval = interval.Truncate(oneDay)
+	}
+	s, err := h.QueryHistory(ctx, []HistoryQuery{{Asset: a.ID, Metric: signal, From: from, To: to,
+		Interval: interval, Agg: AggAvg, Location: a.Location()}})
+	if err != nil {
+		return Trend{}, err
+	}
+	var t Trend
+	for _, p := range s[0].Points {
+		if p.Value != nil {
+			t.Points++
+		}
+	}
+	if slope, ok := Slope(s[0].Points); ok {
+		t.Slope, t.OK = Denoise(slope), true
+	}
+	return t, nil
+}
+
+// CounterIncrease returns how much asset a's counter signal grew from since
+// to its current value cur: cur less the last value before since (looked up
+// a week back), else less the first value from since on; 0 when cur is not
+// after since. The counter is assumed never to reset; a fall counts as 0.
+// Errors: BAD_INPUT (since outside the history bounds), the store's errors.
+func CounterIncrease(ctx context.Context, h HistoryStore, a *Asset, signal string, cur Metric, since time.Time) (float64, error) {
+	since = since.UTC()
+	if since.Before(HistoryMinTime) || since.After(HistoryMaxTime) {
+		return 0, Errorf(EBADINPUT, "since %s must be between %s and %s", since.Format(time.RFC3339),
+			HistoryMinTime.Format(time.RFC3339), HistoryMaxTime.Format(time.RFC3339))
+	}
+	if !cur.TS.After(since) || cur.Value.Kind != KindNumber {
+		return 0, nil
+	}
+	loc := a.Location()
+	before := HistoryQuery{Asset: a.ID, Metric: signal, From: since.Add(-7 * oneDay), To: since,
+		Interval: 6 * time.Hour, Agg: AggLast, Location: loc}
+	if before.From.Before(HistoryMinTime) {
+		before.From = HistoryMinTime
+	}
+	to := cur.TS.Add(time.Second).Truncate(time.Second)
+	after := HistoryQuery{Asset: a.ID, Metric: signal, From: since, To: to, Agg: AggFirst, Location: loc,
+		Interval: SuggestInterval(since, to, 1000)}
+	if after.Interval >= oneDay {
+		after.Interval = after.Interval.Truncate(oneDay)
+	}
+	qs := []HistoryQuery{after}
+	if before.To.After(before.From) {
+		qs = append(qs, before)
+	}
+	series, err := h.QueryHistory(ctx, qs)
+	if err != nil {
+		return 0, err
+	}
+	base, found := cur.Value.Num, false
+	if len(series) > 1 {
+		if ps := series[1].Points; len(ps) > 0 && ps[len(ps)-1].Value != nil {
+			base, found = *ps[len(ps)-1].Value, true
+		}
+	}
+	if !found {
+		if ps := series[0].Points; len(ps) > 0 && ps[0].Value != nil {
+			base = *ps[0].Value
+		}
+	}
+	return Denoise(math.Max(0, cur.Value.Num-base)), nil
 }

@@ -236,7 +236,7 @@ func (g *gateway) getHistory(w http.ResponseWriter, r *http.Request, a *twin.Ass
 		g.writeError(w, r, twin.Errorf(twin.EBADINPUT, "metric: required (a signal of type %q)", a.Type), 0)
 		return
 	}
-	sig := g.cfg.Model.Type(a.Type).Signal(metric)
+	sig := g.cfg.Model.Type(a.Type).HistorySignal(metric)
 	if sig == nil {
 		g.writeError(w, r, twin.Errorf(twin.EBADINPUT, "metric: %q is not a signal of type %q", metric, a.Type), 0)
 		return

@@ -241,7 +241,7 @@ func historyArgs(f *ast.Field, vars map[string]any) (args historyFieldArgs, ok b
 // historyQuery builds the store query of a history field of asset a, or the
 // error the field reports.
 func (r *Resolver) historyQuery(a *twin.Asset, metric string, from, to time.Time, interval *time.Duration, agg *twin.Agg, fill *twin.Fill) (twin.HistoryQuery, *twin.SignalDef, error) {
-	sig := r.cfg.Model.Type(a.Type).Signal(metric)
+	sig := r.cfg.Model.Type(a.Type).HistorySignal(metric)
 	if sig == nil {
 		return twin.HistoryQuery{}, nil, twin.Errorf(twin.EBADINPUT, "asset %q has no metric %q", a.ID, metric)
 	}
