@@ -79,9 +79,9 @@ type span struct {
 func (r rollupHistory) QueryHistory(ctx context.Context, queries []HistoryQuery) ([]Series, error) {
 	m := r.model()
 	var (
-		expanded []HistoryQuery
-		spans    = make([]span, len(queries))
-		any      bool
+		expanded   []HistoryQuery
+		spans      = make([]span, len(queries))
+		hasRollups bool
 	)
 	for i, q := range queries {
 		s := rollupOf(m, q)
@@ -90,9 +90,7 @@ func (r rollupHistory) QueryHistory(ctx context.Context, queries []HistoryQuery)
 			expanded = append(expanded, q)
 			continue
 		}
-		if !any {
-			any = true
-		}
+		hasRollups = true
 		if err := CheckHistoryQuery(q); err != nil {
 			return nil, err
 		}
@@ -107,7 +105,7 @@ func (r rollupHistory) QueryHistory(ctx context.Context, queries []HistoryQuery)
 			expanded = append(expanded, mq)
 		}
 	}
-	if !any {
+	if !hasRollups {
 		return r.h.QueryHistory(ctx, queries)
 	}
 	var series []Series

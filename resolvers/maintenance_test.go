@@ -64,7 +64,7 @@ func machine(_ string, i int, ts time.Time) map[string]twin.Value {
 
 func TestAsset_maintenance(t *testing.T) {
 	e := newEnv(t, mustDemoModel(t))
-	// Line 1's filler runs for the last two hours: its 0.5 h interval is long past.
+	// Line 1's filler runs for the last two hours: its 0.05 h interval is long past.
 	events := e.feed(t, []string{l1filler}, now.Add(-2*time.Hour), machine)
 
 	var due []twin.Event
@@ -73,9 +73,9 @@ func TestAsset_maintenance(t *testing.T) {
 			due = append(due, ev)
 		}
 	}
-	// The first sample starts RUNNING at now−2h; 30 run minutes later it is due.
-	if len(due) != 1 || !due[0].TS.Equal(now.Add(-90*time.Minute)) {
-		t.Fatalf("MAINTENANCE_DUE = %+v, want one at %s", due, now.Add(-90*time.Minute))
+	// The first sample starts RUNNING at now−2h; 3 run minutes later it is due.
+	if len(due) != 1 || !due[0].TS.Equal(now.Add(-117*time.Minute)) {
+		t.Fatalf("MAINTENANCE_DUE = %+v, want one at %s", due, now.Add(-117*time.Minute))
 	}
 
 	var resp struct {
@@ -130,8 +130,8 @@ func TestAsset_maintenance(t *testing.T) {
 	if m.RunHours != 2 || m.RunHoursSinceService != 2 {
 		t.Errorf("run hours %v, since service %v; want 2 and 2", m.RunHours, m.RunHoursSinceService)
 	}
-	if m.ServiceIntervalHours == nil || *m.ServiceIntervalHours != 0.5 || !m.Due {
-		t.Errorf("interval %v, due %v; want 0.5 h and due", m.ServiceIntervalHours, m.Due)
+	if m.ServiceIntervalHours == nil || *m.ServiceIntervalHours != 0.05 || !m.Due {
+		t.Errorf("interval %v, due %v; want 0.05 h and due", m.ServiceIntervalHours, m.Due)
 	}
 	// Minute 119 is the last: 5000 + 1190. Since 06:00 (minute 60): less the value at 05:59.
 	if m.Cycles == nil || *m.Cycles != 6190 || m.CyclesHour == nil || *m.CyclesHour != 600 {
@@ -148,7 +148,7 @@ func TestAsset_maintenance(t *testing.T) {
 	if math.Abs(v.Trend.Slope-0.6) > 1e-9 || v.Trend.Unit != "mm/s/h" || v.Trend.Window != "1h" || v.Trend.Points < 30 {
 		t.Errorf("trend = %+v, want 0.6 mm/s/h", v.Trend)
 	}
-	if ev := resp.Asset.Events.Edges; len(ev) != 1 || ev[0].Node.Ts != "2026-11-24T05:30:00Z" {
+	if ev := resp.Asset.Events.Edges; len(ev) != 1 || ev[0].Node.Ts != "2026-11-24T05:03:00Z" {
 		t.Errorf("MAINTENANCE_DUE events = %+v", ev)
 	}
 	if resp.Capper.Maintenance == nil || resp.Capper.Maintenance.RunHours != 0 || resp.Line.Maintenance != nil {

@@ -10,11 +10,11 @@ import (
 	twinsync "github.com/twingraph/twingraph/sync"
 )
 
-// l1Filler has a half-hour service interval in the demo model.
+// l1Filler has a 0.05 h (three-minute) service interval in the demo model.
 const l1Filler = "plant/jkt1/packaging/line1/filler"
 
 // TestWorker_MaintenanceDueOnce runs line 1's filler for an hour through
-// Kafka: one MAINTENANCE_DUE, 30 run minutes after it started; redelivery
+// Kafka: one MAINTENANCE_DUE, 3 run minutes after it started; redelivery
 // (the same offsets again, then the same payloads at new offsets) adds none;
 // a rebuild from the log gives the same state and the same event id.
 func TestWorker_MaintenanceDueOnce(t *testing.T) {
@@ -43,8 +43,8 @@ func TestWorker_MaintenanceDueOnce(t *testing.T) {
 		return page.Events
 	}
 	first := due()
-	if len(first) != 1 || !first[0].TS.Equal(day0.Add(30*time.Minute)) {
-		t.Fatalf("MAINTENANCE_DUE = %+v, want one at %s", first, day0.Add(30*time.Minute))
+	if len(first) != 1 || !first[0].TS.Equal(day0.Add(3*time.Minute)) {
+		t.Fatalf("MAINTENANCE_DUE = %+v, want one at %s", first, day0.Add(3*time.Minute))
 	}
 	sts, err := s.states.GetStates(ctx, []string{l1Filler})
 	if err != nil {
