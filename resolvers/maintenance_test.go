@@ -103,7 +103,9 @@ func TestAsset_maintenance(t *testing.T) {
 					}
 				}
 			}
-			Events struct{ Edges []struct{ Node struct{ Kind, Ts string } } }
+			Events struct {
+				Edges []struct{ Node struct{ Kind, Ts string } }
+			}
 		}
 		Capper struct{ Maintenance *struct{ RunHours float64 } }
 		Line   struct{ Maintenance *struct{ RunHours float64 } }
