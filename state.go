@@ -48,6 +48,17 @@ type State struct {
 	// DayStart is when UptimeDay's accounting began (for availability): the first
 	// sample of the day, or local midnight when the state carried over from an earlier day.
 	DayStart time.Time `json:"dayStart"`
+	// RunSeconds is seconds in RUNNING since the asset's first sample, up to
+	// UptimeAsOf: the maintenance feed's run hours.
+	RunSeconds float64 `json:"runSeconds,omitempty"`
+	// RunDays holds RunSeconds at the site-local midnight starting each of the
+	// last RunDaysKept days ("2006-01-02" → seconds), kept for types with a
+	// maintenance feed: run hours since a service date are RunSeconds less
+	// that day's entry.
+	RunDays map[string]float64 `json:"runDays,omitempty"`
+	// DueFor is the service mark (ServicePlan.Mark) whose MAINTENANCE_DUE was
+	// emitted; another mark (a new service date) re-arms the event.
+	DueFor string `json:"dueFor,omitempty"`
 	// Metrics are the current values of the curated signals by name.
 	Metrics map[string]Metric `json:"metrics"`
 	// UpdatedAt is the timestamp of the newest applied sample (not wall-clock time).
@@ -81,6 +92,7 @@ func (s *State) Clone() *State {
 		c.Metrics[k] = m
 	}
 	c.Offsets = cloneMap(s.Offsets)
+	c.RunDays = cloneMap(s.RunDays)
 	return &c
 }
 
@@ -106,10 +118,11 @@ const (
 	EventBatchStarted   EventKind = "BATCH_STARTED"
 	EventBatchEnded     EventKind = "BATCH_ENDED"
 	EventProductChanged EventKind = "PRODUCT_CHANGED"
+	EventMaintenanceDue EventKind = "MAINTENANCE_DUE"
 )
 
 // EventKinds lists every event kind in a stable order.
-var EventKinds = []EventKind{EventModeChanged, EventFaultRaised, EventFaultCleared, EventBatchStarted, EventBatchEnded, EventProductChanged}
+var EventKinds = []EventKind{EventModeChanged, EventFaultRaised, EventFaultCleared, EventBatchStarted, EventBatchEnded, EventProductChanged, EventMaintenanceDue}
 
 // Event is a business event derived from telemetry: what humans want to query.
 type Event struct {
@@ -126,7 +139,8 @@ type Event struct {
 	FromMode Mode `json:"fromMode,omitempty"`
 	ToMode   Mode `json:"toMode,omitempty"`
 	// DurationSeconds is how long FromMode lasted (MODE_CHANGED), the fault lasted
-	// (FAULT_CLEARED) or the batch lasted (BATCH_ENDED); nil when not known.
+	// (FAULT_CLEARED), the batch lasted (BATCH_ENDED) or the asset ran since
+	// its last service (MAINTENANCE_DUE); nil when not known.
 	DurationSeconds *float64 `json:"durationSeconds,omitempty"`
 	// Code is the fault code of FAULT_RAISED and FAULT_CLEARED.
 	Code string `json:"code,omitempty"`

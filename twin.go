@@ -136,7 +136,28 @@ type SignalDef struct {
 	// Aliases are earlier names of the signal (it was renamed): telemetry
 	// and queries under them answer under Name.
 	Aliases []string `json:"aliases,omitempty"`
+	// Rollup is set on a rolled-up signal (AssetType.Rollups): one computed
+	// from the samples of the asset's descendants, never sent as telemetry.
+	// Nil for a measured signal.
+	Rollup *SignalRollup `json:"rollup,omitempty"`
 }
+
+// SignalRollup says how a rolled-up signal is computed from descendants.
+// Per history bucket, each member asset's samples of From are aggregated by
+// the query's aggregate, then the members' values are combined by Agg; a
+// member without samples in a bucket takes no part in it.
+type SignalRollup struct {
+	// From is the signal of the descendants that is rolled up, e.g. "units_count".
+	From string `json:"from"`
+	// Agg combines the members' bucket values: SUM, AVG, MIN or MAX.
+	Agg Agg `json:"agg"`
+	// Over restricts the members to descendants of these types; empty means
+	// every descendant whose type has the signal From.
+	Over []string `json:"over,omitempty"`
+}
+
+// RollupAggs are the aggregates a SignalRollup may combine members with.
+var RollupAggs = []Agg{AggSum, AggAvg, AggMin, AggMax}
 
 // noiseDigits is the significant digits a number keeps when its signal has
 // no Decimals: far beyond any sensor's resolution, yet it drops the binary
@@ -265,6 +286,34 @@ type AssetType struct {
 	BatchSignal   string `json:"batchSignal,omitempty"`
 	// OEE names the inputs of the OEE estimate; nil when the type has none.
 	OEE *OEEConfig `json:"oee,omitempty"`
+	// Rollups are the type's rolled-up signals (each with Rollup set), number
+	// signals whose history is computed from the asset's descendants.
+	Rollups []SignalDef `json:"rollups,omitempty"`
+	// Maintenance names the inputs of the maintenance feed; nil when the type has none.
+	Maintenance *MaintenanceConfig `json:"maintenance,omitempty"`
+}
+
+// MaintenanceConfig names the inputs of an asset type's maintenance feed.
+// Run hours are the asset's time in RUNNING, kept by the transition function;
+// the service figures come from nameplate attributes, so a service is recorded
+// by editing the model.
+type MaintenanceConfig struct {
+	// CyclesSignal is a counter signal of operating cycles (never reset); empty when none.
+	CyclesSignal string `json:"cyclesSignal,omitempty"`
+	// VibrationSignal is the vibration signal the feed trends; empty when none.
+	VibrationSignal string `json:"vibrationSignal,omitempty"`
+	// VibrationAlarm is the vibration level (in the signal's unit) at or above
+	// which the vibration is in alarm, e.g. 7.1 mm/s (ISO 10816 zone D); nil when none.
+	VibrationAlarm *float64 `json:"vibrationAlarm,omitempty"`
+	// LastServiceAttribute names the attribute holding the date of the last
+	// service ("2026-11-20", site-local; an RFC 3339 time counts from its local date).
+	LastServiceAttribute string `json:"lastServiceAttribute,omitempty"`
+	// ServiceIntervalAttribute names the attribute holding the run hours
+	// allowed between services.
+	ServiceIntervalAttribute string `json:"serviceIntervalAttribute,omitempty"`
+	// ServiceIntervalDaysAttribute names the attribute holding the calendar
+	// days allowed between services.
+	ServiceIntervalDaysAttribute string `json:"serviceIntervalDaysAttribute,omitempty"`
 }
 
 // ModeRuleSet is a list of mode rules in force from a sample time on.
@@ -321,6 +370,23 @@ func (t *AssetType) Signal(name string) *SignalDef {
 	for i := range t.Signals {
 		if t.Signals[i].Name == name {
 			return &t.Signals[i]
+		}
+	}
+	return nil
+}
+
+// HistorySignal returns the named signal or rolled-up signal, or nil: the
+// series history can answer for assets of the type.
+func (t *AssetType) HistorySignal(name string) *SignalDef {
+	if s := t.Lookup(name); s != nil {
+		return s
+	}
+	if t == nil {
+		return nil
+	}
+	for i := range t.Rollups {
+		if t.Rollups[i].Name == name {
+			return &t.Rollups[i]
 		}
 	}
 	return nil

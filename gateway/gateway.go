@@ -144,7 +144,8 @@ func New(cfg Config) http.Handler {
 		cfg.StoreTimeout = twin.DefaultStoreTimeout
 	}
 	cfg.States = twin.StatesWithTimeout(cfg.States, cfg.StoreTimeout)
-	cfg.History = twin.HistoryWithTimeout(cfg.History, cfg.StoreTimeout)
+	model := cfg.Model
+	cfg.History = twin.HistoryWithRollups(twin.HistoryWithTimeout(cfg.History, cfg.StoreTimeout), func() twin.Model { return model })
 	cfg.Events = twin.EventsWithTimeout(cfg.Events, cfg.StoreTimeout)
 	if cfg.MaxBodyBytes == 0 {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes

@@ -84,6 +84,10 @@ func newFixture(tb testing.TB) *fixture {
 		samples = append(samples, twin.Sample{
 			Asset: line3, Signal: "press1_bar", TS: now.Add(time.Duration(i-60) * time.Minute),
 			Value: twin.Number(float64(i)), Quality: twin.QualityGood,
+		}, twin.Sample{
+			// Line 3's filler feeds the line's rolled-up machine_speed: 100 + minute index.
+			Asset: line3 + "/filler", Signal: "speed_units_per_min", TS: now.Add(time.Duration(i-60) * time.Minute),
+			Value: twin.Number(100 + float64(i)), Quality: twin.QualityGood,
 		})
 	}
 	if err := history.AppendSamples(ctx, samples); err != nil {
@@ -460,6 +464,25 @@ func TestGateway_History(t *testing.T) {
 			wantError(t, status, body, http.StatusBadRequest, "BAD_INPUT", c.param)
 		})
 	}
+
+	t.Run("rolled-up signal", func(t *testing.T) {
+		status, body := f.get(t, "/twin/"+line3+"/history?metric=machine_speed&from="+from+"&to="+to+"&interval=10m")
+		if status != http.StatusOK {
+			t.Fatalf("status %d: %v", status, body)
+		}
+		pts, _ := body["points"].([]any)
+		if len(pts) != 6 || body["unit"] != "units/min" {
+			t.Fatalf("machine_speed = %v", body)
+		}
+		for i, p := range pts {
+			// The filler alone has data: each 10-minute mean of 100 + minute is 104.5 + 10i.
+			if v := p.(map[string]any)["value"]; v != 104.5+float64(10*i) {
+				t.Errorf("point %d = %v, want %v", i, v, 104.5+float64(10*i))
+			}
+		}
+		status, body = f.get(t, "/twin/"+line3+"/history?metric=machine_speed&from="+from+"&to="+to)
+		wantError(t, status, body, http.StatusBadRequest, "BAD_INPUT", "interval")
+	})
 
 	t.Run("too many points", func(t *testing.T) {
 		status, body := f.get(t, "/twin/"+line3+"/history?metric=press1_bar&from=2016-01-01T00:00:00Z&to="+to+"&interval=1m")

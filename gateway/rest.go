@@ -236,8 +236,8 @@ func (g *gateway) getHistory(w http.ResponseWriter, r *http.Request, a *twin.Ass
 		g.writeError(w, r, twin.Errorf(twin.EBADINPUT, "metric: required (a signal of type %q)", a.Type), 0)
 		return
 	}
-	// An earlier name of a renamed signal answers the signal's history.
-	sig := g.cfg.Model.Type(a.Type).Lookup(metric)
+	// A rolled-up signal, or an earlier name of a renamed one, answers too.
+	sig := g.cfg.Model.Type(a.Type).HistorySignal(metric)
 	if sig == nil {
 		g.writeError(w, r, twin.Errorf(twin.EBADINPUT, "metric: %q is not a signal of type %q", metric, a.Type), 0)
 		return

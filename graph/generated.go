@@ -35,10 +35,12 @@ type ResolverRoot interface {
 	Asset() AssetResolver
 	AssetShift() AssetShiftResolver
 	Entity() EntityResolver
+	Maintenance() MaintenanceResolver
 	Query() QueryResolver
 	Signal() SignalResolver
 	Subscription() SubscriptionResolver
 	TwinEvent() TwinEventResolver
+	Vibration() VibrationResolver
 }
 
 type DirectiveRoot struct {
@@ -54,6 +56,7 @@ type ComplexityRoot struct {
 		Events      func(childComplexity int, from *time.Time, to *time.Time, kinds []twin.EventKind, first *int, after *string, last *int, before *string, includeDescendants *bool) int
 		History     func(childComplexity int, metric string, from time.Time, to time.Time, interval *time.Duration, agg *twin.Agg, fill *twin.Fill) int
 		ID          func(childComplexity int) int
+		Maintenance func(childComplexity int) int
 		Name        func(childComplexity int) int
 		Parents     func(childComplexity int) int
 		Retired     func(childComplexity int) int
@@ -122,6 +125,17 @@ type ComplexityRoot struct {
 		Seconds func(childComplexity int) int
 	}
 
+	Maintenance struct {
+		Cycles               func(childComplexity int, since *time.Time) int
+		Due                  func(childComplexity int) int
+		LastService          func(childComplexity int) int
+		NextServiceDue       func(childComplexity int) int
+		RunHours             func(childComplexity int) int
+		RunHoursSinceService func(childComplexity int) int
+		ServiceIntervalHours func(childComplexity int) int
+		Vibration            func(childComplexity int) int
+	}
+
 	MetricValue struct {
 		Name  func(childComplexity int) int
 		TS    func(childComplexity int) int
@@ -166,6 +180,7 @@ type ComplexityRoot struct {
 		Asset              func(childComplexity int, id string) int
 		Assets             func(childComplexity int, typeArg *string, under *string, first int, after *string, mode []twin.Mode) int
 		Events             func(childComplexity int, under *string, kinds []twin.EventKind, from *time.Time, to *time.Time, first *int, after *string, last *int, before *string) int
+		MaintenanceDue     func(childComplexity int, under *string, within *time.Duration) int
 		Node               func(childComplexity int, id string) int
 		Roots              func(childComplexity int) int
 		Shift              func(childComplexity int, under string, at *time.Time) int
@@ -218,13 +233,28 @@ type ComplexityRoot struct {
 		Max         func(childComplexity int) int
 		Min         func(childComplexity int) int
 		Name        func(childComplexity int) int
+		RolledUp    func(childComplexity int) int
+		Rollup      func(childComplexity int) int
 		Unit        func(childComplexity int) int
+	}
+
+	SignalRollup struct {
+		Agg  func(childComplexity int) int
+		From func(childComplexity int) int
+		Over func(childComplexity int) int
 	}
 
 	Subscription struct {
 		AssetState  func(childComplexity int, id string, minInterval *time.Duration) int
 		ModeChanged func(childComplexity int, under *string, after *string) int
 		TwinEvents  func(childComplexity int, under *string, kinds []twin.EventKind, after *string) int
+	}
+
+	Trend struct {
+		Points func(childComplexity int) int
+		Slope  func(childComplexity int) int
+		Unit   func(childComplexity int) int
+		Window func(childComplexity int) int
 	}
 
 	TwinEvent struct {
@@ -241,6 +271,15 @@ type ComplexityRoot struct {
 		Product         func(childComplexity int) int
 		TS              func(childComplexity int) int
 		ToMode          func(childComplexity int) int
+	}
+
+	Vibration struct {
+		Alarm      func(childComplexity int) int
+		AlarmLevel func(childComplexity int) int
+		Current    func(childComplexity int) int
+		Signal     func(childComplexity int) int
+		Trend      func(childComplexity int, window *time.Duration) int
+		Unit       func(childComplexity int) int
 	}
 
 	_Service struct {
@@ -266,6 +305,7 @@ type AssetResolver interface {
 	History(ctx context.Context, obj *gqlmodel.Asset, metric string, from time.Time, to time.Time, interval *time.Duration, agg *twin.Agg, fill *twin.Fill) (*gqlmodel.Series, error)
 	Events(ctx context.Context, obj *gqlmodel.Asset, from *time.Time, to *time.Time, kinds []twin.EventKind, first *int, after *string, last *int, before *string, includeDescendants *bool) (*model.EventConnection, error)
 	Rollup(ctx context.Context, obj *gqlmodel.Asset) (*model.Rollup, error)
+	Maintenance(ctx context.Context, obj *gqlmodel.Asset) (*gqlmodel.Maintenance, error)
 }
 type AssetShiftResolver interface {
 	Events(ctx context.Context, obj *gqlmodel.AssetShift, first int) ([]*twin.Event, error)
@@ -273,12 +313,18 @@ type AssetShiftResolver interface {
 type EntityResolver interface {
 	FindManyAssetByIDs(ctx context.Context, reps []*model.AssetByIDsInput) ([]*gqlmodel.Asset, error)
 }
+type MaintenanceResolver interface {
+	Cycles(ctx context.Context, obj *gqlmodel.Maintenance, since *time.Time) (*float64, error)
+
+	Vibration(ctx context.Context, obj *gqlmodel.Maintenance) (*gqlmodel.Vibration, error)
+}
 type QueryResolver interface {
 	Asset(ctx context.Context, id string) (*gqlmodel.Asset, error)
 	Assets(ctx context.Context, typeArg *string, under *string, first int, after *string, mode []twin.Mode) (*model.AssetConnection, error)
 	Events(ctx context.Context, under *string, kinds []twin.EventKind, from *time.Time, to *time.Time, first *int, after *string, last *int, before *string) (*model.EventConnection, error)
 	Node(ctx context.Context, id string) (gqlmodel.Node, error)
 	Roots(ctx context.Context) ([]*gqlmodel.Asset, error)
+	MaintenanceDue(ctx context.Context, under *string, within *time.Duration) ([]*gqlmodel.Asset, error)
 	ShiftReport(ctx context.Context, under string, from time.Time, to time.Time) (*model.ShiftReport, error)
 	Shift(ctx context.Context, under string, at *time.Time) (*gqlmodel.ShiftWindow, error)
 }
@@ -289,6 +335,7 @@ type SignalResolver interface {
 	Description(ctx context.Context, obj *twin.SignalDef) (*string, error)
 
 	Aliases(ctx context.Context, obj *twin.SignalDef) ([]string, error)
+	RolledUp(ctx context.Context, obj *twin.SignalDef) (bool, error)
 }
 type SubscriptionResolver interface {
 	ModeChanged(ctx context.Context, under *string, after *string) (<-chan *gqlmodel.ModeChange, error)
@@ -306,6 +353,9 @@ type TwinEventResolver interface {
 	Batch(ctx context.Context, obj *twin.Event) (*string, error)
 	Product(ctx context.Context, obj *twin.Event) (*string, error)
 	Cursor(ctx context.Context, obj *twin.Event) (string, error)
+}
+type VibrationResolver interface {
+	Trend(ctx context.Context, obj *gqlmodel.Vibration, window *time.Duration) (*gqlmodel.Trend, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -394,6 +444,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Asset.ID(childComplexity), true
+	case "Asset.maintenance":
+		if e.ComplexityRoot.Asset.Maintenance == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Asset.Maintenance(childComplexity), true
 	case "Asset.name":
 		if e.ComplexityRoot.Asset.Name == nil {
 			break
@@ -670,6 +726,60 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.FaultSummary.Seconds(childComplexity), true
 
+	case "Maintenance.cycles":
+		if e.ComplexityRoot.Maintenance.Cycles == nil {
+			break
+		}
+
+		args, err := ec.field_Maintenance_cycles_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Maintenance.Cycles(childComplexity, args["since"].(*time.Time)), true
+	case "Maintenance.due":
+		if e.ComplexityRoot.Maintenance.Due == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Maintenance.Due(childComplexity), true
+	case "Maintenance.lastService":
+		if e.ComplexityRoot.Maintenance.LastService == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Maintenance.LastService(childComplexity), true
+	case "Maintenance.nextServiceDue":
+		if e.ComplexityRoot.Maintenance.NextServiceDue == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Maintenance.NextServiceDue(childComplexity), true
+	case "Maintenance.runHours":
+		if e.ComplexityRoot.Maintenance.RunHours == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Maintenance.RunHours(childComplexity), true
+	case "Maintenance.runHoursSinceService":
+		if e.ComplexityRoot.Maintenance.RunHoursSinceService == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Maintenance.RunHoursSinceService(childComplexity), true
+	case "Maintenance.serviceIntervalHours":
+		if e.ComplexityRoot.Maintenance.ServiceIntervalHours == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Maintenance.ServiceIntervalHours(childComplexity), true
+	case "Maintenance.vibration":
+		if e.ComplexityRoot.Maintenance.Vibration == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Maintenance.Vibration(childComplexity), true
+
 	case "MetricValue.name":
 		if e.ComplexityRoot.MetricValue.Name == nil {
 			break
@@ -842,6 +952,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Query.Events(childComplexity, args["under"].(*string), args["kinds"].([]twin.EventKind), args["from"].(*time.Time), args["to"].(*time.Time), args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string)), true
 
+	case "Query.maintenanceDue":
+		if e.ComplexityRoot.Query.MaintenanceDue == nil {
+			break
+		}
+
+		args, err := ec.field_Query_maintenanceDue_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.MaintenanceDue(childComplexity, args["under"].(*string), args["within"].(*time.Duration)), true
 	case "Query.node":
 		if e.ComplexityRoot.Query.Node == nil {
 			break
@@ -1089,12 +1210,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Signal.Name(childComplexity), true
+	case "Signal.rolledUp":
+		if e.ComplexityRoot.Signal.RolledUp == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Signal.RolledUp(childComplexity), true
+	case "Signal.rollup":
+		if e.ComplexityRoot.Signal.Rollup == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Signal.Rollup(childComplexity), true
 	case "Signal.unit":
 		if e.ComplexityRoot.Signal.Unit == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Signal.Unit(childComplexity), true
+
+	case "SignalRollup.agg":
+		if e.ComplexityRoot.SignalRollup.Agg == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SignalRollup.Agg(childComplexity), true
+	case "SignalRollup.from":
+		if e.ComplexityRoot.SignalRollup.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SignalRollup.From(childComplexity), true
+	case "SignalRollup.over":
+		if e.ComplexityRoot.SignalRollup.Over == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SignalRollup.Over(childComplexity), true
 
 	case "Subscription.assetState":
 		if e.ComplexityRoot.Subscription.AssetState == nil {
@@ -1129,6 +1281,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Subscription.TwinEvents(childComplexity, args["under"].(*string), args["kinds"].([]twin.EventKind), args["after"].(*string)), true
+
+	case "Trend.points":
+		if e.ComplexityRoot.Trend.Points == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Trend.Points(childComplexity), true
+	case "Trend.slope":
+		if e.ComplexityRoot.Trend.Slope == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Trend.Slope(childComplexity), true
+	case "Trend.unit":
+		if e.ComplexityRoot.Trend.Unit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Trend.Unit(childComplexity), true
+	case "Trend.window":
+		if e.ComplexityRoot.Trend.Window == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Trend.Window(childComplexity), true
 
 	case "TwinEvent.asset":
 		if e.ComplexityRoot.TwinEvent.Asset == nil {
@@ -1208,6 +1385,48 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.TwinEvent.ToMode(childComplexity), true
+
+	case "Vibration.alarm":
+		if e.ComplexityRoot.Vibration.Alarm == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Vibration.Alarm(childComplexity), true
+	case "Vibration.alarmLevel":
+		if e.ComplexityRoot.Vibration.AlarmLevel == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Vibration.AlarmLevel(childComplexity), true
+	case "Vibration.current":
+		if e.ComplexityRoot.Vibration.Current == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Vibration.Current(childComplexity), true
+	case "Vibration.signal":
+		if e.ComplexityRoot.Vibration.Signal == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Vibration.Signal(childComplexity), true
+	case "Vibration.trend":
+		if e.ComplexityRoot.Vibration.Trend == nil {
+			break
+		}
+
+		args, err := ec.field_Vibration_trend_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Vibration.Trend(childComplexity, args["window"].(*time.Duration)), true
+	case "Vibration.unit":
+		if e.ComplexityRoot.Vibration.Unit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Vibration.Unit(childComplexity), true
 
 	case "_Service.sdl":
 		if e.ComplexityRoot._Service.SDL == nil {
@@ -1383,6 +1602,17 @@ type Query {
   node("A global id; assets use their canonical path." id: ID!): Node
   "The assets without parents (usually the sites)."
   roots: [Asset!]!
+  """
+  Assets (under one, itself included; all visible assets when null) whose
+  service is due now or within the window: by run hours (assuming they run
+  from now on) or by date. Soonest due first; null with an error on a bad argument.
+  """
+  maintenanceDue(
+    "Only this asset and the assets below it."
+    under: ID
+    "Also those due within this long from now, e.g. \"7d\"; only those due now when null."
+    within: Duration
+  ): [Asset!]
   "What happened under an asset during a time window (a shift); null with an error on a bad argument."
   shiftReport(
     "The asset whose subtree the report covers (it included)."
@@ -1463,6 +1693,8 @@ enum EventKind {
   BATCH_ENDED
   "The product changed (product)."
   PRODUCT_CHANGED
+  "The run hours since the last service reached the service interval (durationSeconds: run seconds since the service)."
+  MAINTENANCE_DUE
 }
 
 "An aggregate function over the samples of a history bucket."
@@ -1569,6 +1801,67 @@ type Asset implements Node @key(fields: "id") @entityResolver(multi: true) {
   ): EventConnection
   "Aggregates over the subtree, each asset once (a machine under two lines counts once)."
   rollup: Rollup
+  "The maintenance feed: run hours, cycles, service and vibration; null when the asset's type has none."
+  maintenance: Maintenance
+}
+
+"An asset's maintenance feed, computed from the log (run hours) and its nameplate (service)."
+type Maintenance {
+  "Hours in RUNNING since the asset's first sample, counted up to the time of the read."
+  runHours: Float!
+  "Hours in RUNNING since the last service date's local midnight; all run hours without a service date."
+  runHoursSinceService: Float!
+  "The run hours allowed between services; null when the asset's nameplate has none."
+  serviceIntervalHours: Float
+  """
+  Operating cycles from the cycle counter: its current value, or with since its
+  increase since then (the counter is assumed never to reset). Null when the
+  type has no counter or the asset has not reported it; null with an error on a bad since.
+  """
+  cycles("Count from this time; the whole count when null." since: Time): Float
+  "Local midnight of the last service date; null when none is recorded."
+  lastService: Time
+  """
+  When the next service is due: the earlier of the last service plus the
+  service interval in days, and now plus the run hours left (the earliest the
+  run-hour allowance can run out). Null when neither interval is set.
+  """
+  nextServiceDue: Time
+  "The service is due now (by run hours or by date)."
+  due: Boolean!
+  "The vibration of the signal the type names; null when it names none."
+  vibration: Vibration
+}
+
+"Vibration of an asset: the current level, its trend and its alarm."
+type Vibration {
+  "The vibration signal's name."
+  signal: String!
+  "The signal's unit, e.g. mm/s."
+  unit: String
+  "The current level; null before the first sample."
+  current: Float
+  """
+  The least-squares slope of the level over the window up to now, from the
+  history's bucket means (at most 240 buckets); null with an error on a bad window.
+  """
+  trend("How far back, e.g. \"24h\" or \"7d\"." window: Duration = "24h"): Trend
+  "The alarm level (e.g. ISO 10816 zone D, 7.1 mm/s); null when the type sets none."
+  alarmLevel: Float
+  "The current level is at or above the alarm level."
+  alarm: Boolean!
+}
+
+"A linear trend of a signal over a window."
+type Trend {
+  "The change per hour; null with fewer than two buckets with data."
+  slope: Float
+  "The slope's unit: the signal's unit per hour, e.g. mm/s/h."
+  unit: String!
+  "The window the slope is fitted over."
+  window: Duration!
+  "The buckets with data the fit used."
+  points: Int!
 }
 
 "A curated signal of an asset type."
@@ -1589,6 +1882,20 @@ type Signal {
   decimals: Int
   "Earlier names of the signal (it was renamed in the model): telemetry and history under them answer under this name."
   aliases: [String!]!
+  "The signal is rolled up from the assets below (history only; it has no current value)."
+  rolledUp: Boolean!
+  "How a rolled-up signal is computed; null for a measured signal."
+  rollup: SignalRollup
+}
+
+"How a rolled-up signal is computed from the assets below: per history bucket, each member's samples of from are aggregated by the query's agg, then the members' values are combined by agg."
+type SignalRollup {
+  "The members' signal, e.g. units_count."
+  from: String!
+  "How the members' bucket values combine: SUM, AVG, MIN or MAX."
+  agg: Agg!
+  "The member types; every type with the signal when empty."
+  over: [String!]!
 }
 
 "The current business state of an asset."
@@ -1965,6 +2272,8 @@ func (ec *executionContext) childFields_Asset(ctx context.Context, field graphql
 		return ec.fieldContext_Asset_events(ctx, field)
 	case "rollup":
 		return ec.fieldContext_Asset_rollup(ctx, field)
+	case "maintenance":
+		return ec.fieldContext_Asset_maintenance(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Asset", field.Name)
 }
@@ -2075,6 +2384,28 @@ func (ec *executionContext) childFields_FaultSummary(ctx context.Context, field 
 		return ec.fieldContext_FaultSummary_seconds(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type FaultSummary", field.Name)
+}
+
+func (ec *executionContext) childFields_Maintenance(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "runHours":
+		return ec.fieldContext_Maintenance_runHours(ctx, field)
+	case "runHoursSinceService":
+		return ec.fieldContext_Maintenance_runHoursSinceService(ctx, field)
+	case "serviceIntervalHours":
+		return ec.fieldContext_Maintenance_serviceIntervalHours(ctx, field)
+	case "cycles":
+		return ec.fieldContext_Maintenance_cycles(ctx, field)
+	case "lastService":
+		return ec.fieldContext_Maintenance_lastService(ctx, field)
+	case "nextServiceDue":
+		return ec.fieldContext_Maintenance_nextServiceDue(ctx, field)
+	case "due":
+		return ec.fieldContext_Maintenance_due(ctx, field)
+	case "vibration":
+		return ec.fieldContext_Maintenance_vibration(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Maintenance", field.Name)
 }
 
 func (ec *executionContext) childFields_MetricValue(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2247,8 +2578,38 @@ func (ec *executionContext) childFields_Signal(ctx context.Context, field graphq
 		return ec.fieldContext_Signal_decimals(ctx, field)
 	case "aliases":
 		return ec.fieldContext_Signal_aliases(ctx, field)
+	case "rolledUp":
+		return ec.fieldContext_Signal_rolledUp(ctx, field)
+	case "rollup":
+		return ec.fieldContext_Signal_rollup(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Signal", field.Name)
+}
+
+func (ec *executionContext) childFields_SignalRollup(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "from":
+		return ec.fieldContext_SignalRollup_from(ctx, field)
+	case "agg":
+		return ec.fieldContext_SignalRollup_agg(ctx, field)
+	case "over":
+		return ec.fieldContext_SignalRollup_over(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SignalRollup", field.Name)
+}
+
+func (ec *executionContext) childFields_Trend(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "slope":
+		return ec.fieldContext_Trend_slope(ctx, field)
+	case "unit":
+		return ec.fieldContext_Trend_unit(ctx, field)
+	case "window":
+		return ec.fieldContext_Trend_window(ctx, field)
+	case "points":
+		return ec.fieldContext_Trend_points(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Trend", field.Name)
 }
 
 func (ec *executionContext) childFields_TwinEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2281,6 +2642,24 @@ func (ec *executionContext) childFields_TwinEvent(ctx context.Context, field gra
 		return ec.fieldContext_TwinEvent_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type TwinEvent", field.Name)
+}
+
+func (ec *executionContext) childFields_Vibration(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "signal":
+		return ec.fieldContext_Vibration_signal(ctx, field)
+	case "unit":
+		return ec.fieldContext_Vibration_unit(ctx, field)
+	case "current":
+		return ec.fieldContext_Vibration_current(ctx, field)
+	case "trend":
+		return ec.fieldContext_Vibration_trend(ctx, field)
+	case "alarmLevel":
+		return ec.fieldContext_Vibration_alarmLevel(ctx, field)
+	case "alarm":
+		return ec.fieldContext_Vibration_alarm(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Vibration", field.Name)
 }
 
 func (ec *executionContext) childFields__Service(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2609,6 +2988,20 @@ func (ec *executionContext) field_Entity_findManyAssetByIDs_args(ctx context.Con
 	return args, nil
 }
 
+func (ec *executionContext) field_Maintenance_cycles_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "since",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["since"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Query___type_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -2767,6 +3160,28 @@ func (ec *executionContext) field_Query_events_args(ctx context.Context, rawArgs
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_maintenanceDue_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "under",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["under"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "within",
+		func(ctx context.Context, v any) (*time.Duration, error) {
+			return ec.unmarshalODuration2ᚖtimeᚐDuration(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["within"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_node_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -2904,6 +3319,20 @@ func (ec *executionContext) field_Subscription_twinEvents_args(ctx context.Conte
 		return nil, err
 	}
 	args["after"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Vibration_trend_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "window",
+		func(ctx context.Context, v any) (*time.Duration, error) {
+			return ec.unmarshalODuration2ᚖtimeᚐDuration(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["window"] = arg0
 	return args, nil
 }
 
@@ -3473,6 +3902,38 @@ func (ec *executionContext) fieldContext_Asset_rollup(_ context.Context, field g
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Rollup(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Asset_maintenance(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.Asset) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Asset_maintenance(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Asset().Maintenance(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *gqlmodel.Maintenance) graphql.Marshaler {
+			return ec.marshalOMaintenance2ᚖgithubᚗcomᚋtwingraphᚋtwingraphᚋresolversᚋgqlmodelᚐMaintenance(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Asset_maintenance(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Asset",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Maintenance(ctx, field)
 		},
 	}
 	return fc, nil
@@ -4422,6 +4883,220 @@ func (ec *executionContext) fieldContext_FaultSummary_seconds(_ context.Context,
 	return graphql.NewScalarFieldContext("FaultSummary", field, false, false, "Float")
 }
 
+func (ec *executionContext) _Maintenance_runHours(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.Maintenance) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Maintenance_runHours(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RunHours(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Maintenance_runHours(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Maintenance", field, true, false, "Float")
+}
+
+func (ec *executionContext) _Maintenance_runHoursSinceService(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.Maintenance) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Maintenance_runHoursSinceService(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RunHoursSinceService(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Maintenance_runHoursSinceService(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Maintenance", field, true, false, "Float")
+}
+
+func (ec *executionContext) _Maintenance_serviceIntervalHours(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.Maintenance) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Maintenance_serviceIntervalHours(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ServiceIntervalHours(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Maintenance_serviceIntervalHours(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Maintenance", field, true, false, "Float")
+}
+
+func (ec *executionContext) _Maintenance_cycles(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.Maintenance) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Maintenance_cycles(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Maintenance().Cycles(ctx, obj, fc.Args["since"].(*time.Time))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Maintenance_cycles(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Maintenance",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Float does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Maintenance_cycles_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Maintenance_lastService(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.Maintenance) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Maintenance_lastService(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastService(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Maintenance_lastService(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Maintenance", field, true, false, "Time")
+}
+
+func (ec *executionContext) _Maintenance_nextServiceDue(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.Maintenance) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Maintenance_nextServiceDue(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NextServiceDue(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Maintenance_nextServiceDue(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Maintenance", field, true, false, "Time")
+}
+
+func (ec *executionContext) _Maintenance_due(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.Maintenance) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Maintenance_due(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Due(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Maintenance_due(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Maintenance", field, true, false, "Boolean")
+}
+
+func (ec *executionContext) _Maintenance_vibration(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.Maintenance) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Maintenance_vibration(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Maintenance().Vibration(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *gqlmodel.Vibration) graphql.Marshaler {
+			return ec.marshalOVibration2ᚖgithubᚗcomᚋtwingraphᚋtwingraphᚋresolversᚋgqlmodelᚐVibration(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Maintenance_vibration(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Maintenance",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Vibration(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _MetricValue_name(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.MetricValue) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5141,6 +5816,50 @@ func (ec *executionContext) fieldContext_Query_roots(_ context.Context, field gr
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Asset(ctx, field)
 		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_maintenanceDue(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_maintenanceDue(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().MaintenanceDue(ctx, fc.Args["under"].(*string), fc.Args["within"].(*time.Duration))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*gqlmodel.Asset) graphql.Marshaler {
+			return ec.marshalOAsset2ᚕᚖgithubᚗcomᚋtwingraphᚋtwingraphᚋresolversᚋgqlmodelᚐAssetᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_maintenanceDue(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Asset(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_maintenanceDue_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -6166,6 +6885,130 @@ func (ec *executionContext) fieldContext_Signal_aliases(_ context.Context, field
 	return graphql.NewScalarFieldContext("Signal", field, true, true, "String")
 }
 
+func (ec *executionContext) _Signal_rolledUp(ctx context.Context, field graphql.CollectedField, obj *twin.SignalDef) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Signal_rolledUp(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Signal().RolledUp(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Signal_rolledUp(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Signal", field, true, true, "Boolean")
+}
+
+func (ec *executionContext) _Signal_rollup(ctx context.Context, field graphql.CollectedField, obj *twin.SignalDef) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Signal_rollup(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rollup, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *twin.SignalRollup) graphql.Marshaler {
+			return ec.marshalOSignalRollup2ᚖgithubᚗcomᚋtwingraphᚋtwingraphᚐSignalRollup(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Signal_rollup(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Signal",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SignalRollup(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SignalRollup_from(ctx context.Context, field graphql.CollectedField, obj *twin.SignalRollup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SignalRollup_from(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.From, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SignalRollup_from(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SignalRollup", field, false, false, "String")
+}
+
+func (ec *executionContext) _SignalRollup_agg(ctx context.Context, field graphql.CollectedField, obj *twin.SignalRollup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SignalRollup_agg(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Agg, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v twin.Agg) graphql.Marshaler {
+			return ec.marshalNAgg2githubᚗcomᚋtwingraphᚋtwingraphᚐAgg(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SignalRollup_agg(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SignalRollup", field, false, false, "Agg")
+}
+
+func (ec *executionContext) _SignalRollup_over(ctx context.Context, field graphql.CollectedField, obj *twin.SignalRollup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SignalRollup_over(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Over, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SignalRollup_over(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SignalRollup", field, false, false, "String")
+}
+
 func (ec *executionContext) _Subscription_modeChanged(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
 	return graphql.ResolveFieldStream(
 		ctx,
@@ -6296,6 +7139,98 @@ func (ec *executionContext) fieldContext_Subscription_assetState(ctx context.Con
 		return fc, err
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Trend_slope(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.Trend) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Trend_slope(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Slope, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Trend_slope(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Trend", field, false, false, "Float")
+}
+
+func (ec *executionContext) _Trend_unit(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.Trend) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Trend_unit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Unit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Trend_unit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Trend", field, false, false, "String")
+}
+
+func (ec *executionContext) _Trend_window(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.Trend) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Trend_window(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Window, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Duration) graphql.Marshaler {
+			return ec.marshalNDuration2timeᚐDuration(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Trend_window(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Trend", field, false, false, "Duration")
+}
+
+func (ec *executionContext) _Trend_points(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.Trend) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Trend_points(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Points, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Trend_points(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Trend", field, false, false, "Int")
 }
 
 func (ec *executionContext) _TwinEvent_id(ctx context.Context, field graphql.CollectedField, obj *twin.Event) (ret graphql.Marshaler) {
@@ -6604,6 +7539,165 @@ func (ec *executionContext) _TwinEvent_cursor(ctx context.Context, field graphql
 }
 func (ec *executionContext) fieldContext_TwinEvent_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("TwinEvent", field, true, true, "String")
+}
+
+func (ec *executionContext) _Vibration_signal(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.Vibration) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Vibration_signal(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Signal(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Vibration_signal(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Vibration", field, true, false, "String")
+}
+
+func (ec *executionContext) _Vibration_unit(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.Vibration) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Vibration_unit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Unit(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Vibration_unit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Vibration", field, true, false, "String")
+}
+
+func (ec *executionContext) _Vibration_current(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.Vibration) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Vibration_current(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Current(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Vibration_current(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Vibration", field, true, false, "Float")
+}
+
+func (ec *executionContext) _Vibration_trend(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.Vibration) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Vibration_trend(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Vibration().Trend(ctx, obj, fc.Args["window"].(*time.Duration))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *gqlmodel.Trend) graphql.Marshaler {
+			return ec.marshalOTrend2ᚖgithubᚗcomᚋtwingraphᚋtwingraphᚋresolversᚋgqlmodelᚐTrend(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Vibration_trend(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Vibration",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Trend(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Vibration_trend_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Vibration_alarmLevel(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.Vibration) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Vibration_alarmLevel(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AlarmLevel(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Vibration_alarmLevel(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Vibration", field, true, false, "Float")
+}
+
+func (ec *executionContext) _Vibration_alarm(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.Vibration) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Vibration_alarm(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Alarm(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Vibration_alarm(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Vibration", field, true, false, "Boolean")
 }
 
 func (ec *executionContext) __Service_sdl(ctx context.Context, field graphql.CollectedField, obj *fedruntime.Service) (ret graphql.Marshaler) {
@@ -7894,6 +8988,12 @@ func (ec *executionContext) _Asset(ctx context.Context, sel ast.SelectionSet, ob
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Asset_rollup(ctx, field, obj)
 				})
+		case "maintenance":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Asset_maintenance(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -8315,6 +9415,76 @@ func (ec *executionContext) _FaultSummary(ctx context.Context, sel ast.Selection
 	return out
 }
 
+var maintenanceImplementors = []string{"Maintenance"}
+
+func (ec *executionContext) _Maintenance(ctx context.Context, sel ast.SelectionSet, obj *gqlmodel.Maintenance) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, maintenanceImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Maintenance")
+		case "runHours":
+			out.Values[i] = ec._Maintenance_runHours(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "runHoursSinceService":
+			out.Values[i] = ec._Maintenance_runHoursSinceService(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "serviceIntervalHours":
+			out.Values[i] = ec._Maintenance_serviceIntervalHours(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "cycles":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Maintenance_cycles(ctx, field, obj)
+				})
+		case "lastService":
+			out.Values[i] = ec._Maintenance_lastService(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "nextServiceDue":
+			out.Values[i] = ec._Maintenance_nextServiceDue(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "due":
+			out.Values[i] = ec._Maintenance_due(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "vibration":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Maintenance_vibration(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var metricValueImplementors = []string{"MetricValue"}
 
 func (ec *executionContext) _MetricValue(ctx context.Context, sel ast.SelectionSet, obj *gqlmodel.MetricValue) graphql.Marshaler {
@@ -8641,6 +9811,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_roots(ctx, field)
+				})
+		case "maintenanceDue":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_maintenanceDue(ctx, field)
 				})
 		case "shiftReport":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -8984,6 +10160,60 @@ func (ec *executionContext) _Signal(ctx context.Context, sel ast.SelectionSet, o
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Signal_aliases(ctx, field, obj)
 				})
+		case "rolledUp":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Signal_rolledUp(ctx, field, obj)
+				})
+		case "rollup":
+			out.Values[i] = ec._Signal_rollup(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var signalRollupImplementors = []string{"SignalRollup"}
+
+func (ec *executionContext) _SignalRollup(ctx context.Context, sel ast.SelectionSet, obj *twin.SignalRollup) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, signalRollupImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SignalRollup")
+		case "from":
+			out.Values[i] = ec._SignalRollup_from(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "agg":
+			out.Values[i] = ec._SignalRollup_agg(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "over":
+			out.Values[i] = ec._SignalRollup_over(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -9023,6 +10253,54 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 	default:
 		panic("unknown field " + strconv.Quote(fields[0].Name))
 	}
+}
+
+var trendImplementors = []string{"Trend"}
+
+func (ec *executionContext) _Trend(ctx context.Context, sel ast.SelectionSet, obj *gqlmodel.Trend) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, trendImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Trend")
+		case "slope":
+			out.Values[i] = ec._Trend_slope(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "unit":
+			out.Values[i] = ec._Trend_unit(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "window":
+			out.Values[i] = ec._Trend_window(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "points":
+			out.Values[i] = ec._Trend_points(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
 }
 
 var twinEventImplementors = []string{"TwinEvent"}
@@ -9110,6 +10388,65 @@ func (ec *executionContext) _TwinEvent(ctx context.Context, sel ast.SelectionSet
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._TwinEvent_cursor(ctx, field, obj)
 				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var vibrationImplementors = []string{"Vibration"}
+
+func (ec *executionContext) _Vibration(ctx context.Context, sel ast.SelectionSet, obj *gqlmodel.Vibration) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, vibrationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Vibration")
+		case "signal":
+			out.Values[i] = ec._Vibration_signal(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "unit":
+			out.Values[i] = ec._Vibration_unit(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "current":
+			out.Values[i] = ec._Vibration_current(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "trend":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Vibration_trend(ctx, field, obj)
+				})
+		case "alarmLevel":
+			out.Values[i] = ec._Vibration_alarmLevel(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "alarm":
+			out.Values[i] = ec._Vibration_alarm(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -9666,6 +11003,20 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 	return res
 }
 
+func (ec *executionContext) unmarshalNDuration2timeᚐDuration(ctx context.Context, v any) (time.Duration, error) {
+	res, err := gqlmodel.UnmarshalDuration(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNDuration2timeᚐDuration(ctx context.Context, sel ast.SelectionSet, v time.Duration) graphql.Marshaler {
+	_ = sel
+	res := gqlmodel.MarshalDuration(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Duration!")
+	}
+	return res
+}
+
 func (ec *executionContext) marshalNEventEdge2ᚕᚖgithubᚗcomᚋtwingraphᚋtwingraphᚋgraphᚋmodelᚐEventEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.EventEdge) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -9713,6 +11064,7 @@ var (
 		"BATCH_STARTED":   twin.EventBatchStarted,
 		"BATCH_ENDED":     twin.EventBatchEnded,
 		"PRODUCT_CHANGED": twin.EventProductChanged,
+		"MAINTENANCE_DUE": twin.EventMaintenanceDue,
 	}
 	marshalNEventKind2githubᚗcomᚋtwingraphᚋtwingraphᚐEventKind = map[twin.EventKind]string{
 		twin.EventModeChanged:    "MODE_CHANGED",
@@ -9721,6 +11073,7 @@ var (
 		twin.EventBatchStarted:   "BATCH_STARTED",
 		twin.EventBatchEnded:     "BATCH_ENDED",
 		twin.EventProductChanged: "PRODUCT_CHANGED",
+		twin.EventMaintenanceDue: "MAINTENANCE_DUE",
 	}
 )
 
@@ -10767,6 +12120,13 @@ func (ec *executionContext) marshalOJSON2interface(ctx context.Context, sel ast.
 	return res
 }
 
+func (ec *executionContext) marshalOMaintenance2ᚖgithubᚗcomᚋtwingraphᚋtwingraphᚋresolversᚋgqlmodelᚐMaintenance(ctx context.Context, sel ast.SelectionSet, v *gqlmodel.Maintenance) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Maintenance(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalOMetricValue2ᚖgithubᚗcomᚋtwingraphᚋtwingraphᚋresolversᚋgqlmodelᚐMetricValue(ctx context.Context, sel ast.SelectionSet, v *gqlmodel.MetricValue) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -10881,6 +12241,13 @@ func (ec *executionContext) marshalOShiftWindow2ᚖgithubᚗcomᚋtwingraphᚋtw
 	return ec._ShiftWindow(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalOSignalRollup2ᚖgithubᚗcomᚋtwingraphᚋtwingraphᚐSignalRollup(ctx context.Context, sel ast.SelectionSet, v *twin.SignalRollup) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._SignalRollup(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalOString2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalString(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -10964,6 +12331,13 @@ func (ec *executionContext) marshalOTime2ᚖtimeᚐTime(ctx context.Context, sel
 	return res
 }
 
+func (ec *executionContext) marshalOTrend2ᚖgithubᚗcomᚋtwingraphᚋtwingraphᚋresolversᚋgqlmodelᚐTrend(ctx context.Context, sel ast.SelectionSet, v *gqlmodel.Trend) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Trend(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalOTwinEvent2ᚕᚖgithubᚗcomᚋtwingraphᚋtwingraphᚐEventᚄ(ctx context.Context, sel ast.SelectionSet, v []*twin.Event) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -10981,6 +12355,13 @@ func (ec *executionContext) marshalOTwinEvent2ᚕᚖgithubᚗcomᚋtwingraphᚋt
 	}
 
 	return ret
+}
+
+func (ec *executionContext) marshalOVibration2ᚖgithubᚗcomᚋtwingraphᚋtwingraphᚋresolversᚋgqlmodelᚐVibration(ctx context.Context, sel ast.SelectionSet, v *gqlmodel.Vibration) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Vibration(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalO_Entity2githubᚗcomᚋ99designsᚋgqlgenᚋpluginᚋfederationᚋfedruntimeᚐEntity(ctx context.Context, sel ast.SelectionSet, v fedruntime.Entity) graphql.Marshaler {

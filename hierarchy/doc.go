@@ -54,6 +54,21 @@
 //	      speedSignal: speed_units_per_min                # number signals
 //	      goodSignal: good_units
 //	      totalSignal: total_units
+//	    maintenance:             # inputs of the maintenance feed; every key optional
+//	      cyclesSignal: cycles_total          # number signal: a cycle counter (never reset)
+//	      vibrationSignal: vibration_mms_rms  # number signal
+//	      vibrationAlarm: 7.1                 # positive; needs vibrationSignal
+//	      lastServiceAttribute: last_service  # asset attribute: a date ("2026-11-20")
+//	      serviceIntervalAttribute: service_interval_h      # attribute: run hours (positive)
+//	      serviceIntervalDaysAttribute: service_interval_d  # attribute: days (positive)
+//	    rollups:                 # rolled-up signals: history computed from descendants
+//	      - name: units          # required; not a signal name of the type
+//	        from: units_count    # required; a number or bool signal of some member type
+//	        agg: sum             # sum (default) | avg | min | max: combines the members
+//	        over: [filler]       # member types (each must exist); any type with from if left out
+//	        unit: units          # optional; defaults to from's unit
+//	        description: ...     # optional
+//	        decimals: 0          # optional, as for signals
 //	  site: {}                   # a type may have no signals at all
 //
 //	assets:                      # in order; ids are paths and must be unique
@@ -91,7 +106,9 @@
 // Validation reports, each with file and line: YAML syntax errors, unknown keys,
 // missing required fields, duplicate asset ids, types, signals or device/tag
 // pairs, unknown types, parents, assets and signals (in rules, the signal map,
-// faultSignal, productSignal, batchSignal and oee), wrong signal kinds for
+// faultSignal, productSignal, batchSignal, oee and maintenance; the types of
+// a rollup's over, a from no member type has), service attributes that are not
+// a date or a positive number, wrong signal kinds for
 // those fields, parent cycles (naming the ids around the cycle), bad mode
 // names, timezones, signal kinds, debounce durations and ranges (min > max),
 // rule expressions that do not compile or are not boolean, an asset that

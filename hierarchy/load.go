@@ -47,6 +47,7 @@ type typeDecl struct {
 	line     int
 	sigLines map[string]int
 	refs     []signalRef
+	rollups  []rollupDecl
 }
 
 // signalRef is a type field naming one of the type's signals (faultSignal, oee.goodSignal, ...).
@@ -123,6 +124,8 @@ func (l *loader) load(data []byte) *Model {
 	}
 	l.checkAliases()
 	l.checkOEE()
+	l.checkMaintenance()
+	l.checkRollups()
 	l.checkParents()
 	acyclic := l.checkCycles()
 	if acyclic {
@@ -167,7 +170,8 @@ func (l *loader) loadTypes(n *yaml.Node) {
 func (l *loader) loadType(name string, line int, n *yaml.Node) *typeDecl {
 	td := &typeDecl{t: &twin.AssetType{Name: name}, line: line, sigLines: map[string]int{}}
 	what := fmt.Sprintf("type %q", name)
-	fs := l.fields(n, what, "signals", "modeRules", "modeRulesFrom", "earlierModeRules", "debounce", "faultSignal", "productSignal", "batchSignal", "oee")
+	fs := l.fields(n, what, "signals", "modeRules", "modeRulesFrom", "earlierModeRules", "debounce", "faultSignal", "productSignal", "batchSignal", "oee",
+		"maintenance", "rollups")
 	if fs == nil {
 		return td
 	}
@@ -224,6 +228,12 @@ func (l *loader) loadType(name string, line int, n *yaml.Node) *typeDecl {
 			oref("totalSignal", &o.TotalSignal)
 			td.t.OEE = o
 		}
+	}
+	if f, ok := fs["maintenance"]; ok {
+		l.loadMaintenance(td, f)
+	}
+	if f, ok := fs["rollups"]; ok {
+		l.loadRollups(td, f)
 	}
 	for _, r := range td.refs {
 		s := td.t.Signal(r.name)

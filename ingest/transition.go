@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"math"
 	"slices"
 	"time"
 
@@ -33,7 +34,7 @@ import (
 //
 // Business fields evaluated at each instant, and their events in this order:
 // MODE_CHANGED, FAULT_CLEARED and FAULT_RAISED (each by code), BATCH_ENDED,
-// PRODUCT_CHANGED, BATCH_STARTED.
+// PRODUCT_CHANGED, BATCH_STARTED, MAINTENANCE_DUE.
 //
 //   - Mode: the type's rules in force at the instant (twin.AssetType.RulesAt:
 //     a rule change applies from its effective time, so a replay gives the
@@ -64,6 +65,14 @@ import (
 //     the span after it belongs to whichever mode wins. DayStart is when the
 //     state became known today: local midnight when the state carries over
 //     from an earlier day, else the first sample of the day.
+//   - Run hours (types with a maintenance feed, see twin.MaintenanceAt): the
+//     same RUNNING spans add to RunSeconds, unsplit, and the run seconds at
+//     each local midnight are kept in RunDays. When the run since the last
+//     service date reaches the service interval, MAINTENANCE_DUE is emitted,
+//     dated at the instant it did (a crossing inside a span is interpolated),
+//     once per service mark (DueFor): a replay cannot emit it again, and a
+//     new service date in the asset's attributes re-arms it. A plan already
+//     overdue when it takes effect emits it at the instant evaluated.
 func Transition(a *twin.Asset, t *twin.AssetType, st *twin.State, samples []twin.Sample) (*twin.State, []twin.Event) {
 	var ns *twin.State
 	if st == nil {
@@ -84,6 +93,7 @@ func Transition(a *twin.Asset, t *twin.AssetType, st *twin.State, samples []twin
 		ns.FaultCodes = []string{}
 	}
 	x := transition{a: a, t: t, ns: ns, loc: a.Location(), lastEval: ns.UpdatedAt}
+	x.plan, x.hasPlan = twin.ServicePlanOf(a, t)
 	var in map[string]int64
 	if st != nil {
 		in = st.Offsets
@@ -151,6 +161,9 @@ type transition struct {
 	// day caches the site-local day [dayStart, dayEnd) named dayName.
 	dayName          string
 	dayStart, dayEnd time.Time
+	// plan is the asset's service plan when its type has a maintenance feed.
+	plan    twin.ServicePlan
+	hasPlan bool
 }
 
 // apply stores one sample's value as the signal's current value.
@@ -183,6 +196,7 @@ func (x *transition) evaluate(ts time.Time) {
 	x.mode(now)
 	x.faults(now)
 	x.batchAndProduct(now)
+	x.serviceDue(now)
 }
 
 // emit appends an event with its deterministic id.
@@ -301,6 +315,7 @@ func (x *transition) account(to time.Time) {
 	if !to.After(ns.UptimeAsOf) {
 		return
 	}
+	x.run(to)
 	from := ns.UptimeAsOf
 	if from.Before(midnight) || ns.UptimeDay != day {
 		// Earlier days are over; the state carried over, so today is known from midnight.
@@ -313,6 +328,100 @@ func (x *transition) account(to time.Time) {
 		ns.UptimeSeconds += to.Sub(from).Seconds()
 	}
 	ns.UptimeAsOf = to
+}
+
+// run adds the span from UptimeAsOf to `to` to the run seconds when the mode
+// is RUNNING, records the run seconds at each local midnight in the span for
+// types with a maintenance feed, and emits MAINTENANCE_DUE, dated at the exact
+// instant, when the run since the last service reaches its interval.
+func (x *transition) run(to time.Time) {
+	ns := x.ns
+	from := ns.UptimeAsOf
+	running := ns.Mode == twin.ModeRunning
+	if x.hasPlan {
+		x.checkpoints(from, to, running)
+	}
+	if !running {
+		return
+	}
+	before := ns.RunSeconds
+	ns.RunSeconds += to.Sub(from).Seconds()
+	limit := x.plan.IntervalSeconds
+	if !x.hasPlan || limit <= 0 || ns.DueFor == x.plan.Mark {
+		return
+	}
+	base := x.serviceBase(to)
+	b, a := before-base, ns.RunSeconds-base
+	if b < limit && a >= limit {
+		at := from.Add(time.Duration(math.Round((limit - b) * float64(time.Second))))
+		if at.After(to) {
+			at = to
+		}
+		x.due(at, limit)
+	}
+}
+
+// serviceBase is the run seconds at the last service, for accounting up to `to`.
+func (x *transition) serviceBase(to time.Time) float64 {
+	s := x.plan.LastService
+	switch {
+	case s.IsZero():
+		return 0
+	case s.After(to):
+		return x.ns.RunSeconds // nothing has run since a service still ahead
+	}
+	return x.ns.RunSecondsOn(s.In(x.loc).Format(time.DateOnly))
+}
+
+// checkpoints records the run seconds at every local midnight in (from, to],
+// the newest twin.RunDaysKept of them, and drops entries beyond that many.
+func (x *transition) checkpoints(from, to time.Time, running bool) {
+	ns := x.ns
+	lt := to.In(x.loc)
+	y, m, d := lt.Date()
+	for i := 0; i < twin.RunDaysKept; i++ {
+		mid := time.Date(y, m, d-i, 0, 0, 0, 0, x.loc)
+		if !mid.After(from) {
+			break
+		}
+		v := ns.RunSeconds
+		if running {
+			v += mid.Sub(from).Seconds()
+		}
+		if ns.RunDays == nil {
+			ns.RunDays = make(map[string]float64)
+		}
+		ns.RunDays[mid.Format(time.DateOnly)] = v
+	}
+	for len(ns.RunDays) > twin.RunDaysKept {
+		oldest := ""
+		for k := range ns.RunDays {
+			if oldest == "" || k < oldest {
+				oldest = k
+			}
+		}
+		delete(ns.RunDays, oldest)
+	}
+}
+
+// serviceDue emits MAINTENANCE_DUE at now when the run since the last service
+// is past its interval and the event is armed: a service plan that is already
+// overdue when it takes effect (a new model, a new service date).
+func (x *transition) serviceDue(now time.Time) {
+	ns := x.ns
+	limit := x.plan.IntervalSeconds
+	if !x.hasPlan || limit <= 0 || ns.DueFor == x.plan.Mark || ns.UptimeAsOf.IsZero() {
+		return
+	}
+	if since := ns.RunSeconds - x.serviceBase(ns.UptimeAsOf); since >= limit {
+		x.due(now, since)
+	}
+}
+
+// due emits MAINTENANCE_DUE and disarms it until the next service.
+func (x *transition) due(at time.Time, since float64) {
+	x.emit(twin.Event{Kind: twin.EventMaintenanceDue, TS: at, DurationSeconds: &since})
+	x.ns.DueFor = x.plan.Mark
 }
 
 // localDay returns the site-local date of t and the instant of its local midnight.

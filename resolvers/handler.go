@@ -224,7 +224,8 @@ func New(cfg Config) (*Handler, error) {
 		cfg.StoreTimeout = twin.DefaultStoreTimeout
 	}
 	cfg.States = twin.StatesWithTimeout(cfg.States, cfg.StoreTimeout)
-	cfg.History = twin.HistoryWithTimeout(cfg.History, cfg.StoreTimeout)
+	model := cfg.Model
+	cfg.History = twin.HistoryWithRollups(twin.HistoryWithTimeout(cfg.History, cfg.StoreTimeout), func() twin.Model { return model })
 	cfg.Events = twin.EventsWithTimeout(cfg.Events, cfg.StoreTimeout)
 	hub := NewHub(cfg.Bus, cfg.SubscriberBuffer, cfg.Logger, cfg.OnSlowSubscriber)
 	res := &Resolver{cfg: cfg, hub: hub}

@@ -241,8 +241,8 @@ func historyArgs(f *ast.Field, vars map[string]any) (args historyFieldArgs, ok b
 // historyQuery builds the store query of a history field of asset a, or the
 // error the field reports.
 func (r *Resolver) historyQuery(a *twin.Asset, metric string, from, to time.Time, interval *time.Duration, agg *twin.Agg, fill *twin.Fill) (twin.HistoryQuery, *twin.SignalDef, error) {
-	// An earlier name of a renamed signal answers the signal's history.
-	sig := r.cfg.Model.Type(a.Type).Lookup(metric)
+	// A rolled-up signal, or an earlier name of a renamed one, answers too.
+	sig := r.cfg.Model.Type(a.Type).HistorySignal(metric)
 	if sig == nil {
 		return twin.HistoryQuery{}, nil, twin.Errorf(twin.EBADINPUT, "asset %q has no metric %q", a.ID, metric)
 	}

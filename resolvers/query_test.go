@@ -110,7 +110,7 @@ func TestQuery_Asset(t *testing.T) {
 			press = s.Unit != nil && *s.Unit == "bar" && s.Min != nil && *s.Min == 0 && s.Max != nil && *s.Max == 10 && s.Kind == "number"
 		}
 	}
-	if !press || len(a.Signals) != 10 {
+	if !press || len(a.Signals) != 12 {
 		t.Errorf("signals = %+v", a.Signals)
 	}
 

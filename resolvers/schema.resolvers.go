@@ -82,9 +82,12 @@ func (r *assetResolver) Signals(ctx context.Context, obj *gqlmodel.Asset) ([]*tw
 	if t == nil {
 		return []*twin.SignalDef{}, nil
 	}
-	out := make([]*twin.SignalDef, len(t.Signals))
+	out := make([]*twin.SignalDef, 0, len(t.Signals)+len(t.Rollups))
 	for i := range t.Signals {
-		out[i] = &t.Signals[i]
+		out = append(out, &t.Signals[i])
+	}
+	for i := range t.Rollups {
+		out = append(out, &t.Rollups[i])
 	}
 	return out, nil
 }
@@ -132,6 +135,10 @@ func (r *assetResolver) Rollup(ctx context.Context, obj *gqlmodel.Asset) (*model
 	return r.rollup(ctx, obj.Asset)
 }
 
+func (r *assetResolver) Maintenance(ctx context.Context, obj *gqlmodel.Asset) (*gqlmodel.Maintenance, error) {
+	return r.maintenance(ctx, obj)
+}
+
 func (r *assetShiftResolver) Events(ctx context.Context, obj *gqlmodel.AssetShift, first int) ([]*twin.Event, error) {
 	if err := r.checkFirst(first); err != nil {
 		return nil, err
@@ -142,6 +149,14 @@ func (r *assetShiftResolver) Events(ctx context.Context, obj *gqlmodel.AssetShif
 		out[i] = &obj.Events[i]
 	}
 	return out, nil
+}
+
+func (r *maintenanceResolver) Cycles(ctx context.Context, obj *gqlmodel.Maintenance, since *time.Time) (*float64, error) {
+	return r.cycles(ctx, obj, since)
+}
+
+func (r *maintenanceResolver) Vibration(ctx context.Context, obj *gqlmodel.Maintenance) (*gqlmodel.Vibration, error) {
+	return r.vibration(obj), nil
 }
 
 func (r *queryResolver) Asset(ctx context.Context, id string) (*gqlmodel.Asset, error) {
@@ -249,6 +264,10 @@ func (r *queryResolver) Roots(ctx context.Context) ([]*gqlmodel.Asset, error) {
 	return r.wrapAll(ctx, as), nil
 }
 
+func (r *queryResolver) MaintenanceDue(ctx context.Context, under *string, within *time.Duration) ([]*gqlmodel.Asset, error) {
+	return r.maintenanceDue(ctx, under, within)
+}
+
 func (r *queryResolver) ShiftReport(ctx context.Context, under string, from time.Time, to time.Time) (*model.ShiftReport, error) {
 	if r.cfg.Model.Asset(under) != nil {
 		if err := r.checkVisible(ctx, under); err != nil {
@@ -294,6 +313,10 @@ func (r *signalResolver) Description(ctx context.Context, obj *twin.SignalDef) (
 
 func (r *signalResolver) Aliases(ctx context.Context, obj *twin.SignalDef) ([]string, error) {
 	return append([]string{}, obj.Aliases...), nil
+}
+
+func (r *signalResolver) RolledUp(ctx context.Context, obj *twin.SignalDef) (bool, error) {
+	return obj.Rollup != nil, nil
 }
 
 func (r *subscriptionResolver) ModeChanged(ctx context.Context, under *string, after *string) (<-chan *gqlmodel.ModeChange, error) {
@@ -350,9 +373,15 @@ func (r *twinEventResolver) Cursor(ctx context.Context, obj *twin.Event) (string
 	return EventCursor(obj.Seq), nil
 }
 
+func (r *vibrationResolver) Trend(ctx context.Context, obj *gqlmodel.Vibration, window *time.Duration) (*gqlmodel.Trend, error) {
+	return r.trend(ctx, obj, window)
+}
+
 func (r *Resolver) Asset() graph.AssetResolver { return &assetResolver{r} }
 
 func (r *Resolver) AssetShift() graph.AssetShiftResolver { return &assetShiftResolver{r} }
+
+func (r *Resolver) Maintenance() graph.MaintenanceResolver { return &maintenanceResolver{r} }
 
 func (r *Resolver) Query() graph.QueryResolver { return &queryResolver{r} }
 
@@ -362,11 +391,15 @@ func (r *Resolver) Subscription() graph.SubscriptionResolver { return &subscript
 
 func (r *Resolver) TwinEvent() graph.TwinEventResolver { return &twinEventResolver{r} }
 
+func (r *Resolver) Vibration() graph.VibrationResolver { return &vibrationResolver{r} }
+
 type (
 	assetResolver        struct{ *Resolver }
 	assetShiftResolver   struct{ *Resolver }
+	maintenanceResolver  struct{ *Resolver }
 	queryResolver        struct{ *Resolver }
 	signalResolver       struct{ *Resolver }
 	subscriptionResolver struct{ *Resolver }
 	twinEventResolver    struct{ *Resolver }
+	vibrationResolver    struct{ *Resolver }
 )

@@ -182,6 +182,7 @@ const (
 	roleFaults              // the fault code list
 	roleProduct
 	roleBatch
+	roleCycles // a lifetime cycle counter (maintenance): never reset
 )
 
 // sigSim is the simulation of one signal.
@@ -212,6 +213,7 @@ type assetSim struct {
 	batchNo    int
 	total      float64
 	good       float64
+	cycles     float64
 	day        string
 	lastTS     time.Time
 	lastAt     time.Time
@@ -238,7 +240,8 @@ func newSims(m twin.Model, rng *rand.Rand) []*assetSim {
 			continue
 		}
 		s := &assetSim{asset: a, typ: t, loc: a.Location(), power: true,
-			product: products[rng.IntN(len(products))]}
+			product: products[rng.IntN(len(products))],
+			cycles:  math.Floor(rng.Float64() * 5e6)} // machines come with a history
 		rated := 0.0
 		for k, v := range a.Attributes {
 			if strings.HasPrefix(k, "rated_speed") {
@@ -283,6 +286,8 @@ func newSims(m twin.Model, rng *rand.Rand) []*assetSim {
 // roleOf guesses a signal's role from the type's declarations and its name.
 func roleOf(t *twin.AssetType, d twin.SignalDef) role {
 	switch {
+	case t.Maintenance != nil && d.Name == t.Maintenance.CyclesSignal:
+		return roleCycles
 	case d.Name == t.FaultSignal || d.Kind == twin.KindList:
 		return roleFaults
 	case d.Name == t.ProductSignal || (d.Kind == twin.KindString && d.Name == "product"):
@@ -404,6 +409,7 @@ func (s *assetSim) step(now time.Time, dt float64, rng *rand.Rand) {
 			made := ss.value * dt / 60
 			s.total += made
 			s.good += made * (0.97 + 0.02*rng.Float64())
+			s.cycles += made
 			break
 		}
 	}
@@ -437,6 +443,8 @@ func (s *assetSim) value(ss *sigSim) any {
 		return math.Floor(s.total)
 	case roleGood:
 		return math.Floor(math.Min(s.good, s.total))
+	case roleCycles:
+		return math.Floor(s.cycles)
 	}
 	return math.Round(ss.value*100) / 100
 }

@@ -22,6 +22,16 @@ func TestHistoryStore(t *testing.T) {
 	storetest.TestHistoryStore(t, func(t *testing.T) twin.HistoryStore { return memory.NewHistoryStore() })
 }
 
+func TestMaintenance(t *testing.T) {
+	storetest.TestMaintenance(t, func(t *testing.T) (twin.StateStore, twin.HistoryStore) {
+		return memory.NewStateStore(), memory.NewHistoryStore()
+	})
+}
+
+func TestRollupHistory(t *testing.T) {
+	storetest.TestRollupHistory(t, func(t *testing.T) twin.HistoryStore { return memory.NewHistoryStore() })
+}
+
 func TestEventStore(t *testing.T) {
 	storetest.TestEventStore(t, func(t *testing.T) twin.EventStore { return memory.NewEventStore() })
 }

@@ -5,7 +5,9 @@ import (
 	"testing"
 
 	twin "github.com/twingraph/twingraph"
+	"github.com/twingraph/twingraph/internal/testenv"
 	"github.com/twingraph/twingraph/store/postgres"
+	"github.com/twingraph/twingraph/store/redis"
 	"github.com/twingraph/twingraph/store/storetest"
 )
 
@@ -27,6 +29,38 @@ func TestHistoryStore(t *testing.T) {
 			return jobsAfterWrite{MustOpen(t, engines[1].url(t))}
 		})
 	})
+}
+
+// Line-level history from the per-asset tiers (plain PostgreSQL) and the
+// continuous aggregates (TimescaleDB), materialised or real-time.
+func TestRollupHistory(t *testing.T) {
+	for _, e := range engines {
+		t.Run(e.name, func(t *testing.T) {
+			storetest.TestRollupHistory(t, func(t *testing.T) twin.HistoryStore { return MustOpen(t, e.url(t)) })
+		})
+	}
+	t.Run("timescale-materialized", func(t *testing.T) {
+		storetest.TestRollupHistory(t, func(t *testing.T) twin.HistoryStore {
+			return jobsAfterWrite{MustOpen(t, engines[1].url(t))}
+		})
+	})
+}
+
+// The maintenance feed with its state in Redis (the production state store)
+// and its history in each engine.
+func TestMaintenance(t *testing.T) {
+	for _, e := range engines {
+		t.Run(e.name, func(t *testing.T) {
+			storetest.TestMaintenance(t, func(t *testing.T) (twin.StateStore, twin.HistoryStore) {
+				rs, err := redis.Open(context.Background(), testenv.Redis(t), redis.Options{Namespace: testenv.RedisNamespace(t)})
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(rs.Close)
+				return rs, MustOpen(t, e.url(t))
+			})
+		})
+	}
 }
 
 type jobsAfterWrite struct{ *postgres.Store }

@@ -12,9 +12,8 @@ import (
 	twin "github.com/twingraph/twingraph"
 )
 
-// stateV1 is the first byte of a state value in the layout EncodeState
-// describes; stateV2 is that layout followed by the Model stamp, written
-// only for a state that has one (so a state without one encodes as before).
+// stateV1 and stateV2 are the first byte of a state value in the layouts
+// EncodeState describes.
 const (
 	stateV1 = 0x01
 	stateV2 = 0x02
@@ -61,9 +60,13 @@ const (
 //	DayStart time, Metrics map str→(value, TS time), UpdatedAt time,
 //	Offsets map str→varint
 //
-// and, in version 2 (first byte 0x02, written when Model is set), then
-// Model str. A reader that knows only version 1 refuses version 2 values:
+// Version 2 is version 1 followed by the model stamp and the maintenance
+// fields, written only when one of them is set (so states without them keep
+// their version-1 bytes, and a version-2 value with all of them zero is
+// refused). A reader that knows only version 1 refuses version 2 values:
 // upgrade the gateways before the sync workers.
+//
+//	Model str, RunSeconds f64, RunDays map str→f64, DueFor str
 //
 // (uvarint and varint as encoding/binary writes them, shortest form only.) The
 // encoding is canonical: equal states give equal bytes, whatever their maps'
@@ -95,7 +98,8 @@ func (e *encoder) state(st *twin.State) error {
 	}
 	start := len(e.b)
 	e.err = nil
-	if st.Model != "" {
+	ext := hasV2(st)
+	if ext {
 		e.b = append(e.b, stateV2)
 	} else {
 		e.b = append(e.b, stateV1)
@@ -134,14 +138,27 @@ func (e *encoder) state(st *twin.State) error {
 		e.str(k)
 		e.varint(st.Offsets[k])
 	}
-	if st.Model != "" {
+	if ext {
 		e.str(st.Model)
+		e.f64(st.RunSeconds)
+		e.count(st.RunDays == nil, len(st.RunDays))
+		for _, k := range sortedKeys(&e.keys, st.RunDays) {
+			e.str(k)
+			e.f64(st.RunDays[k])
+		}
+		e.str(st.DueFor)
 	}
 	if e.err != nil {
 		e.b = e.b[:start]
 		return fmt.Errorf("encode state of %q: %w", st.Asset, e.err)
 	}
 	return nil
+}
+
+// hasV2 reports whether st has a field only version 2 carries. A negative
+// zero counts as set, so it survives the round trip.
+func hasV2(st *twin.State) bool {
+	return st.Model != "" || st.RunSeconds != 0 || math.Signbit(st.RunSeconds) || st.RunDays != nil || st.DueFor != ""
 }
 
 type encoder struct {
@@ -256,9 +273,7 @@ func DecodeState(data string) (*twin.State, error) {
 		d := decoder{s: data, i: 1}
 		st := d.state()
 		if data[0] == stateV2 {
-			if st.Model = d.str(); st.Model == "" && d.err == nil {
-				d.fail("empty model stamp in a version 2 value")
-			}
+			d.v2(st)
 		}
 		if d.err == nil && d.i != len(d.s) {
 			d.fail("%d bytes after the last field", len(d.s)-d.i)
@@ -342,6 +357,25 @@ func (d *decoder) state() *twin.State {
 		}
 	}
 	return st
+}
+
+// v2 reads the maintenance fields of version 2.
+func (d *decoder) v2(st *twin.State) {
+	st.Model = d.str()
+	st.RunSeconds = d.f64()
+	if n, ok := d.count(); ok {
+		st.RunDays = make(map[string]float64, n)
+		prev := ""
+		for i := range n {
+			k := d.key(i, prev)
+			st.RunDays[k] = d.f64()
+			prev = k
+		}
+	}
+	st.DueFor = d.str()
+	if d.err == nil && !hasV2(st) {
+		d.fail("version 2 without its fields (not canonical)")
+	}
 }
 
 func (d *decoder) uvarint() uint64 {

@@ -90,14 +90,22 @@ func TestCodec_RoundTrip(t *testing.T) {
 		UptimeAsOf: time.Unix(6, 6).UTC(), DayStart: time.Unix(7, 7).UTC(),
 		Metrics:   map[string]twin.Metric{"i": {Value: twin.Number(8), TS: time.Unix(9, 9).UTC()}},
 		UpdatedAt: time.Unix(10, 10).UTC(), Offsets: map[string]int64{"j": 11}, Model: "v1@0123456789ab",
+		RunSeconds: 12.5, RunDays: map[string]float64{"k": 13}, DueFor: "l",
 	}
 	b = roundTrip(t, "distinct fields", distinct)
 	if b[0] != 0x02 {
-		t.Errorf("a state with a model stamp encodes as version 0x%02x, want 0x02", b[0])
+		t.Errorf("a state with a model stamp and run hours encodes as version 0x%02x, want 0x02", b[0])
 	}
-	// Without a stamp the encoding stays version 1, byte for byte.
-	if b := roundTrip(t, "no model stamp", full); b[0] != 0x01 {
-		t.Errorf("a state without a model stamp encodes as version 0x%02x, want 0x01", b[0])
+	// Without a stamp or maintenance fields the encoding stays version 1, byte for byte.
+	plain := full.Clone()
+	plain.Model, plain.RunSeconds, plain.RunDays, plain.DueFor = "", 0, nil, ""
+	if b := roundTrip(t, "no model stamp", plain); b[0] != 0x01 {
+		t.Errorf("a state without a model stamp or run hours encodes as version 0x%02x, want 0x01", b[0])
+	}
+	stamped := plain.Clone()
+	stamped.Model = "v2@0123456789ab"
+	if b := roundTrip(t, "model stamp only", stamped); b[0] != 0x02 {
+		t.Errorf("a state with only a model stamp encodes as version 0x%02x, want 0x02", b[0])
 	}
 
 	// Every field of twin.State is covered: a field added to the type without
@@ -108,6 +116,17 @@ func TestCodec_RoundTrip(t *testing.T) {
 			t.Errorf("field %s unset in the distinct state: add it to the test and the encoding", v.Type().Field(i).Name)
 		}
 	}
+}
+
+// v1zeroAsV2 is a state without maintenance fields written as version 2
+// with those fields zero: not canonical (version 1 is its encoding).
+func v1zeroAsV2(t *testing.T) []byte {
+	b, err := redis.EncodeState(nil, twin.NewState("plant/a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[0] = 0x02
+	return append(b, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0) // Model "", RunSeconds 0, RunDays nil, DueFor ""
 }
 
 func TestCodec_Deterministic(t *testing.T) {
@@ -200,7 +219,8 @@ func TestCodec_Errors(t *testing.T) {
 	}
 	corrupt := map[string]string{
 		"trailing byte":   string(good) + "\x00",
-		"version 2":       "\x02" + string(good[1:]),
+		"version 3":       "\x03" + string(good[1:]),
+		"empty version 2": string(v1zeroAsV2(t)),
 		"text":            "hello",
 		"huge string":     "\x01\xff\xff\xff\xff\x0f",
 		"varint overflow": "\x01\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01",

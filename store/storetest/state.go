@@ -37,8 +37,11 @@ func FullState(asset string) *twin.State {
 			"no_faults":           {Value: twin.NewList(nil), TS: base},
 			"product":             {Value: twin.String("SKU-ü-42 \"quoted\""), TS: base},
 		},
-		UpdatedAt: base.Add(999 * time.Nanosecond),
-		Offsets:   map[string]int64{"telemetry@abc/0": 17, "telemetry@abc/5": 1 << 40},
+		UpdatedAt:  base.Add(999 * time.Nanosecond),
+		Offsets:    map[string]int64{"telemetry@abc/0": 17, "telemetry@abc/5": 1 << 40},
+		RunSeconds: 987654.321,
+		RunDays:    map[string]float64{"2026-11-23": 900000.5, "2026-11-24": 986000.25},
+		DueFor:     "2026-11-01",
 	}
 }
 
