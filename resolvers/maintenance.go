@@ -39,18 +39,9 @@ func (r *Resolver) maintenanceDue(ctx context.Context, under *string, within *ti
 			return nil, twin.Errorf(twin.EBADINPUT, "maintenanceDue: within must not be negative, got %s", twin.FormatDuration(w))
 		}
 	}
-	var all []*twin.Asset
-	if under != nil {
-		u, err := r.mustAsset(*under)
-		if err != nil {
-			return nil, err
-		}
-		if err := r.checkVisible(ctx, u.ID); err != nil {
-			return nil, err
-		}
-		all = append(append(all, u), r.cfg.Model.Descendants(u.ID, "", 0)...)
-	} else {
-		all = r.cfg.Model.Assets()
+	all, err := r.assetsUnder(ctx, under, "")
+	if err != nil {
+		return nil, err
 	}
 	var cands []*twin.Asset
 	for _, a := range all {
@@ -58,7 +49,7 @@ func (r *Resolver) maintenanceDue(ctx context.Context, under *string, within *ti
 			cands = append(cands, a)
 		}
 	}
-	cands, err := r.visible(ctx, cands)
+	cands, err = r.visible(ctx, cands)
 	if err != nil {
 		return nil, err
 	}

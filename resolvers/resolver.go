@@ -90,6 +90,33 @@ func (r *Resolver) mustAsset(id string) (*twin.Asset, error) {
 	return a, nil
 }
 
+// assetsUnder returns the assets of type typ ("": any) at or below under, in
+// model order, or all of them when under is nil. Errors: NOT_FOUND (unknown
+// under), FORBIDDEN (under out of the caller's scope); the assets returned
+// are not yet filtered by scope.
+func (r *Resolver) assetsUnder(ctx context.Context, under *string, typ string) ([]*twin.Asset, error) {
+	var out []*twin.Asset
+	if under == nil {
+		for _, a := range r.cfg.Model.Assets() {
+			if typ == "" || a.Type == typ {
+				out = append(out, a)
+			}
+		}
+		return out, nil
+	}
+	u, err := r.mustAsset(*under)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.checkVisible(ctx, u.ID); err != nil {
+		return nil, err
+	}
+	if typ == "" || u.Type == typ {
+		out = append(out, u)
+	}
+	return append(out, r.cfg.Model.Descendants(u.ID, typ, 0)...), nil
+}
+
 // checkFirst bounds a page size to 1..MaxPageSize.
 func (r *Resolver) checkFirst(first int) error { return r.checkPageSize("first", first) }
 

@@ -179,25 +179,9 @@ func (r *queryResolver) Assets(ctx context.Context, typeArg *string, under *stri
 	if err != nil {
 		return nil, err
 	}
-	var all []*twin.Asset
-	if under != nil {
-		u, err := r.mustAsset(*under)
-		if err != nil {
-			return nil, err
-		}
-		if err := r.checkVisible(ctx, u.ID); err != nil {
-			return nil, err
-		}
-		if typeArg == nil || u.Type == *typeArg {
-			all = append(all, u)
-		}
-		all = append(all, r.cfg.Model.Descendants(u.ID, deref(typeArg), 0)...)
-	} else {
-		for _, a := range r.cfg.Model.Assets() {
-			if typeArg == nil || a.Type == *typeArg {
-				all = append(all, a)
-			}
-		}
+	all, err := r.assetsUnder(ctx, under, deref(typeArg))
+	if err != nil {
+		return nil, err
 	}
 	if all, err = r.visible(ctx, all); err != nil {
 		return nil, err

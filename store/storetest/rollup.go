@@ -83,59 +83,16 @@ func rollupSamples() []twin.Sample {
 // rollupOracle computes a rolled-up series by brute force from the stored
 // rows: per member and bucket the query's aggregate, combined across members.
 func rollupOracle(rows map[string]twin.Sample, members []string, signal string, q twin.HistoryQuery, comb twin.Agg) map[time.Time]float64 {
-	type agg struct {
-		n               int
-		sum, min, max   float64
-		first, last     float64
-		firstTS, lastTS time.Time
-	}
-	per := map[string]map[time.Time]*agg{}
+	var samples []twin.Sample
 	for _, s := range rows {
-		if s.Signal != signal || s.Quality == twin.QualityBad || !slices.Contains(members, s.Asset) ||
-			s.TS.Before(q.From) || !s.TS.Before(q.To) {
-			continue
-		}
-		b := s.TS.Truncate(q.Interval) // UTC, epoch-aligned widths that divide a day
-		if per[s.Asset] == nil {
-			per[s.Asset] = map[time.Time]*agg{}
-		}
-		x := per[s.Asset][b]
-		v := s.Value.Num
-		if x == nil {
-			x = &agg{min: v, max: v, first: v, last: v, firstTS: s.TS, lastTS: s.TS}
-			per[s.Asset][b] = x
-		}
-		x.n++
-		x.sum += v
-		x.min, x.max = math.Min(x.min, v), math.Max(x.max, v)
-		if s.TS.Before(x.firstTS) {
-			x.first, x.firstTS = v, s.TS
-		}
-		if s.TS.After(x.lastTS) {
-			x.last, x.lastTS = v, s.TS
-		}
+		samples = append(samples, s)
 	}
 	vals := map[time.Time][]float64{}
-	for _, buckets := range per {
-		for b, x := range buckets {
-			var v float64
-			switch q.Agg {
-			case twin.AggAvg:
-				v = x.sum / float64(x.n)
-			case twin.AggMin:
-				v = x.min
-			case twin.AggMax:
-				v = x.max
-			case twin.AggSum:
-				v = x.sum
-			case twin.AggCount:
-				v = float64(x.n)
-			case twin.AggFirst:
-				v = x.first
-			case twin.AggLast:
-				v = x.last
-			}
-			vals[b] = append(vals[b], v)
+	for _, m := range members {
+		mq := q
+		mq.Asset, mq.Metric = m, signal
+		for _, p := range Reference(samples, mq) {
+			vals[p.TS] = append(vals[p.TS], *p.Value)
 		}
 	}
 	out := map[time.Time]float64{}
