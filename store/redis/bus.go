@@ -3,8 +3,10 @@ package redis
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -18,21 +20,96 @@ import (
 // become one multi-megabyte message that stalls every subscriber's connection.
 const maxNoticesPerMessage = 256
 
-// Publish sends notices on the namespace's channel as JSON arrays, pipelined
-// in one round trip. Errors: INTERNAL.
+// Publish sends notices on the namespace's channel (EncodeNotices, at most
+// maxNoticesPerMessage a message), pipelined in one round trip. Errors: INTERNAL.
 func (s *Store) Publish(ctx context.Context, notices []twin.Notice) error {
 	var cmds rueidis.Commands
 	for lo := 0; lo < len(notices); lo += maxNoticesPerMessage {
-		b, err := json.Marshal(notices[lo:min(lo+maxNoticesPerMessage, len(notices))])
+		b, err := EncodeNotices(nil, notices[lo:min(lo+maxNoticesPerMessage, len(notices))])
 		if err != nil {
-			return internal("publish", fmt.Errorf("encode notices: %w", err))
+			return internal("publish", err)
 		}
-		cmds = append(cmds, s.client.B().Publish().Channel(Channel(s.ns)).Message(string(b)).Build())
+		cmds = append(cmds, s.client.B().Publish().Channel(Channel(s.ns)).Message(rueidis.BinaryString(b)).Build())
 	}
 	if len(cmds) == 0 {
 		return nil
 	}
 	return s.doAll(ctx, "publish", cmds...)
+}
+
+// noticesV1 is the first byte of a binary notice message.
+const noticesV1 = 0x01
+
+// EncodeNotices appends a notice message to dst: the byte 0x01, then per
+// notice a kind byte ('s' a state, 'e' an event), the payload's length as a
+// uvarint and the payload — a state in the binary encoding of EncodeState,
+// an event as JSON (events are few; states change with every flush). States
+// go out in their stored encoding because JSON was most of a flush's
+// publishing time and of the gateway's decoding.
+func EncodeNotices(dst []byte, notices []twin.Notice) ([]byte, error) {
+	e := encoder{b: append(dst, noticesV1)}
+	var scratch []byte
+	for _, n := range notices {
+		var err error
+		switch {
+		case n.State != nil:
+			e.b = append(e.b, 's')
+			scratch, err = EncodeState(scratch[:0], n.State)
+		case n.Event != nil:
+			e.b = append(e.b, 'e')
+			scratch, err = json.Marshal(n.Event)
+		default:
+			err = errors.New("empty notice")
+		}
+		if err != nil {
+			return dst, fmt.Errorf("encode notices: %w", err)
+		}
+		e.uvarint(uint64(len(scratch)))
+		e.b = append(e.b, scratch...)
+	}
+	return e.b, nil
+}
+
+// DecodeNotices reads a notice message of EncodeNotices, or a JSON array of
+// notices as gateways published before the binary message existed.
+func DecodeNotices(msg string) ([]twin.Notice, error) {
+	if strings.HasPrefix(msg, "[") {
+		var out []twin.Notice
+		err := json.Unmarshal([]byte(msg), &out)
+		return out, err
+	}
+	if msg == "" || msg[0] != noticesV1 {
+		return nil, errors.New("unknown notice message version")
+	}
+	d := decoder{s: msg, i: 1}
+	var out []twin.Notice
+	for d.err == nil && d.i < len(d.s) {
+		kind := d.s[d.i]
+		d.i++
+		n := d.uvarint()
+		if d.err != nil || n > uint64(len(d.s)-d.i) {
+			return nil, errors.New("truncated notice message")
+		}
+		payload := d.s[d.i : d.i+int(n)]
+		d.i += int(n)
+		switch kind {
+		case 's':
+			st, err := DecodeState(payload)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, twin.Notice{State: st})
+		case 'e':
+			ev := new(twin.Event)
+			if err := json.Unmarshal([]byte(payload), ev); err != nil {
+				return nil, fmt.Errorf("decode event notice: %w", err)
+			}
+			out = append(out, twin.Notice{Event: ev})
+		default:
+			return nil, fmt.Errorf("unknown notice kind %q", kind)
+		}
+	}
+	return out, d.err
 }
 
 // Subscribe returns the notices published on the namespace's channel from now
@@ -162,8 +239,8 @@ func (b *bus) watch(gen uint64, wait <-chan error) {
 // dispatch decodes one message of connection gen and offers its notices to
 // every subscriber without blocking, dropping those whose buffer is full.
 func (b *bus) dispatch(gen uint64, m rueidis.PubSubMessage) {
-	var notices []twin.Notice
-	if err := json.Unmarshal([]byte(m.Message), &notices); err != nil {
+	notices, err := DecodeNotices(m.Message)
+	if err != nil {
 		slog.Warn("undecodable notice message", "channel", m.Channel, "err", err)
 		return
 	}

@@ -2,6 +2,7 @@ package redis_test
 
 import (
 	"context"
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -79,5 +80,37 @@ func TestBus_LossEndsEverySubscriber(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("no notice after subscribing again")
+	}
+}
+
+// TestNotices_RoundTrip: a notice message carries states in their binary
+// encoding and events as JSON, in order; a JSON array (the older message)
+// still decodes; a cut message is an error, not a partial list.
+func TestNotices_RoundTrip(t *testing.T) {
+	st := storetest.FullState("plant/jkt1/packaging/line3")
+	ev := &twin.Event{ID: "e1", Seq: 7, Kind: twin.EventModeChanged, Asset: "plant/jkt1/packaging/line3",
+		TS: time.Date(2026, 11, 24, 8, 0, 0, 0, time.UTC), FromMode: twin.ModeIdle, ToMode: twin.ModeRunning}
+	in := []twin.Notice{{State: st}, {Event: ev}, {State: twin.NewState("plant/a")}}
+	msg, err := redis.EncodeNotices(nil, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := redis.DecodeNotices(string(msg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := json.Marshal(in)
+	got, _ := json.Marshal(out)
+	if string(got) != string(want) {
+		t.Fatalf("notices changed on the way:\n got %s\nwant %s", got, want)
+	}
+	legacy, _ := json.Marshal(in)
+	if out, err := redis.DecodeNotices(string(legacy)); err != nil || len(out) != 3 {
+		t.Fatalf("JSON message: %d notices, %v", len(out), err)
+	}
+	for _, cut := range []int{2, 3, len(msg) - 1} {
+		if _, err := redis.DecodeNotices(string(msg[:cut])); err == nil {
+			t.Errorf("message cut to %d bytes decoded without an error", cut)
+		}
 	}
 }
