@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
+	"github.com/twingraph/twingraph/internal/lockedbuf"
 )
 
 // twingraphBinary builds the real binary once per run (the go build cache
@@ -53,7 +54,7 @@ type devProcess struct {
 	cmd       *exec.Cmd
 	http      string // host:port of the gateway
 	kafka     string // host:port of the embedded broker
-	stderrBuf *lockedBuffer
+	stderrBuf *lockedbuf.Buffer
 }
 
 // startDev starts `twingraph dev` with args and waits for its ready line.
@@ -65,7 +66,7 @@ func startDev(tb testing.TB, bin string, args ...string) *devProcess {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	d := &devProcess{cmd: cmd, stderrBuf: &lockedBuffer{}}
+	d := &devProcess{cmd: cmd, stderrBuf: &lockedbuf.Buffer{}}
 	cmd.Stderr = d.stderrBuf
 	if err := cmd.Start(); err != nil {
 		tb.Fatal(err)
@@ -142,23 +143,6 @@ func (d *devProcess) goMemory(tb testing.TB) float64 {
 		}
 	}
 	return total
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // message is one telemetry record: its key and JSON value.

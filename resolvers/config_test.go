@@ -2,18 +2,17 @@ package resolvers_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	gosync "sync"
 	"testing"
 	"time"
 
 	twin "github.com/twingraph/twingraph"
+	"github.com/twingraph/twingraph/internal/lockedbuf"
 	"github.com/twingraph/twingraph/internal/testmodel"
 	"github.com/twingraph/twingraph/resolvers"
 	"github.com/twingraph/twingraph/store/memory"
@@ -107,7 +106,7 @@ func TestSubscription_SSEKeepAlive(t *testing.T) {
 }
 
 func TestQuery_StoreErrorIsInternal(t *testing.T) {
-	var logs syncBuf
+	var logs lockedbuf.Buffer
 	e := newEnv(t, testmodel.Demo(t), func(c *resolvers.Config) { c.Logger = slog.New(slog.NewTextHandler(&logs, nil)) })
 	cause := errors.New("dial tcp 192.0.2.7:6379: connection refused")
 	e.states.fail.Store(&cause)
@@ -126,24 +125,6 @@ func TestQuery_StoreErrorIsInternal(t *testing.T) {
 	if codeOf(errs) != twin.EFORBIDDEN || errs[0].Message != "namespace is read-only" {
 		t.Errorf("domain error surfaced as %+v", errs)
 	}
-}
-
-// syncBuf is a bytes.Buffer safe for a logger and the test.
-type syncBuf struct {
-	mu gosync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func TestQuery_EventsPageAfterTheLast(t *testing.T) {

@@ -1,14 +1,12 @@
 package sync_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"strconv"
 	"strings"
-	gosync "sync"
 	"testing"
 	"time"
 
@@ -16,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	twin "github.com/twingraph/twingraph"
+	"github.com/twingraph/twingraph/internal/lockedbuf"
 	"github.com/twingraph/twingraph/internal/testenv"
 	twinsync "github.com/twingraph/twingraph/sync"
 )
@@ -508,7 +507,7 @@ func TestWorker_BusAndMetrics(t *testing.T) {
 	script := append(line3Script(), msg{"x", "not json"})
 	produce(t, addr, "telemetry", script)
 	reg := prometheus.NewRegistry()
-	var logs lockedBuffer
+	var logs lockedbuf.Buffer
 	w, err := twinsync.NewWorker(twinsync.Config{Brokers: addr, Group: "bus", Model: mustModel(t),
 		States: s.states, History: s.history, Events: s.events, Bus: s.bus, Registerer: reg,
 		Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
@@ -595,24 +594,6 @@ func TestWorker_BusAndMetrics(t *testing.T) {
 		refused["offset"] == nil || refused["key"] != "x" || refused["dlqTopic"] != "telemetry.dlq" {
 		t.Errorf("dead-letter log = %v", refused)
 	}
-}
-
-// lockedBuffer is a bytes.Buffer safe for a logger and the test.
-type lockedBuffer struct {
-	mu gosync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // TestWorker_OutageThenStop stops a worker whose stores never come back: it

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twingraph/twingraph/internal/lockedbuf"
 	"github.com/twingraph/twingraph/internal/testenv"
 )
 
@@ -112,7 +113,7 @@ func TestServe_UnmigratedDatabase(t *testing.T) {
 // startup line with the build and model, and request logs at info with the
 // route pattern, never the asset id of the path.
 func TestDev_JSONLogs(t *testing.T) {
-	var stderr syncBuffer
+	var stderr lockedbuf.Buffer
 	addr := startDevLogs(t, &stderr, "--no-sim", "--log-format", "json", "--log-level", "info")
 	getJSON(t, addr, "/twin/"+strings.ReplaceAll("plant/jkt1/packaging/line3", "/", "%2F")+"/events")
 	var started, request map[string]any

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	twin "github.com/twingraph/twingraph"
+	"github.com/twingraph/twingraph/internal/lockedbuf"
 	"github.com/twingraph/twingraph/internal/testenv"
 	"github.com/twingraph/twingraph/store/postgres"
 	"github.com/twingraph/twingraph/store/redis"
@@ -24,7 +25,7 @@ import (
 // servedGateway is one in-process `twingraph serve`.
 type servedGateway struct {
 	addr   string
-	stderr *syncBuffer
+	stderr *lockedbuf.Buffer
 	stop   func() // SIGTERM and wait for a clean exit
 }
 
@@ -33,7 +34,7 @@ func startServe(t *testing.T, args ...string) *servedGateway {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
-	g := &servedGateway{stderr: &syncBuffer{}}
+	g := &servedGateway{stderr: &lockedbuf.Buffer{}}
 	done := make(chan int, 1)
 	args = append([]string{"serve", "--http", "127.0.0.1:0", "--model", "../../examples/plant.yaml", "--log-level", "warn"}, args...)
 	go func() { done <- run(ctx, args, pw, g.stderr); pw.Close() }()

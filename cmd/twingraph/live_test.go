@@ -18,6 +18,7 @@ import (
 
 	"github.com/redis/rueidis"
 
+	"github.com/twingraph/twingraph/internal/lockedbuf"
 	"github.com/twingraph/twingraph/internal/testenv"
 	"github.com/twingraph/twingraph/store/redis"
 )
@@ -38,7 +39,7 @@ type wsSubscriber struct {
 	cmd    *exec.Cmd
 	stdin  io.Closer
 	lines  chan wsLine
-	stderr *syncBuffer
+	stderr *lockedbuf.Buffer
 	done   chan error
 }
 
@@ -59,7 +60,7 @@ func startWSClient(t *testing.T, httpAddr, query string, vars map[string]any) *w
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &wsSubscriber{t: t, cmd: cmd, stdin: stdin, lines: make(chan wsLine, 100), stderr: &syncBuffer{}, done: make(chan error, 1)}
+	s := &wsSubscriber{t: t, cmd: cmd, stdin: stdin, lines: make(chan wsLine, 100), stderr: &lockedbuf.Buffer{}, done: make(chan error, 1)}
 	cmd.Stderr = s.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

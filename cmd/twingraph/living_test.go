@@ -20,6 +20,7 @@ import (
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 
 	"github.com/twingraph/twingraph/examples"
+	"github.com/twingraph/twingraph/internal/lockedbuf"
 	"github.com/twingraph/twingraph/internal/testenv"
 )
 
@@ -387,7 +388,7 @@ func TestModelDiff(t *testing.T) {
 func TestDev_ReloadRefusesBadModel(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "plant.yaml")
 	os.WriteFile(path, examples.PlantYAML, 0o644)
-	var stderr syncBuffer
+	var stderr lockedbuf.Buffer
 	addr := startDevLogs(t, &stderr, "--no-sim", "--model", path, "--model-watch", "50ms", "--log-level", "info")
 	first := readyModel(t, addr)
 

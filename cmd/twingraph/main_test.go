@@ -12,11 +12,11 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
+	"github.com/twingraph/twingraph/internal/lockedbuf"
 	"github.com/twingraph/twingraph/internal/testmodel"
 )
 
@@ -30,7 +30,7 @@ func startDev(t *testing.T, extra ...string) (httpAddr, kafkaAddr string) {
 }
 
 // startDevLogs is startDev logging to stderr; it returns the gateway address.
-func startDevLogs(t *testing.T, stderr *syncBuffer, extra ...string) (httpAddr string) {
+func startDevLogs(t *testing.T, stderr *lockedbuf.Buffer, extra ...string) (httpAddr string) {
 	t.Helper()
 	httpAddr, _, stop := startDevOut(t, stderr, extra...)
 	t.Cleanup(stop)
@@ -40,10 +40,10 @@ func startDevLogs(t *testing.T, stderr *syncBuffer, extra ...string) (httpAddr s
 // startDevStoppable is startDev returning a stop function for restart tests.
 func startDevStoppable(t *testing.T, extra ...string) (httpAddr, kafkaAddr string, stop func()) {
 	t.Helper()
-	return startDevOut(t, &syncBuffer{}, extra...)
+	return startDevOut(t, &lockedbuf.Buffer{}, extra...)
 }
 
-func startDevOut(t *testing.T, stderr *syncBuffer, extra ...string) (httpAddr, kafkaAddr string, stop func()) {
+func startDevOut(t *testing.T, stderr *lockedbuf.Buffer, extra ...string) (httpAddr, kafkaAddr string, stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
@@ -91,24 +91,6 @@ func startDevOut(t *testing.T, stderr *syncBuffer, extra ...string) (httpAddr, k
 		t.Fatalf("no ready line; stderr: %s", stderr.String())
 	}
 	return "", "", stop
-}
-
-// syncBuffer is a bytes.Buffer safe for the writer goroutine and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // produce sends telemetry messages with the production client and waits for delivery.

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/twingraph/twingraph/examples"
+	"github.com/twingraph/twingraph/internal/lockedbuf"
 )
 
 // browserDir is the npm project that drives headless Debian chromium
@@ -410,7 +411,7 @@ func startBrowser(t *testing.T, node, chromium, origin string) *browser {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stderr := &syncBuffer{}
+	stderr := &lockedbuf.Buffer{}
 	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
