@@ -15,15 +15,16 @@ CREATE TABLE rollup_watermarks (
 
 -- A database that already holds rollups was rolled up synchronously up to now:
 -- its watermarks start ahead of every sample that can exist (clock skew is
--- bounded to minutes), so nothing is counted twice. A fresh one starts at the
--- beginning of time and is materialised from its first samples.
+-- bounded to minutes), all at the same instant — a UTC midnight, on a bucket
+-- boundary of every tier — so until then every sample takes the synchronous
+-- path as before and nothing is counted twice or left out. A fresh database
+-- starts at the beginning of time and is materialised from its first samples.
 INSERT INTO rollup_watermarks (tier, upto)
 SELECT t.tier,
        CASE WHEN EXISTS (SELECT 1 FROM samples_1m)
-            THEN date_bin(t.width, now() + interval '1 hour', TIMESTAMPTZ '1970-01-01 00:00:00+00') + t.width
+            THEN date_bin('1 day', now() + interval '1 hour', TIMESTAMPTZ '1970-01-01 00:00:00+00') + interval '1 day'
             ELSE TIMESTAMPTZ '0001-01-01 00:00:00+00' END
-FROM (VALUES ('samples_1m', interval '1 minute'), ('samples_5m', interval '5 minutes'),
-             ('samples_1h', interval '1 hour'), ('samples_1d', interval '1 day')) AS t(tier, width);
+FROM (VALUES ('samples_1m'), ('samples_5m'), ('samples_1h'), ('samples_1d')) AS t(tier);
 
 -- The materialiser reads the raw samples of a time range: samples arrive
 -- roughly in time order, so this index grows at its right edge, and the range
