@@ -125,8 +125,11 @@ func TestDev_Metrics(t *testing.T) {
 	var text []byte
 	eventually(t, 20*time.Second, func() bool {
 		text, fams = scrape(t, addr)
+		// The stream's end is counted as its handler unwinds: the duration
+		// and the active subscriptions are two steps of it.
 		return sample(fams, "twingraph_sync_dlq_total", map[string]string{"reason": "bad_json"}) == 1 &&
-			sample(fams, "twingraph_stream_duration_seconds", map[string]string{"protocol": "sse"}) == 1
+			sample(fams, "twingraph_stream_duration_seconds", map[string]string{"protocol": "sse"}) == 1 &&
+			sample(fams, "twingraph_subscriptions_active", map[string]string{"protocol": "sse"}) == 0
 	})
 	for _, c := range []struct {
 		name   string
