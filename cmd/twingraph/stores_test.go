@@ -96,12 +96,19 @@ func TestDev_RealStores(t *testing.T) {
 	var got struct {
 		Asset struct{ Avg, Max, Count, Avg2 series }
 	}
+	is := func(got *float64, want float64) bool { return got != nil && math.Abs(*got-want) <= 1e-9 }
+	// The four series are read by separate statements, so one answer can
+	// straddle the samples' commit: wait until every series holds them all.
 	if !eventually(t, 20*time.Second, func() bool {
 		graphql(t, httpAddr, q, &got)
 		c := got.Asset.Count.Points
-		return len(c) == 2 && *c[0].Value == 60 && *c[1].Value == 30
+		return len(c) == 2 && *c[0].Value == 60 && *c[1].Value == 30 &&
+			len(got.Asset.Avg.Points) == 2 && len(got.Asset.Max.Points) == 2 && len(got.Asset.Avg2.Points) == 1 &&
+			is(got.Asset.Avg2.Points[0].Value, (sum1+sum2)/90) &&
+			is(got.Asset.Avg.Points[0].Value, sum1/60) && is(got.Asset.Avg.Points[1].Value, sum2/30) &&
+			is(got.Asset.Max.Points[0].Value, max1) && is(got.Asset.Max.Points[1].Value, max2)
 	}) {
-		t.Fatalf("history never reached 60+30 samples: %+v", got.Asset.Count)
+		t.Fatalf("history never reached 60+30 samples in every series: %+v", got.Asset)
 	}
 	near := func(name string, got *float64, want float64) {
 		if got == nil || math.Abs(*got-want) > 1e-9 {
