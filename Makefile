@@ -84,7 +84,7 @@ web:
 
 ## bench: the benchmarks behind the README's figures (each beside its baseline).
 bench:
-	$(GO) test ./sync -run '^$$' -bench 'Worker_EndToEnd|Worker_Latency' -benchtime 1x
+	$(GO) test ./twinsync -run '^$$' -bench 'Worker_EndToEnd|Worker_Latency' -benchtime 1x
 	$(GO) test ./cmd/twingraph -run '^$$' -bench Gateway -benchtime 1x
 	$(GO) test ./store/redis -run '^$$' -bench 'GetStates1000|PutStates1000' -benchtime 2s
 	$(GO) test ./store/postgres -run '^$$' -bench QueryHistory24h1m -benchtime 1000x

@@ -8,7 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"strings"
-	gosync "sync"
+	"sync"
 	"time"
 
 	twin "github.com/twingraph/twingraph"
@@ -73,7 +73,7 @@ type APIKeys struct {
 	ttl   time.Duration
 	now   func() time.Time
 
-	mu       gosync.Mutex
+	mu       sync.Mutex
 	cache    map[string]cachedKey
 	inflight map[string]*keyRead // reads under way, shared by concurrent misses
 }

@@ -6,7 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	gosync "sync"
+	"sync"
 	"testing"
 	"time"
 
@@ -19,7 +19,7 @@ import (
 // keyStore is a memory API key store whose reads can be made to fail.
 type keyStore struct {
 	*memory.APIKeyStore
-	mu    gosync.Mutex
+	mu    sync.Mutex
 	down  bool
 	reads int
 }
@@ -37,7 +37,7 @@ func (s *keyStore) APIKey(ctx context.Context, id string) (*twin.APIKey, error) 
 
 // clock is a settable time source.
 type clock struct {
-	mu gosync.Mutex
+	mu sync.Mutex
 	t  time.Time
 }
 
@@ -286,7 +286,7 @@ func TestAPIKeys_ConcurrentMissesReadOnce(t *testing.T) {
 	key, _ := mustCreateKey(t, inner, "screen", "*")
 	store := &blockingStore{keyStore: inner, release: make(chan struct{})}
 	keys := auth.NewAPIKeys(store, time.Hour, nil)
-	var wg gosync.WaitGroup
+	var wg sync.WaitGroup
 	errs := make(chan error, 20)
 	for range 20 {
 		wg.Add(1)

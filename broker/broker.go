@@ -10,7 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
-	gosync "sync"
+	"sync"
 
 	"github.com/twmb/franz-go/pkg/kfake"
 )
@@ -32,7 +32,7 @@ type Broker struct {
 	cluster   *kfake.Cluster
 	addr      string
 	logger    *slog.Logger
-	closeOnce gosync.Once
+	closeOnce sync.Once
 	closed    chan struct{}
 }
 

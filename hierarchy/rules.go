@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
-	gosync "sync"
+	"sync"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
@@ -43,7 +43,7 @@ func compileRule(t *twin.AssetType, when string) (func(map[string]any) (bool, er
 		return nil, fmt.Errorf("%s", msg)
 	}
 	needs := namedSignals(prog.Node(), t)
-	pool := &gosync.Pool{New: func() any { return new(vm.VM) }}
+	pool := &sync.Pool{New: func() any { return new(vm.VM) }}
 	return func(vals map[string]any) (bool, error) {
 		for _, name := range needs {
 			if vals[name] == nil {

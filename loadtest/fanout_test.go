@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	gosync "sync"
+	"sync"
 	"testing"
 	"time"
 
@@ -32,7 +32,7 @@ func fanOut(tb testing.TB, dev *devProcess, n, flips int) fanOutResult {
 	before := dev.goMemory(tb)
 
 	var (
-		mu  gosync.Mutex
+		mu  sync.Mutex
 		lat []time.Duration
 	)
 	ready := make(chan error, n)

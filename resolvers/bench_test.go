@@ -6,7 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
-	gosync "sync"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,7 +16,7 @@ import (
 
 // latencies collects per-request durations and reports their percentiles.
 type latencies struct {
-	mu gosync.Mutex
+	mu sync.Mutex
 	d  []time.Duration
 }
 
@@ -73,7 +73,7 @@ func BenchmarkAssetState(b *testing.B) {
 	})
 	b.Run("2000rps", func(b *testing.B) {
 		var l latencies
-		var wg gosync.WaitGroup
+		var wg sync.WaitGroup
 		const every = time.Second / 2000
 		start := time.Now()
 		i := 0

@@ -9,7 +9,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
-	gosync "sync"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -172,7 +172,7 @@ func (s *countingStates) GetStates(ctx context.Context, ids []string) ([]*twin.S
 // recordingHistory is the memory HistoryStore, recording the batches it gets.
 type recordingHistory struct {
 	*memory.HistoryStore
-	mu      gosync.Mutex
+	mu      sync.Mutex
 	batches [][]twin.HistoryQuery
 }
 
@@ -186,7 +186,7 @@ func (h *recordingHistory) QueryHistory(ctx context.Context, qs []twin.HistoryQu
 // hookedEvents is the memory EventStore with a hook into the next ListEvents.
 type hookedEvents struct {
 	*memory.EventStore
-	mu         gosync.Mutex
+	mu         sync.Mutex
 	beforeList func()
 }
 

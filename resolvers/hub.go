@@ -3,7 +3,7 @@ package resolvers
 import (
 	"context"
 	"log/slog"
-	gosync "sync"
+	"sync"
 
 	twin "github.com/twingraph/twingraph"
 	"github.com/twingraph/twingraph/internal/fanout"
@@ -19,7 +19,7 @@ type Hub struct {
 	logger *slog.Logger
 	out    *fanout.Fanout
 
-	mu     gosync.Mutex
+	mu     sync.Mutex
 	cancel context.CancelFunc // ends the bus subscription; nil while there is none
 	done   chan struct{}      // closed when the fan-out loop has returned
 	gen    int                // the current bus subscription; an older loop still draining delivers nothing

@@ -2,7 +2,7 @@ package resolvers
 
 import (
 	"context"
-	gosync "sync"
+	"sync"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -57,7 +57,7 @@ func newLoaders(cfg *Config) *Loaders {
 		Events: dataloadgen.NewLoader(func(ctx context.Context, keys []eventKey) ([]twin.EventPage, []error) {
 			pages := make([]twin.EventPage, len(keys))
 			errs := make([]error, len(keys))
-			var wg gosync.WaitGroup
+			var wg sync.WaitGroup
 			for i, k := range keys {
 				wg.Add(1)
 				go func() {

@@ -7,7 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	gosync "sync"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -256,7 +256,7 @@ func BenchmarkGateway(b *testing.B) {
 // OTEL_EXPORTER_OTLP_ENDPOINT turns tracing on and OTEL_SERVICE_NAME names
 // the service; OTEL_SDK_DISABLED turns it off again.
 func TestOTLPExport_StandardEnv(t *testing.T) {
-	var mu gosync.Mutex
+	var mu sync.Mutex
 	var bodies []byte
 	collector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)

@@ -15,7 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	gosync "sync"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -27,7 +27,7 @@ import (
 	"github.com/twingraph/twingraph/internal/testenv"
 	"github.com/twingraph/twingraph/store/postgres"
 	"github.com/twingraph/twingraph/store/redis"
-	twinsync "github.com/twingraph/twingraph/sync"
+	"github.com/twingraph/twingraph/twinsync"
 )
 
 // TestSync_CrashSIGKILL is the crash test of the sync pipeline with real
@@ -440,7 +440,7 @@ type scriptMsg struct{ key, value string }
 // each partition's high watermark from the delivery reports.
 type scriptProducer struct {
 	p    *kafka.Producer
-	mu   gosync.Mutex
+	mu   sync.Mutex
 	next map[int32]int64
 }
 

@@ -8,7 +8,7 @@ import (
 	"github.com/twingraph/twingraph/broker"
 	"github.com/twingraph/twingraph/gateway"
 	"github.com/twingraph/twingraph/simulate"
-	twinsync "github.com/twingraph/twingraph/sync"
+	"github.com/twingraph/twingraph/twinsync"
 )
 
 // runDev runs the whole twin in one process on the embedded default: broker,

@@ -10,7 +10,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
-	gosync "sync"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -38,7 +38,7 @@ func startServe(t *testing.T, args ...string) *servedGateway {
 	done := make(chan int, 1)
 	args = append([]string{"serve", "--http", "127.0.0.1:0", "--model", "../../examples/plant.yaml", "--log-level", "warn"}, args...)
 	go func() { done <- run(ctx, args, pw, g.stderr); pw.Close() }()
-	var once gosync.Once
+	var once sync.Once
 	g.stop = func() {
 		once.Do(func() {
 			cancel()
@@ -66,7 +66,7 @@ func startServe(t *testing.T, args ...string) *servedGateway {
 // balancer is the test's load balancer: it sends requests only to
 // backends whose /readyz answered 200 at its last check (every 20 ms).
 type balancer struct {
-	mu       gosync.Mutex
+	mu       sync.Mutex
 	backends map[string]bool // addr → in rotation
 	saw503   map[string]bool // addr → /readyz answered 503 at least once
 	next     int
@@ -215,7 +215,7 @@ func TestServe_RollingRestart(t *testing.T) {
 
 	// The producer writes and announces events as a sync worker does.
 	var produced []string
-	var producedMu gosync.Mutex
+	var producedMu sync.Mutex
 	prodCtx, stopProducer := context.WithCancel(ctx)
 	prodDone := make(chan struct{})
 	go func() {
@@ -244,10 +244,10 @@ func TestServe_RollingRestart(t *testing.T) {
 
 	// Steady queries through the balancer; every failure counts.
 	var requests, failures atomic.Int64
-	var failMu gosync.Mutex
+	var failMu sync.Mutex
 	var failed []string
 	loadCtx, stopLoad := context.WithCancel(ctx)
-	var load gosync.WaitGroup
+	var load sync.WaitGroup
 	for range 4 {
 		load.Add(1)
 		go func() {
@@ -280,7 +280,7 @@ func TestServe_RollingRestart(t *testing.T) {
 	}
 
 	// The subscriber starts on a and resumes wherever the balancer says.
-	var gotMu gosync.Mutex
+	var gotMu sync.Mutex
 	var got []string
 	var ends []string
 	cursor := twin.EventCursor(0)

@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/twingraph/twingraph/ingest"
-	twinsync "github.com/twingraph/twingraph/sync"
+	"github.com/twingraph/twingraph/twinsync"
 )
 
 // maxDLQPayload caps --dlq-max-payload: half the broker's default message

@@ -6,7 +6,7 @@ import (
 	"io"
 	"time"
 
-	twinsync "github.com/twingraph/twingraph/sync"
+	"github.com/twingraph/twingraph/twinsync"
 )
 
 // differencesFound is rebuild --verify's error when the live state differs.

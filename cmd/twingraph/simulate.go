@@ -6,7 +6,7 @@ import (
 	"io"
 
 	"github.com/twingraph/twingraph/simulate"
-	twinsync "github.com/twingraph/twingraph/sync"
+	"github.com/twingraph/twingraph/twinsync"
 )
 
 // runSimulate produces realistic telemetry for every asset of the model until stopped.

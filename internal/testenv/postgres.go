@@ -12,7 +12,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	gosync "sync"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -74,8 +74,8 @@ type pgInstance struct {
 func (p *pgInstance) bin(name string) string { return filepath.Join(p.binDir, name) }
 
 var (
-	pgOnce   gosync.Once
-	pgStop   gosync.Once
+	pgOnce   sync.Once
+	pgStop   sync.Once
 	pgServer *pgInstance
 	pgErr    error
 	dbSeq    atomic.Int64
@@ -332,7 +332,7 @@ func startPGlite(tb testing.TB, node, dir string, port int) (string, error) {
 }
 
 type lockedWriter struct {
-	mu gosync.Mutex
+	mu sync.Mutex
 	w  *strings.Builder
 }
 

@@ -3,7 +3,7 @@ package memory
 import (
 	"context"
 	"slices"
-	gosync "sync"
+	"sync"
 	"time"
 
 	twin "github.com/twingraph/twingraph"
@@ -12,7 +12,7 @@ import (
 // APIKeyStore keeps API keys in memory, for tests and single-process use.
 // It is safe for concurrent use.
 type APIKeyStore struct {
-	mu   gosync.Mutex
+	mu   sync.Mutex
 	keys []twin.APIKey // in creation order
 	now  func() time.Time
 }

@@ -3,7 +3,7 @@ package postgres_test
 import (
 	"context"
 	"fmt"
-	gosync "sync"
+	"sync"
 	"testing"
 	"time"
 
@@ -34,7 +34,7 @@ func TestListEvents_ConcurrentWriters(t *testing.T) {
 		ctx := context.Background()
 		s := MustOpen(t, url)
 		const writers, batches, per = 4, 15, 5
-		var wg gosync.WaitGroup
+		var wg sync.WaitGroup
 		errs := make(chan error, writers)
 		done := make(chan struct{})
 		for w := range writers {

@@ -39,7 +39,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	gosync "sync"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -96,7 +96,7 @@ type Store struct {
 	log    *slog.Logger
 	pglite bool
 
-	mu      gosync.Mutex
+	mu      sync.Mutex
 	flavour flavour         // known after Migrate or CheckSchema
 	parts   map[string]bool // monthly partitions known to exist (plain path)
 	// lastSweep is when expired partitions were last dropped (plain path).

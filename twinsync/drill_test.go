@@ -1,4 +1,4 @@
-package sync_test
+package twinsync_test
 
 import (
 	"bufio"
@@ -9,13 +9,13 @@ import (
 	"runtime/metrics"
 	"strconv"
 	"strings"
-	gosync "sync"
+	"sync"
 	"testing"
 	"time"
 
 	twin "github.com/twingraph/twingraph"
 	"github.com/twingraph/twingraph/internal/testenv"
-	twinsync "github.com/twingraph/twingraph/sync"
+	"github.com/twingraph/twingraph/twinsync"
 )
 
 // drillMsg is one record of the drill and the reason code its dead letter
@@ -152,7 +152,7 @@ func TestWorker_HostileDrill(t *testing.T) {
 // watchMemory samples the Go heap and the process's RSS until the test ends;
 // the returned function gives the peaks so far.
 func watchMemory(t *testing.T) func() (heap, rss uint64) {
-	var mu gosync.Mutex
+	var mu sync.Mutex
 	var maxHeap, maxRSS uint64
 	stop := make(chan struct{})
 	done := make(chan struct{})

@@ -1,4 +1,4 @@
-package sync_test
+package twinsync_test
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 
 	"github.com/twingraph/twingraph/broker"
 	"github.com/twingraph/twingraph/internal/testenv"
-	twinsync "github.com/twingraph/twingraph/sync"
+	"github.com/twingraph/twingraph/twinsync"
 )
 
 // TestWorker_CommitsWhenTheStreamPauses trickles records in faster than the

@@ -1,4 +1,4 @@
-package sync_test
+package twinsync_test
 
 import (
 	"context"
@@ -8,7 +8,7 @@ import (
 
 	twin "github.com/twingraph/twingraph"
 	"github.com/twingraph/twingraph/internal/testenv"
-	twinsync "github.com/twingraph/twingraph/sync"
+	"github.com/twingraph/twingraph/twinsync"
 )
 
 // TestVerifyLive_WhileTelemetryFlows runs rebuild --verify's check beside a

@@ -1,4 +1,4 @@
-package sync_test
+package twinsync_test
 
 import (
 	"context"
@@ -18,7 +18,7 @@ import (
 	"github.com/twingraph/twingraph/hierarchy"
 	"github.com/twingraph/twingraph/internal/testmodel"
 	"github.com/twingraph/twingraph/store/memory"
-	twinsync "github.com/twingraph/twingraph/sync"
+	"github.com/twingraph/twingraph/twinsync"
 )
 
 const l3ID = "plant/jkt1/packaging/line3"

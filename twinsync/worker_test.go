@@ -1,4 +1,4 @@
-package sync_test
+package twinsync_test
 
 import (
 	"context"
@@ -16,7 +16,7 @@ import (
 	twin "github.com/twingraph/twingraph"
 	"github.com/twingraph/twingraph/internal/lockedbuf"
 	"github.com/twingraph/twingraph/internal/testenv"
-	twinsync "github.com/twingraph/twingraph/sync"
+	"github.com/twingraph/twingraph/twinsync"
 )
 
 var day0 = time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC) // 07:00 in Jakarta

@@ -1,4 +1,4 @@
-package sync_test
+package twinsync_test
 
 import (
 	"context"
@@ -13,8 +13,8 @@ import (
 
 	twin "github.com/twingraph/twingraph"
 	"github.com/twingraph/twingraph/internal/testenv"
-	twinsync "github.com/twingraph/twingraph/sync"
-	"github.com/twingraph/twingraph/sync/internal/filestore"
+	"github.com/twingraph/twingraph/twinsync"
+	"github.com/twingraph/twingraph/twinsync/internal/filestore"
 )
 
 // TestWorker_CrashSIGKILL runs two worker processes in one group over shared

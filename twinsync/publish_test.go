@@ -1,8 +1,8 @@
-package sync_test
+package twinsync_test
 
 import (
 	"context"
-	gosync "sync"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -15,7 +15,7 @@ import (
 // as an event store that only reports the Seq of rows it inserted would.
 type seqlessEvents struct {
 	twin.EventStore
-	mu   gosync.Mutex
+	mu   sync.Mutex
 	seen map[string]bool
 }
 

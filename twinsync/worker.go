@@ -1,11 +1,11 @@
-package sync
+package twinsync
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
-	gosync "sync"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -149,7 +149,7 @@ type Worker struct {
 
 	messages, samples, events, rejected, batches, storeErrors atomic.Int64
 	deadLetters, dlqDropped                                   atomic.Int64
-	mu                                                        gosync.Mutex // guards log, parts and flushErr
+	mu                                                        sync.Mutex // guards log, parts and flushErr
 	log                                                       string
 	parts                                                     []int32
 	flushErr                                                  error  // the last failed flush's error; nil after a success
@@ -185,14 +185,14 @@ type Worker struct {
 	// flushed until the partitions are revoked and reassigned.
 	dropped bool
 
-	commitMu   gosync.Mutex
+	commitMu   sync.Mutex
 	toCommit   map[int32]int64 // flushed but not yet committed: next offset per partition
 	committed  map[int32]int64 // committed (or starting) offset per assigned partition, for the lag
 	lastCommit time.Time
 	// committing serialises commitNow, which the flusher and the Run
 	// goroutine both call: commits reach the broker in the order their
 	// offsets were taken, so a slow older commit never lands after a newer one.
-	committing gosync.Mutex
+	committing sync.Mutex
 	revoking   []*job // the jobs a revocation waits for, for its timeout
 }
 

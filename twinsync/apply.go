@@ -1,10 +1,10 @@
-package sync
+package twinsync
 
 import (
 	"runtime"
 	"slices"
 	"strings"
-	gosync "sync"
+	"sync"
 	"time"
 
 	twin "github.com/twingraph/twingraph"
@@ -133,7 +133,7 @@ func decodeAll(m twin.Model, log string, recs []*record, lim ingest.Limits) []de
 		par = 1
 	}
 	chunk := (len(recs) + par - 1) / par
-	var wg gosync.WaitGroup
+	var wg sync.WaitGroup
 	for lo := 0; lo < len(recs); lo += chunk {
 		hi := min(lo+chunk, len(recs))
 		wg.Go(func() {
@@ -255,7 +255,7 @@ func applyBatch(m twin.Model, recs []*record, dec []decoded, states map[string]*
 			run(i)
 		}
 	} else {
-		var wg gosync.WaitGroup
+		var wg sync.WaitGroup
 		for w := 0; w < par; w++ {
 			wg.Go(func() {
 				for i := w; i < len(order); i += par {

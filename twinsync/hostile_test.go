@@ -1,4 +1,4 @@
-package sync_test
+package twinsync_test
 
 import (
 	"context"
@@ -15,7 +15,7 @@ import (
 	twin "github.com/twingraph/twingraph"
 	"github.com/twingraph/twingraph/ingest"
 	"github.com/twingraph/twingraph/internal/testenv"
-	twinsync "github.com/twingraph/twingraph/sync"
+	"github.com/twingraph/twingraph/twinsync"
 )
 
 // startConfig runs a worker with cfg (brokers, model and stores filled in

@@ -1,4 +1,4 @@
-package sync_test
+package twinsync_test
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package sync_test
+package twinsync_test
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 
 	twin "github.com/twingraph/twingraph"
 	"github.com/twingraph/twingraph/internal/testenv"
-	twinsync "github.com/twingraph/twingraph/sync"
+	"github.com/twingraph/twingraph/twinsync"
 )
 
 // benchRecords is how many telemetry records the end-to-end benchmark produces.

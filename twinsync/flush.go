@@ -1,4 +1,4 @@
-package sync
+package twinsync
 
 import (
 	"context"
@@ -116,7 +116,7 @@ func (w *Worker) runJob(j *job) {
 
 // tracer starts the flush spans from the global TracerProvider: a no-op
 // unless the process turned tracing on.
-var tracer = otel.Tracer("github.com/twingraph/twingraph/sync")
+var tracer = otel.Tracer("github.com/twingraph/twingraph/twinsync")
 
 // maxFlushLinks bounds the producer spans one flush span links (the SDK's
 // default link limit).

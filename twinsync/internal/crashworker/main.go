@@ -14,8 +14,8 @@ import (
 
 	"github.com/twingraph/twingraph/examples"
 	"github.com/twingraph/twingraph/hierarchy"
-	twinsync "github.com/twingraph/twingraph/sync"
-	"github.com/twingraph/twingraph/sync/internal/filestore"
+	"github.com/twingraph/twingraph/twinsync"
+	"github.com/twingraph/twingraph/twinsync/internal/filestore"
 )
 
 func main() {
