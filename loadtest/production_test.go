@@ -18,6 +18,7 @@ import (
 	"github.com/redis/rueidis"
 
 	"github.com/twingraph/twingraph/internal/testenv"
+	"github.com/twingraph/twingraph/store/postgres"
 )
 
 // The bench plant: one site, 20 lines of 50 machines, each machine with nine
@@ -173,6 +174,7 @@ func BenchmarkProductionPath(b *testing.B) {
 		b.Errorf("samples in history = %d, want %d", stored, n)
 	}
 	rawTime := rawConsume(b, dev.kafka, n+historyPoints)
+	ceiling := insertCeiling(b, pool, n)
 	_, peakIngest := dev.rssMB()
 
 	// Freshness: produce → visible on a modeChanged subscription, under load.
@@ -271,6 +273,7 @@ func BenchmarkProductionPath(b *testing.B) {
 
 	ingestRate := float64(n) / ingestTime.Seconds()
 	b.ReportMetric(ingestRate, "ingest-events/s")
+	b.ReportMetric(ceiling, "pg-insert-ceiling-rows/s")
 	b.ReportMetric(ms(stateRun.p99), "state-p99-ms")
 	b.ReportMetric(ms(historyRun.p99), "history-p99-ms")
 	b.ReportMetric(ms(subtreeRun.p99), "subtree-p99-ms")
@@ -280,10 +283,11 @@ func BenchmarkProductionPath(b *testing.B) {
 	b.Logf("\n"+
 		"ingest of %d records, Kafka → Redis state + PostgreSQL history/rollups/events: %.0f events/s (%.2f s; producing took %.2f s)\n"+
 		"baseline: raw consume of the same topic: %.0f records/s\n"+
+		"baseline: PostgreSQL alone inserting %d rows of the same shape into an empty samples table, %d connections: %.0f rows/s\n"+
 		"gateway RSS peak after ingest %.0f MiB, after the query runs %.0f MiB\n%s\n%s\n%s\n%s\n%s\n%s\n%s\n%s\n%s (%.1f KiB of gateway heap and stack per subscriber)\n"+
 		"rebuild --verify of %d records: %.0f records/s (%.2f s, the whole process from start); %s",
 		n, ingestRate, ingestTime.Seconds(), produceTime.Seconds(),
-		float64(n+historyPoints)/rawTime.Seconds(), peakIngest, peak,
+		float64(n+historyPoints)/rawTime.Seconds(), n, postgres.DefaultWriters, ceiling, peakIngest, peak,
 		freshRun, stateRun, getRun, columnsRun, sqlRun, subtreeRun, mgetRun, historyRun, fan.latencies, fan.perSubKiB,
 		replayed, float64(replayed)/rebuildTime.Seconds(), rebuildTime.Seconds(), verdict)
 	for _, r := range []latencies{freshRun, stateRun, historyRun, columnsRun, subtreeRun, fan.latencies} {
