@@ -1,4 +1,4 @@
-package twinsync
+package ingest_test
 
 import (
 	"strings"
@@ -26,24 +26,24 @@ func TestApplyBatch_RenamedAssetKeepsItsState(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec := func(off int64, msg string) *record {
-		return &record{topic: "telemetry", partition: 0, offset: off, value: []byte(msg),
-			produced: time.Date(2026, 11, 24, 7, 0, 0, 0, time.UTC)}
+	rec := func(off int64, msg string) *ingest.Record {
+		return &ingest.Record{Topic: "telemetry", Partition: 0, Offset: off, Value: []byte(msg),
+			Produced: time.Date(2026, 11, 24, 7, 0, 0, 0, time.UTC)}
 	}
-	first := []*record{
+	first := []*ingest.Record{
 		rec(0, `[{"asset":"`+oldID+`","signal":"power_on","value":true,"ts":"2026-11-24T06:00:00Z"},{"asset":"`+oldID+`","signal":"speed_units_per_min","value":120,"ts":"2026-11-24T06:00:00Z"}]`),
 	}
 	states := map[string]*twin.State{}
-	if _, err := applyBatch(before, first, decodeAll(before, "log", first, ingest.Limits{}), states, nil); err != nil {
+	if _, err := ingest.ApplyBatch(before, first, ingest.DecodeBatch(before, "log", first, ingest.Limits{}), states, nil); err != nil {
 		t.Fatal(err)
 	}
 	if states[oldID] == nil || states[oldID].Mode != twin.ModeRunning {
 		t.Fatalf("state before the rename = %+v", states[oldID])
 	}
 	// The old record again (a redelivery) and one new sample, under the old id.
-	next := []*record{first[0], rec(1, `{"asset":"`+oldID+`","signal":"speed_units_per_min","value":0,"ts":"2026-11-24T06:01:00Z"}`)}
+	next := []*ingest.Record{first[0], rec(1, `{"asset":"`+oldID+`","signal":"speed_units_per_min","value":0,"ts":"2026-11-24T06:01:00Z"}`)}
 
-	check := func(t *testing.T, res *applied, err error, got map[string]*twin.State) {
+	check := func(t *testing.T, res *ingest.Applied, err error, got map[string]*twin.State) {
 		t.Helper()
 		if err != nil {
 			t.Fatal(err)
@@ -52,14 +52,14 @@ func TestApplyBatch_RenamedAssetKeepsItsState(t *testing.T) {
 		if st == nil || st.Asset != newID || st.Mode != twin.ModeIdle || st.Model != after.Stamp() {
 			t.Fatalf("state after the rename = %+v, want %s IDLE stamped %s", st, newID, after.Stamp())
 		}
-		if len(res.events) != 1 || res.events[0].Asset != newID || res.events[0].FromMode != twin.ModeRunning ||
-			res.events[0].DurationSeconds == nil || *res.events[0].DurationSeconds != 60 {
-			t.Fatalf("events = %+v, want one RUNNING→IDLE after 60 s under %s", res.events, newID)
+		if len(res.Events) != 1 || res.Events[0].Asset != newID || res.Events[0].FromMode != twin.ModeRunning ||
+			res.Events[0].DurationSeconds == nil || *res.Events[0].DurationSeconds != 60 {
+			t.Fatalf("events = %+v, want one RUNNING→IDLE after 60 s under %s", res.Events, newID)
 		}
 	}
 	t.Run("from the cache", func(t *testing.T) {
 		cache := map[string]*twin.State{oldID: states[oldID].Clone()}
-		res, err := applyBatch(after, next, decodeAll(after, "log", next, ingest.Limits{}), cache, nil)
+		res, err := ingest.ApplyBatch(after, next, ingest.DecodeBatch(after, "log", next, ingest.Limits{}), cache, nil)
 		check(t, res, err, cache)
 	})
 	t.Run("from the store", func(t *testing.T) {
@@ -76,7 +76,7 @@ func TestApplyBatch_RenamedAssetKeepsItsState(t *testing.T) {
 			return out, nil
 		}
 		cache := map[string]*twin.State{}
-		res, err := applyBatch(after, next, decodeAll(after, "log", next, ingest.Limits{}), cache, load)
+		res, err := ingest.ApplyBatch(after, next, ingest.DecodeBatch(after, "log", next, ingest.Limits{}), cache, load)
 		check(t, res, err, cache)
 		if len(asked) != 2 || asked[0] != newID || asked[1] != oldID {
 			t.Errorf("loaded %v, want the new and the old id in one call", asked)
