@@ -1,6 +1,10 @@
 package ingest_test
 
 import (
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -85,4 +89,122 @@ func TestApplyBatch_RenamedAssetKeepsItsState(t *testing.T) {
 			t.Error("the stored state was modified")
 		}
 	})
+}
+
+// TestApplyBatch: what one batch yields, read from records alone: every
+// sample in log order stamped with its log position, the touched assets'
+// states in first-touch order stamped with the model, one dead letter per
+// record with refused elements (its good elements still applied), and per
+// partition the offset after the last record.
+func TestApplyBatch(t *testing.T) {
+	const line1, line2 = "plant/jkt1/packaging/line1", "plant/jkt1/packaging/line2"
+	m := testmodel.Demo(t)
+	produced := time.Date(2026, 11, 24, 7, 0, 0, 0, time.UTC)
+	rec := func(part int32, off int64, msg string) *ingest.Record {
+		return &ingest.Record{Topic: "telemetry", Partition: part, Offset: off, Value: []byte(msg), Produced: produced}
+	}
+	sample := func(asset, signal, value string) string {
+		return `{"asset":"` + asset + `","signal":"` + signal + `","value":` + value + `,"ts":"2026-11-24T06:00:00Z"}`
+	}
+	cases := []struct {
+		name    string
+		recs    []*ingest.Record
+		samples []string // "asset signal partition/offset", in log order
+		states  []string
+		dead    []string // "partition/offset index:code ..."
+		next    map[int32]int64
+	}{
+		{name: "empty", next: map[int32]int64{}},
+		{
+			name: "two partitions",
+			recs: []*ingest.Record{
+				rec(0, 5, sample(line2, "power_on", "true")),
+				rec(1, 2, sample(line1, "power_on", "true")),
+				rec(0, 6, sample(line2, "speed_units_per_min", "120")),
+			},
+			samples: []string{line2 + " power_on 0/5", line1 + " power_on 1/2", line2 + " speed_units_per_min 0/6"},
+			states:  []string{line2, line1},
+			next:    map[int32]int64{0: 7, 1: 3},
+		},
+		{
+			name:    "a refused element",
+			recs:    []*ingest.Record{rec(0, 0, "["+sample(line1, "power_on", "true")+","+sample(line1, "no_such_signal", "1")+"]")},
+			samples: []string{line1 + " power_on 0/0"},
+			states:  []string{line1},
+			dead:    []string{"0/0 1:unknown_signal"},
+			next:    map[int32]int64{0: 1},
+		},
+		{
+			name: "a refused record",
+			recs: []*ingest.Record{rec(3, 9, `{"asset":`), rec(3, 10, sample("plant/nowhere", "power_on", "true"))},
+			dead: []string{"3/9 0:bad_json", "3/10 0:unknown_asset"},
+			next: map[int32]int64{3: 11},
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			states := map[string]*twin.State{}
+			res, err := ingest.ApplyBatch(m, c.recs, ingest.DecodeBatch(m, "log", c.recs, ingest.Limits{}), states, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Records != len(c.recs) {
+				t.Errorf("Records = %d, want %d", res.Records, len(c.recs))
+			}
+			var samples, ids, dead []string
+			for _, s := range res.Samples {
+				if s.Pos.Log != "log" {
+					t.Errorf("sample %+v not stamped with the log", s)
+				}
+				samples = append(samples, fmt.Sprintf("%s %s %d/%d", s.Asset, s.Signal, s.Pos.Partition, s.Pos.Offset))
+			}
+			for _, st := range res.States {
+				if st.Model != m.Stamp() || states[st.Asset] != st {
+					t.Errorf("state %s: stamped %q (want %q), kept in states: %v", st.Asset, st.Model, m.Stamp(), states[st.Asset] == st)
+				}
+				ids = append(ids, st.Asset)
+			}
+			for _, dl := range res.Dead {
+				if !slices.Contains(c.recs, dl.Record) {
+					t.Errorf("dead letter of a record not in the batch: %+v", dl.Record)
+				}
+				d := fmt.Sprintf("%d/%d", dl.Record.Partition, dl.Record.Offset)
+				for _, rj := range dl.Rejects {
+					d += fmt.Sprintf(" %d:%s", rj.Index, rj.Reason[:strings.IndexByte(rj.Reason, ':')])
+				}
+				dead = append(dead, d)
+			}
+			if !slices.Equal(samples, c.samples) {
+				t.Errorf("samples = %q, want %q", samples, c.samples)
+			}
+			if !slices.Equal(ids, c.states) {
+				t.Errorf("states = %q, want %q", ids, c.states)
+			}
+			if !slices.Equal(dead, c.dead) {
+				t.Errorf("dead letters = %q, want %q", dead, c.dead)
+			}
+			if !maps.Equal(res.Next, c.next) {
+				t.Errorf("next offsets = %v, want %v", res.Next, c.next)
+			}
+		})
+	}
+}
+
+// TestApplyBatch_LoadFails: when the states it lacks cannot be read, the
+// batch applies nothing, so that it can be retried as it was.
+func TestApplyBatch_LoadFails(t *testing.T) {
+	const line1 = "plant/jkt1/packaging/line1"
+	m := testmodel.Demo(t)
+	recs := []*ingest.Record{{Value: []byte(`{"asset":"` + line1 + `","signal":"power_on","value":true,"ts":"2026-11-24T06:00:00Z"}`),
+		Produced: time.Date(2026, 11, 24, 7, 0, 0, 0, time.UTC)}}
+	states := map[string]*twin.State{}
+	down := errors.New("store down")
+	res, err := ingest.ApplyBatch(m, recs, ingest.DecodeBatch(m, "log", recs, ingest.Limits{}), states,
+		func([]string) ([]*twin.State, error) { return nil, down })
+	if !errors.Is(err, down) || res != nil {
+		t.Fatalf("ApplyBatch = %v, %v; want the load error", res, err)
+	}
+	if len(states) != 0 {
+		t.Errorf("states changed: %v", states)
+	}
 }
