@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
@@ -60,8 +61,7 @@ const (
 
 // deadLetter is one source record refused in whole or in part.
 type deadLetter struct {
-	rec     *record
-	rejects []ingest.Reject // refused elements in message order; never empty
+	ingest.DeadLetter
 	// done is set once the record is delivered, or given up for good: a
 	// retried flush sends only the rest.
 	done bool
@@ -111,18 +111,18 @@ func newDLQ(brokers, topic string, maxPayload int, logger *slog.Logger, onDroppe
 
 // message builds the dead-letter record of dl, within the size bounds.
 func (d *dlq) message(dl *deadLetter) *kafka.Message {
-	r := dl.rec
-	first := dl.rejects[0]
+	r := dl.Record
+	first := dl.Rejects[0]
 	type elem struct {
 		Index  int    `json:"index"`
 		Reason string `json:"reason"`
 	}
-	elems := make([]elem, 0, min(len(dl.rejects), dlqMaxElements))
-	for _, rj := range dl.rejects[:cap(elems)] {
+	elems := make([]elem, 0, min(len(dl.Rejects), dlqMaxElements))
+	for _, rj := range dl.Rejects[:cap(elems)] {
 		elems = append(elems, elem{rj.Index, rj.ShortReason(dlqMaxReason)})
 	}
 	list, _ := json.Marshal(elems) // strings and ints: cannot fail
-	value, key := r.value, r.key
+	value, key := r.Value, r.Key
 	truncated := false
 	if len(value) > d.maxPayload {
 		value, truncated = value[:d.maxPayload], true
@@ -136,13 +136,13 @@ func (d *dlq) message(dl *deadLetter) *kafka.Message {
 		Value:          value,
 		Headers: []kafka.Header{
 			{Key: HeaderReason, Value: []byte(first.ShortReason(dlqMaxReason))},
-			{Key: HeaderSourceTopic, Value: []byte(r.topic)},
-			{Key: HeaderSourcePartition, Value: []byte(strconv.Itoa(int(r.partition)))},
-			{Key: HeaderSourceOffset, Value: []byte(strconv.FormatInt(r.offset, 10))},
+			{Key: HeaderSourceTopic, Value: []byte(r.Topic)},
+			{Key: HeaderSourcePartition, Value: []byte(strconv.Itoa(int(r.Partition)))},
+			{Key: HeaderSourceOffset, Value: []byte(strconv.FormatInt(r.Offset, 10))},
 			{Key: HeaderElement, Value: []byte(strconv.Itoa(first.Index))},
-			{Key: HeaderRejected, Value: []byte(strconv.Itoa(len(dl.rejects)))},
+			{Key: HeaderRejected, Value: []byte(strconv.Itoa(len(dl.Rejects)))},
 			{Key: HeaderElements, Value: list},
-			{Key: HeaderOriginalSize, Value: []byte(strconv.Itoa(len(r.value)))},
+			{Key: HeaderOriginalSize, Value: []byte(strconv.Itoa(len(r.Value)))},
 			{Key: HeaderTruncated, Value: []byte(strconv.FormatBool(truncated))},
 		},
 		Opaque: dl,
@@ -232,7 +232,7 @@ func (d *dlq) permanent(dl *deadLetter, err error) bool {
 	dl.done = true
 	d.onDropped()
 	d.logger.Error("dead letter refused by the broker for good; dropped",
-		"topic", dl.rec.topic, "partition", dl.rec.partition, "offset", dl.rec.offset, "err", err)
+		"topic", dl.Record.Topic, "partition", dl.Record.Partition, "offset", dl.Record.Offset, "err", err)
 	return true
 }
 
@@ -241,6 +241,15 @@ func (d *dlq) close() {
 	d.p.Close()
 	<-d.done
 	d.stopLogs()
+}
+
+// reasonCode returns the stable code of an ingest.Reject reason ("bad_json: ..." → "bad_json"),
+// the label its DLQ counter carries.
+func reasonCode(reason string) string {
+	if i := strings.IndexByte(reason, ':'); i > 0 {
+		return reason[:i]
+	}
+	return "other"
 }
 
 // deadLetterLogEvery spaces the dead-letter logs: one bad device can send
@@ -260,8 +269,8 @@ func (w *Worker) logDeadLetters(dead []*deadLetter) {
 		return
 	}
 	dl := dead[0]
-	w.logger.Warn("telemetry refused to the dead-letter topic", "reason", dl.rejects[0].Reason,
-		"partition", dl.rec.partition, "offset", dl.rec.offset, "key", string(dl.rec.key[:min(len(dl.rec.key), 256)]),
-		"rejected", len(dl.rejects), "dlqTopic", w.cfg.DLQTopic, "unloggedSinceLast", w.dlqUnlogged+len(dead)-1)
+	w.logger.Warn("telemetry refused to the dead-letter topic", "reason", dl.Rejects[0].Reason,
+		"partition", dl.Record.Partition, "offset", dl.Record.Offset, "key", string(dl.Record.Key[:min(len(dl.Record.Key), 256)]),
+		"rejected", len(dl.Rejects), "dlqTopic", w.cfg.DLQTopic, "unloggedSinceLast", w.dlqUnlogged+len(dead)-1)
 	w.dlqLoggedAt, w.dlqUnlogged = now, 0
 }

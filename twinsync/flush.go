@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	twin "github.com/twingraph/twingraph"
+	"github.com/twingraph/twingraph/ingest"
 )
 
 // A flush: apply a batch, then write it in stages, each idempotent, retried
@@ -40,13 +41,7 @@ func (w *Worker) runJob(j *job) {
 		var err error
 		if res == nil {
 			t0 := time.Now()
-			res, err = applyBatch(j.model, j.recs, dec, w.states, func(ids []string) ([]*twin.State, error) {
-				st, err := w.cfg.States.GetStates(ctx, ids)
-				if err != nil {
-					return nil, fmt.Errorf("load states: %w", err)
-				}
-				return st, nil
-			})
+			res, err = w.apply(ctx, j, dec)
 			w.m.stage.WithLabelValues("apply").Observe(time.Since(t0).Seconds())
 		}
 		if err == nil {
@@ -79,26 +74,26 @@ func (w *Worker) runJob(j *job) {
 
 	w.setFlushErr(nil)
 	w.commitMu.Lock()
-	w.toCommit = raiseOffsets(w.toCommit, res.next)
+	w.toCommit = raiseOffsets(w.toCommit, res.Next)
 	due := time.Since(w.lastCommit) >= commitInterval
 	w.commitMu.Unlock()
 	if due {
 		w.commitNow()
 	}
 
-	w.messages.Add(int64(res.records))
-	w.samples.Add(int64(len(res.samples)))
-	w.events.Add(int64(len(res.events)))
+	w.messages.Add(int64(res.Records))
+	w.samples.Add(int64(len(res.Samples)))
+	w.events.Add(int64(len(res.Events)))
 	w.deadLetters.Add(int64(len(res.dead)))
 	w.batches.Add(1)
-	w.m.messages.Add(float64(res.records))
-	w.m.samples.Add(float64(len(res.samples)))
-	w.m.events.Add(float64(len(res.events)))
+	w.m.messages.Add(float64(res.Records))
+	w.m.samples.Add(float64(len(res.Samples)))
+	w.m.events.Add(float64(len(res.Events)))
 	w.m.deadLetters.Add(float64(len(res.dead)))
 	rejects := 0
 	for _, dl := range res.dead {
-		rejects += len(dl.rejects)
-		for _, r := range dl.rejects {
+		rejects += len(dl.Rejects)
+		for _, r := range dl.Rejects {
 			w.m.dlq.WithLabelValues(reasonCode(r.Reason)).Inc()
 		}
 	}
@@ -107,11 +102,27 @@ func (w *Worker) runJob(j *job) {
 	w.m.batches.Inc()
 	w.m.flush.Observe(time.Since(start).Seconds())
 	span.SetAttributes(
-		attribute.Int("samples", len(res.samples)),
-		attribute.Int("events", len(res.events)),
+		attribute.Int("samples", len(res.Samples)),
+		attribute.Int("events", len(res.Events)),
 		attribute.Int("dead_letters", len(res.dead)),
-		attribute.Int("partitions", len(res.next)),
+		attribute.Int("partitions", len(res.Next)),
 	)
+}
+
+// apply applies j's decoded batch to the worker's states, reading the
+// states it does not hold from the state store.
+func (w *Worker) apply(ctx context.Context, j *job, dec []ingest.Decoded) (*applied, error) {
+	res, err := ingest.ApplyBatch(j.model, j.recs, dec, w.states, func(ids []string) ([]*twin.State, error) {
+		st, err := w.cfg.States.GetStates(ctx, ids)
+		if err != nil {
+			return nil, fmt.Errorf("load states: %w", err)
+		}
+		return st, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return newApplied(res), nil
 }
 
 // tracer starts the flush spans from the global TracerProvider: a no-op
@@ -171,23 +182,23 @@ type flushStage struct {
 // records the states already carry.
 var flushStages = []flushStage{
 	{"append history", "append_history", func(w *Worker, ctx context.Context, res *applied) error {
-		if len(res.samples) == 0 {
+		if len(res.Samples) == 0 {
 			return nil
 		}
-		return w.cfg.History.AppendSamples(ctx, res.samples)
+		return w.cfg.History.AppendSamples(ctx, res.Samples)
 	}},
 	{"append events", "append_events", func(w *Worker, ctx context.Context, res *applied) error {
-		if len(res.events) == 0 {
+		if len(res.Events) == 0 {
 			return nil
 		}
-		return w.cfg.Events.AppendEvents(ctx, res.events)
+		return w.cfg.Events.AppendEvents(ctx, res.Events)
 	}},
 	{"publish events", "publish_events", (*Worker).publishEvents},
 	{"put states", "put_states", func(w *Worker, ctx context.Context, res *applied) error {
-		if len(res.states) == 0 {
+		if len(res.States) == 0 {
 			return nil
 		}
-		return w.cfg.States.PutStates(ctx, res.states)
+		return w.cfg.States.PutStates(ctx, res.States)
 	}},
 	{"publish states", "publish_states", (*Worker).publishStates},
 	{"dead-letter", "dead_letter", func(w *Worker, ctx context.Context, res *applied) error {
@@ -211,17 +222,17 @@ var flushStages = []flushStage{
 // lose them for every live subscriber without a sign. Live delivery is
 // therefore at least once; a duplicate carries the cursor of the original.
 func (w *Worker) publishEvents(ctx context.Context, res *applied) error {
-	if w.cfg.Bus == nil || len(res.events) == 0 {
+	if w.cfg.Bus == nil || len(res.Events) == 0 {
 		return nil
 	}
-	notices := make([]twin.Notice, 0, len(res.events))
+	notices := make([]twin.Notice, 0, len(res.Events))
 	unsequenced := 0
-	for i := range res.events {
-		if res.events[i].Seq <= 0 {
+	for i := range res.Events {
+		if res.Events[i].Seq <= 0 {
 			unsequenced++
 			continue
 		}
-		notices = append(notices, twin.Notice{Event: &res.events[i]})
+		notices = append(notices, twin.Notice{Event: &res.Events[i]})
 	}
 	if unsequenced > 0 {
 		w.logger.Error("events without a store sequence left unpublished", "events", unsequenced)
@@ -231,11 +242,11 @@ func (w *Worker) publishEvents(ctx context.Context, res *applied) error {
 
 // publishStates announces the changed states once they are durable.
 func (w *Worker) publishStates(ctx context.Context, res *applied) error {
-	if w.cfg.Bus == nil || len(res.states) == 0 {
+	if w.cfg.Bus == nil || len(res.States) == 0 {
 		return nil
 	}
-	notices := make([]twin.Notice, 0, len(res.states))
-	for _, st := range res.states {
+	notices := make([]twin.Notice, 0, len(res.States))
+	for _, st := range res.States {
 		notices = append(notices, twin.Notice{State: st})
 	}
 	return w.announce(ctx, notices)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	twin "github.com/twingraph/twingraph"
+	"github.com/twingraph/twingraph/ingest"
 )
 
 // Readiness: a worker is not ready while a record it read waits too long to
@@ -17,9 +18,9 @@ func (w *Worker) watch() {
 	var oldest int64
 	switch {
 	case len(w.inflight) > 0:
-		oldest = w.inflight[0].recs[0].read.UnixNano()
+		oldest = w.inflight[0].recs[0].Read.UnixNano()
 	case len(w.pending) > 0:
-		oldest = w.pending[0].read.UnixNano()
+		oldest = w.pending[0].Read.UnixNano()
 	}
 	w.oldestRead.Store(oldest)
 	now := time.Now()
@@ -42,10 +43,10 @@ func (w *Worker) watch() {
 	// Jobs and the pending batch are in read order, so a partition's first
 	// record met is its oldest.
 	oldestByPart := map[int32]time.Time{}
-	note := func(recs []*record) {
+	note := func(recs []*ingest.Record) {
 		for _, r := range recs {
-			if _, ok := oldestByPart[r.partition]; !ok {
-				oldestByPart[r.partition] = r.produced
+			if _, ok := oldestByPart[r.Partition]; !ok {
+				oldestByPart[r.Partition] = r.Produced
 			}
 		}
 	}

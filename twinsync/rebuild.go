@@ -153,30 +153,30 @@ func Rebuild(ctx context.Context, cfg RebuildConfig) (*Rebuilt, error) {
 	}
 
 	const batch = 5000
-	var pending []*record
+	var pending []*ingest.Record
 	apply := func() error {
 		if len(pending) == 0 {
 			return nil
 		}
 		m := snapshot(cfg.Model)
-		res, err := applyBatch(m, pending, decodeAll(m, log, pending, cfg.Limits), out.States, nil)
+		res, err := ingest.ApplyBatch(m, pending, ingest.DecodeBatch(m, log, pending, cfg.Limits), out.States, nil)
 		if err != nil {
 			return err
 		}
 		pending = pending[:0]
-		out.Messages += int64(res.records)
-		out.Samples += int64(len(res.samples))
-		out.Events += int64(len(res.events))
-		for _, dl := range res.dead {
-			out.Rejected += int64(len(dl.rejects))
+		out.Messages += int64(res.Records)
+		out.Samples += int64(len(res.Samples))
+		out.Events += int64(len(res.Events))
+		for _, dl := range res.Dead {
+			out.Rejected += int64(len(dl.Rejects))
 		}
-		if cfg.History != nil && len(res.samples) > 0 {
-			if err := cfg.History.AppendSamples(ctx, res.samples); err != nil {
+		if cfg.History != nil && len(res.Samples) > 0 {
+			if err := cfg.History.AppendSamples(ctx, res.Samples); err != nil {
 				return fmt.Errorf("rebuild: append history: %w", err)
 			}
 		}
-		if cfg.Events != nil && len(res.events) > 0 {
-			if err := cfg.Events.AppendEvents(ctx, res.events); err != nil {
+		if cfg.Events != nil && len(res.Events) > 0 {
+			if err := cfg.Events.AppendEvents(ctx, res.Events); err != nil {
 				return fmt.Errorf("rebuild: append events: %w", err)
 			}
 		}
@@ -200,9 +200,7 @@ func Rebuild(ctx context.Context, cfg RebuildConfig) (*Rebuilt, error) {
 			// Samples are judged "in the future" against the record's Kafka
 			// timestamp, as the live worker judged them (it read them soon
 			// after they were produced), not against today.
-			now := time.Now()
-			pending = append(pending, &record{topic: cfg.Topic, partition: p, offset: off, key: e.Key, value: e.Value,
-				produced: producedAt(e.Timestamp, now), read: now})
+			pending = append(pending, newRecord(e, time.Now()))
 			if off >= last {
 				delete(remaining, p)
 			}

@@ -165,15 +165,15 @@ type Worker struct {
 	c            *kafka.Consumer
 	admin        *kafka.AdminClient
 	dlq          *dlq
-	pending      []*record
+	pending      []*ingest.Record
 	pendingBytes int
 	lagAt        time.Time // when the lag gauges were last updated
 	dlqLoggedAt  time.Time // when a dead letter was last logged (flusher goroutine)
 	dlqUnlogged  int       // dead letters since, not logged
 	deadline     time.Time
-	lastOff      map[int32]int64        // last offset read per partition, to notice a log that starts over
-	links        map[*record]trace.Link // pending records' producer spans (traceparent headers)
-	inflight     []*job                 // dispatched and not finished, oldest first
+	lastOff      map[int32]int64               // last offset read per partition, to notice a log that starts over
+	links        map[*ingest.Record]trace.Link // pending records' producer spans (traceparent headers)
+	inflight     []*job                        // dispatched and not finished, oldest first
 	jobs         chan *job
 	stopJobs     context.Context // ends a stuck flush some time after Run's context
 
@@ -199,10 +199,10 @@ type Worker struct {
 // job is one batch handed from the polling goroutine to the flusher.
 type job struct {
 	model  twin.Model // the model the batch is decoded and applied under
-	recs   []*record
-	links  []trace.Link    // the producer spans of recs, for the flush span
-	dec    chan []decoded  // the decoded batch, decoded while an earlier job writes
-	ctx    context.Context // canceled to abandon the batch uncommitted
+	recs   []*ingest.Record
+	links  []trace.Link          // the producer spans of recs, for the flush span
+	dec    chan []ingest.Decoded // the decoded batch, decoded while an earlier job writes
+	ctx    context.Context       // canceled to abandon the batch uncommitted
 	cancel context.CancelFunc
 	done   chan struct{}
 }
@@ -436,8 +436,8 @@ func (w *Worker) dispatch(force bool) {
 	n := len(w.pending)
 	if len(w.inflight) < maxInflight && n > 0 && (force || n >= w.cfg.BatchSize || w.pendingBytes >= maxBatchBytes || !time.Now().Before(w.deadline)) {
 		take, size := 0, 0
-		for take < min(n, w.cfg.BatchSize) && (take == 0 || size+len(w.pending[take].value) <= maxBatchBytes) {
-			size += len(w.pending[take].value)
+		for take < min(n, w.cfg.BatchSize) && (take == 0 || size+len(w.pending[take].Value) <= maxBatchBytes) {
+			size += len(w.pending[take].Value)
 			take++
 		}
 		recs := w.pending[:take:take]
@@ -447,7 +447,7 @@ func (w *Worker) dispatch(force bool) {
 			w.deadline = time.Now() // the rest is due at once
 		}
 		jctx, cancel := context.WithCancel(w.stopJobs)
-		j := &job{model: snapshot(w.cfg.Model), recs: recs, dec: make(chan []decoded, 1), ctx: jctx, cancel: cancel, done: make(chan struct{})}
+		j := &job{model: snapshot(w.cfg.Model), recs: recs, dec: make(chan []ingest.Decoded, 1), ctx: jctx, cancel: cancel, done: make(chan struct{})}
 		if len(w.links) > 0 {
 			for _, r := range recs {
 				if l, ok := w.links[r]; ok {
@@ -459,7 +459,7 @@ func (w *Worker) dispatch(force bool) {
 			}
 		}
 		log := w.currentLog()
-		go func() { j.dec <- decodeAll(j.model, log, recs, w.cfg.Limits) }()
+		go func() { j.dec <- ingest.DecodeBatch(j.model, log, recs, w.cfg.Limits) }()
 		w.jobs <- j // never blocks: the channel holds maxInflight jobs
 		w.inflight = append(w.inflight, j)
 	}
@@ -517,17 +517,9 @@ func (w *Worker) handle(ev kafka.Event) error {
 		if len(w.pending) == 0 {
 			w.deadline = now.Add(w.cfg.BatchWait)
 		}
-		rec := &record{
-			topic:     *e.TopicPartition.Topic,
-			partition: e.TopicPartition.Partition,
-			offset:    int64(e.TopicPartition.Offset),
-			key:       e.Key,
-			value:     e.Value,
-			produced:  producedAt(e.Timestamp, now),
-			read:      now,
-		}
+		rec := newRecord(e, now)
 		w.pending = append(w.pending, rec)
-		w.pendingBytes += len(rec.value)
+		w.pendingBytes += len(rec.Value)
 		w.commitMu.Lock()
 		if _, ok := w.committed[p]; !ok {
 			// The first record read since assignment is where the committed position was.
@@ -539,7 +531,7 @@ func (w *Worker) handle(ev kafka.Event) error {
 		w.commitMu.Unlock()
 		if sc := producerSpan(e.Headers); sc.IsValid() {
 			if w.links == nil {
-				w.links = map[*record]trace.Link{}
+				w.links = map[*ingest.Record]trace.Link{}
 			}
 			w.links[rec] = trace.Link{SpanContext: sc}
 		}
