@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
+	"golang.org/x/sync/errgroup"
 
 	twin "github.com/twingraph/twingraph"
 	"github.com/twingraph/twingraph/ingest"
@@ -152,85 +153,120 @@ func Rebuild(ctx context.Context, cfg RebuildConfig) (*Rebuilt, error) {
 		return nil, fmt.Errorf("rebuild: assign: %w", err)
 	}
 
+	// The poll loop hands full batches to one applier goroutine, so polling
+	// the next batch overlaps decoding and applying this one; batches stay
+	// in log order.
 	const batch = 5000
-	var pending []*ingest.Record
-	apply := func() error {
-		if len(pending) == 0 {
-			return nil
-		}
-		m := snapshot(cfg.Model)
-		res, err := ingest.ApplyBatch(m, pending, ingest.DecodeBatch(m, log, pending, cfg.Limits), out.States, nil)
-		if err != nil {
-			return err
-		}
-		pending = pending[:0]
-		out.Messages += int64(res.Records)
-		out.Samples += int64(len(res.Samples))
-		out.Events += int64(len(res.Events))
-		for _, dl := range res.Dead {
-			out.Rejected += int64(len(dl.Rejects))
-		}
-		if cfg.History != nil && len(res.Samples) > 0 {
-			if err := cfg.History.AppendSamples(ctx, res.Samples); err != nil {
-				return fmt.Errorf("rebuild: append history: %w", err)
-			}
-		}
-		if cfg.Events != nil && len(res.Events) > 0 {
-			if err := cfg.Events.AppendEvents(ctx, res.Events); err != nil {
-				return fmt.Errorf("rebuild: append events: %w", err)
+	batches := make(chan []*ingest.Record, 2)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		for recs := range batches {
+			if err := rebuildBatch(gctx, cfg, log, out, recs); err != nil {
+				for range batches { // let the poller finish its send
+				}
+				return err
 			}
 		}
 		return nil
-	}
-	lastProgress := time.Now()
-	for len(remaining) > 0 {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		switch e := c.Poll(100).(type) {
-		case *kafka.Message:
-			if e.TopicPartition.Error != nil {
-				return nil, fmt.Errorf("rebuild: consume: %w", e.TopicPartition.Error)
-			}
-			p, off := e.TopicPartition.Partition, int64(e.TopicPartition.Offset)
-			last, ok := remaining[p]
-			if !ok || off > last {
-				continue // past the watermark taken at start: not part of this rebuild
-			}
-			// Samples are judged "in the future" against the record's Kafka
-			// timestamp, as the live worker judged them (it read them soon
-			// after they were produced), not against today.
-			pending = append(pending, newRecord(e, time.Now()))
-			if off >= last {
-				delete(remaining, p)
-			}
-		case kafka.PartitionEOF:
-			// Records between low and high may have been compacted or deleted.
-			if last, ok := remaining[e.Partition]; ok && int64(e.Offset) > last {
-				delete(remaining, e.Partition)
-			}
-		case kafka.Error:
-			if e.IsFatal() {
-				return nil, fmt.Errorf("rebuild: kafka: %w", e)
-			}
-			logger.Debug("kafka client", "err", e)
-		}
-		if len(pending) >= batch || (len(remaining) == 0 && len(pending) > 0) {
-			if err := apply(); err != nil {
-				return nil, err
-			}
-		}
-		if time.Since(lastProgress) > 5*time.Second {
-			lastProgress = time.Now()
-			logger.Info("rebuild progress", "messages", out.Messages, "partitionsLeft", len(remaining))
+	})
+	send := func(recs []*ingest.Record) error {
+		select {
+		case batches <- recs:
+			return nil
+		case <-gctx.Done():
+			return context.Cause(gctx)
 		}
 	}
-	if err := apply(); err != nil {
+	poll := func() error {
+		pending := make([]*ingest.Record, 0, batch)
+		polled, lastProgress := 0, time.Now()
+		for len(remaining) > 0 {
+			if err := gctx.Err(); err != nil {
+				return err
+			}
+			switch e := c.Poll(100).(type) {
+			case *kafka.Message:
+				if e.TopicPartition.Error != nil {
+					return fmt.Errorf("rebuild: consume: %w", e.TopicPartition.Error)
+				}
+				p, off := e.TopicPartition.Partition, int64(e.TopicPartition.Offset)
+				last, ok := remaining[p]
+				if !ok || off > last {
+					continue // past the watermark taken at start: not part of this rebuild
+				}
+				// Samples are judged "in the future" against the record's Kafka
+				// timestamp, as the live worker judged them (it read them soon
+				// after they were produced), not against today.
+				pending = append(pending, newRecord(e, time.Now()))
+				polled++
+				if off >= last {
+					delete(remaining, p)
+				}
+			case kafka.PartitionEOF:
+				// Records between low and high may have been compacted or deleted.
+				if last, ok := remaining[e.Partition]; ok && int64(e.Offset) > last {
+					delete(remaining, e.Partition)
+				}
+			case kafka.Error:
+				if e.IsFatal() {
+					return fmt.Errorf("rebuild: kafka: %w", e)
+				}
+				logger.Debug("kafka client", "err", e)
+			}
+			if len(pending) >= batch {
+				if err := send(pending); err != nil {
+					return err
+				}
+				pending = make([]*ingest.Record, 0, batch)
+			}
+			if time.Since(lastProgress) > 5*time.Second {
+				lastProgress = time.Now()
+				logger.Info("rebuild progress", "messages", polled, "partitionsLeft", len(remaining))
+			}
+		}
+		if len(pending) > 0 {
+			return send(pending)
+		}
+		return nil
+	}
+	pollErr := poll()
+	close(batches)
+	if err := g.Wait(); err != nil {
 		return nil, err
+	}
+	if pollErr != nil {
+		return nil, pollErr
 	}
 	logger.Info("rebuild done", "messages", out.Messages, "samples", out.Samples, "events", out.Events,
 		"rejected", out.Rejected, "assets", len(out.States))
 	return out, nil
+}
+
+// rebuildBatch decodes and applies one batch of replayed records into
+// out.States, counts it, and appends its history and events when asked.
+func rebuildBatch(ctx context.Context, cfg RebuildConfig, log string, out *Rebuilt, recs []*ingest.Record) error {
+	m := snapshot(cfg.Model)
+	res, err := ingest.ApplyBatch(m, recs, ingest.DecodeBatch(m, log, recs, cfg.Limits), out.States, nil)
+	if err != nil {
+		return err
+	}
+	out.Messages += int64(res.Records)
+	out.Samples += int64(len(res.Samples))
+	out.Events += int64(len(res.Events))
+	for _, dl := range res.Dead {
+		out.Rejected += int64(len(dl.Rejects))
+	}
+	if cfg.History != nil && len(res.Samples) > 0 {
+		if err := cfg.History.AppendSamples(ctx, res.Samples); err != nil {
+			return fmt.Errorf("rebuild: append history: %w", err)
+		}
+	}
+	if cfg.Events != nil && len(res.Events) > 0 {
+		if err := cfg.Events.AppendEvents(ctx, res.Events); err != nil {
+			return fmt.Errorf("rebuild: append events: %w", err)
+		}
+	}
+	return nil
 }
 
 // Difference is one field on which the live state and the rebuilt state disagree.
