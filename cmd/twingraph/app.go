@@ -326,7 +326,7 @@ func (m *Main) Gateway() (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	return gateway.New(cfg), nil
+	return gateway.New(cfg)
 }
 
 // DefaultShutdownTimeout bounds a graceful stop when Main.ShutdownTimeout is 0.
@@ -470,7 +470,10 @@ func (m *Main) Listen(ctx context.Context, addr string, errc chan<- error) (stri
 	if err != nil {
 		return "", err
 	}
-	srv := gateway.NewServer(cfg)
+	srv, err := gateway.NewServer(cfg)
+	if err != nil {
+		return "", err
+	}
 	// Shutdown closes the listener first, then ends every subscription:
 	// their streams complete, and clients resume by cursor on another replica.
 	if h, ok := cfg.GraphQL.(interface{ Close() }); ok {
