@@ -44,9 +44,9 @@ const (
 	DefaultIdleTimeout = 120 * time.Second
 )
 
-// readyTimeout bounds one readiness check, so a hung store makes /readyz
+// ReadyTimeout bounds one readiness check, so a hung store makes /readyz
 // answer 503 instead of hanging the orchestrator's probe.
-const readyTimeout = 2 * time.Second
+const ReadyTimeout = 2 * time.Second
 
 // Config is what the gateway serves from. Model and States are required;
 // every other field may be left zero.
@@ -276,7 +276,7 @@ func (g *gateway) readyz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	if g.cfg.Ready != nil {
-		ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
+		ctx, cancel := context.WithTimeout(r.Context(), ReadyTimeout)
 		err := g.cfg.Ready(ctx)
 		cancel()
 		if err != nil {

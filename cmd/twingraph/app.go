@@ -306,7 +306,7 @@ func (m *Main) Ready(ctx context.Context) error {
 	if m.draining.Load() {
 		return errors.New("draining: the process is shutting down")
 	}
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, gateway.ReadyTimeout)
 	defer cancel()
 	if _, err := m.States.GetStates(ctx, []string{"_readyz"}); err != nil {
 		return fmt.Errorf("state store: %w", err)
