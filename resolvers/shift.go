@@ -15,6 +15,9 @@ import (
 // over a huge subtree is refused instead of exhausting memory.
 const maxShiftEvents = 200_000
 
+// shiftPage is the page size of a shift report's scans of the event store.
+const shiftPage = 1000
+
 // shiftReport builds the handover report for the assets under (and including)
 // under whose type has a mode. Per asset:
 //   - secondsByMode splits [from, to) by mode: the mode in force at from is the
@@ -142,7 +145,7 @@ func (r *Resolver) shiftReport(ctx context.Context, under string, from, to time.
 
 // allEvents pages through every event that matches q.
 func (r *Resolver) allEvents(ctx context.Context, q twin.EventQuery) ([]twin.Event, error) {
-	q.First = 1000
+	q.First = shiftPage
 	var out []twin.Event
 	for evs, err := range twin.EventPages(ctx, r.cfg.Events, q) {
 		if err != nil {
@@ -181,7 +184,7 @@ func (r *Resolver) firstModeChangesAfter(ctx context.Context, assets []*twin.Ass
 	for id := range need {
 		ids = append(ids, id)
 	}
-	q := twin.EventQuery{Assets: ids, Kinds: []twin.EventKind{twin.EventModeChanged}, From: to, First: 1000}
+	q := twin.EventQuery{Assets: ids, Kinds: []twin.EventKind{twin.EventModeChanged}, From: to, First: shiftPage}
 	seen := 0
 	for evs, err := range twin.EventPages(ctx, r.cfg.Events, q) {
 		if err != nil {
