@@ -139,6 +139,11 @@ type EventStore interface {
 	ListEvents(ctx context.Context, q EventQuery) (EventPage, error)
 }
 
+// DefaultBusBuffer is how many notices a Bus subscriber may fall behind
+// before it is dropped, unless the bus is configured otherwise: the memory
+// and Redis buses alike.
+const DefaultBusBuffer = 1024
+
 // Notice is what the bus carries: a durable event, or a changed state.
 type Notice struct {
 	// Event is set for a business event (already stored, so it has its Seq).

@@ -12,7 +12,6 @@ import (
 
 	twin "github.com/twingraph/twingraph"
 	"github.com/twingraph/twingraph/auth"
-	"github.com/twingraph/twingraph/gateway"
 	"github.com/twingraph/twingraph/resolvers"
 	"github.com/twingraph/twingraph/store/memory"
 )
@@ -45,7 +44,7 @@ func TestGateway_APIKeyStoreDown(t *testing.T) {
 	t.Cleanup(gql.Close)
 	cfg := f.cfg
 	cfg.GraphQL, cfg.Auth, cfg.Registerer = gql, v, nil
-	srv := httptest.NewServer(gateway.New(cfg))
+	srv := httptest.NewServer(newGateway(t, cfg))
 	t.Cleanup(srv.Close)
 	key, _, err := auth.NewAPIKey("screen", []string{"*"})
 	if err != nil {

@@ -15,7 +15,6 @@ import (
 
 	twin "github.com/twingraph/twingraph"
 	"github.com/twingraph/twingraph/auth/authtest"
-	"github.com/twingraph/twingraph/gateway"
 	"github.com/twingraph/twingraph/resolvers"
 	"github.com/twingraph/twingraph/store/memory"
 )
@@ -48,7 +47,7 @@ func newAuthFixtureRevealing(t *testing.T, reveal bool) *authFixture {
 	cfg.Auth = v
 	cfg.RevealOutOfScope = reveal
 	cfg.Registerer = nil
-	f.srv = httptest.NewServer(gateway.New(cfg))
+	f.srv = httptest.NewServer(newGateway(t, cfg))
 	t.Cleanup(f.srv.Close)
 	return &authFixture{fixture: f, is: is}
 }

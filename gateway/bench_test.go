@@ -24,7 +24,7 @@ func BenchmarkGetTwin(b *testing.B) {
 	if err := states.PutStates(ctx, []*twin.State{line3State()}); err != nil {
 		b.Fatal(err)
 	}
-	h := gateway.New(gateway.Config{
+	h := newGateway(b, gateway.Config{
 		Model:  testmodel.Demo(b),
 		States: states,
 		Now:    func() time.Time { return now },

@@ -17,7 +17,6 @@ import (
 	"time"
 
 	twin "github.com/twingraph/twingraph"
-	"github.com/twingraph/twingraph/gateway"
 	"github.com/twingraph/twingraph/resolvers"
 	"github.com/twingraph/twingraph/store/memory"
 )
@@ -79,7 +78,7 @@ func TestGateway_BrowserEventSource(t *testing.T) {
 	cfg := f.cfg
 	cfg.GraphQL, cfg.Registerer = gql, nil
 	cfg.CORSOrigins = []string{"http://127.0.0.1:*"}
-	srv := httptest.NewServer(gateway.New(cfg))
+	srv := httptest.NewServer(newGateway(t, cfg))
 	t.Cleanup(srv.Close)
 	// The dashboard's own origin: another port, so the stream is cross-origin.
 	page := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -223,7 +222,7 @@ func TestGateway_CurlSSE(t *testing.T) {
 	t.Cleanup(gql.Close)
 	cfg := f.cfg
 	cfg.GraphQL, cfg.Registerer = gql, nil
-	srv := httptest.NewServer(gateway.New(cfg))
+	srv := httptest.NewServer(newGateway(t, cfg))
 	t.Cleanup(srv.Close)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)

@@ -29,7 +29,7 @@ func newOriginFixture(t *testing.T, origins []string) *fixture {
 	t.Cleanup(gql.Close)
 	cfg := f.cfg
 	cfg.GraphQL, cfg.CORSOrigins, cfg.Registerer = gql, origins, nil
-	f.srv = httptest.NewServer(gateway.New(cfg))
+	f.srv = httptest.NewServer(newGateway(t, cfg))
 	t.Cleanup(f.srv.Close)
 	return f
 }

@@ -11,6 +11,7 @@ package gateway
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -43,9 +44,9 @@ const (
 	DefaultIdleTimeout = 120 * time.Second
 )
 
-// readyTimeout bounds one readiness check, so a hung store makes /readyz
+// ReadyTimeout bounds one readiness check, so a hung store makes /readyz
 // answer 503 instead of hanging the orchestrator's probe.
-const readyTimeout = 2 * time.Second
+const ReadyTimeout = 2 * time.Second
 
 // Config is what the gateway serves from. Model and States are required;
 // every other field may be left zero.
@@ -115,6 +116,44 @@ type Config struct {
 	Tracing bool
 }
 
+// ErrConfig is returned (wrapped) by New and NewServer for a Config they
+// cannot serve.
+var ErrConfig = errors.New("gateway: invalid config")
+
+// withDefaults checks cfg and returns it with every field left zero set to
+// its default: the one place the gateway's defaults are applied. Errors:
+// ErrConfig when cfg.Model or cfg.States is nil.
+func (cfg Config) withDefaults() (Config, error) {
+	if cfg.Model == nil || cfg.States == nil {
+		return cfg, fmt.Errorf("%w: Model and States are required", ErrConfig)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.MaxPageSize <= 0 {
+		cfg.MaxPageSize = twin.DefaultMaxPageSize
+	}
+	if cfg.StoreTimeout == 0 {
+		cfg.StoreTimeout = twin.DefaultStoreTimeout
+	}
+	if cfg.MaxBodyBytes == 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if cfg.BodyReadTimeout == 0 {
+		cfg.BodyReadTimeout = DefaultBodyReadTimeout
+	}
+	if cfg.ReadHeaderTimeout == 0 {
+		cfg.ReadHeaderTimeout = DefaultReadHeaderTimeout
+	}
+	if cfg.IdleTimeout == 0 {
+		cfg.IdleTimeout = DefaultIdleTimeout
+	}
+	return cfg, nil
+}
+
 // New returns the gateway's handler:
 //
 //	/graphql                 cfg.GraphQL (all methods, WebSocket, SSE)
@@ -129,30 +168,18 @@ type Config struct {
 //
 // Asset ids contain "/": REST takes them URL-escaped
 // (/twin/plant%2Fjkt1%2Fpackaging%2Fline3) or as the path tail
-// (/twin/plant/jkt1/packaging/line3/history).
-func New(cfg Config) http.Handler {
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
-	if cfg.MaxPageSize <= 0 {
-		cfg.MaxPageSize = twin.DefaultMaxPageSize
-	}
-	if cfg.StoreTimeout == 0 {
-		cfg.StoreTimeout = twin.DefaultStoreTimeout
+// (/twin/plant/jkt1/packaging/line3/history). Fields left zero take the
+// package defaults (Default*). Errors: ErrConfig when cfg.Model or
+// cfg.States is nil.
+func New(cfg Config) (http.Handler, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
 	}
 	cfg.States = twin.StatesWithTimeout(cfg.States, cfg.StoreTimeout)
 	model := cfg.Model
 	cfg.History = twin.HistoryWithRollups(twin.HistoryWithTimeout(cfg.History, cfg.StoreTimeout), func() twin.Model { return model })
 	cfg.Events = twin.EventsWithTimeout(cfg.Events, cfg.StoreTimeout)
-	if cfg.MaxBodyBytes == 0 {
-		cfg.MaxBodyBytes = DefaultMaxBodyBytes
-	}
-	if cfg.BodyReadTimeout == 0 {
-		cfg.BodyReadTimeout = DefaultBodyReadTimeout
-	}
 	g := &gateway{cfg: cfg, log: cfg.Logger}
 	mux := http.NewServeMux()
 
@@ -191,26 +218,26 @@ func New(cfg Config) http.Handler {
 			return r.Method
 		}))
 	}
-	return h
+	return h, nil
 }
 
 // NewServer returns an http.Server serving New(cfg), with the header read
-// and idle timeouts of cfg.
-func NewServer(cfg Config) *http.Server {
-	orDefault := func(d, def time.Duration) time.Duration {
-		switch {
-		case d == 0:
-			return def
-		case d < 0:
-			return 0
-		}
-		return d
+// and idle timeouts of cfg. Errors: those of New.
+func NewServer(cfg Config) (*http.Server, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
 	}
+	h, err := New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	// A negative timeout is none, which http.Server spells 0.
 	return &http.Server{
-		Handler:           New(cfg),
-		ReadHeaderTimeout: orDefault(cfg.ReadHeaderTimeout, DefaultReadHeaderTimeout),
-		IdleTimeout:       orDefault(cfg.IdleTimeout, DefaultIdleTimeout),
-	}
+		Handler:           h,
+		ReadHeaderTimeout: max(cfg.ReadHeaderTimeout, 0),
+		IdleTimeout:       max(cfg.IdleTimeout, 0),
+	}, nil
 }
 
 // named renames the request's span after its route once next has served:
@@ -249,7 +276,7 @@ func (g *gateway) readyz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	if g.cfg.Ready != nil {
-		ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
+		ctx, cancel := context.WithTimeout(r.Context(), ReadyTimeout)
 		err := g.cfg.Ready(ctx)
 		cancel()
 		if err != nil {

@@ -127,9 +127,19 @@ func newFixture(tb testing.TB) *fixture {
 		Registerer:  f.reg,
 		MaxPageSize: 50,
 	}
-	f.srv = httptest.NewServer(gateway.New(f.cfg))
+	f.srv = httptest.NewServer(newGateway(tb, f.cfg))
 	tb.Cleanup(f.srv.Close)
 	return f
+}
+
+// newGateway returns gateway.New(cfg), failing the test on an error.
+func newGateway(tb testing.TB, cfg gateway.Config) http.Handler {
+	tb.Helper()
+	h, err := gateway.New(cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return h
 }
 
 // graphqlStub answers every request with its method, and upgrades WebSockets,
@@ -727,8 +737,25 @@ func TestGateway_Metrics(t *testing.T) {
 	}
 }
 
+// TestNew_RefusesIncompleteConfig: a gateway without a model or a state
+// store is a configuration error the caller can test for, not a panic on
+// the first request.
+func TestNew_RefusesIncompleteConfig(t *testing.T) {
+	for name, cfg := range map[string]gateway.Config{
+		"no model":  {States: memory.NewStateStore()},
+		"no states": {Model: testmodel.Demo(t)},
+	} {
+		if h, err := gateway.New(cfg); !errors.Is(err, gateway.ErrConfig) || h != nil {
+			t.Errorf("%s: New = %v, %v; want ErrConfig", name, h, err)
+		}
+		if srv, err := gateway.NewServer(cfg); !errors.Is(err, gateway.ErrConfig) || srv != nil {
+			t.Errorf("%s: NewServer = %v, %v; want ErrConfig", name, srv, err)
+		}
+	}
+}
+
 func TestGateway_NoStores(t *testing.T) {
-	srv := httptest.NewServer(gateway.New(gateway.Config{Model: testmodel.Demo(t), States: memory.NewStateStore()}))
+	srv := httptest.NewServer(newGateway(t, gateway.Config{Model: testmodel.Demo(t), States: memory.NewStateStore()}))
 	t.Cleanup(srv.Close)
 	for _, path := range []string{"/graphql", "/twin/" + line3 + "/history?metric=press1_bar", "/twin/" + line3 + "/events"} {
 		res, err := http.Get(srv.URL + path)
@@ -753,7 +780,7 @@ func TestGateway_NoStores(t *testing.T) {
 func TestGateway_GraphQLMethodNotSupported(t *testing.T) {
 	called := false
 	gql := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { called = true })
-	srv := httptest.NewServer(gateway.New(gateway.Config{Model: testmodel.Demo(t), States: memory.NewStateStore(), GraphQL: gql}))
+	srv := httptest.NewServer(newGateway(t, gateway.Config{Model: testmodel.Demo(t), States: memory.NewStateStore(), GraphQL: gql}))
 	t.Cleanup(srv.Close)
 	req, _ := http.NewRequest(http.MethodPut, srv.URL+"/graphql", strings.NewReader(`{"query":"{ roots { id } }"}`))
 	res, err := http.DefaultClient.Do(req)

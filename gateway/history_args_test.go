@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	twin "github.com/twingraph/twingraph"
-	"github.com/twingraph/twingraph/gateway"
 )
 
 // TestGateway_HistoryExtremes: spans and intervals at the edges of what a
@@ -49,7 +48,7 @@ func TestGateway_HistoryExtremes(t *testing.T) {
 // a 200 never carries more points than the limit.
 func FuzzGetHistory(f *testing.F) {
 	fx := newFixture(f)
-	h := gateway.New(fx.cfg)
+	h := newGateway(f, fx.cfg)
 	for _, s := range [][5]string{
 		{"2026-11-24T05:00:00Z", "2026-11-24T06:00:00Z", "1m", "avg", "null"},
 		{"1970-01-01T00:00:00Z", "2300-01-01T00:00:00Z", "1s", "", "null"},

@@ -24,9 +24,19 @@ func limitedServer(t *testing.T, set func(*gateway.Config)) *httptest.Server {
 	cfg := f.cfg
 	set(&cfg)
 	srv := httptest.NewUnstartedServer(nil)
-	srv.Config = gateway.NewServer(cfg)
+	srv.Config = newServer(t, cfg)
 	srv.Start()
 	t.Cleanup(srv.Close)
+	return srv
+}
+
+// newServer returns gateway.NewServer(cfg), failing the test on an error.
+func newServer(t *testing.T, cfg gateway.Config) *http.Server {
+	t.Helper()
+	srv, err := gateway.NewServer(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
 	return srv
 }
 
@@ -111,6 +121,19 @@ func TestGateway_SlowBody(t *testing.T) {
 	}
 }
 
+// TestNewServer_Timeouts: zero takes the default, a negative value is none.
+func TestNewServer_Timeouts(t *testing.T) {
+	cfg := newFixture(t).cfg
+	srv := newServer(t, cfg)
+	if srv.ReadHeaderTimeout != gateway.DefaultReadHeaderTimeout || srv.IdleTimeout != gateway.DefaultIdleTimeout {
+		t.Errorf("zero: timeouts %v, %v; want the defaults", srv.ReadHeaderTimeout, srv.IdleTimeout)
+	}
+	cfg.ReadHeaderTimeout, cfg.IdleTimeout = -1, -1
+	if srv := newServer(t, cfg); srv.ReadHeaderTimeout != 0 || srv.IdleTimeout != 0 {
+		t.Errorf("negative: timeouts %v, %v; want none", srv.ReadHeaderTimeout, srv.IdleTimeout)
+	}
+}
+
 func TestGateway_IdleTimeout(t *testing.T) {
 	srv := limitedServer(t, func(c *gateway.Config) { c.IdleTimeout = 100 * time.Millisecond })
 	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
@@ -151,7 +174,7 @@ func TestGateway_BodyDeadlineSparesStreams(t *testing.T) {
 		io.WriteString(w, "still here\n")
 	})
 	srv := httptest.NewUnstartedServer(nil)
-	srv.Config = gateway.NewServer(cfg)
+	srv.Config = newServer(t, cfg)
 	srv.Start()
 	defer srv.Close()
 	res, err := http.Post(srv.URL+"/graphql", "application/json", bytes.NewReader([]byte(`{}`)))

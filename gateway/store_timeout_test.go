@@ -39,7 +39,7 @@ func TestGateway_FrozenRedis(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(gql.Close)
-	srv := httptest.NewServer(gateway.New(gateway.Config{Model: m, States: rs, GraphQL: gql, StoreTimeout: timeout}))
+	srv := httptest.NewServer(newGateway(t, gateway.Config{Model: m, States: rs, GraphQL: gql, StoreTimeout: timeout}))
 	t.Cleanup(srv.Close)
 	// A client timeout far above the store's, so a hang fails the test
 	// rather than the whole run.

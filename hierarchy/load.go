@@ -2,6 +2,7 @@ package hierarchy
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"math"
 	"os"
@@ -762,42 +763,14 @@ func (l *loader) checkCycles() bool {
 // sets one. In a DAG two parents may lead to different zones; that has no
 // sensible answer (whose midnight starts "today"?), so it is an error.
 func (l *loader) inheritTimezones() {
-	type tz struct{ zone, from string }
-	eff := make(map[string]tz, len(l.order))
-	var get func(ad *assetDecl) tz
-	get = func(ad *assetDecl) tz {
-		if z, ok := eff[ad.a.ID]; ok {
-			return z
-		}
-		var z tz
-		if ad.a.Timezone != "" || ad.tzLine > 0 {
-			z = tz{ad.a.Timezone, ad.a.ID}
-		} else {
-			for _, p := range ad.a.Parents {
-				pd, ok := l.assets[p]
-				if !ok {
-					continue
-				}
-				pz := get(pd)
-				switch {
-				case pz.zone == "":
-				case z.zone == "":
-					z = pz
-				case z.zone != pz.zone:
-					l.errf(ad.line, "asset %q: inherits timezone %q from %q and %q from %q; set timezone on it explicitly",
-						ad.a.ID, z.zone, z.from, pz.zone, pz.from)
-				}
-			}
-		}
-		eff[ad.a.ID] = z
-		return z
-	}
+	own := func(ad *assetDecl) (string, bool) { return ad.a.Timezone, ad.a.Timezone != "" || ad.tzLine > 0 }
+	equal := func(a, b string) bool { return a == b }
+	zones := inherit(l, own, equal, func(ad *assetDecl, first, other inherited[string]) {
+		l.errf(ad.line, "asset %q: inherits timezone %q from %q and %q from %q; set timezone on it explicitly",
+			ad.a.ID, first.v, first.from, other.v, other.from)
+	})
 	for _, ad := range l.order {
-		z := get(ad)
-		ad.a.Timezone = z.zone
-		if ad.a.Timezone == "" {
-			ad.a.Timezone = "UTC"
-		}
+		ad.a.Timezone = cmp.Or(zones[ad.a.ID], "UTC")
 	}
 }
 

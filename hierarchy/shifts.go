@@ -71,40 +71,12 @@ func (l *loader) loadShifts(ad *assetDecl, what string, f field) {
 // that declares one. Two parents leading to different calendars is an error,
 // as for timezones: the asset's "current shift" would be ambiguous.
 func (l *loader) inheritShifts() {
-	type calendar struct {
-		shifts []twin.Shift
-		from   string
-	}
-	eff := make(map[string]calendar, len(l.order))
-	var get func(ad *assetDecl) calendar
-	get = func(ad *assetDecl) calendar {
-		if c, ok := eff[ad.a.ID]; ok {
-			return c
-		}
-		var c calendar
-		if ad.shiftsLine > 0 {
-			c = calendar{ad.a.Shifts, ad.a.ID}
-		} else {
-			for _, p := range ad.a.Parents {
-				pd, ok := l.assets[p]
-				if !ok {
-					continue
-				}
-				pc := get(pd)
-				switch {
-				case pc.shifts == nil:
-				case c.shifts == nil:
-					c = pc
-				case !slices.Equal(c.shifts, pc.shifts):
-					l.errf(ad.line, "asset %q: inherits the shifts of %q and different shifts of %q; declare shifts on it explicitly",
-						ad.a.ID, c.from, pc.from)
-				}
-			}
-		}
-		eff[ad.a.ID] = c
-		return c
-	}
+	own := func(ad *assetDecl) ([]twin.Shift, bool) { return ad.a.Shifts, ad.shiftsLine > 0 }
+	cals := inherit(l, own, slices.Equal, func(ad *assetDecl, first, other inherited[[]twin.Shift]) {
+		l.errf(ad.line, "asset %q: inherits the shifts of %q and different shifts of %q; declare shifts on it explicitly",
+			ad.a.ID, first.from, other.from)
+	})
 	for _, ad := range l.order {
-		ad.a.Shifts = get(ad).shifts
+		ad.a.Shifts = cals[ad.a.ID]
 	}
 }

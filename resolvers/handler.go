@@ -194,9 +194,6 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.QueryCacheSize <= 0 {
 		cfg.QueryCacheSize = DefaultQueryCacheSize
 	}
-	if cfg.SubscriberBuffer <= 0 {
-		cfg.SubscriberBuffer = DefaultSubscriberBuffer
-	}
 	for _, l := range []struct {
 		v   *int
 		def int

@@ -15,6 +15,9 @@ import (
 // over a huge subtree is refused instead of exhausting memory.
 const maxShiftEvents = 200_000
 
+// shiftPage is the page size of a shift report's scans of the event store.
+const shiftPage = 1000
+
 // shiftReport builds the handover report for the assets under (and including)
 // under whose type has a mode. Per asset:
 //   - secondsByMode splits [from, to) by mode: the mode in force at from is the
@@ -142,22 +145,18 @@ func (r *Resolver) shiftReport(ctx context.Context, under string, from, to time.
 
 // allEvents pages through every event that matches q.
 func (r *Resolver) allEvents(ctx context.Context, q twin.EventQuery) ([]twin.Event, error) {
-	q.First = 1000
+	q.First = shiftPage
 	var out []twin.Event
-	for {
-		p, err := r.cfg.Events.ListEvents(ctx, q)
+	for evs, err := range twin.EventPages(ctx, r.cfg.Events, q) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, p.Events...)
+		out = append(out, evs...)
 		if len(out) > maxShiftEvents {
 			return nil, twin.Errorf(twin.ELIMIT, "more than %d events in the window: ask for a shorter window or a smaller subtree", maxShiftEvents)
 		}
-		if !p.HasNext || len(p.Events) == 0 {
-			return out, nil
-		}
-		q.AfterSeq = p.Events[len(p.Events)-1].Seq
 	}
+	return out, nil
 }
 
 // maxLaterEvents bounds the scan for the first mode change after a window.
@@ -185,23 +184,24 @@ func (r *Resolver) firstModeChangesAfter(ctx context.Context, assets []*twin.Ass
 	for id := range need {
 		ids = append(ids, id)
 	}
-	q := twin.EventQuery{Assets: ids, Kinds: []twin.EventKind{twin.EventModeChanged}, From: to, First: 1000}
-	for seen := 0; seen < maxLaterEvents; {
-		p, err := r.cfg.Events.ListEvents(ctx, q)
+	q := twin.EventQuery{Assets: ids, Kinds: []twin.EventKind{twin.EventModeChanged}, From: to, First: shiftPage}
+	seen := 0
+	for evs, err := range twin.EventPages(ctx, r.cfg.Events, q) {
 		if err != nil {
 			return nil, err
 		}
-		for i := range p.Events {
-			e := p.Events[i]
+		for i := range evs {
+			e := evs[i]
 			if f, ok := found[e.Asset]; !ok || e.TS.Before(f.TS) {
 				found[e.Asset] = &e
 			}
 		}
-		seen += len(p.Events)
-		if len(found) == len(need) || !p.HasNext || len(p.Events) == 0 {
+		// Stop only at a page's end: a later event of the page may be an
+		// earlier change of an asset already found.
+		seen += len(evs)
+		if len(found) == len(need) || seen >= maxLaterEvents {
 			break
 		}
-		q.AfterSeq = p.Events[len(p.Events)-1].Seq
 	}
 	return found, nil
 }

@@ -90,25 +90,20 @@ func (r *Resolver) streamEvents(ctx context.Context, f *eventFilter, after *stri
 		seen := seq
 		if after != nil {
 			q := twin.EventQuery{Assets: f.assets, Kinds: f.kinds, AfterSeq: seq, First: replayPage}
-			for {
-				p, err := r.cfg.Events.ListEvents(ctx, q)
+			for evs, err := range twin.EventPages(ctx, r.cfg.Events, q) {
 				if err != nil {
 					if ctx.Err() == nil && r.log() != nil {
 						r.log().Error("subscription replay failed", "err", err)
 					}
 					return
 				}
-				for i := range p.Events {
-					e := p.Events[i]
+				for i := range evs {
+					e := evs[i]
 					seen = max(seen, e.Seq)
 					if !emit(&e) {
 						return
 					}
 				}
-				if !p.HasNext || len(p.Events) == 0 {
-					break
-				}
-				q.AfterSeq = p.Events[len(p.Events)-1].Seq
 			}
 		}
 		for n := range live {

@@ -62,7 +62,11 @@ func newGateway(t *testing.T, tracing bool) *httptest.Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(gateway.New(gateway.Config{Model: m, States: states, GraphQL: gql, Tracing: tracing}))
+	gw, err := gateway.New(gateway.Config{Model: m, States: states, GraphQL: gql, Tracing: tracing})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(gw)
 	t.Cleanup(func() {
 		srv.Close()
 		gql.Close()
@@ -222,7 +226,10 @@ func TestOTLPExport(t *testing.T) {
 func BenchmarkGateway(b *testing.B) {
 	m := testmodel.Demo(b)
 	run := func(b *testing.B, tracing bool, exp *tracetest.InMemoryExporter) {
-		h := gateway.New(gateway.Config{Model: m, States: memory.NewStateStore(), Tracing: tracing})
+		h, err := gateway.New(gateway.Config{Model: m, States: memory.NewStateStore(), Tracing: tracing})
+		if err != nil {
+			b.Fatal(err)
+		}
 		req := httptest.NewRequest(http.MethodGet, "/twin/plant/jkt1/packaging/line3", nil)
 		b.ReportAllocs()
 		for b.Loop() {

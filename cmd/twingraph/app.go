@@ -306,7 +306,7 @@ func (m *Main) Ready(ctx context.Context) error {
 	if m.draining.Load() {
 		return errors.New("draining: the process is shutting down")
 	}
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, gateway.ReadyTimeout)
 	defer cancel()
 	if _, err := m.States.GetStates(ctx, []string{"_readyz"}); err != nil {
 		return fmt.Errorf("state store: %w", err)
@@ -326,7 +326,7 @@ func (m *Main) Gateway() (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	return gateway.New(cfg), nil
+	return gateway.New(cfg)
 }
 
 // DefaultShutdownTimeout bounds a graceful stop when Main.ShutdownTimeout is 0.
@@ -470,7 +470,10 @@ func (m *Main) Listen(ctx context.Context, addr string, errc chan<- error) (stri
 	if err != nil {
 		return "", err
 	}
-	srv := gateway.NewServer(cfg)
+	srv, err := gateway.NewServer(cfg)
+	if err != nil {
+		return "", err
+	}
 	// Shutdown closes the listener first, then ends every subscription:
 	// their streams complete, and clients resume by cursor on another replica.
 	if h, ok := cfg.GraphQL.(interface{ Close() }); ok {

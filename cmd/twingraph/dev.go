@@ -15,8 +15,8 @@ import (
 // sync worker, stores, simulator and gateway.
 func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("dev", stderr)
-	httpAddr := fs.String("http", "127.0.0.1:8080", "gateway listen address")
-	kafkaListen := fs.String("kafka-listen", "127.0.0.1:9092", "embedded Kafka-protocol broker listen address")
+	httpAddr := fs.String("http", defaultHTTP, "gateway listen address")
+	kafkaListen := fs.String("kafka-listen", defaultKafka, "embedded Kafka-protocol broker listen address")
 	noSim := fs.Bool("no-sim", false, "do not run the simulator")
 	drainDelay := fs.Duration("drain-delay", 0, "on SIGTERM, how long /readyz answers 503 before the listener closes, within --shutdown-timeout")
 	simRate := fs.Float64("sim-rate", 0, "simulator messages per second (0: the simulator's default)")

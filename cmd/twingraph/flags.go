@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/twingraph/twingraph/hierarchy"
+	"github.com/twingraph/twingraph/store/redis"
 	"github.com/twingraph/twingraph/telemetry"
 )
 
@@ -120,6 +121,14 @@ func applyEnv(fs *flag.FlagSet) error {
 	return err
 }
 
+// The listen and connect addresses of a local setup, the commands' defaults:
+// the sync worker, simulator and rebuild look for Kafka where dev's embedded
+// broker listens.
+const (
+	defaultHTTP  = "127.0.0.1:8080"
+	defaultKafka = "127.0.0.1:9092"
+)
+
 // commonFlags are the flags every long-running command shares: where the model
 // and the stores are, how much to log and where traces go.
 type commonFlags struct {
@@ -138,7 +147,7 @@ func (c *commonFlags) register(fs *flag.FlagSet, redisHelp, postgresHelp string)
 	fs.StringVar(&c.model, "model", "", "model file (required, except for dev: the embedded demo plant)")
 	fs.StringVar(&c.redis, "redis", "", redisHelp)
 	fs.StringVar(&c.postgres, "postgres", "", postgresHelp)
-	fs.StringVar(&c.namespace, "namespace", "twin", "Redis key namespace")
+	fs.StringVar(&c.namespace, "namespace", redis.DefaultNamespace, "Redis key namespace")
 	c.log.register(fs, "info")
 	fs.StringVar(&c.otlpEndpoint, "otlp-endpoint", "", "send OpenTelemetry traces to this OTLP/HTTP collector (http://127.0.0.1:4318); empty: the standard OTEL_EXPORTER_OTLP_ENDPOINT, else tracing off")
 	fs.Float64Var(&c.traceSampleRatio, "trace-sample-ratio", 1, "share of new traces recorded, above 0 and at most 1 (with --otlp-endpoint)")
@@ -179,7 +188,7 @@ func (c *commonFlags) open(ctx context.Context, stderr io.Writer, dev bool) (*Ma
 	}
 	m.ShutdownTimeout = c.shutdownTimeout
 	if err := m.SetupTracing(ctx, telemetry.Config{
-		Endpoint: c.otlpEndpoint, ServiceName: "twingraph", SampleRatio: c.traceSampleRatio,
+		Endpoint: c.otlpEndpoint, ServiceName: telemetry.DefaultServiceName, SampleRatio: c.traceSampleRatio,
 	}); err != nil {
 		return m, err
 	}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/twingraph/twingraph/store/redis"
 	"github.com/twingraph/twingraph/twinsync"
 )
 
@@ -23,12 +24,12 @@ func (d differencesFound) ExitCode() int { return 3 }
 // running worker's cached state would overwrite the rebuilt one on its next sample.
 func runRebuild(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("rebuild", stderr)
-	kafka := fs.String("kafka", "127.0.0.1:9092", "Kafka bootstrap servers")
+	kafka := fs.String("kafka", defaultKafka, "Kafka bootstrap servers")
 	topic := fs.String("topic", twinsync.DefaultTopic, "telemetry topic")
 	modelPath := fs.String("model", "", "model file the live workers use (required)")
 	redisURL := fs.String("redis", "", "Redis URL of the live state")
 	postgresURL := fs.String("postgres", "", "PostgreSQL URL: replayed history and events are re-appended (idempotent)")
-	namespace := fs.String("namespace", "twin", "Redis key namespace of the live state")
+	namespace := fs.String("namespace", redis.DefaultNamespace, "Redis key namespace of the live state")
 	verify := fs.Bool("verify", false, "compare with the live state, at the log position it stands at (workers may keep running), instead of replacing it; exit 3 on any difference")
 	var logs logFlags
 	logs.register(fs, "warn")

@@ -10,7 +10,7 @@ import (
 // runServe runs the stateless gateway against Redis and PostgreSQL.
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("serve", stderr)
-	httpAddr := fs.String("http", "127.0.0.1:8080", "listen address")
+	httpAddr := fs.String("http", defaultHTTP, "listen address")
 	drainDelay := fs.Duration("drain-delay", 5*time.Second, "on SIGTERM, how long /readyz answers 503 before the listener closes (let load balancers notice), within --shutdown-timeout")
 	var common commonFlags
 	var gw gatewayFlags

@@ -12,7 +12,7 @@ import (
 // runSimulate produces realistic telemetry for every asset of the model until stopped.
 func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("simulate", stderr)
-	kafka := fs.String("kafka", "127.0.0.1:9092", "Kafka bootstrap servers")
+	kafka := fs.String("kafka", defaultKafka, "Kafka bootstrap servers")
 	topic := fs.String("topic", twinsync.DefaultTopic, "telemetry topic")
 	modelPath := fs.String("model", "", "model file (default: the embedded demo plant)")
 	rate := fs.Float64("rate", 0, "messages per second (0: the simulator's default)")

@@ -7,17 +7,17 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/twingraph/twingraph/gateway"
 	"github.com/twingraph/twingraph/twinsync"
 )
 
 // runSync runs one sync worker of the consumer group; start several to scale out.
 func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("sync", stderr)
-	kafka := fs.String("kafka", "127.0.0.1:9092", "Kafka bootstrap servers")
+	kafka := fs.String("kafka", defaultKafka, "Kafka bootstrap servers")
 	group := fs.String("group", twinsync.DefaultGroup, "consumer group")
 	topic := fs.String("topic", twinsync.DefaultTopic, "telemetry topic")
 	instanceID := fs.String("instance-id", "", "static group membership id: a restarted worker takes its partitions back at once (unique per worker)")
@@ -65,7 +65,7 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			}
 			fmt.Fprintf(w, "ready model=%s\n", m.Model.Stamp())
 		})
-		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		srv := &http.Server{Handler: mux, ReadHeaderTimeout: gateway.DefaultReadHeaderTimeout}
 		go func() {
 			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				m.Logger.Error("metrics server", "err", err)

@@ -7,9 +7,6 @@ import (
 	"github.com/twingraph/twingraph/internal/fanout"
 )
 
-// DefaultBusBuffer is the channel capacity of a Bus subscriber.
-const DefaultBusBuffer = 1024
-
 // Bus is an in-process twin.Bus. Publish never blocks: a subscriber whose
 // buffer is full is dropped (its channel closed) and counted, so one slow
 // client cannot stall the sync worker. As with every bus, a subscription that
@@ -22,8 +19,8 @@ type Bus struct {
 
 var _ twin.Bus = (*Bus)(nil)
 
-// NewBus returns a bus whose subscribers buffer DefaultBusBuffer notices.
-func NewBus() *Bus { return NewBusBuffer(DefaultBusBuffer) }
+// NewBus returns a bus whose subscribers buffer twin.DefaultBusBuffer notices.
+func NewBus() *Bus { return NewBusBuffer(twin.DefaultBusBuffer) }
 
 // NewBusBuffer returns a bus whose subscribers buffer n notices (at least 1).
 func NewBusBuffer(n int) *Bus { return &Bus{out: fanout.New(n)} }

@@ -56,17 +56,13 @@ const DefaultNamespace = "twin"
 type Options struct {
 	// Namespace prefixes every key; DefaultNamespace when empty.
 	Namespace string
-	// SubscriberBuffer is the channel capacity of a Subscribe; DefaultSubscriberBuffer when 0.
+	// SubscriberBuffer is the channel capacity of a Subscribe; twin.DefaultBusBuffer when 0.
 	SubscriberBuffer int
 	// RetireDelay is how long, on Redis Cluster, a generation swapped out by
 	// CopyNamespace or ReplaceNamespace stays readable before it is deleted
 	// (those calls wait for it); DefaultRetireDelay when 0.
 	RetireDelay time.Duration
 }
-
-// DefaultSubscriberBuffer is the number of notices a subscriber may fall behind
-// before it is dropped.
-const DefaultSubscriberBuffer = 1024
 
 // Store is a twin.StateStore and a twin.Bus on Redis. It is safe for concurrent use.
 type Store struct {
@@ -97,7 +93,7 @@ func Open(ctx context.Context, url string, opt Options) (*Store, error) {
 		return nil, err
 	}
 	if opt.SubscriberBuffer <= 0 {
-		opt.SubscriberBuffer = DefaultSubscriberBuffer
+		opt.SubscriberBuffer = twin.DefaultBusBuffer
 	}
 	co, err := rueidis.ParseURL(url)
 	if err != nil {
