@@ -54,9 +54,10 @@ func benchScript(m twin.Model, n int) []msg {
 
 // BenchmarkWorker_EndToEnd measures telemetry records per second from Kafka to
 // state + history + events in memory stores, beside the raw consume rate of
-// the same topic by a plain confluent-kafka-go consumer in the same run.
+// the same topic by a plain confluent-kafka-go consumer in the same run, and
+// the rate of a Rebuild of the whole topic into fresh states.
 //
-//	go test ./sync -run '^$' -bench WorkerEndToEnd -benchtime 1x
+//	go test ./twinsync -run '^$' -bench WorkerEndToEnd -benchtime 1x
 func BenchmarkWorker_EndToEnd(b *testing.B) {
 	addr := testenv.Kafka(b)
 	m := mustModel(b)
@@ -110,6 +111,20 @@ func BenchmarkWorker_EndToEnd(b *testing.B) {
 		b.ReportMetric(float64(total)/elapsed.Seconds(), "records/s")
 		b.ReportMetric(float64(samples)/elapsed.Seconds(), "samples/s")
 		b.ReportMetric(float64(events)/elapsed.Seconds(), "twinevents/s")
+	})
+	b.Run("rebuild", func(b *testing.B) {
+		var total int64
+		var elapsed time.Duration
+		for range b.N {
+			start := time.Now()
+			r, err := twinsync.Rebuild(context.Background(), twinsync.RebuildConfig{Brokers: addr, Model: m})
+			if err != nil {
+				b.Fatal(err)
+			}
+			elapsed += time.Since(start)
+			total += r.Messages
+		}
+		b.ReportMetric(float64(total)/elapsed.Seconds(), "records/s")
 	})
 }
 
