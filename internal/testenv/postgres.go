@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/twingraph/twingraph/internal/lockedbuf"
 )
 
 // Postgres returns the URL of a fresh, empty PostgreSQL database for the test.
@@ -286,8 +288,8 @@ func startPGlite(tb testing.TB, node, dir string, port int) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	var stderr strings.Builder
-	cmd.Stderr = &lockedWriter{w: &stderr}
+	stderr := &lockedbuf.Buffer{}
+	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		return "", err
 	}
@@ -321,29 +323,12 @@ func startPGlite(tb testing.TB, node, dir string, port int) (string, error) {
 	case ok := <-ready:
 		if !ok {
 			stop()
-			return "", fmt.Errorf("pglite engine exited: %s", cmd.Stderr.(*lockedWriter).String())
+			return "", fmt.Errorf("pglite engine exited: %s", stderr.String())
 		}
 	case <-time.After(90 * time.Second):
 		stop()
-		return "", fmt.Errorf("pglite engine not ready after 90s: %s", cmd.Stderr.(*lockedWriter).String())
+		return "", fmt.Errorf("pglite engine not ready after 90s: %s", stderr.String())
 	}
 	tb.Cleanup(stop)
 	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable&default_query_exec_mode=exec", port), nil
-}
-
-type lockedWriter struct {
-	mu sync.Mutex
-	w  *strings.Builder
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
-}
-
-func (l *lockedWriter) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.String()
 }

@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/twingraph/twingraph/internal/lockedbuf"
 )
 
 // Redis returns a redis:// URL for the test: TWIN_TEST_REDIS_URL when set
@@ -83,8 +85,8 @@ func startRedis(tb testing.TB, bin string, extra ...string) (string, *os.Process
 	cmd := exec.Command(bin, args...)
 	// Dies with the test binary, however it exits.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
+	out := &lockedbuf.Buffer{}
+	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		return "", nil, err
 	}
