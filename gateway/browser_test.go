@@ -8,15 +8,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	twin "github.com/twingraph/twingraph"
+	"github.com/twingraph/twingraph/internal/testenv"
 	"github.com/twingraph/twingraph/resolvers"
 	"github.com/twingraph/twingraph/store/memory"
 )
@@ -35,36 +33,13 @@ type browserLine struct {
 	}
 }
 
-// requireBrowser returns node and chromium, skipping the test without them
-// (failing it under CI=true).
-func requireBrowser(t *testing.T) (node, chromium string) {
-	t.Helper()
-	missing := func(why string) {
-		if os.Getenv("CI") == "true" {
-			t.Fatal(why)
-		}
-		t.Skip(why)
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		missing("node is not installed (apt-get install nodejs npm)")
-	}
-	chromium, err = exec.LookPath("chromium")
-	if err != nil {
-		missing("chromium is not installed (apt-get install chromium)")
-	}
-	if _, err := os.Stat(filepath.Join(browserDir, "node_modules", "puppeteer-core")); err != nil {
-		missing("run `make npm-deps` (npm ci in gateway/testdata/browser)")
-	}
-	return node, chromium
-}
-
 // A dashboard on another origin subscribes with the browser's own
 // EventSource (the graphql-sse GET form); after a dropped connection the
 // browser reconnects with Last-Event-ID and gets what it missed, then live
 // events, with no gap and no duplicate.
 func TestGateway_BrowserEventSource(t *testing.T) {
-	node, chromium := requireBrowser(t)
+	node := testenv.Node(t, browserDir, "puppeteer-core")
+	chromium := testenv.Tool(t, "chromium", "apt-get install chromium")
 	f := newFixture(t)
 	bus := memory.NewBus()
 	gql, err := resolvers.New(resolvers.Config{
@@ -88,57 +63,24 @@ func TestGateway_BrowserEventSource(t *testing.T) {
 	t.Cleanup(page.Close)
 
 	stream := srv.URL + "/graphql?" + url.Values{"query": {`subscription { modeChanged(under: "plant/jkt1/packaging/line3") { toMode } }`}}.Encode()
-	cmd := exec.Command(node, "eventsource.mjs", chromium, page.URL, stream)
-	cmd.Dir = browserDir
-	stdin, _ := cmd.StdinPipe()
-	stdout, _ := cmd.StdoutPipe()
-	var stderr strings.Builder
-	var mu sync.Mutex
-	cmd.Stderr = writerFunc(func(b []byte) (int, error) { mu.Lock(); defer mu.Unlock(); return stderr.Write(b) })
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	lines := make(chan browserLine, 64)
-	go func() {
-		defer close(lines)
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			var l browserLine
-			if json.Unmarshal(sc.Bytes(), &l) == nil {
-				lines <- l
-			}
-		}
-	}()
-	t.Cleanup(func() {
-		stdin.Close()
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(20 * time.Second):
-			cmd.Process.Kill()
-		}
-	})
+	driver := testenv.StartNode(t, node, browserDir, "eventsource.mjs", chromium, page.URL, stream)
 	// next returns the next line that is not a connection error; the bound
 	// only keeps a broken browser from hanging the test.
 	next := func() browserLine {
 		t.Helper()
 		for {
 			select {
-			case l, ok := <-lines:
+			case line, ok := <-driver.Lines:
 				if !ok {
-					mu.Lock()
-					defer mu.Unlock()
-					t.Fatalf("browser exited: %s", stderr.String())
+					t.Fatalf("browser exited: %s", driver.Stderr.String())
 				}
-				if l.Error {
-					continue // the dropped connection; EventSource retries by itself
+				var l browserLine
+				if json.Unmarshal([]byte(line.Text), &l) != nil || l.Error {
+					continue // not a report, or the dropped connection: EventSource retries by itself
 				}
 				return l
 			case <-time.After(60 * time.Second):
-				mu.Lock()
-				defer mu.Unlock()
-				t.Fatalf("nothing from the browser in 60 s: %s", stderr.String())
+				t.Fatalf("nothing from the browser in 60 s: %s", driver.Stderr.String())
 			}
 		}
 	}
@@ -200,19 +142,9 @@ func waitBusSubscribers(t *testing.T, b *memory.Bus, n int) {
 	}
 }
 
-type writerFunc func([]byte) (int, error)
-
-func (f writerFunc) Write(b []byte) (int, error) { return f(b) }
-
 // curl, as in the README, receives live mode changes over SSE.
 func TestGateway_CurlSSE(t *testing.T) {
-	curl, err := exec.LookPath("curl")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("curl is not installed")
-		}
-		t.Skip("curl is not installed")
-	}
+	curl := testenv.Tool(t, "curl", "apt-get install curl")
 	f := newFixture(t)
 	bus := memory.NewBus()
 	gql, err := resolvers.New(resolvers.Config{Model: f.cfg.Model, States: f.cfg.States, Events: f.cfg.Events, Bus: bus, Now: f.cfg.Now})

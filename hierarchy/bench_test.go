@@ -1,46 +1,19 @@
 package hierarchy_test
 
 import (
-	"fmt"
-	"strings"
 	"testing"
 
 	"github.com/twingraph/twingraph/hierarchy"
+	"github.com/twingraph/twingraph/internal/testmodel"
 )
 
-// bigModel generates a site with areas × lines × machines assets, every
-// machine after the first on a line also shared with the previous line.
+// bigModel generates a site with areas × lines × machines assets, the first
+// machine of every line but an area's first also under the line before it.
 func bigModel(areas, lines, machines int) []byte {
-	var b strings.Builder
-	b.WriteString(`types:
-  site: {}
-  area: {}
-  line: {}
-  machine:
-    signals:
-      - {name: power_on, kind: bool}
-      - {name: speed, min: 0, max: 500}
-    modeRules:
-      - {when: "power_on == false", mode: STOP}
-      - {when: "speed > 0", mode: RUNNING}
-      - {when: "true", mode: IDLE}
-assets:
-  - {id: s, type: site, timezone: Asia/Jakarta}
-`)
-	for a := range areas {
-		fmt.Fprintf(&b, "  - {id: s/a%d, type: area, parent: s}\n", a)
-		for l := range lines {
-			fmt.Fprintf(&b, "  - {id: s/a%d/l%d, type: line, parent: s/a%d}\n", a, l, a)
-			for m := range machines {
-				if l > 0 && m == 0 {
-					fmt.Fprintf(&b, "  - {id: s/a%d/l%d/m%d, type: machine, parents: [s/a%d/l%d, s/a%d/l%d]}\n", a, l, m, a, l, a, l-1)
-				} else {
-					fmt.Fprintf(&b, "  - {id: s/a%d/l%d/m%d, type: machine, parent: s/a%d/l%d}\n", a, l, m, a, l)
-				}
-			}
-		}
-	}
-	return []byte(b.String())
+	return testmodel.Plant{
+		Site: "s", Areas: areas, Lines: lines, Machines: machines, SharedFirst: true,
+		PowerOn: true, Speed: testmodel.Signal{Name: "speed", Max: 500},
+	}.YAML()
 }
 
 func TestBigModel(t *testing.T) {

@@ -10,8 +10,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -22,22 +20,17 @@ import (
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 	"github.com/twingraph/twingraph/internal/lockedbuf"
+	"github.com/twingraph/twingraph/internal/testenv"
 )
 
-// twingraphBinary builds the real binary once per run (the go build cache
-// makes a rebuild cheap) and returns its path.
+// twingraphBinary is the binary TWIN_BENCH_BIN names, else the real binary
+// built for the run.
 func twingraphBinary(tb testing.TB) string {
 	tb.Helper()
 	if bin := os.Getenv("TWIN_BENCH_BIN"); bin != "" {
 		return bin
 	}
-	bin := filepath.Join(tb.TempDir(), "twingraph")
-	cmd := exec.Command("go", "build", "-o", bin, "../cmd/twingraph")
-	cmd.Stderr = os.Stderr
-	if err := cmd.Run(); err != nil {
-		tb.Fatalf("build twingraph: %v", err)
-	}
-	return bin
+	return testenv.Build(tb, "github.com/twingraph/twingraph/cmd/twingraph")
 }
 
 // runBinary runs one short subcommand (migrate) and fails on a non-zero exit.
@@ -82,26 +75,11 @@ func startDev(tb testing.TB, bin string, args ...string) *devProcess {
 			tb.Errorf("twingraph dev did not stop on SIGTERM")
 		}
 	})
-	ready := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			select {
-			case ready <- sc.Text():
-			default:
-			}
-		}
-	}()
-	select {
-	case line := <-ready:
-		m := regexp.MustCompile(`^ready http=(\S+) kafka=(\S+)$`).FindStringSubmatch(line)
-		if m == nil {
-			tb.Fatalf("ready line = %q; stderr: %s", line, d.stderrBuf)
-		}
-		d.http, d.kafka = m[1], m[2]
-	case <-time.After(60 * time.Second):
-		tb.Fatalf("no ready line in 60 s; stderr: %s", d.stderrBuf)
+	addrs, err := testenv.ReadyLine(stdout, "http", "kafka")
+	if err != nil {
+		tb.Fatalf("twingraph dev: %v; stderr: %s", err, d.stderrBuf)
 	}
+	d.http, d.kafka = addrs[0], addrs[1]
 	return d
 }
 

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -18,6 +17,7 @@ import (
 	"github.com/redis/rueidis"
 
 	"github.com/twingraph/twingraph/internal/testenv"
+	"github.com/twingraph/twingraph/internal/testmodel"
 	"github.com/twingraph/twingraph/store/postgres"
 )
 
@@ -33,44 +33,15 @@ const (
 var ingestSignals = []string{"speed_units_per_min", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8"}
 
 func writeBenchModel(tb testing.TB) string {
-	var b strings.Builder
-	b.WriteString(`types:
-  site: {}
-  line: {}
-  machine:
-    signals:
-      - {name: power_on, kind: bool}
-      - {name: speed_units_per_min, unit: units/min, min: 0, max: 1000}
-      - {name: temp_c, unit: °C, min: -50, max: 500}
-`)
+	p := testmodel.Plant{
+		Site: "site", Lines: benchLines, Machines: benchPerLine, PowerOn: true, Probe: true,
+		Speed:   testmodel.Signal{Name: "speed_units_per_min", Unit: "units/min", Max: 1000},
+		Signals: []testmodel.Signal{{Name: "temp_c", Unit: "°C", Min: -50, Max: 500}},
+	}
 	for _, s := range ingestSignals[1:] {
-		fmt.Fprintf(&b, "      - {name: %s, min: -1000000, max: 1000000}\n", s)
+		p.Signals = append(p.Signals, testmodel.Signal{Name: s, Min: -1000000, Max: 1000000})
 	}
-	b.WriteString(`    modeRules:
-      - {when: "power_on == false", mode: STOP}
-      - {when: "speed_units_per_min > 0", mode: RUNNING}
-      - {when: "true", mode: IDLE}
-  probe:
-    signals:
-      - {name: speed_units_per_min, unit: units/min, min: 0, max: 1000}
-    modeRules:
-      - {when: "speed_units_per_min > 0", mode: RUNNING}
-      - {when: "true", mode: IDLE}
-assets:
-  - {id: site, type: site, timezone: Asia/Jakarta}
-  - {id: site/probe, type: probe, parent: site}
-`)
-	for l := 0; l < benchLines; l++ {
-		fmt.Fprintf(&b, "  - {id: site/l%d, type: line, parent: site}\n", l)
-		for m := 0; m < benchPerLine; m++ {
-			fmt.Fprintf(&b, "  - {id: site/l%d/m%d, type: machine, parent: site/l%d}\n", l, m, l)
-		}
-	}
-	path := filepath.Join(tb.TempDir(), "bench-plant.yaml")
-	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
-		tb.Fatal(err)
-	}
-	return path
+	return p.Write(tb)
 }
 
 func machineID(i int) string {

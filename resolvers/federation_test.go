@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/twingraph/twingraph/internal/testenv"
 	"github.com/twingraph/twingraph/internal/testmodel"
 )
 
@@ -17,13 +18,7 @@ const composeDir = "testdata/compose"
 // TestFederation_Composes composes our _service SDL with a second subgraph
 // that extends Asset, with Apollo's own composition library.
 func TestFederation_Composes(t *testing.T) {
-	node, err := exec.LookPath("node")
-	if err != nil {
-		missing(t, "node is not installed")
-	}
-	if _, err := os.Stat(filepath.Join(composeDir, "node_modules", "@apollo", "composition")); err != nil {
-		missing(t, "run `npm ci` in resolvers/"+composeDir)
-	}
+	node := testenv.Node(t, composeDir, "@apollo/composition")
 	e := newEnv(t, testmodel.Demo(t))
 	var svc struct {
 		Service struct{ SDL string } `json:"_service"`
@@ -47,14 +42,4 @@ func TestFederation_Composes(t *testing.T) {
 			t.Errorf("supergraph lacks %q", want)
 		}
 	}
-}
-
-// missing skips a test whose tool is absent, except under CI where a missing
-// tool is a broken set-up.
-func missing(t *testing.T, why string) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatal(why)
-	}
-	t.Skip(why)
 }

@@ -4,11 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -18,6 +16,7 @@ import (
 
 	twin "github.com/twingraph/twingraph"
 	"github.com/twingraph/twingraph/hierarchy"
+	"github.com/twingraph/twingraph/internal/testmodel"
 	"github.com/twingraph/twingraph/resolvers"
 	"github.com/twingraph/twingraph/store/memory"
 )
@@ -248,27 +247,11 @@ func modeChange(asset string, from, to twin.Mode, ts time.Time, dur float64) twi
 	return e
 }
 
-// bigModel generates a site with n machines under lines of 50.
+// bigModel generates a site with n assets: machines dealt to lines of 50.
 func bigModel(n int) string {
-	var b strings.Builder
-	b.WriteString(`types:
-  site: {}
-  line: {}
-  machine:
-    signals:
-      - {name: speed, unit: units/min}
-    modeRules:
-      - {when: "speed > 0", mode: RUNNING}
-      - {when: "true", mode: IDLE}
-assets:
-  - {id: s, name: S, type: site, timezone: Asia/Jakarta}
-`)
 	lines := (n + 49) / 50
-	for l := range lines {
-		fmt.Fprintf(&b, "  - {id: s/l%d, name: L%d, type: line, parent: s}\n", l, l)
-	}
-	for i := range n - lines - 1 {
-		fmt.Fprintf(&b, "  - {id: s/l%d/m%d, name: M%d, type: machine, parent: s/l%d}\n", i%lines, i, i, i%lines)
-	}
-	return b.String()
+	return string(testmodel.Plant{
+		Site: "s", Lines: lines, Dealt: n - lines - 1, Named: true,
+		Speed: testmodel.Signal{Name: "speed", Unit: "units/min"},
+	}.YAML())
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"syscall"
 	"testing"
@@ -28,10 +27,7 @@ func TestWorker_CrashSIGKILL(t *testing.T) {
 	noLeaks(t)
 	addr := testenv.Kafka(t)
 	m := mustModel(t)
-	bin := filepath.Join(t.TempDir(), "crashworker")
-	if out, err := exec.Command("go", "build", "-o", bin, "./internal/crashworker").CombinedOutput(); err != nil {
-		t.Fatalf("build crashworker: %v\n%s", err, out)
-	}
+	bin := testenv.Build(t, "./internal/crashworker")
 
 	dir := t.TempDir()
 	var procs []*exec.Cmd

@@ -7,8 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -19,37 +17,16 @@ import (
 
 	twin "github.com/twingraph/twingraph"
 	"github.com/twingraph/twingraph/internal/testenv"
+	"github.com/twingraph/twingraph/internal/testmodel"
 )
 
 // benchModel writes a model of one site, lines lines and perLine machines per line.
 func benchModel(tb testing.TB, lines, perLine int) string {
-	var b strings.Builder
-	b.WriteString(`types:
-  site: {}
-  line: {}
-  machine:
-    signals:
-      - {name: power_on, kind: bool}
-      - {name: speed_units_per_min, unit: units/min, min: 0, max: 1000}
-      - {name: press1_bar, unit: bar, min: 0, max: 20}
-    modeRules:
-      - {when: "power_on == false", mode: STOP}
-      - {when: "speed_units_per_min > 0", mode: RUNNING}
-      - {when: "true", mode: IDLE}
-assets:
-  - {id: site, type: site, timezone: Asia/Jakarta}
-`)
-	for l := 0; l < lines; l++ {
-		fmt.Fprintf(&b, "  - {id: site/l%d, type: line, parent: site}\n", l)
-		for m := 0; m < perLine; m++ {
-			fmt.Fprintf(&b, "  - {id: site/l%d/m%d, type: machine, parent: site/l%d}\n", l, m, l)
-		}
-	}
-	path := filepath.Join(tb.TempDir(), "bench.yaml")
-	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
-		tb.Fatal(err)
-	}
-	return path
+	return testmodel.Plant{
+		Site: "site", Lines: lines, Machines: perLine, PowerOn: true,
+		Speed:   testmodel.Signal{Name: "speed_units_per_min", Unit: "units/min", Max: 1000},
+		Signals: []testmodel.Signal{{Name: "press1_bar", Unit: "bar", Max: 20}},
+	}.Write(tb)
 }
 
 // benchGateway wires a gateway on a private Redis (state) with a 1,020-machine

@@ -69,7 +69,7 @@ func TestSync_CrashSIGKILL_Cluster(t *testing.T) {
 // runs once while a chunk of the script is being written.
 func testSyncCrash(t *testing.T, rd string, failover func(t *testing.T)) {
 	ctx := context.Background()
-	bin := buildBinary(t)
+	bin := testenv.Build(t, "github.com/twingraph/twingraph/cmd/twingraph")
 	kafkaAddr := testenv.Kafka(t)
 	crashNS, cleanNS := testenv.RedisNamespace(t), testenv.RedisNamespace(t)
 	crashPG, cleanPG := testenv.Postgres(t), testenv.Postgres(t)
@@ -286,16 +286,6 @@ func dumpLogs(t *testing.T, dir string) {
 		t.Logf("%s (last %d of %d lines):\n%s", filepath.Base(f), min(40, len(lines)), len(lines),
 			strings.Join(lines[max(0, len(lines)-40):], "\n"))
 	}
-}
-
-// buildBinary builds the twingraph command into a temporary directory.
-func buildBinary(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "twingraph")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
 }
 
 // syncProc is one `twingraph sync` process with its log file.

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -53,13 +52,11 @@ func startServe(t *testing.T, args ...string) *servedGateway {
 		})
 	}
 	t.Cleanup(g.stop)
-	line, err := bufio.NewReader(pr).ReadString('\n')
-	go io.Copy(io.Discard, pr)
-	m := regexp.MustCompile(`^ready http=(\S+)\n$`).FindStringSubmatch(line)
-	if m == nil {
-		t.Fatalf("ready line = %q (%v); stderr: %s", line, err, g.stderr.String())
+	addrs, err := testenv.ReadyLine(pr, "http")
+	if err != nil {
+		t.Fatalf("serve: %v; stderr: %s", err, g.stderr.String())
 	}
-	g.addr = m[1]
+	g.addr = addrs[0]
 	return g
 }
 

@@ -1,16 +1,12 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -18,7 +14,6 @@ import (
 
 	"github.com/redis/rueidis"
 
-	"github.com/twingraph/twingraph/internal/lockedbuf"
 	"github.com/twingraph/twingraph/internal/testenv"
 	"github.com/twingraph/twingraph/store/redis"
 )
@@ -27,20 +22,10 @@ import (
 // `npm ci` there installs its node_modules.
 const wsClientDir = "../../resolvers/testdata/wsclient"
 
-// wsLine is one JSON line the client printed, with when the test read it.
-type wsLine struct {
-	at   time.Time
-	text string
-}
-
 // wsSubscriber is a running graphql-ws reference client (a node process).
 type wsSubscriber struct {
-	t      *testing.T
-	cmd    *exec.Cmd
-	stdin  io.Closer
-	lines  chan wsLine
-	stderr *lockedbuf.Buffer
-	done   chan error
+	t *testing.T
+	*testenv.NodeScript
 }
 
 // startWSClient runs the reference client against the gateway at httpAddr
@@ -48,87 +33,41 @@ type wsSubscriber struct {
 // connection.
 func startWSClient(t *testing.T, httpAddr, query string, vars map[string]any) *wsSubscriber {
 	t.Helper()
-	node := wsClientNode(t)
+	node := testenv.Node(t, wsClientDir, "graphql-ws")
 	vb, _ := json.Marshal(vars)
-	cmd := exec.Command(node, "subscribe.mjs", "ws://"+httpAddr+"/graphql", query, string(vb))
-	cmd.Dir = wsClientDir
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &wsSubscriber{t: t, cmd: cmd, stdin: stdin, lines: make(chan wsLine, 100), stderr: &lockedbuf.Buffer{}, done: make(chan error, 1)}
-	cmd.Stderr = s.stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		for sc.Scan() {
-			s.lines <- wsLine{at: time.Now(), text: sc.Text()}
-		}
-		close(s.lines)
-		s.done <- cmd.Wait()
-	}()
-	t.Cleanup(func() {
-		s.stdin.Close()
-		select {
-		case <-s.done:
-		case <-time.After(10 * time.Second):
-			cmd.Process.Kill()
-		}
-	})
-	if l := s.next(); l.text != `{"connected":true}` {
-		t.Fatalf("first line from the client = %q, want the connection ack", l.text)
+	s := &wsSubscriber{t, testenv.StartNode(t, node, wsClientDir, "subscribe.mjs", "ws://"+httpAddr+"/graphql", query, string(vb))}
+	if l := s.next(); l.Text != `{"connected":true}` {
+		t.Fatalf("first line from the client = %q, want the connection ack", l.Text)
 	}
 	return s
 }
 
-// wsClientNode returns the node binary that runs the reference client. Without
-// node or the client's node_modules the test is skipped, or fails under CI=true.
-func wsClientNode(t *testing.T) string {
-	t.Helper()
-	node, err := exec.LookPath("node")
-	if err != nil {
-		missingTool(t, "node is not installed (apt-get install nodejs npm)")
-	}
-	if _, err := os.Stat(filepath.Join(wsClientDir, "node_modules", "graphql-ws")); err != nil {
-		missingTool(t, "run `npm ci` in resolvers/testdata/wsclient")
-	}
-	return node
-}
-
 // next returns the client's next line; it fails the test if the client exits
 // or says nothing for 30 s (a bound against hanging, not a latency check).
-func (s *wsSubscriber) next() wsLine {
+func (s *wsSubscriber) next() testenv.Line {
 	s.t.Helper()
 	select {
-	case l, ok := <-s.lines:
+	case l, ok := <-s.Lines:
 		if !ok {
-			s.t.Fatalf("client exited: %s", s.stderr.String())
+			s.t.Fatalf("client exited: %s", s.Stderr.String())
 		}
 		return l
 	case <-time.After(30 * time.Second):
-		s.t.Fatalf("no message from the client in 30 s; stderr: %s", s.stderr.String())
+		s.t.Fatalf("no message from the client in 30 s; stderr: %s", s.Stderr.String())
 	}
-	return wsLine{}
+	return testenv.Line{}
 }
 
 // disconnect closes the client's connection and waits for it to exit.
 func (s *wsSubscriber) disconnect() {
 	s.t.Helper()
-	s.stdin.Close()
-	for range s.lines {
+	s.Stdin.Close()
+	for range s.Lines {
 		// Drain: nothing more is expected, and the reader must finish.
 	}
-	if err := <-s.done; err != nil {
-		s.t.Fatalf("client exited with %v: %s", err, s.stderr.String())
+	if err := s.Wait(); err != nil {
+		s.t.Fatalf("client exited with %v: %s", err, s.Stderr.String())
 	}
-	s.done <- nil // for the cleanup
 }
 
 // modeChangeMsg is one modeChanged result as the client prints it.
@@ -151,18 +90,10 @@ func (s *wsSubscriber) nextModeChange() (modeChangeMsg, time.Time) {
 	s.t.Helper()
 	l := s.next()
 	var m modeChangeMsg
-	if err := json.Unmarshal([]byte(l.text), &m); err != nil || m.Data == nil || len(m.Errors) > 0 {
-		s.t.Fatalf("client printed %s (%v)", l.text, err)
+	if err := json.Unmarshal([]byte(l.Text), &m); err != nil || m.Data == nil || len(m.Errors) > 0 {
+		s.t.Fatalf("client printed %s (%v)", l.Text, err)
 	}
-	return m, l.at
-}
-
-func missingTool(t *testing.T, why string) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatal(why)
-	}
-	t.Skip(why)
+	return m, l.At
 }
 
 // graphqlErrors posts a query that must fail and returns its errors.
@@ -231,7 +162,7 @@ func line3Sample(minute int, signal, value string) string {
 // missed; paging limits, node(id), the Redis cost of a whole-plant state query
 // and a shift report's coverage of its window.
 func TestDev_LiveSubscriptionsAndQueries(t *testing.T) {
-	wsClientNode(t) // before starting servers for nothing
+	testenv.Node(t, wsClientDir, "graphql-ws") // before starting servers for nothing
 	pg := testenv.Postgres(t)
 	rd := testenv.Redis(t)
 	ns := testenv.RedisNamespace(t)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 	"github.com/twingraph/twingraph/internal/lockedbuf"
+	"github.com/twingraph/twingraph/internal/testenv"
 	"github.com/twingraph/twingraph/internal/testmodel"
 )
 
@@ -66,31 +66,12 @@ func startDevOut(t *testing.T, stderr *lockedbuf.Buffer, extra ...string) (httpA
 			t.Errorf("dev did not stop")
 		}
 	}
-	lines := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(pr)
-		for sc.Scan() {
-			select {
-			case lines <- sc.Text():
-			default:
-			}
-		}
-	}()
-	select {
-	case line := <-lines:
-		m := regexp.MustCompile(`^ready http=(\S+) kafka=(\S+)$`).FindStringSubmatch(line)
-		if m == nil {
-			stop()
-			t.Fatalf("ready line = %q", line)
-		}
-		return m[1], m[2], stop
-	case code := <-done:
-		t.Fatalf("dev exited %d before ready: %s", code, stderr.String())
-	case <-time.After(60 * time.Second):
+	addrs, err := testenv.ReadyLine(pr, "http", "kafka")
+	if err != nil {
 		stop()
-		t.Fatalf("no ready line; stderr: %s", stderr.String())
+		t.Fatalf("dev: %v; stderr: %s", err, stderr.String())
 	}
-	return "", "", stop
+	return addrs[0], addrs[1], stop
 }
 
 // produce sends telemetry messages with the production client and waits for delivery.

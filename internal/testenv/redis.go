@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/twingraph/twingraph/internal/lockedbuf"
 )
 
 // Redis returns a redis:// URL for the test: TWIN_TEST_REDIS_URL when set
@@ -30,10 +32,7 @@ func Redis(tb testing.TB) string {
 	}
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
-		if os.Getenv("CI") == "true" {
-			tb.Fatalf("redis-server not found (apt-get install redis-server): %v", err)
-		}
-		tb.Skipf("redis-server not found (apt-get install redis-server; set CI=true to fail instead): %v", err)
+		Missing(tb, "redis-server not found (apt-get install redis-server): %v", err)
 	}
 	u, _ := startPrivateRedis(tb, bin)
 	return u
@@ -48,10 +47,7 @@ func RedisProcess(tb testing.TB) (string, *os.Process) {
 	tb.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
-		if os.Getenv("CI") == "true" {
-			tb.Fatalf("redis-server not found (apt-get install redis-server): %v", err)
-		}
-		tb.Skipf("redis-server not found (apt-get install redis-server; set CI=true to fail instead): %v", err)
+		Missing(tb, "redis-server not found (apt-get install redis-server): %v", err)
 	}
 	return startPrivateRedis(tb, bin)
 }
@@ -83,8 +79,8 @@ func startRedis(tb testing.TB, bin string, extra ...string) (string, *os.Process
 	cmd := exec.Command(bin, args...)
 	// Dies with the test binary, however it exits.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
+	out := &lockedbuf.Buffer{}
+	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		return "", nil, err
 	}

@@ -1,5 +1,6 @@
 // Package testmodel holds the models the tests of several packages share:
-// the demo plant, loaded, and a large plant-shaped DTDL model set on disk.
+// the demo plant, loaded, synthetic plants of any size (Plant), and a large
+// plant-shaped DTDL model set on disk.
 package testmodel
 
 import (
