@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"os/exec"
 	"slices"
 	"sync"
 	"testing"
@@ -12,24 +14,88 @@ import (
 	"github.com/coder/websocket"
 	"github.com/coder/websocket/wsjson"
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
+	"github.com/twingraph/twingraph/internal/testenv"
 )
 
 // fanOutResult is what fanOut measured.
 type fanOutResult struct {
 	latencies
 	subscribers int
-	perSubKiB   float64 // the gateway's heap and stack growth per subscriber
+	perSubKiB   float64 // the server's heap and stack growth per subscriber; 0 when unknown
 }
 
-// fanOut opens n graphql-transport-ws connections, each subscribed to
-// modeChanged of site/probe, then flips the probe's mode flips times, each
-// record dated the instant it is produced; every subscriber's receipt of
-// every flip is one latency (arrival minus sample time).
-func fanOut(tb testing.TB, dev *devProcess, n, flips int) fanOutResult {
+// fanOutServer is what fanOut loads: a server speaking graphql-transport-ws
+// at http, flip making its i-th mode change of site/probe dated the instant
+// it is made, and memory (nil when unknown) its Go heap and stack in bytes.
+type fanOutServer struct {
+	http   string
+	flip   func(i int)
+	memory func() float64
+}
+
+// devFanOut is the running twingraph as a fan-out server: a flip is one
+// telemetry record that changes the probe's mode, produced to its Kafka.
+func devFanOut(tb testing.TB, dev *devProcess) fanOutServer {
+	p, err := kafka.NewProducer(&kafka.ConfigMap{"bootstrap.servers": dev.kafka, "enable.metrics.push": false, "linger.ms": 0})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(p.Close)
+	go drain(p.Events())
+	topic := "telemetry"
+	return fanOutServer{
+		http: dev.http,
+		flip: func(i int) {
+			if err := p.Produce(&kafka.Message{TopicPartition: kafka.TopicPartition{Topic: &topic, Partition: kafka.PartitionAny},
+				Key: []byte("site/probe"), Value: fmt.Appendf(nil, `{"asset":"site/probe","signal":"speed_units_per_min","value":%d,"ts":%d}`,
+					100*(i%2), time.Now().UnixMilli())}, nil); err != nil {
+				tb.Error(err)
+			}
+		},
+		memory: func() float64 { return dev.goMemory(tb) },
+	}
+}
+
+// broadcastFanOut starts the fan-out baseline (internal/wsbroadcast): a
+// minimal graphql-transport-ws server that sends one pre-encoded message to
+// every subscriber on each flip, with nothing behind it.
+func broadcastFanOut(tb testing.TB) fanOutServer {
+	cmd := exec.Command(testenv.Build(tb, "github.com/twingraph/twingraph/loadtest/internal/wsbroadcast"))
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	addrs, err := testenv.ReadyLine(stdout, "http")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return fanOutServer{http: addrs[0], flip: func(int) {
+		resp, err := http.Post("http://"+addrs[0]+"/flip", "", nil)
+		if err != nil {
+			tb.Error(err)
+			return
+		}
+		resp.Body.Close()
+	}}
+}
+
+// fanOut opens n graphql-transport-ws connections to srv, each subscribed to
+// modeChanged of site/probe, then flips the probe's mode flips times; every
+// subscriber's receipt of every flip is one latency (arrival minus the
+// flip's time as the message carries it).
+func fanOut(tb testing.TB, name string, srv fanOutServer, n, flips int) fanOutResult {
 	tb.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	before := dev.goMemory(tb)
+	memory := func() float64 { return 0 }
+	if srv.memory != nil {
+		memory = srv.memory
+	}
+	before := memory()
 
 	var (
 		mu  sync.Mutex
@@ -40,7 +106,7 @@ func fanOut(tb testing.TB, dev *devProcess, n, flips int) fanOutResult {
 	for range n {
 		go func() {
 			sem <- struct{}{}
-			conn, err := subscribeWS(ctx, dev.http)
+			conn, err := subscribeWS(ctx, srv.http)
 			<-sem
 			ready <- err
 			if err != nil {
@@ -76,22 +142,10 @@ func fanOut(tb testing.TB, dev *devProcess, n, flips int) fanOutResult {
 		}
 	}
 	time.Sleep(time.Second) // let the gateway settle before reading its memory
-	after := dev.goMemory(tb)
+	after := memory()
 
-	p, err := kafka.NewProducer(&kafka.ConfigMap{"bootstrap.servers": dev.kafka, "enable.metrics.push": false, "linger.ms": 0})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer p.Close()
-	go drain(p.Events())
-	topic := "telemetry"
 	for i := range flips {
-		speed := 100 * (i % 2)
-		if err := p.Produce(&kafka.Message{TopicPartition: kafka.TopicPartition{Topic: &topic, Partition: kafka.PartitionAny},
-			Key: []byte("site/probe"), Value: fmt.Appendf(nil, `{"asset":"site/probe","signal":"speed_units_per_min","value":%d,"ts":%d}`,
-				speed, time.Now().UnixMilli())}, nil); err != nil {
-			tb.Fatal(err)
-		}
+		srv.flip(i)
 		time.Sleep(500 * time.Millisecond)
 	}
 	want := (n - failed) * flips
@@ -106,7 +160,7 @@ func fanOut(tb testing.TB, dev *devProcess, n, flips int) fanOutResult {
 	mu.Lock()
 	defer mu.Unlock()
 	res := fanOutResult{subscribers: n - failed, perSubKiB: (after - before) / 1024 / float64(max(n-failed, 1))}
-	res.name = fmt.Sprintf("modeChanged fan-out to %d WebSocket subscribers", n)
+	res.name = fmt.Sprintf("%s to %d WebSocket subscribers", name, n)
 	res.rate, res.sent = float64(flips), want
 	res.errors = failed + max(0, want-len(lat))
 	if firstErr != nil {

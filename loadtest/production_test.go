@@ -225,7 +225,9 @@ func BenchmarkProductionPath(b *testing.B) {
 
 	// Fan-out, last of the gateway runs: tearing 10,000 sockets down would
 	// weigh on whatever ran next.
-	fan := fanOut(b, dev, subscribers, 20)
+	fan := fanOut(b, "modeChanged fan-out", devFanOut(b, dev), subscribers, 20)
+	// Its baseline: the same sockets, served by a server with nothing behind it.
+	bareFan := fanOut(b, "baseline: a bare WebSocket broadcast", broadcastFanOut(b), subscribers, 20)
 
 	// Rebuild: replay the whole topic into a fresh state and compare it
 	// with the live one (state only: history re-append is PostgreSQL's
@@ -250,16 +252,17 @@ func BenchmarkProductionPath(b *testing.B) {
 	b.ReportMetric(ms(subtreeRun.p99), "subtree-p99-ms")
 	b.ReportMetric(ms(freshRun.p99), "fresh-p99-ms")
 	b.ReportMetric(ms(fan.p99), "fanout-p99-ms")
+	b.ReportMetric(ms(bareFan.p99), "bare-fanout-p99-ms")
 	b.ReportMetric(float64(replayed)/rebuildTime.Seconds(), "rebuild-records/s")
 	b.Logf("\n"+
 		"ingest of %d records, Kafka → Redis state + PostgreSQL history/rollups/events: %.0f events/s (%.2f s; producing took %.2f s)\n"+
 		"baseline: raw consume of the same topic: %.0f records/s\n"+
 		"baseline: PostgreSQL alone inserting %d rows of the same shape into an empty samples table, %d connections: %.0f rows/s\n"+
-		"gateway RSS peak after ingest %.0f MiB, after the query runs %.0f MiB\n%s\n%s\n%s\n%s\n%s\n%s\n%s\n%s\n%s (%.1f KiB of gateway heap and stack per subscriber)\n"+
+		"gateway RSS peak after ingest %.0f MiB, after the query runs %.0f MiB\n%s\n%s\n%s\n%s\n%s\n%s\n%s\n%s\n%s (%.1f KiB of gateway heap and stack per subscriber)\n%s\n"+
 		"rebuild --verify of %d records: %.0f records/s (%.2f s, the whole process from start); %s",
 		n, ingestRate, ingestTime.Seconds(), produceTime.Seconds(),
 		float64(n+historyPoints)/rawTime.Seconds(), n, postgres.DefaultWriters, ceiling, peakIngest, peak,
-		freshRun, stateRun, getRun, columnsRun, sqlRun, subtreeRun, mgetRun, historyRun, fan.latencies, fan.perSubKiB,
+		freshRun, stateRun, getRun, columnsRun, sqlRun, subtreeRun, mgetRun, historyRun, fan.latencies, fan.perSubKiB, bareFan.latencies,
 		replayed, float64(replayed)/rebuildTime.Seconds(), rebuildTime.Seconds(), verdict)
 	for _, r := range []latencies{freshRun, stateRun, historyRun, columnsRun, subtreeRun, fan.latencies} {
 		if r.errors > 0 {
