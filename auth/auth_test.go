@@ -76,18 +76,22 @@ func TestVerifier_Verify(t *testing.T) {
 		{"tampered", tamper(t, is.HS256(authtest.Claims{Scope: []string{"plant/jkt1/packaging"}})), "bad signature"},
 	}
 	for _, c := range bad {
-		t.Run(c.name, func(t *testing.T) {
-			p, err := v.Verify(c.token)
-			if err == nil {
-				t.Fatalf("Verify accepted the token: %+v", p)
-			}
-			if twin.ErrorCode(err) != twin.EFORBIDDEN {
-				t.Errorf("code = %s, want FORBIDDEN", twin.ErrorCode(err))
-			}
-			if !strings.Contains(err.Error(), c.reason) {
-				t.Errorf("error %q does not say %q", err, c.reason)
-			}
-		})
+		t.Run(c.name, func(t *testing.T) { wantRefused(t, v, c.token, c.reason) })
+	}
+}
+
+// wantRefused wants v to refuse token FORBIDDEN, saying reason.
+func wantRefused(t *testing.T, v *auth.Verifier, token, reason string) {
+	t.Helper()
+	p, err := v.Verify(token)
+	if err == nil {
+		t.Fatalf("Verify accepted the token: %+v", p)
+	}
+	if twin.ErrorCode(err) != twin.EFORBIDDEN {
+		t.Errorf("code = %s, want FORBIDDEN", twin.ErrorCode(err))
+	}
+	if !strings.Contains(err.Error(), reason) {
+		t.Errorf("error %q does not say %q", err, reason)
 	}
 }
 

@@ -531,21 +531,26 @@ assets:
 		},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := hierarchy.Load("model.yaml", []byte(tt.yaml))
-			var le *hierarchy.LoadError
-			if !errors.As(err, &le) {
-				t.Fatalf("Load error = %v, want *LoadError", err)
-			}
-			want := fmt.Sprintf("model.yaml:%d: ", tt.line)
-			for _, line := range strings.Split(err.Error(), "\n") {
-				if strings.HasPrefix(line, want) && strings.Contains(line, tt.msg) {
-					return
-				}
-			}
-			t.Errorf("error does not contain %q with %q:\n%v", want, tt.msg, err)
-		})
+		t.Run(tt.name, func(t *testing.T) { wantProblem(t, tt.yaml, tt.line, tt.msg) })
 	}
+}
+
+// wantProblem loads yaml as model.yaml and wants a *LoadError with a problem
+// at line that says msg.
+func wantProblem(t *testing.T, yaml string, line int, msg string) {
+	t.Helper()
+	_, err := hierarchy.Load("model.yaml", []byte(yaml))
+	var le *hierarchy.LoadError
+	if !errors.As(err, &le) {
+		t.Fatalf("Load error = %v, want *LoadError", err)
+	}
+	want := fmt.Sprintf("model.yaml:%d: ", line)
+	for _, l := range strings.Split(err.Error(), "\n") {
+		if strings.HasPrefix(l, want) && strings.Contains(l, msg) {
+			return
+		}
+	}
+	t.Errorf("error does not contain %q with %q:\n%v", want, msg, err)
 }
 
 func TestLoad_ReportsAllProblems(t *testing.T) {

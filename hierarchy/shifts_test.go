@@ -1,10 +1,7 @@
 package hierarchy_test
 
 import (
-	"errors"
-	"fmt"
 	"slices"
-	"strings"
 	"testing"
 
 	twin "github.com/twingraph/twingraph"
@@ -125,19 +122,6 @@ assets:
 `, 5, `asset "m": inherits the shifts of "s" and different shifts of "t"`},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := hierarchy.Load("model.yaml", []byte(tt.yaml))
-			var le *hierarchy.LoadError
-			if !errors.As(err, &le) {
-				t.Fatalf("Load error = %v, want *LoadError", err)
-			}
-			want := fmt.Sprintf("model.yaml:%d: ", tt.line)
-			for _, line := range strings.Split(err.Error(), "\n") {
-				if strings.HasPrefix(line, want) && strings.Contains(line, tt.msg) {
-					return
-				}
-			}
-			t.Errorf("error does not contain %q with %q:\n%v", want, tt.msg, err)
-		})
+		t.Run(tt.name, func(t *testing.T) { wantProblem(t, tt.yaml, tt.line, tt.msg) })
 	}
 }

@@ -52,6 +52,24 @@ func newAuthEnv(t *testing.T, opts ...func(*auth.Config)) *authEnv {
 	return &authEnv{env: e, is: is, srv: srv}
 }
 
+// wantScopedEvents subscribes c, a caller scoped to line3, to twinEvents as
+// subscription 1 and publishes a fault of line1, then one of line3: the
+// first event c gets is line3's.
+func (a *authEnv) wantScopedEvents(t *testing.T, c *wsClient) {
+	t.Helper()
+	c.subscribe("1", `subscription { twinEvents { asset kind } }`)
+	waitSubscribers(t, a.bus, 1)
+	a.appendAndPublish(t,
+		twin.Event{Kind: twin.EventFaultRaised, Asset: "plant/jkt1/packaging/line1", TS: now, Code: "E0"},
+		twin.Event{Kind: twin.EventFaultRaised, Asset: line3, TS: now, Code: "E1"},
+	)
+	var got struct{ TwinEvents struct{ Asset, Kind string } }
+	c.next("1", &got)
+	if got.TwinEvents.Asset != line3 {
+		t.Errorf("first event is of %s, want %s (line1's is outside the scope)", got.TwinEvents.Asset, line3)
+	}
+}
+
 // query posts q with the token (none when "") and returns the HTTP status,
 // the data and the errors.
 func (a *authEnv) query(t *testing.T, token, q string) (int, map[string]any, []gqlError) {
@@ -241,17 +259,7 @@ func TestAuth_WebSocket(t *testing.T) {
 		if err != nil || m.Type != "connection_ack" {
 			t.Fatalf("init: %v %v", m, err)
 		}
-		c.subscribe("1", `subscription { twinEvents { asset kind } }`)
-		waitSubscribers(t, a.bus, 1)
-		a.appendAndPublish(t,
-			twin.Event{Kind: twin.EventFaultRaised, Asset: "plant/jkt1/packaging/line1", TS: now, Code: "E0"},
-			twin.Event{Kind: twin.EventFaultRaised, Asset: line3, TS: now, Code: "E1"},
-		)
-		var got struct{ TwinEvents struct{ Asset, Kind string } }
-		c.next("1", &got)
-		if got.TwinEvents.Asset != line3 {
-			t.Errorf("first event is of %s, want %s (line1's is outside the scope)", got.TwinEvents.Asset, line3)
-		}
+		a.wantScopedEvents(t, c)
 		for id, q := range map[string]string{
 			"2": `subscription { modeChanged(under: "plant/jkt1/packaging") { asset } }`,
 			"3": `subscription { assetState(id: "plant/jkt1/processing/cooking") { mode } }`,
@@ -290,18 +298,5 @@ func TestAuth_WebSocketEndsWhenTheTokenExpires(t *testing.T) {
 		t.Fatalf("init: %v %v", m, err)
 	}
 	c.subscribe("1", `subscription { twinEvents { asset } }`)
-	for {
-		c.conn.SetReadDeadline(time.Now().Add(30 * time.Second))
-		var m wsMsg
-		if err := c.conn.ReadJSON(&m); err != nil {
-			var ce *websocket.CloseError
-			if !errors.As(err, &ce) {
-				t.Fatalf("read: %v, want the server to close the connection", err)
-			}
-			return
-		}
-		if m.Type == "next" {
-			t.Fatalf("unexpected event %s", m.Payload)
-		}
-	}
+	c.closed(30 * time.Second)
 }

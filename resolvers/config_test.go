@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -85,17 +84,9 @@ func TestSubscription_KeepAlive(t *testing.T) {
 func TestSubscription_SSEKeepAlive(t *testing.T) {
 	e := newEnv(t, testmodel.Demo(t), func(c *resolvers.Config) { c.KeepAliveInterval = 20 * time.Millisecond })
 	srv := httptest.NewServer(e.h)
-	defer srv.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL+"/graphql", strings.NewReader(`{"query":"subscription { modeChanged { cursor } }"}`))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "text/event-stream")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
+	t.Cleanup(srv.Close)
+	resp, drop := sseRequest(t, srv, nil, `{"query":"subscription { modeChanged { cursor } }"}`, nil)
+	time.AfterFunc(30*time.Second, drop) // a bound against hanging
 	sc := bufio.NewScanner(resp.Body)
 	for sc.Scan() {
 		if sc.Text() == ": ping" {

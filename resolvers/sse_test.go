@@ -23,14 +23,14 @@ type sseEvent struct{ event, id, data string }
 // sseStream is an open SSE response read event by event.
 type sseStream struct {
 	t      *testing.T
-	resp   *http.Response
-	cancel context.CancelFunc
+	close  func() // drops the connection
 	events chan sseEvent
 }
 
-// openSSE sends an SSE request (GET with params when body is "", else POST
-// body) with extra headers and returns the open stream.
-func openSSE(t *testing.T, srv *httptest.Server, params url.Values, body string, hdr http.Header) *sseStream {
+// sseRequest sends an SSE request (GET with params when body is "", else POST
+// body) with extra headers and returns the response, whatever its status,
+// and a function that drops the connection, as the test's end does.
+func sseRequest(t *testing.T, srv *httptest.Server, params url.Values, body string, hdr http.Header) (*http.Response, func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	var req *http.Request
@@ -49,8 +49,16 @@ func openSSE(t *testing.T, srv *httptest.Server, params url.Values, body string,
 		cancel()
 		t.Fatal(err)
 	}
-	s := &sseStream{t: t, resp: resp, cancel: cancel, events: make(chan sseEvent, 64)}
-	t.Cleanup(s.close)
+	drop := func() { cancel(); resp.Body.Close() }
+	t.Cleanup(drop)
+	return resp, drop
+}
+
+// openSSE sends an SSE request as sseRequest does and returns the open stream.
+func openSSE(t *testing.T, srv *httptest.Server, params url.Values, body string, hdr http.Header) *sseStream {
+	t.Helper()
+	resp, drop := sseRequest(t, srv, params, body, hdr)
+	s := &sseStream{t: t, close: drop, events: make(chan sseEvent, 64)}
 	if ct := resp.Header.Get("Content-Type"); resp.StatusCode != http.StatusOK || !strings.HasPrefix(ct, "text/event-stream") {
 		b, _ := io.ReadAll(resp.Body)
 		t.Fatalf("SSE request: %d %q %s", resp.StatusCode, ct, b)
@@ -82,8 +90,6 @@ func openSSE(t *testing.T, srv *httptest.Server, params url.Values, body string,
 	}()
 	return s
 }
-
-func (s *sseStream) close() { s.cancel(); s.resp.Body.Close() }
 
 // next returns the next event; the bound only keeps a broken server from
 // hanging the test.
@@ -176,14 +182,8 @@ func TestSSE_GET(t *testing.T) {
 			})
 		}
 		t.Run("variables not JSON", func(t *testing.T) {
-			req, _ := http.NewRequest(http.MethodGet, srv.URL+"/graphql?query=%7B__typename%7D&variables=nope", nil)
-			req.Header.Set("Accept", "text/event-stream")
-			res, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
+			res, _ := sseRequest(t, srv, url.Values{"query": {"{__typename}"}, "variables": {"nope"}}, "", nil)
 			b, _ := io.ReadAll(res.Body)
-			res.Body.Close()
 			if res.StatusCode != http.StatusBadRequest || !strings.Contains(string(b), twin.EBADINPUT) {
 				t.Errorf("got %d %s, want 400 BAD_INPUT", res.StatusCode, b)
 			}
@@ -233,21 +233,15 @@ func TestSSE_StreamCapAndPlainGET(t *testing.T) {
 	q := `subscription { modeChanged { toMode } }`
 	openSSE(t, srv, subscriptionParams(q), "", nil)
 
-	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/graphql?"+subscriptionParams(q).Encode(), nil)
-	req.Header.Set("Accept", "text/event-stream")
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res, _ := sseRequest(t, srv, subscriptionParams(q), "", nil)
 	b, _ := io.ReadAll(res.Body)
-	res.Body.Close()
 	if res.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(b), `"limit":"streams"`) {
 		t.Errorf("second GET stream: %d %s, want 503 LIMIT streams", res.StatusCode, b)
 	}
 
 	// Without Accept: text/event-stream a GET is a plain query, which a
 	// subscription is not.
-	res, err = http.Get(srv.URL + "/graphql?" + subscriptionParams(q).Encode())
+	res, err := http.Get(srv.URL + "/graphql?" + subscriptionParams(q).Encode())
 	if err != nil {
 		t.Fatal(err)
 	}

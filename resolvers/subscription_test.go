@@ -1,9 +1,9 @@
 package resolvers_test
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -88,6 +88,26 @@ func (c *wsClient) subscribe(id, query string) {
 	}
 	p, _ := json.Marshal(map[string]any{"query": query})
 	c.send(wsMsg{ID: id, Type: typ, Payload: p})
+}
+
+// closed reads until the server closes the connection, each read within d;
+// a data message before the close fails the test.
+func (c *wsClient) closed(d time.Duration) {
+	c.tb.Helper()
+	for {
+		c.conn.SetReadDeadline(time.Now().Add(d))
+		var m wsMsg
+		if err := c.conn.ReadJSON(&m); err != nil {
+			var ce *websocket.CloseError
+			if !errors.As(err, &ce) {
+				c.tb.Fatalf("read: %v, want the server to close the connection within %s", err, d)
+			}
+			return
+		}
+		if m.Type == "next" {
+			c.tb.Fatalf("unexpected event %s", m.Payload)
+		}
+	}
 }
 
 // next reads the next data message of subscription id into out.
@@ -313,34 +333,13 @@ func TestSubscription_Errors(t *testing.T) {
 func TestSubscription_SSE(t *testing.T) {
 	e := newEnv(t, testmodel.Demo(t))
 	srv := httptest.NewServer(e.h)
-	defer srv.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	body := `{"query":"subscription { modeChanged { asset toMode } }"}`
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL+"/graphql", strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "text/event-stream")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/event-stream") {
-		t.Fatalf("content type %q", ct)
-	}
+	t.Cleanup(srv.Close)
+	sse := openSSE(t, srv, nil, `{"query":"subscription { modeChanged { asset toMode } }"}`, nil)
 	waitSubscribers(t, e.bus, 1)
 	e.appendAndPublish(t, modeChange(line3, twin.ModeIdle, twin.ModeRunning, now, 1))
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		line := sc.Text()
-		if data, ok := strings.CutPrefix(line, "data: "); ok && strings.Contains(data, "modeChanged") {
-			if !strings.Contains(data, line3) || !strings.Contains(data, "RUNNING") {
-				t.Errorf("event %s", data)
-			}
-			return
-		}
+	if ev := sse.next(); ev.event != "next" || !strings.Contains(ev.data, line3) || !strings.Contains(ev.data, "RUNNING") {
+		t.Errorf("event %+v", ev)
 	}
-	t.Fatalf("stream ended: %v", sc.Err())
 }
 
 func TestHub_DropsSlowSubscriber(t *testing.T) {

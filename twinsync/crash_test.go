@@ -83,9 +83,7 @@ func TestWorker_CrashSIGKILL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := start(t, addr, "clean", &stores{states: clean, history: clean, events: clean})
-	waitMessages(t, int64(len(script)), w)
-	w.stop(t)
+	run(t, addr, "clean", &stores{states: clean, history: clean, events: clean}, len(script))
 
 	shared, err := filestore.Open(dir, "reader")
 	if err != nil {

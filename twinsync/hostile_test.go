@@ -18,23 +18,6 @@ import (
 	"github.com/twingraph/twingraph/twinsync"
 )
 
-// startConfig runs a worker with cfg (brokers, model and stores filled in
-// from addr and s) until the test's end.
-func startConfig(tb testing.TB, addr, group string, s *stores, cfg twinsync.Config) *bgWorker {
-	tb.Helper()
-	cfg.Brokers, cfg.Group, cfg.Model = addr, group, mustModel(tb)
-	cfg.States, cfg.History, cfg.Events, cfg.Bus = s.states, s.history, s.events, s.bus
-	w, err := twinsync.NewWorker(cfg)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	r := &bgWorker{w: w, cancel: cancel, done: make(chan error, 1)}
-	go func() { r.done <- w.Run(ctx) }()
-	tb.Cleanup(func() { r.stop(tb) })
-	return r
-}
-
 // nowTS is a sample time close to the wall clock (the broker stamps records
 // with it, and samples may not lie far after that).
 func nowTS(d time.Duration) string { return time.Now().Add(d).UTC().Format(time.RFC3339Nano) }
@@ -256,9 +239,7 @@ func TestWorker_StallReadiness(t *testing.T) {
 	produce(t, addr, "telemetry", script)
 
 	clean := newStores()
-	c := start(t, addr, "clean", clean)
-	waitMessages(t, int64(len(script)), c)
-	c.stop(t)
+	run(t, addr, "clean", clean, len(script))
 
 	backing := newStores()
 	// Eight failures back off 50 ms … 3.2 s: several seconds of outage.

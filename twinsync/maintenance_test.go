@@ -28,9 +28,7 @@ func TestWorker_MaintenanceDueOnce(t *testing.T) {
 	}
 	produce(t, addr, "telemetry", script)
 	s := newStores()
-	w := start(t, addr, "maint", s)
-	waitMessages(t, int64(len(script)), w)
-	w.stop(t)
+	run(t, addr, "maint", s, len(script))
 
 	ctx := context.Background()
 	due := func() []twin.Event {
@@ -54,13 +52,9 @@ func TestWorker_MaintenanceDueOnce(t *testing.T) {
 		t.Errorf("state RunSeconds %v DueFor %q, want 3600 and 2026-11-01", st.RunSeconds, st.DueFor)
 	}
 
-	w = start(t, addr, "maint-again", s) // the same offsets again
-	waitMessages(t, int64(len(script)), w)
-	w.stop(t)
-	produce(t, addr, "telemetry", script) // the same payloads at new offsets
-	w = start(t, addr, "maint", s)
-	waitMessages(t, int64(len(script)), w)
-	w.stop(t)
+	run(t, addr, "maint-again", s, len(script)) // the same offsets again
+	produce(t, addr, "telemetry", script)       // the same payloads at new offsets
+	run(t, addr, "maint", s, len(script))
 	if again := due(); len(again) != 1 || again[0].ID != first[0].ID {
 		t.Errorf("after redelivery MAINTENANCE_DUE = %+v, want only %s", again, first[0].ID)
 	}

@@ -57,9 +57,7 @@ func TestWorker_RederivedEventsPublishedWithStoredSeq(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			first := newStores()
 			first.events = tc.events
-			w := start(t, addr, tc.name+"-first", first)
-			waitMessages(t, int64(len(script)), w)
-			w.stop(t)
+			run(t, addr, tc.name+"-first", first, len(script))
 			page, err := tc.events.ListEvents(context.Background(), twin.EventQuery{First: 1000})
 			if err != nil {
 				t.Fatal(err)
@@ -82,9 +80,7 @@ func TestWorker_RederivedEventsPublishedWithStoredSeq(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			w = start(t, addr, tc.name+"-second", second)
-			waitMessages(t, int64(len(script)), w)
-			w.stop(t)
+			run(t, addr, tc.name+"-second", second, len(script))
 			cancel() // a flush publishes before it counts its records: all are buffered
 
 			published := map[string]int64{}
@@ -148,9 +144,7 @@ func TestWorker_PublishFailureIsRetried(t *testing.T) {
 	fb := &flakyBus{Bus: s.bus}
 	fb.fails.Store(4)
 	s.bus = fb
-	w := start(t, addr, "flaky-bus", s)
-	waitMessages(t, int64(len(script)), w)
-	w.stop(t)
+	w := run(t, addr, "flaky-bus", s, len(script))
 	cancel()
 
 	page, err := s.events.ListEvents(context.Background(), twin.EventQuery{First: 1000})

@@ -58,9 +58,7 @@ func TestWorker_FlushSpan(t *testing.T) {
 	script := line3Script()
 	const traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
 	produceTraced(t, addr, "telemetry", "00-"+traceID+"-00f067aa0ba902b7-01", script)
-	w := start(t, addr, "traced", s)
-	waitMessages(t, int64(len(script)), w)
-	w.stop(t) // the flusher has ended its spans once Run returns
+	w := run(t, addr, "traced", s, len(script)) // the flusher has ended its spans once Run returns
 
 	var records, samples, events, partitions int64
 	linked := false

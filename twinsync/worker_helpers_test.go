@@ -110,8 +110,16 @@ type bgWorker struct {
 // start runs a worker on the stores until stop (or the test's end).
 func start(tb testing.TB, addr, group string, s *stores) *bgWorker {
 	tb.Helper()
-	w, err := twinsync.NewWorker(twinsync.Config{Brokers: addr, Group: group, Model: mustModel(tb),
-		States: s.states, History: s.history, Events: s.events, Bus: s.bus})
+	return startConfig(tb, addr, group, s, twinsync.Config{})
+}
+
+// startConfig is start with cfg (brokers, model and stores filled in from
+// addr and s).
+func startConfig(tb testing.TB, addr, group string, s *stores, cfg twinsync.Config) *bgWorker {
+	tb.Helper()
+	cfg.Brokers, cfg.Group, cfg.Model = addr, group, mustModel(tb)
+	cfg.States, cfg.History, cfg.Events, cfg.Bus = s.states, s.history, s.events, s.bus
+	w, err := twinsync.NewWorker(cfg)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -120,6 +128,15 @@ func start(tb testing.TB, addr, group string, s *stores) *bgWorker {
 	go func() { r.done <- w.Run(ctx) }()
 	tb.Cleanup(func() { r.stop(tb) })
 	return r
+}
+
+// run runs a worker on the stores until it has flushed n records, and stops it.
+func run(tb testing.TB, addr, group string, s *stores, n int) *bgWorker {
+	tb.Helper()
+	w := start(tb, addr, group, s)
+	waitMessages(tb, int64(n), w)
+	w.stop(tb)
+	return w
 }
 
 // stop stops the worker and waits for Run to return; it is idempotent.

@@ -274,15 +274,11 @@ func TestWorker_Redelivery(t *testing.T) {
 	s := newStores()
 	script := append(line3Script(), machinesScript(m, 20)...)
 	produce(t, addr, "telemetry", script)
-	w := start(t, addr, "first", s)
-	waitMessages(t, int64(len(script)), w)
-	w.stop(t)
+	run(t, addr, "first", s, len(script))
 	clean := takeSnapshot(t, m, s, true)
 
 	// Same offsets consumed again: every record is skipped by its offset.
-	w = start(t, addr, "second", s)
-	waitMessages(t, int64(len(script)), w)
-	w.stop(t)
+	run(t, addr, "second", s, len(script))
 	if d := diffSnapshots(clean, takeSnapshot(t, m, s, true)); d != "" {
 		t.Fatalf("replaying the same offsets changed the stores: %s", d)
 	}
@@ -290,9 +286,7 @@ func TestWorker_Redelivery(t *testing.T) {
 	// The same payloads at new offsets: late/duplicate samples change nothing
 	// but the recorded offsets.
 	produce(t, addr, "telemetry", script)
-	w = start(t, addr, "first", s)
-	waitMessages(t, int64(len(script)), w)
-	w.stop(t)
+	run(t, addr, "first", s, len(script))
 	if d := diffSnapshots(takeSnapshotNoOffsets(clean), takeSnapshot(t, m, s, false)); d != "" {
 		t.Fatalf("producing the script again changed the stores: %s", d)
 	}
@@ -329,9 +323,7 @@ func TestWorker_ScaleOut(t *testing.T) {
 	produce(t, addr, "telemetry", script[half:])
 
 	alone := newStores()
-	c := start(t, addr, "alone", alone)
-	waitMessages(t, int64(len(script)), c)
-	c.stop(t)
+	run(t, addr, "alone", alone, len(script))
 	want := takeSnapshot(t, m, alone, true)
 
 	rebuilt, err := twinsync.Rebuild(context.Background(), twinsync.RebuildConfig{Brokers: addr, Model: m})
@@ -369,14 +361,10 @@ func TestWorker_StoreOutage(t *testing.T) {
 	produce(t, addr, "telemetry", script)
 
 	clean := newStores()
-	c := start(t, addr, "clean", clean)
-	waitMessages(t, int64(len(script)), c)
-	c.stop(t)
+	run(t, addr, "clean", clean, len(script))
 
 	backing := newStores()
-	f := start(t, addr, "flaky", newFlaky(backing, 6))
-	waitMessages(t, int64(len(script)), f)
-	f.stop(t)
+	f := run(t, addr, "flaky", newFlaky(backing, 6), len(script))
 	if f.w.Stats().StoreErrors == 0 {
 		t.Error("no store error seen")
 	}
@@ -392,9 +380,7 @@ func TestVerify_ReportsDifferences(t *testing.T) {
 	s := newStores()
 	script := line3Script()
 	produce(t, addr, "telemetry", script)
-	w := start(t, addr, "verify", s)
-	waitMessages(t, int64(len(script)), w)
-	w.stop(t)
+	run(t, addr, "verify", s, len(script))
 
 	ctx := context.Background()
 	rebuilt, err := twinsync.Rebuild(ctx, twinsync.RebuildConfig{Brokers: addr, Model: m})

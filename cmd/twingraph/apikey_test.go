@@ -11,8 +11,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/twingraph/twingraph/internal/testenv"
 )
 
 // runOut runs one subcommand to completion and returns its exit code,
@@ -39,10 +37,7 @@ func keyGet(t *testing.T, addr, key, path string) (int, map[string]any) {
 // and REST (X-API-Key); `apikey list` shows it; after `apikey revoke` both
 // gateways refuse it within 5 s.
 func TestAPIKey_TwoGateways(t *testing.T) {
-	pg := testenv.Postgres(t)
-	if code, out := runCmd(t, "migrate", "--postgres", pg); code != 0 {
-		t.Fatalf("migrate exited %d: %s", code, out)
-	}
+	pg := migratedPostgres(t)
 	code, out, errOut := runOut(t, "apikey", "create", "--postgres", pg, "--scope", "plant/jkt1/packaging", "--name", "handover-screen")
 	if code != 0 {
 		t.Fatalf("apikey create exited %d: %s", code, errOut)

@@ -72,12 +72,7 @@ func testSyncCrash(t *testing.T, rd string, failover func(t *testing.T)) {
 	bin := testenv.Build(t, "github.com/twingraph/twingraph/cmd/twingraph")
 	kafkaAddr := testenv.Kafka(t)
 	crashNS, cleanNS := testenv.RedisNamespace(t), testenv.RedisNamespace(t)
-	crashPG, cleanPG := testenv.Postgres(t), testenv.Postgres(t)
-	for _, pg := range []string{crashPG, cleanPG} {
-		if code, out := runCmd(t, "migrate", "--postgres", pg); code != 0 {
-			t.Fatalf("migrate exited %d: %s", code, out)
-		}
-	}
+	crashPG, cleanPG := migratedPostgres(t), migratedPostgres(t)
 
 	m := NewMain(io.Discard, "warn")
 	if err := m.LoadModel(""); err != nil {

@@ -181,12 +181,9 @@ func sseSubscribe(ctx context.Context, addr, cursor string, got func(id, cursor 
 // completes and resumes by cursor on the other gateway. No request fails and
 // the subscriber sees every event exactly once, in order.
 func TestServe_RollingRestart(t *testing.T) {
-	rd, pg := testenv.Redis(t), testenv.Postgres(t)
+	rd, pg := testenv.Redis(t), migratedPostgres(t)
 	ns := testenv.RedisNamespace(t)
 	ctx := context.Background()
-	if code, out := runCmd(t, "migrate", "--postgres", pg); code != 0 {
-		t.Fatalf("migrate: %s", out)
-	}
 	events, err := postgres.Open(ctx, pg, postgres.Options{})
 	if err != nil {
 		t.Fatal(err)

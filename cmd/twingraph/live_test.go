@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"os"
 	"strconv"
 	"strings"
@@ -97,30 +95,13 @@ func (s *wsSubscriber) nextModeChange() (modeChangeMsg, time.Time) {
 }
 
 // graphqlErrors posts a query that must fail and returns its errors.
-func graphqlErrors(t *testing.T, addr, query string) []struct {
-	Message    string
-	Extensions map[string]any
-} {
+func graphqlErrors(t *testing.T, addr, query string) []gqlError {
 	t.Helper()
-	body, _ := json.Marshal(map[string]string{"query": query})
-	resp, err := http.Post("http://"+addr+"/graphql", "application/json", bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var r struct {
-		Errors []struct {
-			Message    string
-			Extensions map[string]any
-		}
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
-		t.Fatal(err)
-	}
-	if len(r.Errors) == 0 {
+	_, errs := postGraphQL(t, addr, query)
+	if len(errs) == 0 {
 		t.Fatalf("query succeeded, want an error: %s", query)
 	}
-	return r.Errors
+	return errs
 }
 
 // redisCalls returns how many times Redis ran each command since the last
@@ -163,13 +144,9 @@ func line3Sample(minute int, signal, value string) string {
 // and a shift report's coverage of its window.
 func TestDev_LiveSubscriptionsAndQueries(t *testing.T) {
 	testenv.Node(t, wsClientDir, "graphql-ws") // before starting servers for nothing
-	pg := testenv.Postgres(t)
+	pg := migratedPostgres(t)
 	rd := testenv.Redis(t)
 	ns := testenv.RedisNamespace(t)
-	var out bytes.Buffer
-	if code := run(context.Background(), []string{"migrate", "--postgres", pg}, &out, &out); code != 0 {
-		t.Fatalf("migrate exited %d: %s", code, out.String())
-	}
 	httpAddr, kafkaAddr := startDev(t, "--no-sim", "--redis", rd, "--postgres", pg, "--namespace", ns)
 	rs, err := redis.Open(context.Background(), rd, redis.Options{Namespace: ns})
 	if err != nil {

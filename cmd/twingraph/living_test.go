@@ -145,13 +145,9 @@ func dlqReasons(t *testing.T, brokers string, want int) []string {
 // new telemetry is dead-lettered as retired while history and events stay
 // queryable, and it leaves its area's children.
 func TestDev_RenameAndRetireLine3(t *testing.T) {
-	pg := testenv.Postgres(t)
+	pg := migratedPostgres(t)
 	rd := testenv.Redis(t)
 	ns := testenv.RedisNamespace(t)
-	var out bytes.Buffer
-	if code := run(context.Background(), []string{"migrate", "--postgres", pg}, &out, &out); code != 0 {
-		t.Fatalf("migrate exited %d: %s", code, out.String())
-	}
 	path := filepath.Join(t.TempDir(), "plant.yaml")
 	if err := os.WriteFile(path, examples.PlantYAML, 0o644); err != nil {
 		t.Fatal(err)

@@ -105,8 +105,14 @@ func produce(t *testing.T, brokers string, msgs ...string) {
 	}
 }
 
-// graphql posts a query and decodes data into out; GraphQL errors fail the test.
-func graphql(t *testing.T, addr, query string, out any) {
+// gqlError is one error of a GraphQL answer.
+type gqlError struct {
+	Message    string
+	Extensions map[string]any
+}
+
+// postGraphQL posts a query and returns the answer's data and errors.
+func postGraphQL(t *testing.T, addr, query string) (json.RawMessage, []gqlError) {
 	t.Helper()
 	body, _ := json.Marshal(map[string]string{"query": query})
 	resp, err := http.Post("http://"+addr+"/graphql", "application/json", bytes.NewReader(body))
@@ -116,15 +122,22 @@ func graphql(t *testing.T, addr, query string, out any) {
 	defer resp.Body.Close()
 	var r struct {
 		Data   json.RawMessage
-		Errors []map[string]any
+		Errors []gqlError
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
 		t.Fatal(err)
 	}
-	if len(r.Errors) > 0 {
-		t.Fatalf("graphql errors: %v", r.Errors)
+	return r.Data, r.Errors
+}
+
+// graphql posts a query and decodes data into out; GraphQL errors fail the test.
+func graphql(t *testing.T, addr, query string, out any) {
+	t.Helper()
+	data, errs := postGraphQL(t, addr, query)
+	if len(errs) > 0 {
+		t.Fatalf("graphql errors: %+v", errs)
 	}
-	if err := json.Unmarshal(r.Data, out); err != nil {
+	if err := json.Unmarshal(data, out); err != nil {
 		t.Fatal(err)
 	}
 }

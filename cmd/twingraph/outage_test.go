@@ -20,12 +20,9 @@ import (
 // store is down while it lasts, and once both are back every sample is in
 // history and the state is the last one sent.
 func TestDev_StoreOutages(t *testing.T) {
-	pg := testenv.Postgres(t)
+	pg := migratedPostgres(t)
 	rd := testenv.Redis(t)
 	ns := testenv.RedisNamespace(t)
-	if code, out := runCmd(t, "migrate", "--postgres", pg); code != 0 {
-		t.Fatalf("migrate exited %d: %s", code, out)
-	}
 	httpAddr, kafkaAddr := startDev(t, "--no-sim", "--redis", rd, "--postgres", pg, "--namespace", ns, "--stall-after", "1s")
 
 	sent := 0

@@ -33,6 +33,17 @@ func runCmd(t *testing.T, args ...string) (int, string) {
 	return code, out.String()
 }
 
+// migratedPostgres returns a fresh PostgreSQL database that `migrate` has
+// given twingraph's schema.
+func migratedPostgres(t *testing.T) string {
+	t.Helper()
+	pg := testenv.Postgres(t)
+	if code, out := runCmd(t, "migrate", "--postgres", pg); code != 0 {
+		t.Fatalf("migrate exited %d: %s", code, out)
+	}
+	return pg
+}
+
 // getJSON fetches a REST path and returns the raw body.
 func getJSON(t *testing.T, addr, path string) []byte {
 	t.Helper()

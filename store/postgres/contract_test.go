@@ -14,35 +14,26 @@ import (
 // The shared store contract, against plain PostgreSQL and the TimescaleDB
 // engine: each subtest gets a fresh, migrated database.
 
-func TestHistoryStore(t *testing.T) {
-	for _, e := range engines {
-		t.Run(e.name, func(t *testing.T) {
-			storetest.TestHistoryStore(t, func(t *testing.T) twin.HistoryStore { return MustOpen(t, e.url(t)) })
-		})
-	}
-	// The TimescaleDB scheduler materialises the aggregates in the background;
-	// the engine here has none, so without this every bucket would come from
-	// real-time aggregation. Running the policies after each write puts the
-	// following (late) writes behind the watermark, the path a live server takes.
-	t.Run("timescale-materialized", func(t *testing.T) {
-		storetest.TestHistoryStore(t, func(t *testing.T) twin.HistoryStore {
-			return jobsAfterWrite{MustOpen(t, engines[1].url(t))}
-		})
-	})
-}
+func TestHistoryStore(t *testing.T) { historyContract(t, storetest.TestHistoryStore) }
 
 // Line-level history from the per-asset tiers (plain PostgreSQL) and the
 // continuous aggregates (TimescaleDB), materialised or real-time.
-func TestRollupHistory(t *testing.T) {
+func TestRollupHistory(t *testing.T) { historyContract(t, storetest.TestRollupHistory) }
+
+// historyContract runs a history contract against each engine, and against
+// TimescaleDB with its aggregates materialised. The TimescaleDB scheduler
+// materialises them in the background; the engine here has none, so without
+// this every bucket would come from real-time aggregation. Running the
+// policies after each write puts the following (late) writes behind the
+// watermark, the path a live server takes.
+func historyContract(t *testing.T, contract func(*testing.T, func(*testing.T) twin.HistoryStore)) {
 	for _, e := range engines {
 		t.Run(e.name, func(t *testing.T) {
-			storetest.TestRollupHistory(t, func(t *testing.T) twin.HistoryStore { return MustOpen(t, e.url(t)) })
+			contract(t, func(t *testing.T) twin.HistoryStore { return MustOpen(t, e.url(t)) })
 		})
 	}
 	t.Run("timescale-materialized", func(t *testing.T) {
-		storetest.TestRollupHistory(t, func(t *testing.T) twin.HistoryStore {
-			return jobsAfterWrite{MustOpen(t, engines[1].url(t))}
-		})
+		contract(t, func(t *testing.T) twin.HistoryStore { return jobsAfterWrite{MustOpen(t, engines[1].url(t))} })
 	})
 }
 

@@ -16,7 +16,7 @@
 //
 // Usage: node drive.mjs CHROMIUM ORIGIN   (ORIGIN is granted clipboard access)
 // Closing standard input closes the browser and exits 0.
-import puppeteer from 'puppeteer-core';
+import { launch } from './launch.mjs';
 import readline from 'node:readline';
 
 const [chromium, origin] = process.argv.slice(2);
@@ -25,12 +25,7 @@ if (!chromium || !origin) {
   process.exit(2);
 }
 
-const browser = await puppeteer.launch({
-  executablePath: chromium,
-  headless: true,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-dev-shm-usage'],
-});
+const browser = await launch(chromium);
 await browser.defaultBrowserContext().overridePermissions(origin, ['clipboard-read', 'clipboard-write', 'clipboard-sanitized-write']);
 const page = await browser.newPage();
 await page.setViewport({ width: 1280, height: 900 });

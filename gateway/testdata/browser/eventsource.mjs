@@ -8,7 +8,7 @@
 // Usage: node eventsource.mjs CHROMIUM PAGE_URL STREAM_URL
 //
 // Closing standard input closes the browser and exits 0.
-import puppeteer from 'puppeteer-core';
+import { launch } from './launch.mjs';
 
 const [chromium, pageURL, streamURL] = process.argv.slice(2);
 if (!chromium || !pageURL || !streamURL) {
@@ -16,12 +16,7 @@ if (!chromium || !pageURL || !streamURL) {
   process.exit(2);
 }
 
-const browser = await puppeteer.launch({
-  executablePath: chromium,
-  headless: true,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-dev-shm-usage'],
-});
+const browser = await launch(chromium);
 const page = await browser.newPage();
 await page.exposeFunction('report', (line) => console.log(line));
 await page.goto(pageURL);
