@@ -113,3 +113,10 @@ func withTimeout[T any](ctx context.Context, d time.Duration, store string, read
 	}
 	return v, err
 }
+
+// ServingStores wraps the stores as the GraphQL and REST APIs both serve
+// them: every call bounded by d, and history answering the rolled-up
+// signals of m as well as the measured ones (HistoryWithRollups).
+func ServingStores(s StateStore, h HistoryStore, e EventStore, d time.Duration, m Model) (StateStore, HistoryStore, EventStore) {
+	return StatesWithTimeout(s, d), HistoryWithRollups(HistoryWithTimeout(h, d), func() Model { return m }), EventsWithTimeout(e, d)
+}

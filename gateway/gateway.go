@@ -176,10 +176,7 @@ func New(cfg Config) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg.States = twin.StatesWithTimeout(cfg.States, cfg.StoreTimeout)
-	model := cfg.Model
-	cfg.History = twin.HistoryWithRollups(twin.HistoryWithTimeout(cfg.History, cfg.StoreTimeout), func() twin.Model { return model })
-	cfg.Events = twin.EventsWithTimeout(cfg.Events, cfg.StoreTimeout)
+	cfg.States, cfg.History, cfg.Events = twin.ServingStores(cfg.States, cfg.History, cfg.Events, cfg.StoreTimeout, cfg.Model)
 	g := &gateway{cfg: cfg, log: cfg.Logger}
 	mux := http.NewServeMux()
 

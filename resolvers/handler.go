@@ -220,10 +220,7 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.StoreTimeout == 0 {
 		cfg.StoreTimeout = twin.DefaultStoreTimeout
 	}
-	cfg.States = twin.StatesWithTimeout(cfg.States, cfg.StoreTimeout)
-	model := cfg.Model
-	cfg.History = twin.HistoryWithRollups(twin.HistoryWithTimeout(cfg.History, cfg.StoreTimeout), func() twin.Model { return model })
-	cfg.Events = twin.EventsWithTimeout(cfg.Events, cfg.StoreTimeout)
+	cfg.States, cfg.History, cfg.Events = twin.ServingStores(cfg.States, cfg.History, cfg.Events, cfg.StoreTimeout, cfg.Model)
 	hub := NewHub(cfg.Bus, cfg.SubscriberBuffer, cfg.Logger, cfg.OnSlowSubscriber)
 	res := &Resolver{cfg: cfg, hub: hub}
 	gc := graph.Config{Resolvers: res}

@@ -135,10 +135,7 @@ func (r *Resolver) prefetch(ctx context.Context, assets []*twin.Asset, path ...s
 
 func (r *Resolver) prefetchStates(ctx context.Context, assets []*twin.Asset) {
 	l := r.loaders(ctx)
-	ids := make([]string, len(assets))
-	for i, a := range assets {
-		ids[i] = a.ID
-	}
+	ids := assetIDs(assets)
 	states, err := r.cfg.States.GetStates(ctx, ids)
 	if err != nil || len(states) != len(ids) {
 		return

@@ -53,10 +53,7 @@ func (r *Resolver) maintenanceDue(ctx context.Context, under *string, within *ti
 	if err != nil {
 		return nil, err
 	}
-	ids := make([]string, len(cands))
-	for i, a := range cands {
-		ids[i] = a.ID
-	}
+	ids := assetIDs(cands)
 	states, err := r.cfg.States.GetStates(ctx, ids)
 	if err != nil {
 		return nil, err

@@ -133,6 +133,15 @@ func (r *Resolver) checkPageSize(arg string, n int) error {
 
 func ptr[T any](v T) *T { return &v }
 
+// assetIDs returns the ids of as, in order: what a store call about them takes.
+func assetIDs(as []*twin.Asset) []string {
+	ids := make([]string, len(as))
+	for i, a := range as {
+		ids[i] = a.ID
+	}
+	return ids
+}
+
 // nonEmpty returns nil for "" so optional strings read as null.
 func nonEmpty(s string) *string {
 	if s == "" {

@@ -32,10 +32,7 @@ func (r *Resolver) rollup(ctx context.Context, a *twin.Asset) (*model.Rollup, er
 	m := r.cfg.Model
 	desc := m.Descendants(a.ID, "", 0)
 	sub := append([]*twin.Asset{a}, desc...)
-	ids := make([]string, len(sub))
-	for i, d := range sub {
-		ids[i] = d.ID
-	}
+	ids := assetIDs(sub)
 	states, err := r.loaders(ctx).State.LoadAll(ctx, ids)
 	if err != nil {
 		return nil, err
@@ -122,10 +119,7 @@ func currentMode(st *twin.State, t *twin.AssetType, now time.Time) twin.Mode {
 // order, stopping at limit of them. States are read through the request's
 // loader, so the page's state fields reuse them.
 func (r *Resolver) inModes(ctx context.Context, as []*twin.Asset, modes []twin.Mode, limit int) ([]*twin.Asset, error) {
-	ids := make([]string, len(as))
-	for i, a := range as {
-		ids[i] = a.ID
-	}
+	ids := assetIDs(as)
 	states, err := r.loaders(ctx).State.LoadAll(ctx, ids)
 	if err != nil {
 		return nil, err

@@ -55,10 +55,7 @@ func (r *Resolver) shiftReport(ctx context.Context, under string, from, to time.
 	if len(assets) == 0 {
 		return rep, nil
 	}
-	ids := make([]string, len(assets))
-	for i, a := range assets {
-		ids[i] = a.ID
-	}
+	ids := assetIDs(assets)
 	states, err := r.cfg.States.GetStates(ctx, ids)
 	if err != nil {
 		return nil, err

@@ -320,15 +320,7 @@ func (d *decoder) state() *twin.State {
 			st.FaultCodes[i] = d.str()
 		}
 	}
-	if n, ok := d.count(); ok {
-		st.FaultSince = make(map[string]time.Time, n)
-		prev := ""
-		for i := range n {
-			k := d.key(i, prev)
-			st.FaultSince[k] = d.time()
-			prev = k
-		}
-	}
+	st.FaultSince = keyedMap(d, d.time)
 	st.Product = d.str()
 	st.Batch = d.str()
 	st.BatchSince = d.time()
@@ -336,42 +328,38 @@ func (d *decoder) state() *twin.State {
 	st.UptimeSeconds = d.f64()
 	st.UptimeAsOf = d.time()
 	st.DayStart = d.time()
-	if n, ok := d.count(); ok {
-		st.Metrics = make(map[string]twin.Metric, n)
-		prev := ""
-		for i := range n {
-			k := d.key(i, prev)
-			v := d.value()
-			st.Metrics[k] = twin.Metric{Value: v, TS: d.time()}
-			prev = k
-		}
-	}
+	st.Metrics = keyedMap(d, func() twin.Metric {
+		v := d.value()
+		return twin.Metric{Value: v, TS: d.time()}
+	})
 	st.UpdatedAt = d.time()
-	if n, ok := d.count(); ok {
-		st.Offsets = make(map[string]int64, n)
-		prev := ""
-		for i := range n {
-			k := d.key(i, prev)
-			st.Offsets[k] = d.varint()
-			prev = k
-		}
-	}
+	st.Offsets = keyedMap(d, d.varint)
 	return st
+}
+
+// keyedMap reads a map as the encoder writes it: a count (absent for a nil
+// map), then the keys in order, each prefix-compressed against the one
+// before and followed by its value.
+func keyedMap[V any](d *decoder, value func() V) map[string]V {
+	n, ok := d.count()
+	if !ok {
+		return nil
+	}
+	m := make(map[string]V, n)
+	prev := ""
+	for i := range n {
+		k := d.key(i, prev)
+		m[k] = value()
+		prev = k
+	}
+	return m
 }
 
 // v2 reads the maintenance fields of version 2.
 func (d *decoder) v2(st *twin.State) {
 	st.Model = d.str()
 	st.RunSeconds = d.f64()
-	if n, ok := d.count(); ok {
-		st.RunDays = make(map[string]float64, n)
-		prev := ""
-		for i := range n {
-			k := d.key(i, prev)
-			st.RunDays[k] = d.f64()
-			prev = k
-		}
-	}
+	st.RunDays = keyedMap(d, d.f64)
 	st.DueFor = d.str()
 	if d.err == nil && !hasV2(st) {
 		d.fail("version 2 without its fields (not canonical)")
