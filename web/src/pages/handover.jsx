@@ -9,7 +9,7 @@ import React, { useCallback, useEffect, useMemo, useRef, useState } from 'react'
 import { createRoot } from 'react-dom/client';
 import { query, queryAll, live, GraphQLError } from './gql.js';
 import { clock, dateTime, duration, units, pct, eventText, EVENT_FIELDS, param } from './format.js';
-import { Mode, ModeBar, ModeLegend, Nav, Problem } from './ui.jsx';
+import { Mode, ModeBar, ModeLegend, Nav, Problem, useCoalesced } from './ui.jsx';
 import './pages.css';
 
 const SHIFT = `query Shift($under: ID!) {
@@ -121,13 +121,7 @@ function Handover() {
   }, [under, win]);
 
   // Reloads are coalesced: a burst of events costs one report.
-  const reloadTimer = useRef(null);
-  const reloadSoon = useCallback(() => {
-    reloadTimer.current ??= setTimeout(() => {
-      reloadTimer.current = null;
-      load();
-    }, 250);
-  }, [load]);
+  const reloadSoon = useCoalesced(load, 250);
 
   // First load, then the live timeline from the cursor the load ended at.
   const [loaded, setLoaded] = useState(false);

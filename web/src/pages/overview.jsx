@@ -10,7 +10,7 @@ import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { query, queryAll, live } from './gql.js';
 import { clock, dateTime, duration, units, pct, value, eventText, EVENT_FIELDS, param } from './format.js';
-import { Mode, Nav, Problem } from './ui.jsx';
+import { Mode, Nav, Problem, useCoalesced } from './ui.jsx';
 import './pages.css';
 
 const ASSETS = `query Overview($after: String) {
@@ -117,13 +117,7 @@ function Overview() {
   }, []);
 
   // Reloads are coalesced: a burst of changes costs one.
-  const timer = useRef(null);
-  const reloadSoon = useCallback(() => {
-    timer.current ??= setTimeout(() => {
-      timer.current = null;
-      load();
-    }, 300);
-  }, [load]);
+  const reloadSoon = useCoalesced(load, 300);
 
   useEffect(() => {
     load();

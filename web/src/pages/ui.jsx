@@ -1,6 +1,18 @@
 // Small pieces both pages use.
-import React from 'react';
+import React, { useCallback, useRef } from 'react';
 import { MODES, duration } from './format.js';
+
+// useCoalesced returns a function that calls fn once, ms after the first of
+// a burst of calls: a burst of live changes costs one reload.
+export function useCoalesced(fn, ms) {
+  const timer = useRef(null);
+  return useCallback(() => {
+    timer.current ??= setTimeout(() => {
+      timer.current = null;
+      fn();
+    }, ms);
+  }, [fn, ms]);
+}
 
 // Mode is a mode badge.
 export function Mode({ mode }) {
