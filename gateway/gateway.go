@@ -78,6 +78,10 @@ type Config struct {
 	// Registerer, when set, gets the request duration histogram
 	// (twingraph_http_request_duration_seconds by route, method and code).
 	Registerer prometheus.Registerer
+	// ShareQueries lets identical GraphQL queries in flight at the same time
+	// share one execution and its response (see shareQueries); counted in
+	// twingraph_graphql_shared_responses_total with a Registerer.
+	ShareQueries bool
 	// Auth, when set, requires a bearer token on /graphql and /twin/...:
 	// none or an invalid one is a 401 FORBIDDEN, and REST answers 403
 	// FORBIDDEN for an asset outside the token's scope. GraphQL's own checks
@@ -183,6 +187,17 @@ func New(cfg Config) (http.Handler, error) {
 	graphql := cfg.GraphQL
 	if graphql == nil {
 		graphql = unavailable("GraphQL is not configured")
+	}
+	if cfg.ShareQueries {
+		var shared prometheus.Counter
+		if cfg.Registerer != nil {
+			shared = register(g, prometheus.NewCounter(prometheus.CounterOpts{
+				Name: "twingraph_graphql_shared_responses_total",
+				Help: "GraphQL responses served from an identical query's execution in flight.",
+			}))
+		}
+		// Inside authorization: a caller shares only what its own credentials were checked for.
+		graphql = shareQueries(graphql, shared)
 	}
 	twinHandler := http.Handler(http.HandlerFunc(g.twin))
 	if cfg.Auth != nil {

@@ -30,6 +30,22 @@ func setRoute(ctx context.Context, route string) {
 	}
 }
 
+// register registers c with the gateway's Registerer and returns it, or the
+// collector already registered under its name (a second gateway in one
+// process shares it), or nil when it cannot be registered.
+func register[C prometheus.Collector](g *gateway, c C) C {
+	var none C
+	if err := g.cfg.Registerer.Register(c); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if errors.As(err, &are) {
+			return are.ExistingCollector.(C)
+		}
+		g.log.Error("register metrics", "err", err)
+		return none
+	}
+	return c
+}
+
 // instrument logs every request at info level (probes and scrapes at
 // debug) and, with a Registerer,
 // observes its duration by route (streams excepted). Routes are the mux patterns (a bounded
@@ -42,15 +58,7 @@ func (g *gateway) instrument(mux *http.ServeMux) http.Handler {
 			Help:    "Duration of HTTP requests served by the gateway, by route, method and status code.",
 			Buckets: []float64{.0005, .001, .002, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
 		}, []string{"route", "method", "code"})
-		if err := g.cfg.Registerer.Register(hist); err != nil {
-			var are prometheus.AlreadyRegisteredError
-			if errors.As(err, &are) {
-				hist = are.ExistingCollector.(*prometheus.HistogramVec)
-			} else {
-				g.log.Error("register request metrics", "err", err)
-				hist = nil
-			}
-		}
+		hist = register(g, hist)
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()

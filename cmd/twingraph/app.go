@@ -373,7 +373,7 @@ type gatewayFlags struct {
 	jwks, secret, issuer, audience string
 	access                         accessFlags
 	gql                            resolvers.Config // limit fields only
-	http                           gateway.Config   // limit fields only
+	http                           gateway.Config   // limit fields and ShareQueries only
 	corsOrigins                    string
 }
 
@@ -392,6 +392,7 @@ func (a *gatewayFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&a.hideExistence, "auth-hide-existence", true, "with authorization on, answer an asset outside the token's scope exactly like an unknown one (false: FORBIDDEN)")
 	fs.StringVar(&a.issuer, "auth-issuer", "", "with authorization on, the iss claim tokens must carry")
 	fs.StringVar(&a.audience, "auth-audience", "", "with authorization on, an aud value tokens must carry")
+	fs.BoolVar(&a.http.ShareQueries, "share-queries", true, "identical GraphQL queries (body, credentials, Accept) in flight at the same time share one execution and its response; false: each executes")
 	a.access.register(fs)
 	a.registerLimits(fs)
 }
