@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	twin "github.com/twingraph/twingraph"
+	"github.com/twingraph/twingraph/internal/promreg"
 )
 
 // routeKey carries the *route label of a request, so the REST handler can
@@ -34,14 +35,9 @@ func setRoute(ctx context.Context, route string) {
 // collector already registered under its name (a second gateway in one
 // process shares it), or nil when it cannot be registered.
 func register[C prometheus.Collector](g *gateway, c C) C {
-	var none C
-	if err := g.cfg.Registerer.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			return are.ExistingCollector.(C)
-		}
+	c, err := promreg.Register(g.cfg.Registerer, c)
+	if err != nil {
 		g.log.Error("register metrics", "err", err)
-		return none
 	}
 	return c
 }

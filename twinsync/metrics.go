@@ -1,11 +1,12 @@
 package twinsync
 
 import (
-	"errors"
 	"fmt"
 	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/twingraph/twingraph/internal/promreg"
 )
 
 // metrics are the worker's Prometheus series (namespace twingraph_sync_).
@@ -72,15 +73,13 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		if err != nil {
 			return c
 		}
-		if e := reg.Register(c); e != nil {
-			var are prometheus.AlreadyRegisteredError
-			if errors.As(e, &are) {
-				// A second worker in the process shares the series.
-				return are.ExistingCollector
-			}
+		// A second worker in the process shares the series.
+		shared, e := promreg.Register(reg, c)
+		if e != nil {
 			err = e
+			return c
 		}
-		return c
+		return shared
 	}
 	m.messages = reg1(m.messages).(prometheus.Counter)
 	m.samples = reg1(m.samples).(prometheus.Counter)
