@@ -160,10 +160,9 @@ func Rebuild(ctx context.Context, cfg RebuildConfig) (*Rebuilt, error) {
 	batches := make(chan []*ingest.Record, 2)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
+		// On an error the group's context ends, which stops the poller's sends.
 		for recs := range batches {
 			if err := rebuildBatch(gctx, cfg, log, out, recs); err != nil {
-				for range batches { // let the poller finish its send
-				}
 				return err
 			}
 		}
