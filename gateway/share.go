@@ -17,7 +17,8 @@ import (
 // instead of one per screen, and a burst of them cannot queue up behind
 // each other. Identical means the same body, URL query and credentials
 // (Authorization, X-API-Key: what decides the caller's scope) and the same
-// Accept header (the response's media type follows it). Nothing is kept
+// Accept and Content-Type headers (the transport and the response's media
+// type follow them). Nothing is kept
 // after the execution ends, so an answer is never older than the moment
 // its request arrived by more than one execution. Only plain POST queries
 // take part: streams (SSE, multipart) and WebSocket upgrades pass through.
@@ -36,7 +37,7 @@ func shareQueries(next http.Handler, shared prometheus.Counter) http.Handler {
 			return
 		}
 		key := strings.Join([]string{r.Header.Get("Authorization"), r.Header.Get("X-API-Key"),
-			r.Header.Get("Accept"), r.URL.RawQuery, string(body)}, "\x00")
+			r.Header.Get("Accept"), r.Header.Get("Content-Type"), r.URL.RawQuery, string(body)}, "\x00")
 		led := false
 		v, _, _ := flights.Do(key, func() (any, error) {
 			led = true

@@ -392,7 +392,7 @@ func (a *gatewayFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&a.hideExistence, "auth-hide-existence", true, "with authorization on, answer an asset outside the token's scope exactly like an unknown one (false: FORBIDDEN)")
 	fs.StringVar(&a.issuer, "auth-issuer", "", "with authorization on, the iss claim tokens must carry")
 	fs.StringVar(&a.audience, "auth-audience", "", "with authorization on, an aud value tokens must carry")
-	fs.BoolVar(&a.http.ShareQueries, "share-queries", true, "identical GraphQL queries (body, credentials, Accept) in flight at the same time share one execution and its response; false: each executes")
+	fs.BoolVar(&a.http.ShareQueries, "share-queries", true, "identical GraphQL queries (body, credentials, Accept, Content-Type) in flight at the same time share one execution and its response; false: each executes")
 	a.access.register(fs)
 	a.registerLimits(fs)
 }
