@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // Plain PostgreSQL keeps its rollup tiers the way TimescaleDB keeps continuous
@@ -22,7 +23,10 @@ import (
 //
 // Invariant: tier i holds exactly the good numeric samples of every bucket
 // before marks[i], and marks are non-increasing from the finest tier to the
-// coarsest, each aligned to its tier's width.
+// coarsest, each aligned to its tier's width. While a run is in progress the
+// finest tier also holds, in [marks[0], planned), the late samples written
+// since the run planned; nothing reads that range of the tier until the run
+// adds the rest and moves the mark (see materializeTo).
 
 // marks are the tiers' watermarks, in the order of tiers.
 type marks [4]time.Time
@@ -37,23 +41,40 @@ const (
 	DefaultRollupEvery = 2 * time.Second
 )
 
-// readMarks reads the watermarks.
-func readMarks(ctx context.Context, q interface {
+// Advisory lock keys (two-int form, their own key space) of the table
+// rollup_watermarks in the store's schema: writers hold writeLock shared for
+// their transaction, the materialiser holds it exclusively to plan and to
+// finish a run; runLock makes runs take turns across processes.
+const (
+	writeLock = `'rollup_watermarks'::regclass::oid::int4, 0`
+	runLock   = `'rollup_watermarks'::regclass::oid::int4, 1`
+)
+
+// querier is what reading the watermarks needs: a pool, a connection or a
+// transaction.
+type querier interface {
 	Query(context.Context, string, ...any) (pgx.Rows, error)
-}) (marks, error) {
-	var m marks
-	rows, err := q.Query(ctx, `SELECT tier, upto FROM rollup_watermarks`)
+}
+
+// readMarks reads the watermarks, and the finest tier's planned mark (zero
+// when no run is in progress).
+func readMarks(ctx context.Context, q querier) (m marks, planned time.Time, err error) {
+	rows, err := q.Query(ctx, `SELECT tier, upto, planned FROM rollup_watermarks`)
 	if err != nil {
-		return m, err
+		return m, planned, err
 	}
 	var name string
 	var upto time.Time
+	var plan *time.Time
 	seen := 0
-	_, err = pgx.ForEachRow(rows, []any{&name, &upto}, func() error {
+	_, err = pgx.ForEachRow(rows, []any{&name, &upto, &plan}, func() error {
 		for i, t := range tiers {
 			if t.table == name {
 				m[i] = upto.UTC()
 				seen++
+				if i == 0 && plan != nil {
+					planned = plan.UTC()
+				}
 			}
 		}
 		return nil
@@ -61,16 +82,21 @@ func readMarks(ctx context.Context, q interface {
 	if err == nil && seen != len(tiers) {
 		err = fmt.Errorf("rollup_watermarks holds %d of %d tiers", seen, len(tiers))
 	}
-	return m, err
+	return m, planned, err
 }
 
 // lockMarks takes the writers' share of the watermark lock for tx and reads
-// the watermarks the transaction's samples are judged against.
+// the watermarks the transaction's samples are judged against. For the
+// finest tier that is the planned mark while a run is in progress: the run
+// aggregates only what was written before it planned, so a sample written
+// since then behind the plan is counted into the tier by its writer.
 func lockMarks(ctx context.Context, tx pgx.Tx) (marks, error) {
-	if _, err := tx.Exec(ctx, `LOCK TABLE rollup_watermarks IN SHARE MODE`); err != nil {
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock_shared(`+writeLock+`)`); err != nil {
 		return marks{}, err
 	}
-	return readMarks(ctx, tx)
+	m, planned, err := readMarks(ctx, tx)
+	m[0] = later(m[0], planned)
+	return m, err
 }
 
 // cachedMarks are watermarks read for queries, with when they were read.
@@ -89,7 +115,7 @@ func (s *Store) queryMarks(ctx context.Context) (marks, error) {
 	if c := s.marks.Load(); c != nil && time.Since(c.at) < marksMaxAge {
 		return c.m, nil
 	}
-	m, err := readMarks(ctx, s.pool)
+	m, _, err := readMarks(ctx, s.pool)
 	if err != nil {
 		return m, internal("read rollup watermarks", err)
 	}
@@ -165,25 +191,89 @@ func (s *Store) materialize(ctx context.Context) error {
 	if low != 0 && time.Unix(0, low).Before(target) {
 		target = time.Unix(0, low).UTC()
 	}
-	return s.materializeTo(ctx, target)
+	return s.materializeTo(ctx, target, nil)
 }
 
 // materializeTo advances every tier's watermark to target, floored to the
-// tier's width, as materialize does.
-func (s *Store) materializeTo(ctx context.Context, target time.Time) error {
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `LOCK TABLE rollup_watermarks IN EXCLUSIVE MODE`); err != nil {
+// tier's width, as materialize does. afterPlan, when not nil, runs once the
+// run has planned and let writers go; an error from it ends the run there
+// (tests use it to write meanwhile, or to stop the run as a crash would).
+//
+// The finest tier, aggregated from the raw samples, is the costly part, so
+// writers are held off only to plan it and to finish it:
+//
+//  1. plan (writers held off): set the finest tier's planned mark and take
+//     a snapshot, which therefore holds exactly the samples written so far;
+//     from here on writers count a sample behind the plan into the tier
+//     themselves (lockMarks);
+//  2. aggregate (writers running): the snapshot's samples in [upto, planned)
+//     into a temporary table;
+//  3. finish (writers held off): add those rows to the tier, move upto to
+//     the plan, and materialise the coarser tiers, which are aggregated from
+//     the finest and cost little.
+//
+// A run that died between 1 and 3 left the tier holding only the late
+// samples in [upto, planned): the next run recounts that range from the raw
+// samples before it plans. Runs take turns (runLock); a failed run closes
+// its connection, which releases its locks and drops its table.
+func (s *Store) materializeTo(ctx context.Context, target time.Time, afterPlan func() error) (err error) {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		bg := context.WithoutCancel(ctx)
+		if err == nil {
+			_, err = conn.Exec(bg, `SELECT pg_advisory_unlock_all()`)
+		}
+		if err != nil {
+			conn.Conn().Close(bg)
+		}
+		conn.Release()
+	}()
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock(`+runLock+`)`); err != nil {
+		return err
+	}
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock(`+writeLock+`)`); err != nil {
+		return err
+	}
+	old, planned, err := readMarks(ctx, conn)
+	if err != nil {
+		return err
+	}
+	if planned.After(old[0]) {
+		if err := recountFinest(ctx, conn, old[0], planned); err != nil {
+			return fmt.Errorf("recount %s after an unfinished run: %w", tiers[0].table, err)
+		}
+		old[0] = planned
+	}
+	plan := target.Truncate(tiers[0].width)
+	batch := plan.After(old[0])
+	if batch {
+		if err := aggregateFinest(ctx, conn, old[0], plan, afterPlan); err != nil {
+			return fmt.Errorf("materialise %s: %w", tiers[0].table, err)
+		}
+	}
+	return pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(`+writeLock+`)`); err != nil {
 			return err
 		}
-		// Room to hash a run's groups in memory rather than sort on disk.
 		if _, err := tx.Exec(ctx, `SET LOCAL work_mem = '128MB'`); err != nil {
 			return err
 		}
-		old, err := readMarks(ctx, tx)
-		if err != nil {
-			return err
+		if batch {
+			if _, err := tx.Exec(ctx, upsertInto(tiers[0].table, `SELECT * FROM rollup_batch`)); err != nil {
+				return fmt.Errorf("materialise %s: %w", tiers[0].table, err)
+			}
+			if _, err := tx.Exec(ctx, `UPDATE rollup_watermarks SET upto = $2, planned = NULL WHERE tier = $1`, tiers[0].table, plan); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `DROP TABLE rollup_batch`); err != nil {
+				return err
+			}
 		}
-		for i, t := range tiers {
+		for i := 1; i < len(tiers); i++ {
+			t := tiers[i]
 			upto := target.Truncate(t.width)
 			if !upto.After(old[i]) {
 				continue
@@ -196,6 +286,52 @@ func (s *Store) materializeTo(ctx context.Context, target time.Time) error {
 			}
 		}
 		return nil
+	})
+}
+
+// aggregateFinest plans the finest tier up to plan and aggregates its
+// buckets in [from, plan) into the temporary table rollup_batch (steps 1 and
+// 2 of materializeTo). The caller holds writeLock exclusively on conn; this
+// lets writers go once the snapshot is taken, then runs afterPlan.
+func aggregateFinest(ctx context.Context, conn *pgxpool.Conn, from, plan time.Time, afterPlan func() error) error {
+	if _, err := conn.Exec(ctx, `UPDATE rollup_watermarks SET planned = $2 WHERE tier = $1`, tiers[0].table, plan); err != nil {
+		return err
+	}
+	return pgx.BeginTxFunc(ctx, conn, pgx.TxOptions{IsoLevel: pgx.RepeatableRead}, func(tx pgx.Tx) error {
+		// A repeatable-read transaction's snapshot is taken by its first
+		// query: here, while writers are still held off.
+		if _, err := tx.Exec(ctx, `SELECT count(*) FROM rollup_watermarks`); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_unlock(`+writeLock+`)`); err != nil {
+			return err
+		}
+		if afterPlan != nil {
+			if err := afterPlan(); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.Exec(ctx, `SET LOCAL work_mem = '128MB'`); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `CREATE TEMP TABLE rollup_batch AS `+aggFromRaw(tiers[0], "samples", "ts >= $1 AND ts < $2"), from, plan)
+		return err
+	})
+}
+
+// recountFinest rebuilds the finest tier's buckets in [from, to) from the
+// raw samples and moves its watermark to to, in one transaction; the caller
+// holds writeLock exclusively.
+func recountFinest(ctx context.Context, conn *pgxpool.Conn, from, to time.Time) error {
+	return pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `DELETE FROM `+tiers[0].table+` WHERE bucket >= $1 AND bucket < $2`, from, to); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, materializeSQL[0], from, to); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `UPDATE rollup_watermarks SET upto = $2, planned = NULL WHERE tier = $1`, tiers[0].table, to)
+		return err
 	})
 }
 
@@ -333,4 +469,5 @@ type materializerState struct {
 	low        atomic.Int64                // lowest low mark of the writes since the last run (UnixNano; 0: none)
 	lastRollup atomic.Int64                // when the last run started (UnixNano)
 	rolling    atomic.Bool                 // a run is in progress
+
 }

@@ -416,7 +416,7 @@ func (s *Store) watermarks(ctx context.Context) (map[string]time.Time, error) {
 func (s *Store) RunJobs(ctx context.Context) error {
 	if s.getFlavour() == flavourPostgres {
 		// Like a refresh policy: everything up to now, less the lateness.
-		if err := s.materializeTo(ctx, time.Now().Add(-s.opt.RollupLateness)); err != nil {
+		if err := s.materializeTo(ctx, time.Now().Add(-s.opt.RollupLateness), nil); err != nil {
 			return internal("materialise rollups", err)
 		}
 		if err := s.dropExpired(ctx); err != nil {
@@ -461,7 +461,7 @@ func (s *Store) dropExpired(ctx context.Context) error {
 	if err := s.materialize(ctx); err != nil {
 		return err
 	}
-	m, err := readMarks(ctx, s.pool)
+	m, _, err := readMarks(ctx, s.pool)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,15 @@
+-- The materialiser aggregates the finest tier from the raw samples without
+-- holding writers off (plain PostgreSQL). It first plans how far it will go:
+-- the planned mark, set while writers are held off for an instant. From then
+-- on writers treat samples behind it as late and count them into the tier
+-- themselves, while the materialiser aggregates what was written before the
+-- plan (one snapshot) and finally moves upto to the planned mark. Readers
+-- only ever trust upto. NULL: no run in progress.
+--
+-- Writers and the materialiser now coordinate with advisory locks keyed by
+-- this table's oid instead of table locks: writers take (oid, 0) shared for
+-- their transaction, the materialiser takes it exclusively only to plan and
+-- to finish, and holds (oid, 1) for its whole run. Processes that write
+-- samples (the sync workers) must therefore all run a version with this
+-- migration; stop the older ones before starting the new ones.
+ALTER TABLE rollup_watermarks ADD COLUMN planned timestamptz;
