@@ -243,6 +243,8 @@ func BenchmarkProductionPath(b *testing.B) {
 	if rebuildErr != nil {
 		verdict = fmt.Sprintf("exit %v: %s", rebuildErr, truncate(string(out), 300))
 	}
+	// Its baseline: the same records consumed with the same client, nothing else done.
+	rawReplay := rawConsume(b, dev.kafka, max(replayed, 1))
 
 	ingestRate := float64(n) / ingestTime.Seconds()
 	b.ReportMetric(ingestRate, "ingest-events/s")
@@ -259,11 +261,12 @@ func BenchmarkProductionPath(b *testing.B) {
 		"baseline: raw consume of the same topic: %.0f records/s\n"+
 		"baseline: PostgreSQL alone inserting %d rows of the same shape into an empty samples table, %d connections: %.0f rows/s\n"+
 		"gateway RSS peak after ingest %.0f MiB, after the query runs %.0f MiB\n%s\n%s\n%s\n%s\n%s\n%s\n%s\n%s\n%s (%.1f KiB of gateway heap and stack per subscriber)\n%s\n"+
-		"rebuild --verify of %d records: %.0f records/s (%.2f s, the whole process from start); %s",
+		"rebuild --verify of %d records: %.0f records/s (%.2f s, the whole process from start); %s\n"+
+		"baseline: raw consume of the same records: %.0f records/s",
 		n, ingestRate, ingestTime.Seconds(), produceTime.Seconds(),
 		float64(n+historyPoints)/rawTime.Seconds(), n, postgres.DefaultWriters, ceiling, peakIngest, peak,
 		freshRun, stateRun, getRun, columnsRun, sqlRun, subtreeRun, mgetRun, historyRun, fan.latencies, fan.perSubKiB, bareFan.latencies,
-		replayed, float64(replayed)/rebuildTime.Seconds(), rebuildTime.Seconds(), verdict)
+		replayed, float64(replayed)/rebuildTime.Seconds(), rebuildTime.Seconds(), verdict, float64(replayed)/rawReplay.Seconds())
 	for _, r := range []latencies{freshRun, stateRun, historyRun, columnsRun, subtreeRun, fan.latencies} {
 		if r.errors > 0 {
 			b.Errorf("%s: %d errors", r.name, r.errors)
