@@ -239,7 +239,7 @@ func (s *subscriptionShare) member(ctx context.Context, key shareKey, rc *graphq
 	s.met.groupMembers.Inc()
 	// The transport cancels a subscription's context when it ends.
 	context.AfterFunc(ctx, s.met.groupMembers.Dec)
-	protocol := protocolOf(ctx)
+	messages := s.met.messages.WithLabelValues(protocolOf(ctx))
 	return func(ctx context.Context) *graphql.Response {
 		select {
 		case resp, ok := <-in:
@@ -247,7 +247,7 @@ func (s *subscriptionShare) member(ctx context.Context, key shareKey, rc *graphq
 				return nil
 			}
 			// Counted per member, as each subscription's own execution would.
-			s.met.messages.WithLabelValues(protocol).Inc()
+			messages.Inc()
 			for _, err := range resp.Errors {
 				code, _ := err.Extensions["code"].(string)
 				s.met.errors.WithLabelValues(code).Inc()
