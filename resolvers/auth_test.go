@@ -30,6 +30,12 @@ type authEnv struct {
 
 func newAuthEnv(t *testing.T, opts ...func(*auth.Config)) *authEnv {
 	t.Helper()
+	return newAuthEnvWith(t, opts)
+}
+
+// newAuthEnvWith is newAuthEnv with the handler's config changed by envOpts too.
+func newAuthEnvWith(t *testing.T, opts []func(*auth.Config), envOpts ...envOpt) *authEnv {
+	t.Helper()
 	is := authtest.New(t)
 	cfg := is.Config()
 	for _, o := range opts {
@@ -39,7 +45,7 @@ func newAuthEnv(t *testing.T, opts ...func(*auth.Config)) *authEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := newEnv(t, testmodel.Demo(t), func(c *resolvers.Config) { c.Auth = v })
+	e := newEnv(t, testmodel.Demo(t), append([]envOpt{func(c *resolvers.Config) { c.Auth = v }}, envOpts...)...)
 	h := auth.Middleware{
 		Verifier: v,
 		Deny: func(w http.ResponseWriter, r *http.Request, err error) {

@@ -5,13 +5,18 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	twin "github.com/twingraph/twingraph"
 	"github.com/twingraph/twingraph/internal/testmodel"
+	"github.com/twingraph/twingraph/resolvers"
 )
 
 // latencies collects per-request durations and reports their percentiles.
@@ -181,4 +186,79 @@ func BenchmarkHistory24h1m(b *testing.B) {
 		}
 		l.report(b)
 	})
+}
+
+// BenchmarkModeChangedFanOut measures one mode change reaching
+// TWIN_BENCH_SUBSCRIBERS (default 1,000) graphql-transport-ws subscribers
+// of the same modeChanged selection, in process over loopback: with the
+// subscriptions sharing one execution, and each executing alone. One op
+// is one change delivered to every subscriber; the latencies are from the
+// publish to each subscriber's receipt.
+func BenchmarkModeChangedFanOut(b *testing.B) {
+	n := 1000
+	if v, err := strconv.Atoi(os.Getenv("TWIN_BENCH_SUBSCRIBERS")); err == nil && v > 0 {
+		n = v
+	}
+	for _, share := range []bool{true, false} {
+		name := "shared"
+		if !share {
+			name = "alone"
+		}
+		b.Run(name, func(b *testing.B) {
+			reg := prometheus.NewRegistry()
+			e := newEnv(b, testmodel.Demo(b), sharing(share, reg), func(c *resolvers.Config) {
+				c.MaxSubscriptions, c.MaxStreams = -1, -1
+			})
+			srv := httptest.NewServer(e.h)
+			defer srv.Close()
+			got := make(chan time.Time, n)
+			var wg sync.WaitGroup
+			defer wg.Wait()
+			for range n {
+				c := dialWS(b, srv, "graphql-transport-ws")
+				c.subscribe("1", `subscription { modeChanged { cursor asset fromMode toMode ts durationSeconds assetNode { id name } } }`)
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for {
+						var m wsMsg
+						if err := c.conn.ReadJSON(&m); err != nil {
+							return
+						}
+						if m.Type == "next" {
+							got <- time.Now()
+						}
+					}
+				}()
+				defer c.conn.Close()
+			}
+			// Every subscription in place: n members of one execution, or n
+			// subscriptions each on the hub.
+			ready := func() bool {
+				if share {
+					return metric(b, reg, "twingraph_subscription_group_members", nil) == float64(n)
+				}
+				return resolvers.HubSubscribersForTest(e.h) == n
+			}
+			for !ready() {
+				time.Sleep(10 * time.Millisecond)
+			}
+			var l latencies
+			i := 0
+			for b.Loop() {
+				i++
+				t0 := time.Now()
+				e.appendAndPublish(b, modeChange(line3, twin.ModeIdle, twin.ModeRunning, now.Add(time.Duration(i)*time.Second), 1))
+				for range n {
+					select {
+					case at := <-got:
+						l.add(at.Sub(t0))
+					case <-time.After(30 * time.Second):
+						b.Fatal("a subscriber got nothing in 30 s")
+					}
+				}
+			}
+			l.report(b)
+		})
+	}
 }

@@ -126,6 +126,18 @@ type Config struct {
 	// OnSlowSubscriber, when not nil, is called each time a slow subscriber is
 	// dropped (for a metrics counter).
 	OnSlowSubscriber func()
+	// ShareSubscriptions lets identical live WebSocket subscriptions share
+	// one execution: each event is executed once for all of them and the
+	// same response written to each. Identical means the same document,
+	// operation name and variables, asked by callers who see the same
+	// assets; live means one whose stream does not depend on when it
+	// started (modeChanged and twinEvents without `after`; never
+	// assetState, which sends the current state first). Limits, caps,
+	// metrics and authorization still apply to each subscription, and one
+	// that falls behind is dropped alone. Counted in
+	// twingraph_subscription_groups and _group_members. False executes
+	// every subscription on its own.
+	ShareSubscriptions bool
 	// Auth, when set, turns authorization on: every operation needs a
 	// Principal in its context (put there by the HTTP middleware, or by the
 	// WebSocket connection_init payload {"Authorization":"Bearer ..."}, which
@@ -163,14 +175,22 @@ type Config struct {
 // over WebSocket (graphql-transport-ws and the legacy graphql-ws) and SSE.
 type Handler struct {
 	http.Handler
-	hub *Hub
+	hub   *Hub
+	share *subscriptionShare // nil unless Config.ShareSubscriptions
 }
 
 // Close ends every live subscription and the hub's bus subscription.
 func (h *Handler) Close() { h.hub.Close() }
 
-// DroppedSubscribers returns how many slow subscribers have been dropped.
-func (h *Handler) DroppedSubscribers() int64 { return h.hub.Dropped() }
+// DroppedSubscribers returns how many slow subscribers have been dropped,
+// members of shared executions included.
+func (h *Handler) DroppedSubscribers() int64 {
+	n := h.hub.Dropped()
+	if h.share != nil {
+		n += h.share.Dropped()
+	}
+	return n
+}
 
 // ErrConfig is returned (wrapped) by New for a Config it cannot serve.
 var ErrConfig = errors.New("resolvers: invalid config")
@@ -226,8 +246,16 @@ func New(cfg Config) (*Handler, error) {
 	gc := graph.Config{Resolvers: res}
 	setComplexity(&gc, cfg.Model, cfg.MaxFields)
 	srv := handler.New(graph.NewExecutableSchema(gc))
+	met := newMetrics(cfg.Registerer)
+	// Accounting each subscription gets once: from the executor when it
+	// executes alone, from the sharing transport for a member of a group
+	// (whose shared execution skips it).
+	perMember := []graphql.OperationMiddleware{
+		met.countOperations,
+		subscriptionCaps(cfg.MaxSubscriptionsPerConnection, &slots{max: int64(cfg.MaxSubscriptions)}, met),
+	}
 
-	srv.AddTransport(transport.Websocket{
+	ws := transport.Websocket{
 		// "ka" messages, which only the legacy graphql-ws protocol has.
 		KeepAlivePingInterval: cfg.KeepAliveInterval,
 		// graphql-transport-ws keeps alive with ping messages instead;
@@ -242,7 +270,14 @@ func New(cfg Config) (*Handler, error) {
 		Implementation: transport.CoderWebsocketImplementation{AcceptOptions: coderws.AcceptOptions{InsecureSkipVerify: true}},
 		InitFunc:       withConnectionSlots(cfg.MaxSubscriptionsPerConnection, websocketInit(cfg.Auth)),
 		InitTimeout:    max(cfg.InitTimeout, 0),
-	})
+	}
+	var share *subscriptionShare
+	if cfg.ShareSubscriptions {
+		share = newSubscriptionShare(cfg, perMember, met)
+		srv.AddTransport(sharingWebsocket{Websocket: ws, share: share})
+	} else {
+		srv.AddTransport(ws)
+	}
 	// SSE streams keep alive with ": ping" comment lines.
 	srv.AddTransport(sseTransport{keepAlive: cfg.KeepAliveInterval})
 	srv.AddTransport(multipartRefusal{})
@@ -278,9 +313,9 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.QueryTimeout > 0 {
 		srv.AroundResponses(queryDeadline(cfg.QueryTimeout))
 	}
-	met := newMetrics(cfg.Registerer)
-	srv.AroundOperations(met.countOperations)
-	srv.AroundOperations(subscriptionCaps(cfg.MaxSubscriptionsPerConnection, &slots{max: int64(cfg.MaxSubscriptions)}, met))
+	for _, mw := range perMember {
+		srv.AroundOperations(perSubscription(mw))
+	}
 	srv.AroundResponses(met.countMessages)
 	srv.AroundResponses(withLoaders(&res.cfg))
 	srv.SetErrorPresenter(countErrors(met, errorPresenter(cfg.Logger)))
@@ -294,7 +329,7 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.PersistedQueries != nil {
 		h = persistedIDs(h)
 	}
-	return &Handler{Handler: limitStreams(cfg.MaxStreams, met, h), hub: hub}, nil
+	return &Handler{Handler: limitStreams(cfg.MaxStreams, met, h), hub: hub, share: share}, nil
 }
 
 // operationTracer is the gqlgen extension that traces operations: one span
@@ -398,11 +433,15 @@ func errorPresenter(logger *slog.Logger) graphql.ErrorPresenterFunc {
 
 // countErrors counts every error answered by its extensions.code: the
 // presenter is the one place every error passes, parse errors included.
+// Those of a group's shared execution are counted by each member that
+// answers them (subscriptionShare.member).
 func countErrors(m *metrics, present graphql.ErrorPresenterFunc) graphql.ErrorPresenterFunc {
 	return func(ctx context.Context, err error) *gqlerror.Error {
 		gerr := present(ctx, err)
-		code, _ := gerr.Extensions["code"].(string)
-		m.errors.WithLabelValues(code).Inc()
+		if !inGroupExecution(ctx) {
+			code, _ := gerr.Extensions["code"].(string)
+			m.errors.WithLabelValues(code).Inc()
+		}
 		return gerr
 	}
 }

@@ -17,7 +17,7 @@ import (
 type Hub struct {
 	bus    twin.Bus
 	logger *slog.Logger
-	out    *fanout.Fanout
+	out    *fanout.Fanout[twin.Notice]
 
 	mu     sync.Mutex
 	cancel context.CancelFunc // ends the bus subscription; nil while there is none
@@ -32,7 +32,7 @@ func NewHub(bus twin.Bus, buffer int, logger *slog.Logger, onDrop func()) *Hub {
 	if buffer <= 0 {
 		buffer = DefaultSubscriberBuffer
 	}
-	h := &Hub{bus: bus, logger: logger, out: fanout.New(buffer)}
+	h := &Hub{bus: bus, logger: logger, out: fanout.New[twin.Notice](buffer)}
 	h.out.OnDrop = func() {
 		if onDrop != nil {
 			onDrop()

@@ -21,6 +21,9 @@ type metrics struct {
 	streamSeconds *prometheus.HistogramVec // stream lifetimes by protocol
 	subscriptions *prometheus.GaugeVec     // live subscriptions by protocol
 	messages      *prometheus.CounterVec   // subscription messages sent by protocol
+	executions    *prometheus.CounterVec   // subscription messages executed by protocol
+	groups        prometheus.Gauge         // shared subscription executions running
+	groupMembers  prometheus.Gauge         // subscriptions served by a shared execution
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -41,6 +44,12 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "GraphQL subscriptions being served, by protocol."}, []string{"protocol"}),
 		messages: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "twingraph_subscription_messages_total",
 			Help: "Subscription messages sent, by protocol."}, []string{"protocol"}),
+		executions: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "twingraph_subscription_executions_total",
+			Help: "Subscription messages executed, by protocol: one per message of a subscription executing alone, one per message of a group of identical subscriptions sharing an execution."}, []string{"protocol"}),
+		groups: prometheus.NewGauge(prometheus.GaugeOpts{Name: "twingraph_subscription_groups",
+			Help: "Executions shared by groups of identical live WebSocket subscriptions."}),
+		groupMembers: prometheus.NewGauge(prometheus.GaugeOpts{Name: "twingraph_subscription_group_members",
+			Help: "WebSocket subscriptions served by a shared execution (also counted in twingraph_subscriptions_active)."}),
 	}
 	m.operations = register(reg, m.operations)
 	m.errors = register(reg, m.errors)
@@ -48,6 +57,9 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	m.streamSeconds = register(reg, m.streamSeconds)
 	m.subscriptions = register(reg, m.subscriptions)
 	m.messages = register(reg, m.messages)
+	m.executions = register(reg, m.executions)
+	m.groups = register(reg, m.groups)
+	m.groupMembers = register(reg, m.groupMembers)
 	return m
 }
 
@@ -86,12 +98,17 @@ func (m *metrics) countOperations(ctx context.Context, next graphql.OperationHan
 	return next(ctx)
 }
 
-// countMessages counts each message a subscription sends.
+// countMessages counts each message a subscription executes and sends. A
+// group's shared execution counts its executions only: each member counts
+// the messages it sends (subscriptionShare.member).
 func (m *metrics) countMessages(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
 	resp := next(ctx)
 	if resp != nil && graphql.HasOperationContext(ctx) {
 		if op := graphql.GetOperationContext(ctx).Operation; op != nil && op.Operation == ast.Subscription {
-			m.messages.WithLabelValues(protocolOf(ctx)).Inc()
+			m.executions.WithLabelValues(protocolOf(ctx)).Inc()
+			if !inGroupExecution(ctx) {
+				m.messages.WithLabelValues(protocolOf(ctx)).Inc()
+			}
 		}
 	}
 	return resp

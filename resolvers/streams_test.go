@@ -85,9 +85,19 @@ func (c *wsClient) outcomes(n int, ids ...string) (refused map[string]string, li
 	return refused, live
 }
 
+// The caps count every subscription, those sharing an execution
+// (Config.ShareSubscriptions: modeSub may share) included.
 func TestHandler_SubscriptionCaps(t *testing.T) {
+	for _, share := range []bool{false, true} {
+		t.Run(fmt.Sprintf("share %v", share), func(t *testing.T) {
+			testSubscriptionCaps(t, func(c *resolvers.Config) { c.ShareSubscriptions = share })
+		})
+	}
+}
+
+func testSubscriptionCaps(t *testing.T, share envOpt) {
 	t.Run("per connection", func(t *testing.T) {
-		e := newEnv(t, testmodel.Demo(t), func(c *resolvers.Config) { c.MaxSubscriptionsPerConnection = 2 })
+		e := newEnv(t, testmodel.Demo(t), share, func(c *resolvers.Config) { c.MaxSubscriptionsPerConnection = 2 })
 		srv := httptest.NewServer(e.h)
 		defer srv.Close()
 		publishing(t, e)
@@ -115,7 +125,7 @@ func TestHandler_SubscriptionCaps(t *testing.T) {
 		subscribeUntilAccepted(t, c)
 	})
 	t.Run("per gateway", func(t *testing.T) {
-		e := newEnv(t, testmodel.Demo(t), func(c *resolvers.Config) { c.MaxSubscriptions = 1 })
+		e := newEnv(t, testmodel.Demo(t), share, func(c *resolvers.Config) { c.MaxSubscriptions = 1 })
 		srv := httptest.NewServer(e.h)
 		defer srv.Close()
 		publishing(t, e)

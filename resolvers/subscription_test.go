@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -159,9 +160,13 @@ type modeChangedMsg struct {
 }
 
 func TestSubscription_ModeChangedLive(t *testing.T) {
-	for _, protocol := range []string{"graphql-transport-ws", "graphql-ws"} {
-		t.Run(protocol, func(t *testing.T) {
-			e := newEnv(t, testmodel.Demo(t))
+	for _, run := range []struct {
+		protocol string
+		share    bool
+	}{{"graphql-transport-ws", false}, {"graphql-ws", false}, {"graphql-transport-ws", true}, {"graphql-ws", true}} {
+		protocol := run.protocol
+		t.Run(fmt.Sprintf("%s share %v", protocol, run.share), func(t *testing.T) {
+			e := newEnv(t, testmodel.Demo(t), func(c *resolvers.Config) { c.ShareSubscriptions = run.share })
 			srv := httptest.NewServer(e.h)
 			defer srv.Close()
 			c := dialWS(t, srv, protocol)
@@ -531,9 +536,13 @@ func TestSubscription_ResumeUnderLiveLoad(t *testing.T) {
 // subscription with a complete (both protocols), so clients resume by
 // cursor elsewhere, and refuses new ones UNAVAILABLE.
 func TestHandler_CloseCompletesSubscriptions(t *testing.T) {
-	for _, protocol := range []string{"graphql-transport-ws", "graphql-ws"} {
-		t.Run(protocol, func(t *testing.T) {
-			e := newEnv(t, testmodel.Demo(t))
+	for _, run := range []struct {
+		protocol string
+		share    bool
+	}{{"graphql-transport-ws", false}, {"graphql-ws", false}, {"graphql-transport-ws", true}, {"graphql-ws", true}} {
+		protocol := run.protocol
+		t.Run(fmt.Sprintf("%s share %v", protocol, run.share), func(t *testing.T) {
+			e := newEnv(t, testmodel.Demo(t), func(c *resolvers.Config) { c.ShareSubscriptions = run.share })
 			srv := httptest.NewServer(e.h)
 			defer srv.Close()
 			c := dialWS(t, srv, protocol)

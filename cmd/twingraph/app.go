@@ -63,7 +63,8 @@ type Main struct {
 	// (UNAVAILABLE past it); 0 is twin.DefaultStoreTimeout.
 	StoreTimeout time.Duration
 	// GraphQLLimits bound documents, queries and subscriptions; only its
-	// limit fields are used (zero: the resolvers package's defaults).
+	// limit fields and ShareSubscriptions are used (zero: the resolvers
+	// package's defaults).
 	GraphQLLimits resolvers.Config
 	// HTTPLimits bound request bodies and connections; only its limit
 	// fields are used (zero: the gateway package's defaults).
@@ -372,7 +373,7 @@ type gatewayFlags struct {
 	hideExistence                  bool
 	jwks, secret, issuer, audience string
 	access                         accessFlags
-	gql                            resolvers.Config // limit fields only
+	gql                            resolvers.Config // limit fields and ShareSubscriptions only
 	http                           gateway.Config   // limit fields and ShareQueries only
 	corsOrigins                    string
 }
@@ -393,6 +394,7 @@ func (a *gatewayFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&a.issuer, "auth-issuer", "", "with authorization on, the iss claim tokens must carry")
 	fs.StringVar(&a.audience, "auth-audience", "", "with authorization on, an aud value tokens must carry")
 	fs.BoolVar(&a.http.ShareQueries, "share-queries", true, "identical GraphQL queries (body, credentials, Accept, Content-Type) in flight at the same time share one execution and its response; false: each executes")
+	fs.BoolVar(&a.gql.ShareSubscriptions, "share-subscriptions", true, "identical live WebSocket subscriptions (modeChanged, twinEvents without after: same document, variables and scope) share one execution: each event executed once, its response written to each; false: each executes")
 	a.access.register(fs)
 	a.registerLimits(fs)
 }

@@ -12,7 +12,7 @@ import (
 func notice(asset string) twin.Notice { return twin.Notice{State: &twin.State{Asset: asset}} }
 
 func TestFanout(t *testing.T) {
-	f := fanout.New(2)
+	f := fanout.New[twin.Notice](2)
 	drops := 0
 	f.OnDrop = func() { drops++ }
 	left := make(chan int, 1)

@@ -14,7 +14,7 @@ import (
 // knows to resume from the event store. Notices are shared between
 // subscribers and must not be modified.
 type Bus struct {
-	out *fanout.Fanout
+	out *fanout.Fanout[twin.Notice]
 }
 
 var _ twin.Bus = (*Bus)(nil)
@@ -23,7 +23,7 @@ var _ twin.Bus = (*Bus)(nil)
 func NewBus() *Bus { return NewBusBuffer(twin.DefaultBusBuffer) }
 
 // NewBusBuffer returns a bus whose subscribers buffer n notices (at least 1).
-func NewBusBuffer(n int) *Bus { return &Bus{out: fanout.New(n)} }
+func NewBusBuffer(n int) *Bus { return &Bus{out: fanout.New[twin.Notice](n)} }
 
 // Publish delivers notices to every current subscriber without blocking.
 func (b *Bus) Publish(ctx context.Context, notices []twin.Notice) error {

@@ -138,7 +138,7 @@ func (s *Store) Lost() int64 { return s.bus.lost.Load() }
 
 type bus struct {
 	s      *Store
-	out    *fanout.Fanout // the subscribers in this process
+	out    *fanout.Fanout[twin.Notice] // the subscribers in this process
 	lost   atomic.Int64
 	mu     sync.Mutex
 	closed bool
@@ -153,7 +153,7 @@ type bus struct {
 }
 
 func newBus(s *Store) *bus {
-	return &bus{s: s, out: fanout.New(s.opt.SubscriberBuffer), stop: make(chan struct{})}
+	return &bus{s: s, out: fanout.New[twin.Notice](s.opt.SubscriberBuffer), stop: make(chan struct{})}
 }
 
 func (b *bus) subscribe(ctx context.Context) (<-chan twin.Notice, error) {
