@@ -20,9 +20,11 @@ import (
 // 50 ms a probe record flipping site/probe between RUNNING and IDLE, dated
 // the instant it is produced. A modeChanged subscription over SSE receives
 // each flip; its latency is the arrival time minus the sample time.
-// It returns the figures and how many records it produced.
-func freshness(tb testing.TB, dev *devProcess, rate int, d time.Duration, base time.Time) (latencies, int) {
+// It returns the figures, how many records it produced, and the mean time
+// of each flush stage meanwhile (where the latency goes).
+func freshness(tb testing.TB, dev *devProcess, rate int, d time.Duration, base time.Time) (latencies, int, string) {
 	tb.Helper()
+	stagesBefore := flushStages(tb, dev.http)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	arrivals := subscribeModeChanges(tb, ctx, dev.http, "site/probe")
@@ -91,7 +93,77 @@ collect:
 		slices.Sort(lat)
 		res.p50, res.p99, res.pmax = lat[len(lat)/2], lat[len(lat)*99/100], lat[len(lat)-1]
 	}
-	return res, sent + probes
+	return res, sent + probes, stagesSince(stagesBefore, flushStages(tb, dev.http))
+}
+
+// stageTotals is, per flush stage, the seconds spent, the attempts made
+// and how many of them took at most slowStage.
+type stageTotals map[string][3]float64
+
+// slowStage is a histogram bound of the flush stages: the attempts past it
+// are the ones reported as slow.
+const slowStage = "0.1024"
+
+// flushStages reads the worker's flush stage histograms' sums and counts
+// from /metrics.
+func flushStages(tb testing.TB, httpAddr string) stageTotals {
+	tb.Helper()
+	resp, err := http.Get("http://" + httpAddr + "/metrics")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out := stageTotals{}
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		line, ok := strings.CutPrefix(sc.Text(), "twingraph_sync_flush_stage_seconds_")
+		if !ok {
+			continue
+		}
+		// sum{stage="x"} v, count{stage="x"} v or bucket{stage="x",le="b"} v
+		kind, rest, ok := strings.Cut(line, `{stage="`)
+		if !ok {
+			continue
+		}
+		stage, rest, _ := strings.Cut(rest, `"`)
+		labels, value, _ := strings.Cut(rest, "} ")
+		var v float64
+		if _, err := fmt.Sscan(value, &v); err != nil {
+			continue
+		}
+		t := out[stage]
+		switch {
+		case kind == "sum":
+			t[0] = v
+		case kind == "count":
+			t[1] = v
+		case kind == "bucket" && labels == `,le="`+slowStage+`"`:
+			t[2] = v
+		default:
+			continue
+		}
+		out[stage] = t
+	}
+	return out
+}
+
+// stagesSince describes the flush stages between two readings: the mean
+// time of each, in flush order.
+func stagesSince(before, after stageTotals) string {
+	var parts []string
+	for _, st := range []string{"apply", "append_events", "publish_events", "put_states", "publish_states", "append_history", "dead_letter"} {
+		n := after[st][1] - before[st][1]
+		if n <= 0 {
+			continue
+		}
+		part := fmt.Sprintf("%s %.1f ms", st, 1000*(after[st][0]-before[st][0])/n)
+		if slow := n - (after[st][2] - before[st][2]); slow > 0 {
+			part += fmt.Sprintf(" (%.0f over %s s)", slow, slowStage)
+		}
+		parts = append(parts, part)
+	}
+	n := after["apply"][1] - before["apply"][1]
+	return fmt.Sprintf("%.0f flushes; mean per stage: %s", n, strings.Join(parts, ", "))
 }
 
 func drain(events chan kafka.Event) {

@@ -19,7 +19,7 @@ import (
 // A flush: apply a batch, then write it in stages, each idempotent, retried
 // with backoff until it succeeds or the batch is given up uncommitted.
 
-// runJob applies a batch and writes it: history, events, states, bus, dead
+// runJob applies a batch and writes it: events, bus, states, history, dead
 // letters; then its offsets become committable. On an error it backs off and
 // retries until it succeeds or the job is abandoned (revocation, shutdown).
 // It runs on the flusher goroutine.
@@ -179,14 +179,11 @@ type flushStage struct {
 // flushStages are the steps of a flush, in order. Events are published as
 // soon as they are durable, before the states: a crash after the states are
 // written would otherwise lose their notices for good, since the replay skips
-// records the states already carry.
+// records the states already carry. History goes last, so a change is
+// visible without waiting for the samples' insert (the longest stage): a
+// replay re-appends the samples of every record it reads, applied or not,
+// and offsets are committed only after every stage.
 var flushStages = []flushStage{
-	{"append history", "append_history", func(w *Worker, ctx context.Context, res *applied) error {
-		if len(res.Samples) == 0 {
-			return nil
-		}
-		return w.cfg.History.AppendSamples(ctx, res.Samples)
-	}},
 	{"append events", "append_events", func(w *Worker, ctx context.Context, res *applied) error {
 		if len(res.Events) == 0 {
 			return nil
@@ -201,6 +198,12 @@ var flushStages = []flushStage{
 		return w.cfg.States.PutStates(ctx, res.States)
 	}},
 	{"publish states", "publish_states", (*Worker).publishStates},
+	{"append history", "append_history", func(w *Worker, ctx context.Context, res *applied) error {
+		if len(res.Samples) == 0 {
+			return nil
+		}
+		return w.cfg.History.AppendSamples(ctx, res.Samples)
+	}},
 	{"dead-letter", "dead_letter", func(w *Worker, ctx context.Context, res *applied) error {
 		return w.dlq.send(ctx, res.dead)
 	}},
