@@ -159,11 +159,15 @@ type modeChangedMsg struct {
 	}
 }
 
+// wsRuns are the WebSocket protocols, each with subscriptions executing
+// alone and sharing one execution.
+var wsRuns = []struct {
+	protocol string
+	share    bool
+}{{"graphql-transport-ws", false}, {"graphql-ws", false}, {"graphql-transport-ws", true}, {"graphql-ws", true}}
+
 func TestSubscription_ModeChangedLive(t *testing.T) {
-	for _, run := range []struct {
-		protocol string
-		share    bool
-	}{{"graphql-transport-ws", false}, {"graphql-ws", false}, {"graphql-transport-ws", true}, {"graphql-ws", true}} {
+	for _, run := range wsRuns {
 		protocol := run.protocol
 		t.Run(fmt.Sprintf("%s share %v", protocol, run.share), func(t *testing.T) {
 			e := newEnv(t, testmodel.Demo(t), func(c *resolvers.Config) { c.ShareSubscriptions = run.share })
@@ -536,10 +540,7 @@ func TestSubscription_ResumeUnderLiveLoad(t *testing.T) {
 // subscription with a complete (both protocols), so clients resume by
 // cursor elsewhere, and refuses new ones UNAVAILABLE.
 func TestHandler_CloseCompletesSubscriptions(t *testing.T) {
-	for _, run := range []struct {
-		protocol string
-		share    bool
-	}{{"graphql-transport-ws", false}, {"graphql-ws", false}, {"graphql-transport-ws", true}, {"graphql-ws", true}} {
+	for _, run := range wsRuns {
 		protocol := run.protocol
 		t.Run(fmt.Sprintf("%s share %v", protocol, run.share), func(t *testing.T) {
 			e := newEnv(t, testmodel.Demo(t), func(c *resolvers.Config) { c.ShareSubscriptions = run.share })
