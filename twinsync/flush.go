@@ -17,62 +17,76 @@ import (
 )
 
 // A flush: apply a batch, then write it in stages, each idempotent, retried
-// with backoff until it succeeds or the batch is given up uncommitted.
+// with backoff until it succeeds or the batch is given up uncommitted. It
+// runs in two halves on two goroutines, so that the next batch can become
+// visible while this one's samples are still being inserted:
+//
+//   - the flusher applies the batch and runs visibleStages (events, states
+//     and their announcements), batch after batch;
+//   - the historian runs durableStages (history, dead letters) of the
+//     batches the flusher has finished, in the same order, and only then
+//     makes their offsets committable.
+//
+// Nothing is lost when the second half fails or is given up: offsets are
+// committed only after it, and a replay re-appends the samples of every
+// record it reads (applied to the state or not) and sends dead letters again.
 
-// runJob applies a batch and writes it: events, bus, states, history, dead
-// letters; then its offsets become committable. On an error it backs off and
+// showJob is the flusher's half of a flush: it applies j's batch to the
+// worker's states and runs visibleStages. On an error it backs off and
 // retries until it succeeds or the job is abandoned (revocation, shutdown).
-// It runs on the flusher goroutine.
-func (w *Worker) runJob(j *job) {
+// It leaves j.res nil when the batch was not written.
+func (w *Worker) showJob(j *job) {
 	dec := <-j.dec
-	if w.dropped {
+	if w.dropped.Load() {
 		return
 	}
-	// One span per flush, retries included; it links the producers' spans
-	// instead of parenting under one of them, since a batch has many.
+	// One span per flush, retries and both halves included; it links the
+	// producers' spans instead of parenting under one of them, since a
+	// batch has many. finishJob ends it.
 	ctx, span := tracer.Start(j.ctx, "sync.flush", trace.WithLinks(j.links...),
 		trace.WithAttributes(attribute.Int("records", len(j.recs))))
-	defer span.End()
-	start := time.Now()
+	j.span, j.start = span, time.Now()
 	var res *applied
 	stage := 0
-	backoff := minBackoff
-	for {
-		var err error
+	ok := w.persist(ctx, j, func() error {
 		if res == nil {
 			t0 := time.Now()
-			res, err = w.apply(ctx, j, dec)
+			r, err := w.apply(ctx, j, dec)
 			w.m.stage.WithLabelValues("apply").Observe(time.Since(t0).Seconds())
+			if err != nil {
+				return err
+			}
+			res = r
 		}
-		if err == nil {
-			stage, err = w.write(ctx, res, stage)
-		}
-		if err == nil {
-			break
-		}
-		span.RecordError(err)
-		if ctx.Err() != nil {
-			span.SetStatus(codes.Error, "given up uncommitted")
-			w.dropped = true
-			w.logger.Warn("batch given up uncommitted; it will be replayed", "records", len(j.recs), "err", err)
-			return
-		}
-		w.storeErrors.Add(1)
-		w.m.storeErrors.Inc()
-		w.setFlushErr(err)
-		w.logger.Error("flush failed, retrying", "err", err, "backoff", backoff, "records", len(j.recs))
-		select {
-		case <-ctx.Done():
-			span.SetStatus(codes.Error, "given up uncommitted")
-			w.dropped = true
-			w.logger.Warn("batch given up uncommitted; it will be replayed", "records", len(j.recs))
-			return
-		case <-time.After(backoff):
-		}
-		backoff = min(2*backoff, maxBackoff)
+		var err error
+		stage, err = w.write(ctx, res, flusherHalf, visibleStages, stage)
+		return err
+	})
+	if !ok {
+		span.End()
+		return
 	}
+	j.res, j.spanCtx = res, ctx
+}
 
-	w.setFlushErr(nil)
+// finishJob is the historian's half of a flush: durableStages for a batch
+// showJob wrote, then its offsets become committable.
+func (w *Worker) finishJob(j *job) {
+	if j.res == nil {
+		return
+	}
+	defer j.span.End()
+	if w.dropped.Load() {
+		return // an earlier batch was given up: committing this one would skip it
+	}
+	res, stage := j.res, 0
+	if !w.persist(j.spanCtx, j, func() error {
+		var err error
+		stage, err = w.write(j.spanCtx, res, historianHalf, durableStages, stage)
+		return err
+	}) {
+		return
+	}
 	w.commitMu.Lock()
 	w.toCommit = raiseOffsets(w.toCommit, res.Next)
 	due := time.Since(w.lastCommit) >= commitInterval
@@ -80,7 +94,6 @@ func (w *Worker) runJob(j *job) {
 	if due {
 		w.commitNow()
 	}
-
 	w.messages.Add(int64(res.Records))
 	w.samples.Add(int64(len(res.Samples)))
 	w.events.Add(int64(len(res.Events)))
@@ -100,13 +113,51 @@ func (w *Worker) runJob(j *job) {
 	w.rejected.Add(int64(rejects))
 	w.logDeadLetters(res.dead)
 	w.m.batches.Inc()
-	w.m.flush.Observe(time.Since(start).Seconds())
-	span.SetAttributes(
+	w.m.flush.Observe(time.Since(j.start).Seconds())
+	j.span.SetAttributes(
 		attribute.Int("samples", len(res.Samples)),
 		attribute.Int("events", len(res.Events)),
 		attribute.Int("dead_letters", len(res.dead)),
 		attribute.Int("partitions", len(res.Next)),
 	)
+}
+
+// persist runs step until it succeeds, backing off after each failure, and
+// reports true; or gives j's batch up uncommitted when j is abandoned
+// (revocation, shutdown) and reports false: nothing later is written or
+// committed until the partitions are reassigned.
+func (w *Worker) persist(ctx context.Context, j *job, step func() error) bool {
+	backoff := minBackoff
+	for {
+		err := step()
+		if err == nil {
+			w.setFlushErr(nil)
+			return true
+		}
+		j.span.RecordError(err)
+		if ctx.Err() != nil {
+			w.giveUp(j, err)
+			return false
+		}
+		w.storeErrors.Add(1)
+		w.m.storeErrors.Inc()
+		w.setFlushErr(err)
+		w.logger.Error("flush failed, retrying", "err", err, "backoff", backoff, "records", len(j.recs))
+		select {
+		case <-ctx.Done():
+			w.giveUp(j, err)
+			return false
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, maxBackoff)
+	}
+}
+
+// giveUp marks j's batch given up uncommitted.
+func (w *Worker) giveUp(j *job, err error) {
+	j.span.SetStatus(codes.Error, "given up uncommitted")
+	w.dropped.Store(true)
+	w.logger.Warn("batch given up uncommitted; it will be replayed", "records", len(j.recs), "err", err)
 }
 
 // apply applies j's decoded batch to the worker's states, reading the
@@ -152,13 +203,19 @@ func producerSpan(headers []kafka.Header) trace.SpanContext {
 	return trace.SpanContextFromContext(otel.GetTextMapPropagator().Extract(context.Background(), carrier))
 }
 
-// write performs the stages of a flush from stage on and returns the first
-// stage not yet done. Every stage is idempotent, so a retry may repeat one.
-func (w *Worker) write(ctx context.Context, res *applied, stage int) (int, error) {
-	defer w.setStage("")
-	for ; stage < len(flushStages); stage++ {
-		st := flushStages[stage]
-		w.setStage(st.name)
+// The halves of a flush, for the stage they report (see Ready).
+const (
+	flusherHalf = iota
+	historianHalf
+)
+
+// write performs stages from stage on and returns the first one not yet
+// done. Every stage is idempotent, so a retry may repeat one.
+func (w *Worker) write(ctx context.Context, res *applied, half int, stages []flushStage, stage int) (int, error) {
+	defer w.setStage(half, "")
+	for ; stage < len(stages); stage++ {
+		st := stages[stage]
+		w.setStage(half, st.name)
 		t0 := time.Now()
 		err := st.run(w, ctx, res)
 		w.m.stage.WithLabelValues(st.label).Observe(time.Since(t0).Seconds())
@@ -176,14 +233,11 @@ type flushStage struct {
 	run   func(w *Worker, ctx context.Context, res *applied) error
 }
 
-// flushStages are the steps of a flush, in order. Events are published as
+// visibleStages are the flusher's steps, in order. Events are published as
 // soon as they are durable, before the states: a crash after the states are
 // written would otherwise lose their notices for good, since the replay skips
-// records the states already carry. History goes last, so a change is
-// visible without waiting for the samples' insert (the longest stage): a
-// replay re-appends the samples of every record it reads, applied or not,
-// and offsets are committed only after every stage.
-var flushStages = []flushStage{
+// records the states already carry.
+var visibleStages = []flushStage{
 	{"append events", "append_events", func(w *Worker, ctx context.Context, res *applied) error {
 		if len(res.Events) == 0 {
 			return nil
@@ -198,6 +252,11 @@ var flushStages = []flushStage{
 		return w.cfg.States.PutStates(ctx, res.States)
 	}},
 	{"publish states", "publish_states", (*Worker).publishStates},
+}
+
+// durableStages are the historian's steps, in order: the samples' insert
+// (the longest stage) and the dead letters, which a replay repeats.
+var durableStages = []flushStage{
 	{"append history", "append_history", func(w *Worker, ctx context.Context, res *applied) error {
 		if len(res.Samples) == 0 {
 			return nil

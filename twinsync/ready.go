@@ -3,6 +3,8 @@ package twinsync
 import (
 	"fmt"
 	"maps"
+	"slices"
+	"strings"
 	"time"
 
 	twin "github.com/twingraph/twingraph"
@@ -85,7 +87,8 @@ func (w *Worker) Ready() error {
 	msg := fmt.Sprintf("sync worker stalled: a record read %s ago is not applied yet (limit %s)",
 		age.Round(time.Second), w.cfg.StallAfter)
 	w.mu.Lock()
-	ferr, stage := w.flushErr, w.flushStage
+	ferr := w.flushErr
+	stage := strings.Join(slices.DeleteFunc(slices.Clone(w.flushStage[:]), func(s string) bool { return s == "" }), ", ")
 	w.mu.Unlock()
 	if stage != "" {
 		// A store that hangs rather than fails shows here.
@@ -97,9 +100,10 @@ func (w *Worker) Ready() error {
 	return twin.Errorf(twin.EUNAVAILABLE, "%s", msg)
 }
 
-func (w *Worker) setStage(stage string) {
+// setStage notes the stage a half of the flush is in ("" for none).
+func (w *Worker) setStage(half int, stage string) {
 	w.mu.Lock()
-	w.flushStage = stage
+	w.flushStage[half] = stage
 	w.mu.Unlock()
 }
 

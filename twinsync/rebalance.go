@@ -69,14 +69,14 @@ func (w *Worker) rebalance(c *kafka.Consumer, ev kafka.Event) error {
 			})
 			w.drainRevoking()
 			t.Stop()
-			if !w.dropped {
+			if !w.dropped.Load() {
 				w.commitNow()
 			}
 		}
 		w.pending = nil
 		w.pendingBytes = 0
 		w.links = nil
-		w.dropped = false
+		w.dropped.Store(false)
 		w.states = map[string]*twin.State{}
 		w.commitMu.Lock()
 		w.toCommit = nil
@@ -104,7 +104,7 @@ func (w *Worker) drainRevoking() {
 		w.revoking = append([]*job(nil), w.inflight...)
 		w.commitMu.Unlock()
 		w.waitInflight()
-		if len(w.pending) == 0 || w.dropped || w.jobs == nil {
+		if len(w.pending) == 0 || w.dropped.Load() || w.jobs == nil {
 			w.commitMu.Lock()
 			w.revoking = nil
 			w.commitMu.Unlock()

@@ -38,8 +38,8 @@ const (
 	// commitInterval spaces offset commits while records stream.
 	commitInterval = 100 * time.Millisecond
 	// maxInflight is how many batches may be dispatched at once: one being
-	// written while the next is decoded.
-	maxInflight = 2
+	// made durable while the next is shown and the one after is decoded.
+	maxInflight = 3
 	// maxBatchBytes bounds the bytes of a batch, whatever BatchSize says:
 	// with large messages, a batch's count alone would not bound memory.
 	// The worker holds about three batches (two in flight, one pending).
@@ -152,8 +152,8 @@ type Worker struct {
 	mu                                                        sync.Mutex // guards log, parts and flushErr
 	log                                                       string
 	parts                                                     []int32
-	flushErr                                                  error  // the last failed flush's error; nil after a success
-	flushStage                                                string // the stage a flush is in ("" between flushes), for Ready
+	flushErr                                                  error     // the last failed flush's error; nil after a success
+	flushStage                                                [2]string // the stage each half of a flush is in ("" for none), for Ready
 	running, stopped                                          atomic.Bool
 	// oldestRead is when the oldest record read and not yet applied was
 	// read (Unix nanoseconds; 0: none), for Ready and the age gauge.
@@ -168,7 +168,7 @@ type Worker struct {
 	pending      []*ingest.Record
 	pendingBytes int
 	lagAt        time.Time // when the lag gauges were last updated
-	dlqLoggedAt  time.Time // when a dead letter was last logged (flusher goroutine)
+	dlqLoggedAt  time.Time // when a dead letter was last logged (historian goroutine)
 	dlqUnlogged  int       // dead letters since, not logged
 	deadline     time.Time
 	lastOff      map[int32]int64               // last offset read per partition, to notice a log that starts over
@@ -183,7 +183,7 @@ type Worker struct {
 	// dropped is set when a batch was given up uncommitted: committing any
 	// later offset of the assignment would skip it, so nothing more is
 	// flushed until the partitions are revoked and reassigned.
-	dropped bool
+	dropped atomic.Bool
 
 	commitMu   sync.Mutex
 	toCommit   map[int32]int64 // flushed but not yet committed: next offset per partition
@@ -204,7 +204,13 @@ type job struct {
 	dec    chan []ingest.Decoded // the decoded batch, decoded while an earlier job writes
 	ctx    context.Context       // canceled to abandon the batch uncommitted
 	cancel context.CancelFunc
-	done   chan struct{}
+	done   chan struct{} // closed when both halves of the flush are over
+
+	// Set by the flusher's half (showJob) for the historian's (finishJob).
+	res     *applied        // the applied batch; nil when it was not written
+	span    trace.Span      // the flush span
+	spanCtx context.Context // j.ctx with the flush span
+	start   time.Time
 }
 
 func (j *job) finished() bool {
@@ -367,11 +373,22 @@ func (w *Worker) Run(ctx context.Context) error {
 	defer cancelJobs()
 	w.stopJobs = stopJobs
 	w.jobs = make(chan *job, maxInflight)
+	// The flusher shows batches (apply, events, states); the historian
+	// then makes them durable (history, dead letters) and committable, in
+	// the same order, while the flusher goes on with the next batch.
+	toHistorian := make(chan *job, maxInflight)
 	flusherDone := make(chan struct{})
 	go func() {
-		defer close(flusherDone)
+		defer close(toHistorian)
 		for j := range w.jobs {
-			w.runJob(j)
+			w.showJob(j)
+			toHistorian <- j
+		}
+	}()
+	go func() {
+		defer close(flusherDone)
+		for j := range toHistorian {
+			w.finishJob(j)
 			j.cancel() // releases the job's context
 			close(j.done)
 		}
