@@ -234,7 +234,7 @@ func (s *Store) materializeTo(ctx context.Context, target time.Time, afterPlan f
 	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock(`+runLock+`)`); err != nil {
 		return err
 	}
-	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock(`+writeLock+`)`); err != nil {
+	if err := holdOffWriters(ctx, conn); err != nil {
 		return err
 	}
 	old, planned, err := readMarks(ctx, conn)
@@ -250,14 +250,16 @@ func (s *Store) materializeTo(ctx context.Context, target time.Time, afterPlan f
 	plan := target.Truncate(tiers[0].width)
 	batch := plan.After(old[0])
 	if batch {
+		// This lets writers go while it aggregates; they are held off again to finish.
 		if err := aggregateFinest(ctx, conn, old[0], plan, afterPlan); err != nil {
 			return fmt.Errorf("materialise %s: %w", tiers[0].table, err)
 		}
-	}
-	return pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(`+writeLock+`)`); err != nil {
+		if err := holdOffWriters(ctx, conn); err != nil {
 			return err
 		}
+	}
+	// The locks are released when the run ends (the deferred unlock).
+	return pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SET LOCAL work_mem = '128MB'`); err != nil {
 			return err
 		}
@@ -287,6 +289,33 @@ func (s *Store) materializeTo(ctx context.Context, target time.Time, afterPlan f
 		}
 		return nil
 	})
+}
+
+// writersPatience is how long the materialiser waits for a moment when no
+// writer holds the watermark lock before it queues for the lock.
+const writersPatience = 500 * time.Millisecond
+
+// holdOffWriters takes writeLock exclusively on conn (a session lock). It
+// first tries without queueing: a queued exclusive request would hold off
+// every writer that comes after it until the writers before it finish, so
+// one long insert would stall them all. Past writersPatience it queues.
+func holdOffWriters(ctx context.Context, conn *pgxpool.Conn) error {
+	for deadline := time.Now().Add(writersPatience); time.Now().Before(deadline); {
+		var got bool
+		if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock(`+writeLock+`)`).Scan(&got); err != nil {
+			return err
+		}
+		if got {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(2 * time.Millisecond):
+		}
+	}
+	_, err := conn.Exec(ctx, `SELECT pg_advisory_lock(`+writeLock+`)`)
+	return err
 }
 
 // aggregateFinest plans the finest tier up to plan and aggregates its
