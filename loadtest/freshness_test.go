@@ -15,16 +15,18 @@ import (
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 )
 
-// freshness measures produce → visible: for d, a background load of rate
-// records/s shaped like the ingest (sample times from base on), and every
-// 50 ms a probe record flipping site/probe between RUNNING and IDLE, dated
-// the instant it is produced. A modeChanged subscription over SSE receives
-// each flip; its latency is the arrival time minus the sample time.
-// It returns the figures, how many records it produced, and the mean time
-// of each flush stage meanwhile (where the latency goes).
-func freshness(tb testing.TB, dev *devProcess, rate int, d time.Duration, base time.Time) (latencies, int, string) {
+// freshness measures produce → visible: for warmup+d, a background load of
+// rate records/s shaped like the ingest (sample times from base on), and
+// every 50 ms a probe record flipping site/probe between RUNNING and IDLE,
+// dated the instant it is produced. A modeChanged subscription over SSE
+// receives each flip; its latency is the arrival time minus the sample time.
+// It returns the figures of the probes sent in the first warmup (the worker
+// and PostgreSQL still settling after whatever ran before) and of those sent
+// in the d after it (the sustained load), how many records it produced, and
+// the mean time of each flush stage during the sustained part (where the
+// latency goes).
+func freshness(tb testing.TB, dev *devProcess, rate int, warmup, d time.Duration, base time.Time) (first, sustained latencies, produced int, stages string) {
 	tb.Helper()
-	stagesBefore := flushStages(tb, dev.http)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	arrivals := subscribeModeChanges(tb, ctx, dev.http, "site/probe")
@@ -54,9 +56,14 @@ func freshness(tb testing.TB, dev *devProcess, rate int, d time.Duration, base t
 	const tick = 10 * time.Millisecond
 	perTick := rate / int(time.Second/tick)
 	start := time.Now()
-	sent, probes := 0, 0
-	for at := start; time.Since(start) < d; at = at.Add(tick) {
+	steadyFrom := start.Add(warmup)
+	var stagesBefore stageTotals
+	sent, probes, warmProbes := 0, 0, 0
+	for at := start; time.Since(start) < warmup+d; at = at.Add(tick) {
 		time.Sleep(time.Until(at))
+		if stagesBefore == nil && !time.Now().Before(steadyFrom) {
+			stagesBefore, warmProbes = flushStages(tb, dev.http), probes
+		}
 		for range perTick {
 			send(load, ingestMessage(base, sent))
 			sent++
@@ -71,29 +78,42 @@ func freshness(tb testing.TB, dev *devProcess, rate int, d time.Duration, base t
 			probes++
 		}
 	}
+	stages = stagesSince(stagesBefore, flushStages(tb, dev.http))
 
-	// Collect the flips; a missing one counts as an error.
-	var lat []time.Duration
+	// Collect the flips; a missing one counts as an error of its part.
+	var warm, steady []time.Duration
 	deadline := time.After(10 * time.Second)
 collect:
-	for len(lat) < probes {
+	for len(warm)+len(steady) < probes {
 		select {
-		case l := <-arrivals:
-			lat = append(lat, l)
+		case a := <-arrivals:
+			if a.sent.Before(steadyFrom) {
+				warm = append(warm, a.latency)
+			} else {
+				steady = append(steady, a.latency)
+			}
 		case <-deadline:
 			break collect
 		}
 	}
-	res := latencies{name: fmt.Sprintf("produce → modeChanged (SSE), %dk records/s load", rate/1000),
-		rate: float64(probes) / d.Seconds(), sent: probes, errors: probes - len(lat)}
+	name := fmt.Sprintf("produce → modeChanged (SSE), %dk records/s load", rate/1000)
+	first = probeFigures(fmt.Sprintf("%s, its first %s", name, warmup), warm, warmProbes, warmup)
+	sustained = probeFigures(fmt.Sprintf("%s, sustained (after those %s)", name, warmup), steady, probes-warmProbes, d)
+	return first, sustained, sent + probes, stages
+}
+
+// probeFigures summarises the latencies of the probes received out of sent
+// over d.
+func probeFigures(name string, lat []time.Duration, sent int, d time.Duration) latencies {
+	res := latencies{name: name, rate: float64(sent) / d.Seconds(), sent: sent, errors: max(0, sent-len(lat))}
 	if res.errors > 0 {
-		res.firstErr = fmt.Sprintf("%d of %d mode changes not received within 10 s", res.errors, probes)
+		res.firstErr = fmt.Sprintf("%d of %d mode changes not received within 10 s", res.errors, sent)
 	}
 	if len(lat) > 0 {
 		slices.Sort(lat)
 		res.p50, res.p99, res.pmax = lat[len(lat)/2], lat[len(lat)*99/100], lat[len(lat)-1]
 	}
-	return res, sent + probes, stagesSince(stagesBefore, flushStages(tb, dev.http))
+	return res
 }
 
 // stageTotals is, per flush stage, the seconds spent, the attempts made
@@ -171,9 +191,15 @@ func drain(events chan kafka.Event) {
 	}
 }
 
+// arrival is a mode change received: its sample time, and how long after it it came.
+type arrival struct {
+	sent    time.Time
+	latency time.Duration
+}
+
 // subscribeModeChanges subscribes to modeChanged under asset over SSE and
-// sends, for every change received, how long after its sample time it came.
-func subscribeModeChanges(tb testing.TB, ctx context.Context, httpAddr, asset string) <-chan time.Duration {
+// sends an arrival for every change received.
+func subscribeModeChanges(tb testing.TB, ctx context.Context, httpAddr, asset string) <-chan arrival {
 	tb.Helper()
 	body, _ := json.Marshal(map[string]string{"query": fmt.Sprintf(`subscription { modeChanged(under: %q) { toMode ts } }`, asset)})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+httpAddr+"/graphql", bytes.NewReader(body))
@@ -189,7 +215,7 @@ func subscribeModeChanges(tb testing.TB, ctx context.Context, httpAddr, asset st
 	if resp.StatusCode != http.StatusOK {
 		tb.Fatalf("subscribe: status %d", resp.StatusCode)
 	}
-	out := make(chan time.Duration, 1024)
+	out := make(chan arrival, 1024)
 	go func() {
 		defer resp.Body.Close()
 		sc := bufio.NewScanner(resp.Body)
@@ -206,7 +232,7 @@ func subscribeModeChanges(tb testing.TB, ctx context.Context, httpAddr, asset st
 				continue
 			}
 			select {
-			case out <- now.Sub(msg.Data.ModeChanged.TS):
+			case out <- arrival{sent: msg.Data.ModeChanged.TS, latency: now.Sub(msg.Data.ModeChanged.TS)}:
 			default:
 			}
 		}
