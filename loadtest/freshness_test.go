@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -29,7 +30,7 @@ func freshness(tb testing.TB, dev *devProcess, rate int, warmup, d time.Duration
 	tb.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	arrivals := subscribeModeChanges(tb, ctx, dev.http, "site/probe")
+	arrivals, resumed := subscribeModeChanges(tb, ctx, dev.http, "site/probe")
 
 	load, err := kafka.NewProducer(&kafka.ConfigMap{"bootstrap.servers": dev.kafka, "enable.metrics.push": false,
 		"linger.ms": 5, "queue.buffering.max.messages": 500000})
@@ -99,6 +100,9 @@ collect:
 	name := fmt.Sprintf("produce → modeChanged (SSE), %dk records/s load", rate/1000)
 	first = probeFigures(fmt.Sprintf("%s, its first %s", name, warmup), warm, warmProbes, warmup)
 	sustained = probeFigures(fmt.Sprintf("%s, sustained (after those %s)", name, warmup), steady, probes-warmProbes, d)
+	if n := resumed.Load(); n > 0 {
+		stages += fmt.Sprintf("; the subscription was ended by the gateway and resumed %d times", n)
+	}
 	return first, sustained, sent + probes, stages
 }
 
@@ -198,44 +202,73 @@ type arrival struct {
 }
 
 // subscribeModeChanges subscribes to modeChanged under asset over SSE and
-// sends an arrival for every change received.
-func subscribeModeChanges(tb testing.TB, ctx context.Context, httpAddr, asset string) <-chan arrival {
+// sends an arrival for every change received. Like a real client it
+// resumes from the last cursor when the gateway ends the stream (it ends
+// subscriptions that fell behind, so that they resume); resumed counts that.
+func subscribeModeChanges(tb testing.TB, ctx context.Context, httpAddr, asset string) (arrivals <-chan arrival, resumed *atomic.Int64) {
 	tb.Helper()
-	body, _ := json.Marshal(map[string]string{"query": fmt.Sprintf(`subscription { modeChanged(under: %q) { toMode ts } }`, asset)})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+httpAddr+"/graphql", bytes.NewReader(body))
+	query := fmt.Sprintf(`subscription($after: String) { modeChanged(under: %q, after: $after) { cursor toMode ts } }`, asset)
+	open := func(after string) (*http.Response, error) {
+		vars := map[string]any{}
+		if after != "" {
+			vars["after"] = after
+		}
+		body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+httpAddr+"/graphql", bytes.NewReader(body))
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "text/event-stream")
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil && resp.StatusCode != http.StatusOK {
+			resp.Body.Close()
+			err = fmt.Errorf("subscribe: status %d", resp.StatusCode)
+		}
+		return resp, err
+	}
+	resp, err := open("")
 	if err != nil {
 		tb.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "text/event-stream")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		tb.Fatalf("subscribe: status %d", resp.StatusCode)
 	}
 	out := make(chan arrival, 1024)
+	resumed = new(atomic.Int64)
 	go func() {
-		defer resp.Body.Close()
-		sc := bufio.NewScanner(resp.Body)
-		for sc.Scan() {
-			data, ok := strings.CutPrefix(sc.Text(), "data: ")
-			if !ok {
-				continue
+		cursor := ""
+		for {
+			sc := bufio.NewScanner(resp.Body)
+			for sc.Scan() {
+				data, ok := strings.CutPrefix(sc.Text(), "data: ")
+				if !ok {
+					continue
+				}
+				now := time.Now()
+				var msg struct {
+					Data struct {
+						ModeChanged struct {
+							Cursor string
+							TS     time.Time
+						}
+					}
+				}
+				if json.Unmarshal([]byte(data), &msg) != nil || msg.Data.ModeChanged.TS.IsZero() {
+					continue
+				}
+				cursor = msg.Data.ModeChanged.Cursor
+				select {
+				case out <- arrival{sent: msg.Data.ModeChanged.TS, latency: now.Sub(msg.Data.ModeChanged.TS)}:
+				default:
+				}
 			}
-			now := time.Now()
-			var msg struct {
-				Data struct{ ModeChanged struct{ TS time.Time } }
+			resp.Body.Close()
+			if ctx.Err() != nil {
+				return
 			}
-			if json.Unmarshal([]byte(data), &msg) != nil || msg.Data.ModeChanged.TS.IsZero() {
-				continue
+			if resp, err = open(cursor); err != nil {
+				return // the figures count what is missing
 			}
-			select {
-			case out <- arrival{sent: msg.Data.ModeChanged.TS, latency: now.Sub(msg.Data.ModeChanged.TS)}:
-			default:
-			}
+			resumed.Add(1)
 		}
 	}()
-	return out
+	return out, resumed
 }
