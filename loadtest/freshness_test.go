@@ -60,6 +60,7 @@ func freshness(tb testing.TB, dev *devProcess, rate int, warmup, d time.Duration
 	steadyFrom := start.Add(warmup)
 	var stagesBefore stageTotals
 	sent, probes, warmProbes := 0, 0, 0
+	var steadyMS int64 // sample time of the first sustained probe: probes are told apart by it
 	for at := start; time.Since(start) < warmup+d; at = at.Add(tick) {
 		time.Sleep(time.Until(at))
 		if stagesBefore == nil && !time.Now().Before(steadyFrom) {
@@ -74,8 +75,12 @@ func freshness(tb testing.TB, dev *devProcess, rate int, warmup, d time.Duration
 			if probes%2 == 0 {
 				speed = 100
 			}
+			ts := time.Now().UnixMilli()
+			if stagesBefore != nil && steadyMS == 0 {
+				steadyMS = ts // the first probe of the sustained part
+			}
 			send(probe, message{key: []byte("site/probe"), value: fmt.Appendf(nil,
-				`{"asset":"site/probe","signal":"speed_units_per_min","value":%d,"ts":%d}`, speed, time.Now().UnixMilli())})
+				`{"asset":"site/probe","signal":"speed_units_per_min","value":%d,"ts":%d}`, speed, ts)})
 			probes++
 		}
 	}
@@ -88,7 +93,7 @@ collect:
 	for len(warm)+len(steady) < probes {
 		select {
 		case a := <-arrivals:
-			if a.sent.Before(steadyFrom) {
+			if steadyMS == 0 || a.sent.UnixMilli() < steadyMS {
 				warm = append(warm, a.latency)
 			} else {
 				steady = append(steady, a.latency)
