@@ -432,3 +432,13 @@ type Model interface {
 	// Mapping returns the signal map entry of a raw device tag.
 	Mapping(device, tag string) (TagMapping, bool)
 }
+
+// Snapshot returns the model as it is now: m's own Snapshot when it has one
+// (hierarchy.Live, which a reload swaps), else m. Work that must see one model
+// throughout (a batch decoded and then applied, a shared subscription) takes it.
+func Snapshot(m Model) Model {
+	if s, ok := m.(interface{ Snapshot() Model }); ok {
+		return s.Snapshot()
+	}
+	return m
+}

@@ -114,7 +114,7 @@ type shareKey struct {
 	op string
 	// model is the model in service when the group started (a reload
 	// resolves `under` afresh, so later subscribers start a new group);
-	// nil for a model that does not change.
+	// nil for a model type that cannot be a map key.
 	model twin.Model
 }
 
@@ -191,13 +191,10 @@ func (s *subscriptionShare) visibility(ctx context.Context) (string, bool) {
 	return string(b), err == nil
 }
 
-// snapshot returns the model in service when the model can change, else nil.
+// snapshot returns the model in service, or nil when it cannot be a map
+// key (a model type that is not comparable).
 func (s *subscriptionShare) snapshot() twin.Model {
-	live, ok := s.model.(interface{ Snapshot() twin.Model })
-	if !ok {
-		return nil
-	}
-	m := live.Snapshot()
+	m := twin.Snapshot(s.model)
 	if m == nil || !reflect.TypeOf(m).Comparable() {
 		return nil
 	}

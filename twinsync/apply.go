@@ -5,7 +5,6 @@ import (
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 
-	twin "github.com/twingraph/twingraph"
 	"github.com/twingraph/twingraph/ingest"
 )
 
@@ -33,15 +32,6 @@ func producedAt(kafkaTS, now time.Time) time.Time {
 		return now
 	}
 	return kafkaTS
-}
-
-// snapshot returns the model as it is now when m can change (hierarchy.Live),
-// else m: a batch is decoded and applied under one model.
-func snapshot(m twin.Model) twin.Model {
-	if s, ok := m.(interface{ Snapshot() twin.Model }); ok {
-		return s.Snapshot()
-	}
-	return m
 }
 
 // applied is one applied batch as the flush stages write it.

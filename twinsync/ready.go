@@ -3,7 +3,6 @@ package twinsync
 import (
 	"fmt"
 	"maps"
-	"slices"
 	"strings"
 	"time"
 
@@ -88,8 +87,14 @@ func (w *Worker) Ready() error {
 		age.Round(time.Second), w.cfg.StallAfter)
 	w.mu.Lock()
 	ferr := w.flushErr
-	stage := strings.Join(slices.DeleteFunc(slices.Clone(w.flushStage[:]), func(s string) bool { return s == "" }), ", ")
+	var stages []string
+	for _, st := range w.flushStage {
+		if st != "" {
+			stages = append(stages, st)
+		}
+	}
 	w.mu.Unlock()
+	stage := strings.Join(stages, ", ")
 	if stage != "" {
 		// A store that hangs rather than fails shows here.
 		msg += "; flush waiting on: " + stage

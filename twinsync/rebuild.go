@@ -244,7 +244,7 @@ func Rebuild(ctx context.Context, cfg RebuildConfig) (*Rebuilt, error) {
 // rebuildBatch decodes and applies one batch of replayed records into
 // out.States, counts it, and appends its history and events when asked.
 func rebuildBatch(ctx context.Context, cfg RebuildConfig, log string, out *Rebuilt, recs []*ingest.Record) error {
-	m := snapshot(cfg.Model)
+	m := twin.Snapshot(cfg.Model)
 	res, err := ingest.ApplyBatch(m, recs, ingest.DecodeBatch(m, log, recs, cfg.Limits), out.States, nil)
 	if err != nil {
 		return err

@@ -42,7 +42,7 @@ const (
 	maxInflight = 3
 	// maxBatchBytes bounds the bytes of a batch, whatever BatchSize says:
 	// with large messages, a batch's count alone would not bound memory.
-	// The worker holds about three batches (two in flight, one pending).
+	// The worker holds about four batches (three in flight, one pending).
 	maxBatchBytes = 16 << 20
 	// lagInterval spaces the lag and age gauges' updates.
 	lagInterval = time.Second
@@ -149,7 +149,7 @@ type Worker struct {
 
 	messages, samples, events, rejected, batches, storeErrors atomic.Int64
 	deadLetters, dlqDropped                                   atomic.Int64
-	mu                                                        sync.Mutex // guards log, parts and flushErr
+	mu                                                        sync.Mutex // guards log, parts, flushErr and flushStage
 	log                                                       string
 	parts                                                     []int32
 	flushErr                                                  error     // the last failed flush's error; nil after a success
@@ -464,7 +464,7 @@ func (w *Worker) dispatch(force bool) {
 			w.deadline = time.Now() // the rest is due at once
 		}
 		jctx, cancel := context.WithCancel(w.stopJobs)
-		j := &job{model: snapshot(w.cfg.Model), recs: recs, dec: make(chan []ingest.Decoded, 1), ctx: jctx, cancel: cancel, done: make(chan struct{})}
+		j := &job{model: twin.Snapshot(w.cfg.Model), recs: recs, dec: make(chan []ingest.Decoded, 1), ctx: jctx, cancel: cancel, done: make(chan struct{})}
 		if len(w.links) > 0 {
 			for _, r := range recs {
 				if l, ok := w.links[r]; ok {
