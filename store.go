@@ -139,10 +139,12 @@ type EventStore interface {
 	ListEvents(ctx context.Context, q EventQuery) (EventPage, error)
 }
 
-// DefaultBusBuffer is how many notices a Bus subscriber may fall behind
-// before it is dropped, unless the bus is configured otherwise: the memory
-// and Redis buses alike.
-const DefaultBusBuffer = 1024
+// DefaultBusBuffer is how many matching notices a Bus subscriber may fall
+// behind before it is dropped, unless the bus is configured otherwise: the
+// memory and Redis buses alike. A bus subscriber is usually a gateway's hub,
+// standing for all its subscriptions, and one flush can announce a state per
+// asset, so it is sized for a plant's flush rather than for one client.
+const DefaultBusBuffer = 16384
 
 // Notice is what the bus carries: a durable event, or a changed state.
 type Notice struct {
@@ -157,10 +159,13 @@ type Notice struct {
 type Bus interface {
 	// Publish announces notices; only call it after they are durable. Errors: INTERNAL.
 	Publish(ctx context.Context, notices []Notice) error
-	// Subscribe delivers notices published from now on until ctx ends, then closes
-	// the channel. A subscription that may have lost notices (a subscriber that
-	// cannot keep up, a lost transport) is closed, never silently continued: the
-	// caller resumes from the event store. The publisher is never blocked.
-	// Errors: INTERNAL.
-	Subscribe(ctx context.Context) (<-chan Notice, error)
+	// Subscribe delivers the notices published from now on that match accepts
+	// (all when match is nil) until ctx ends, then closes the channel. match runs
+	// on the delivery path, so notices it refuses take no buffer space: a
+	// subscriber that wants events is not dropped for a flood of states. It must
+	// be quick and must not modify the notice. A subscription that may have lost
+	// notices (a subscriber that cannot keep up, a lost transport) is closed,
+	// never silently continued: the caller resumes from the event store. The
+	// publisher is never blocked. Errors: INTERNAL.
+	Subscribe(ctx context.Context, match func(*Notice) bool) (<-chan Notice, error)
 }

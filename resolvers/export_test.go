@@ -34,3 +34,6 @@ func SharingExecutorForTest(exec graphql.GraphExecutor, buffer int, onDrop func(
 	s := newSubscriptionShare(Config{SubscriberBuffer: buffer, OnSlowSubscriber: onDrop}, nil, newMetrics(nil))
 	return sharingExecutor{GraphExecutor: exec, share: s}, s.Dropped
 }
+
+// WantsStatesForTest reports whether the hub takes state notices from the bus.
+func (h *Hub) WantsStatesForTest() bool { return h.states.Load() > 0 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 
 	twin "github.com/twingraph/twingraph"
 	"github.com/twingraph/twingraph/internal/fanout"
@@ -14,10 +15,16 @@ import (
 // each notice to every subscriber with a non-blocking send. A subscriber whose
 // buffer is full is dropped — its channel is closed, which ends its
 // subscription — and counted; the publisher and the other subscribers never wait.
+//
+// State notices are taken from the bus only while some subscriber wants them
+// (SubscribeStates): every flush announces a state per changed asset, and a
+// gateway whose subscribers all follow events should neither decode nor
+// queue those, nor be dropped by the bus for falling behind on them.
 type Hub struct {
 	bus    twin.Bus
 	logger *slog.Logger
 	out    *fanout.Fanout[twin.Notice]
+	states atomic.Int64 // subscribers that want state notices
 
 	mu     sync.Mutex
 	cancel context.CancelFunc // ends the bus subscription; nil while there is none
@@ -66,6 +73,26 @@ func (h *Hub) Subscribe(ctx context.Context, match func(*twin.Notice) bool) (<-c
 	return h.SubscribeBuffer(ctx, match, 0)
 }
 
+// SubscribeStates is Subscribe for a subscriber that wants state notices.
+// From its return on, every state notice the bus delivers reaches the hub, so
+// a state the caller reads afterwards is never older than the notices it misses.
+func (h *Hub) SubscribeStates(ctx context.Context, match func(*twin.Notice) bool) (<-chan twin.Notice, error) {
+	h.states.Add(1)
+	ch, err := h.SubscribeBuffer(ctx, match, 0)
+	if err != nil {
+		h.states.Add(-1)
+		return nil, err
+	}
+	context.AfterFunc(ctx, func() { h.states.Add(-1) })
+	return ch, nil
+}
+
+// wanted is the hub's filter on the bus: events always, states while a
+// subscriber wants them.
+func (h *Hub) wanted(n *twin.Notice) bool {
+	return n.State == nil || h.states.Load() > 0
+}
+
 // SubscribeBuffer is Subscribe with a buffer of n notices for this subscriber
 // (the hub's own when n <= 0).
 func (h *Hub) SubscribeBuffer(ctx context.Context, match func(*twin.Notice) bool, n int) (<-chan twin.Notice, error) {
@@ -80,7 +107,7 @@ func (h *Hub) SubscribeBuffer(ctx context.Context, match func(*twin.Notice) bool
 	}
 	if h.cancel == nil {
 		bctx, cancel := context.WithCancel(context.Background())
-		in, err := h.bus.Subscribe(bctx)
+		in, err := h.bus.Subscribe(bctx, h.wanted)
 		if err != nil {
 			cancel()
 			return nil, err

@@ -419,7 +419,9 @@ type closingBus struct{ ch chan twin.Notice }
 
 func (b *closingBus) Publish(ctx context.Context, ns []twin.Notice) error { return nil }
 
-func (b *closingBus) Subscribe(ctx context.Context) (<-chan twin.Notice, error) { return b.ch, nil }
+func (b *closingBus) Subscribe(ctx context.Context, match func(*twin.Notice) bool) (<-chan twin.Notice, error) {
+	return b.ch, nil
+}
 
 func TestHub_EndsSubscribersWhenBusDropsIt(t *testing.T) {
 	bus := &closingBus{ch: make(chan twin.Notice)}
@@ -463,6 +465,54 @@ func TestHub_FilteredSubscriberIgnoresOtherNotices(t *testing.T) {
 	}
 	cancel()
 	waitSubscribers(t, bus, 0)
+}
+
+func TestHub_TakesStatesFromTheBusOnlyWhileWanted(t *testing.T) {
+	// The bus holds 8 notices per subscriber: a hub taking every state of a
+	// flush would be dropped by it, ending every subscription.
+	bus := memory.NewBusBuffer(8)
+	hub := resolvers.NewHub(bus, 8, nil, nil)
+	defer hub.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	events, err := hub.Subscribe(ctx, func(n *twin.Notice) bool { return n.Event != nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	flush := func(seq int64) {
+		t.Helper()
+		states := make([]twin.Notice, 100)
+		for i := range states {
+			states[i] = twin.Notice{State: twin.NewState(fmt.Sprintf("plant/a%d", i))}
+		}
+		bus.Publish(ctx, append(states, twin.Notice{Event: &twin.Event{Seq: seq}}))
+		if n, ok := <-events; !ok || n.Event.Seq != seq {
+			t.Fatalf("got %+v (open %v), want event %d", n, ok, seq)
+		}
+		if bus.Dropped() != 0 {
+			t.Fatalf("the bus dropped the hub (%d)", bus.Dropped())
+		}
+	}
+	flush(1)
+
+	sctx, leave := context.WithCancel(ctx)
+	states, err := hub.SubscribeStates(sctx, func(n *twin.Notice) bool { return n.State != nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	bus.Publish(ctx, []twin.Notice{{State: twin.NewState(line3)}})
+	if n, ok := <-states; !ok || n.State.Asset != line3 {
+		t.Fatalf("state subscriber got %+v (open %v)", n, ok)
+	}
+	leave()
+	deadline := time.Now().Add(10 * time.Second)
+	for hub.WantsStatesForTest() {
+		if time.Now().After(deadline) {
+			t.Fatal("the hub still takes states after their last subscriber left")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	flush(2)
 }
 
 func TestSubscription_TwinEventsFilters(t *testing.T) {

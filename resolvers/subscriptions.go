@@ -197,7 +197,7 @@ func (r *Resolver) assetState(ctx context.Context, id string, minInterval *time.
 	// Under any id of the asset, as the model in service has it: a rename
 	// while subscribed (or a worker still on the previous model, publishing
 	// under an earlier id) does not end the stream.
-	live, err := r.hub.Subscribe(ctx, func(n *twin.Notice) bool {
+	live, err := r.hub.SubscribeStates(ctx, func(n *twin.Notice) bool {
 		if n.State == nil {
 			return false
 		}

@@ -33,7 +33,7 @@ func BenchmarkWorker_Latency(b *testing.B) {
 	for range b.N {
 		s := newStores()
 		ctx, cancel := context.WithCancel(context.Background())
-		notices, err := s.bus.Subscribe(ctx)
+		notices, err := s.bus.Subscribe(ctx, nil)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -76,7 +76,7 @@ func TestWorker_RederivedEventsPublishedWithStoredSeq(t *testing.T) {
 			second.events = tc.events
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			notices, err := second.bus.Subscribe(ctx)
+			notices, err := second.bus.Subscribe(ctx, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -137,7 +137,7 @@ func TestWorker_PublishFailureIsRetried(t *testing.T) {
 	s := newStores()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	notices, err := s.bus.Subscribe(ctx)
+	notices, err := s.bus.Subscribe(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

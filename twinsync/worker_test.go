@@ -486,7 +486,7 @@ func TestWorker_BusAndMetrics(t *testing.T) {
 	s := newStores()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	notices, err := s.bus.Subscribe(ctx)
+	notices, err := s.bus.Subscribe(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,10 +31,11 @@ func (b *Bus) Publish(ctx context.Context, notices []twin.Notice) error {
 	return nil
 }
 
-// Subscribe returns a channel of the notices published from now on; it is
-// closed when ctx ends or when the subscriber falls a full buffer behind.
-func (b *Bus) Subscribe(ctx context.Context) (<-chan twin.Notice, error) {
-	return b.out.Subscribe(ctx, nil), nil
+// Subscribe returns a channel of the notices published from now on that
+// match accepts (all when nil); it is closed when ctx ends or when the
+// subscriber falls a full buffer behind.
+func (b *Bus) Subscribe(ctx context.Context, match func(*twin.Notice) bool) (<-chan twin.Notice, error) {
+	return b.out.Subscribe(ctx, match), nil
 }
 
 // Dropped returns how many subscribers were dropped for falling behind.

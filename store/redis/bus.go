@@ -113,7 +113,7 @@ func DecodeNotices(msg string) ([]twin.Notice, error) {
 }
 
 // Subscribe returns the notices published on the namespace's channel from now
-// on; the Redis subscription is confirmed before it returns. One Redis
+// on that match accepts (all when nil); the Redis subscription is confirmed before it returns. One Redis
 // subscription per Store feeds every subscriber in process. The channel is
 // closed when ctx ends, when the subscriber falls a full buffer behind
 // (Options.SubscriberBuffer; it is dropped and counted), when the Redis
@@ -125,8 +125,8 @@ func DecodeNotices(msg string) ([]twin.Notice, error) {
 // consumer that knows its channel ended can resume from the event store. The
 // next Subscribe connects again. Notices are shared between subscribers and
 // must not be modified. Errors: INTERNAL (Redis unreachable).
-func (s *Store) Subscribe(ctx context.Context) (<-chan twin.Notice, error) {
-	return s.bus.subscribe(ctx)
+func (s *Store) Subscribe(ctx context.Context, match func(*twin.Notice) bool) (<-chan twin.Notice, error) {
+	return s.bus.subscribe(ctx, match)
 }
 
 // Dropped returns how many subscribers were dropped for falling behind.
@@ -156,7 +156,7 @@ func newBus(s *Store) *bus {
 	return &bus{s: s, out: fanout.New[twin.Notice](s.opt.SubscriberBuffer), stop: make(chan struct{})}
 }
 
-func (b *bus) subscribe(ctx context.Context) (<-chan twin.Notice, error) {
+func (b *bus) subscribe(ctx context.Context, match func(*twin.Notice) bool) (<-chan twin.Notice, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed {
@@ -169,7 +169,7 @@ func (b *bus) subscribe(ctx context.Context) (<-chan twin.Notice, error) {
 		}
 		go b.watch(b.gen, wait)
 	}
-	return b.out.Subscribe(ctx, nil), nil
+	return b.out.Subscribe(ctx, match), nil
 }
 
 // connectLocked opens a dedicated connection and subscribes the channel,

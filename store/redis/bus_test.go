@@ -49,7 +49,7 @@ func TestBus_LossEndsEverySubscriber(t *testing.T) {
 	s := privateRedis(t)
 	var chans []<-chan twin.Notice
 	for range 3 {
-		ch, err := s.Subscribe(ctx)
+		ch, err := s.Subscribe(ctx, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -66,7 +66,7 @@ func TestBus_LossEndsEverySubscriber(t *testing.T) {
 			t.Fatalf("subscriber %d still open after its connection was killed", i)
 		}
 	}
-	ch, err := s.Subscribe(ctx)
+	ch, err := s.Subscribe(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -49,9 +49,9 @@ func TestBus(t *testing.T, open func(t *testing.T) twin.Bus) {
 		b := open(t)
 		c, cancel := context.WithCancel(ctx(t))
 		defer cancel()
-		ch1, err := b.Subscribe(c)
+		ch1, err := b.Subscribe(c, nil)
 		must(t, "subscribe", err)
-		ch2, err := b.Subscribe(c)
+		ch2, err := b.Subscribe(c, nil)
 		must(t, "subscribe", err)
 		want := notices(0, 100)
 		for i := 0; i < len(want); i += 10 {
@@ -71,7 +71,7 @@ func TestBus(t *testing.T, open func(t *testing.T) twin.Bus) {
 	t.Run("ClosedWhenContextEnds", func(t *testing.T) {
 		b := open(t)
 		c, cancel := context.WithCancel(ctx(t))
-		ch, err := b.Subscribe(c)
+		ch, err := b.Subscribe(c, nil)
 		must(t, "subscribe", err)
 		cancel()
 		for {
@@ -91,9 +91,9 @@ func TestBus(t *testing.T, open func(t *testing.T) twin.Bus) {
 		b := open(t)
 		c, cancel := context.WithCancel(ctx(t))
 		defer cancel()
-		ch, err := b.Subscribe(c)
+		ch, err := b.Subscribe(c, nil)
 		must(t, "subscribe", err)
-		const total = 20000
+		const total = twin.DefaultBusBuffer + 4000
 		for i := 0; i < total; i += 100 {
 			must(t, "publish", b.Publish(ctx(t), notices(i, 100)))
 		}
@@ -113,6 +113,59 @@ func TestBus(t *testing.T, open func(t *testing.T) twin.Bus) {
 		}
 	})
 
+	t.Run("RefusedNoticesTakeNoBuffer", func(t *testing.T) {
+		// A subscriber that wants events only is not dropped by a flood of
+		// states larger than any buffer, and gets the event after it; one that
+		// wants states receives the states in order.
+		b := open(t)
+		c, cancel := context.WithCancel(ctx(t))
+		defer cancel()
+		events, err := b.Subscribe(c, func(n *twin.Notice) bool { return n.Event != nil })
+		must(t, "subscribe events", err)
+		states, err := b.Subscribe(c, func(n *twin.Notice) bool { return n.State != nil })
+		must(t, "subscribe states", err)
+		const flood = 2*twin.DefaultBusBuffer + 100
+		seen := make(chan string, 1)
+		go func() {
+			next := 0
+			for n := range states {
+				if n.State == nil || n.State.Asset != fmt.Sprintf("plant/s%d", next) {
+					seen <- fmt.Sprintf("states subscriber received %+v after %d states", n, next)
+					return
+				}
+				next++
+			}
+			if next == 0 {
+				seen <- "states subscriber received no state"
+			}
+			close(seen)
+		}()
+		batch := make([]twin.Notice, 0, 256)
+		for i := range flood {
+			batch = append(batch, twin.Notice{State: twin.NewState(fmt.Sprintf("plant/s%d", i))})
+			if len(batch) == cap(batch) || i == flood-1 {
+				must(t, "publish states", b.Publish(ctx(t), batch))
+				batch = batch[:0]
+			}
+		}
+		e := mkEvent("plant/a1", twin.EventModeChanged, time.Unix(1, 0).UTC(), 1)
+		e.Seq = 1
+		must(t, "publish event", b.Publish(ctx(t), []twin.Notice{{Event: &e}}))
+		n, ok := recv(t, events, "the event after a flood of states")
+		if !ok {
+			t.Fatal("events-only subscriber dropped by states it did not want")
+		}
+		if n.Event == nil || n.Event.Seq != 1 {
+			t.Fatalf("events-only subscriber received %+v, want the event", n)
+		}
+		cancel()
+		// The states subscriber either kept up (all of them) or was dropped
+		// after an unbroken run: never a gap.
+		if msg, bad := <-seen; bad {
+			t.Fatal(msg)
+		}
+	})
+
 	t.Run("SlowSubscriberDropped", func(t *testing.T) {
 		// A subscriber that never reads must not block Publish; it loses
 		// notices and ends with its channel closed, while a reading one keeps
@@ -120,11 +173,11 @@ func TestBus(t *testing.T, open func(t *testing.T) twin.Bus) {
 		b := open(t)
 		c, cancel := context.WithCancel(ctx(t))
 		defer cancel()
-		slow, err := b.Subscribe(c)
+		slow, err := b.Subscribe(c, nil)
 		must(t, "subscribe slow", err)
-		fast, err := b.Subscribe(c)
+		fast, err := b.Subscribe(c, nil)
 		must(t, "subscribe fast", err)
-		const total = 20000
+		const total = twin.DefaultBusBuffer + 4000
 		got := make(chan int)
 		go func() {
 			n := 0
@@ -190,7 +243,7 @@ func TestBusLoss(t *testing.T, b twin.Bus, disrupt func(t *testing.T)) {
 	k := 0 // the next notice to publish
 	for r := range rounds {
 		sub, unsub := context.WithCancel(c)
-		ch, err := b.Subscribe(sub)
+		ch, err := b.Subscribe(sub, nil)
 		must(t, "subscribe", err)
 		// The subscription is in place when Subscribe returns, so the first
 		// notice published now is the first one received.
