@@ -331,3 +331,36 @@ func queryBody(query string) []byte {
 	b, _ := json.Marshal(map[string]string{"query": query})
 	return b
 }
+
+// httpBaseline is the HTTP baseline (internal/httpbaseline) in its own
+// process: a server that answers every query with the bytes it was given.
+type httpBaseline struct {
+	*graphQLClient
+	addr string
+}
+
+func startHTTPBaseline(tb testing.TB) httpBaseline {
+	cmd := exec.Command(testenv.Build(tb, "github.com/twingraph/twingraph/loadtest/internal/httpbaseline"))
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	addrs, err := testenv.ReadyLine(stdout, "http")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return httpBaseline{graphQLClient: newGraphQLClient(addrs[0]), addr: addrs[0]}
+}
+
+// answer makes the baseline answer every query with body from now on.
+func (h httpBaseline) answer(tb testing.TB, body []byte) {
+	resp, err := http.Post("http://"+h.addr+"/answer", "application/json", bytes.NewReader(body))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	resp.Body.Close()
+}

@@ -85,7 +85,9 @@ func lastIngestTS(base time.Time, n int) time.Time {
 // consume of the same topic; asset{state} at 5k req/s beside Redis GET; a
 // 24 h @ 1 min series at 200 req/s beside the same rollup read as direct SQL;
 // a 1,000-machine subtree with state at 100 req/s beside one 1,000-key MGET.
-// Also: produce → visible on a modeChanged subscription (SSE) under a 20k
+// The three queries are also measured against a bare HTTP server (its own
+// process) sending the gateway's answer at the same rate: the floor this
+// machine and load generator put under any HTTP server. Also: produce → visible on a modeChanged subscription (SSE) under a 20k
 // records/s load, and one mode change fanned out to TWIN_BENCH_SUBSCRIBERS
 // (default 10,000) graphql-transport-ws subscribers with the memory each costs.
 // Each fixed-rate run lasts TWIN_BENCH_SECONDS (default 10); TWIN_BENCH_PPROF=ADDR
@@ -152,6 +154,22 @@ func BenchmarkProductionPath(b *testing.B) {
 	freshFirst, freshRun, produced, freshStages := freshness(b, dev, 20_000, freshWarmup, secs, lastIngestTS(base, n).Add(time.Second))
 	waitMessages(b, dev.http, n+historyPoints+produced, 5*time.Minute) // no backlog left for the runs below
 
+	// Each query's answer, served by a bare HTTP server (its own process) at
+	// the same rate: the floor this machine and load generator set for any
+	// HTTP server sending those bytes.
+	bare := startHTTPBaseline(b)
+	bareRun := func(name string, rate float64, query []byte) latencies {
+		body, err := gql.post(ctx, query)
+		if err != nil {
+			b.Fatal(err)
+		}
+		bare.answer(b, body)
+		return pace("baseline: "+name+" from a bare HTTP server", rate, secs, func(ctx context.Context) error {
+			_, err := bare.post(ctx, query)
+			return err
+		})
+	}
+
 	// asset { state } beside Redis GET.
 	one := machineID(137)
 	stateQuery := queryBody(fmt.Sprintf(`{ asset(id: %q) { state { mode updatedAt metric(name: "speed_units_per_min") { value } } } }`, one))
@@ -163,6 +181,7 @@ func BenchmarkProductionPath(b *testing.B) {
 	getRun := pace("baseline: Redis GET of the state key", 5000, secs, func(ctx context.Context) error {
 		return rdb.Do(ctx, rdb.B().Get().Key(stateKey).Build()).Error()
 	})
+	stateBare := bareRun("the same answer", 5000, stateQuery)
 
 	// 24 h @ 1 min beside direct SQL on the rollup.
 	from, to := now.Add(-24*time.Hour), now
@@ -215,12 +234,14 @@ func BenchmarkProductionPath(b *testing.B) {
 	mgetRun := pace("baseline: Redis MGET of the 1,000 state keys", 100, secs, func(ctx context.Context) error {
 		return rdb.Do(ctx, rdb.B().Mget().Key(keys...).Build()).Error()
 	})
+	subtreeBare := bareRun("the same answer", 100, subtreeQuery)
 	// Last: one object per point costs the most, and a run that saturates
 	// the gateway would leave a backlog behind for the runs after it.
 	historyRun := pace("24 h @ 1 min series as points over HTTP", 200, secs, func(ctx context.Context) error {
 		_, err := gql.post(ctx, historyQuery)
 		return err
 	})
+	historyBare := bareRun("the same answer", 200, historyQuery)
 	_, peak := dev.rssMB()
 
 	// Fan-out, last of the gateway runs: tearing 10,000 sockets down would
@@ -252,6 +273,8 @@ func BenchmarkProductionPath(b *testing.B) {
 	b.ReportMetric(ms(stateRun.p99), "state-p99-ms")
 	b.ReportMetric(ms(historyRun.p99), "history-p99-ms")
 	b.ReportMetric(ms(subtreeRun.p99), "subtree-p99-ms")
+	b.ReportMetric(ms(stateBare.p99), "bare-http-state-p99-ms")
+	b.ReportMetric(ms(subtreeBare.p99), "bare-http-subtree-p99-ms")
 	b.ReportMetric(ms(freshRun.p99), "fresh-p99-ms")
 	b.ReportMetric(ms(freshFirst.p99), "fresh-first-p99-ms")
 	b.ReportMetric(ms(fan.p99), "fanout-p99-ms")
@@ -261,12 +284,13 @@ func BenchmarkProductionPath(b *testing.B) {
 		"ingest of %d records, Kafka → Redis state + PostgreSQL history/rollups/events: %.0f events/s (%.2f s; producing took %.2f s)\n"+
 		"baseline: raw consume of the same topic: %.0f records/s\n"+
 		"baseline: PostgreSQL alone inserting %d rows of the same shape into an empty samples table, %d connections: %.0f rows/s\n"+
-		"gateway RSS peak after ingest %.0f MiB, after the query runs %.0f MiB\n%s\n%s\n  flush meanwhile: %s\n%s\n%s\n%s\n%s\n%s\n%s\n%s\n%s (%.1f KiB of gateway heap and stack per subscriber)\n%s\n"+
+		"gateway RSS peak after ingest %.0f MiB, after the query runs %.0f MiB\n%s\n%s\n  flush meanwhile: %s\n%s\n%s\n%s\n%s\n%s\n%s\n%s\n%s\n%s\n%s\n%s (%.1f KiB of gateway heap and stack per subscriber)\n%s\n"+
 		"rebuild --verify of %d records: %.0f records/s (%.2f s, the whole process from start); %s\n"+
 		"baseline: raw consume of the same records: %.0f records/s",
 		n, ingestRate, ingestTime.Seconds(), produceTime.Seconds(),
 		float64(n+historyPoints)/rawTime.Seconds(), n, postgres.DefaultWriters, ceiling, peakIngest, peak,
-		freshFirst, freshRun, freshStages, stateRun, getRun, columnsRun, sqlRun, subtreeRun, mgetRun, historyRun, fan.latencies, fan.perSubKiB, bareFan.latencies,
+		freshFirst, freshRun, freshStages, stateRun, getRun, stateBare, columnsRun, sqlRun, subtreeRun, mgetRun, subtreeBare, historyRun, historyBare,
+		fan.latencies, fan.perSubKiB, bareFan.latencies,
 		replayed, float64(replayed)/rebuildTime.Seconds(), rebuildTime.Seconds(), verdict, float64(replayed)/rawReplay.Seconds())
 	for _, r := range []latencies{freshFirst, freshRun, stateRun, historyRun, columnsRun, subtreeRun, fan.latencies} {
 		if r.errors > 0 {
