@@ -337,6 +337,7 @@ func queryBody(query string) []byte {
 type httpBaseline struct {
 	*graphQLClient
 	addr string
+	pid  int
 }
 
 func startHTTPBaseline(tb testing.TB) httpBaseline {
@@ -353,7 +354,7 @@ func startHTTPBaseline(tb testing.TB) httpBaseline {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return httpBaseline{graphQLClient: newGraphQLClient(addrs[0]), addr: addrs[0]}
+	return httpBaseline{graphQLClient: newGraphQLClient(addrs[0]), addr: addrs[0], pid: cmd.Process.Pid}
 }
 
 // answer makes the baseline answer every query with body from now on.

@@ -134,10 +134,12 @@ func BenchmarkProductionPath(b *testing.B) {
 	base := time.Now().UTC().Add(-time.Duration(n/ingestRound+60) * time.Second).Truncate(time.Second)
 	b.ResetTimer()
 	start := time.Now()
+	cpuBefore := sampleCPU(dev.cmd.Process.Pid)
 	produceTime := produceAll(b, dev.kafka, n, func(i int) message { return ingestMessage(base, i) })
 	waitMessages(b, dev.http, n+historyPoints, 5*time.Minute)
 	waitAllUpdated(b, gql, lastIngestTS(base, n), time.Minute)
 	ingestTime := time.Since(start)
+	ingestCPU := cpuUse(cpuBefore, sampleCPU(dev.cmd.Process.Pid), ingestTime, n)
 	b.StopTimer()
 	var stored int64
 	if err := pool.QueryRow(ctx, `SELECT count(*) FROM samples WHERE signal <> 'temp_c'`).Scan(&stored); err != nil {
@@ -164,9 +166,11 @@ func BenchmarkProductionPath(b *testing.B) {
 			b.Fatal(err)
 		}
 		bare.answer(b, body)
-		return pace("baseline: "+name+" from a bare HTTP server", rate, secs, func(ctx context.Context) error {
-			_, err := bare.post(ctx, query)
-			return err
+		return perRequest(bare.pid, func() latencies {
+			return pace("baseline: "+name+" from a bare HTTP server", rate, secs, func(ctx context.Context) error {
+				_, err := bare.post(ctx, query)
+				return err
+			})
 		})
 	}
 
@@ -174,9 +178,12 @@ func BenchmarkProductionPath(b *testing.B) {
 	one := machineID(137)
 	stateQuery := queryBody(fmt.Sprintf(`{ asset(id: %q) { state { mode updatedAt metric(name: "speed_units_per_min") { value } } } }`, one))
 	stateKey := "{" + benchNS + "}:state:" + one
-	stateRun := pace("asset{state} over HTTP", 5000, secs, func(ctx context.Context) error {
-		_, err := gql.post(ctx, stateQuery)
-		return err
+	devPID := dev.cmd.Process.Pid
+	stateRun := perRequest(devPID, func() latencies {
+		return pace("asset{state} over HTTP", 5000, secs, func(ctx context.Context) error {
+			_, err := gql.post(ctx, stateQuery)
+			return err
+		})
 	})
 	getRun := pace("baseline: Redis GET of the state key", 5000, secs, func(ctx context.Context) error {
 		return rdb.Do(ctx, rdb.B().Get().Key(stateKey).Build()).Error()
@@ -223,9 +230,11 @@ func BenchmarkProductionPath(b *testing.B) {
 
 	// 1,000-machine subtree beside one 1,000-key MGET.
 	subtreeQuery := queryBody(`{ asset(id: "site") { descendants(type: "machine") { id state { mode } } } }`)
-	subtreeRun := pace("1,000-machine subtree with state over HTTP", 100, secs, func(ctx context.Context) error {
-		_, err := gql.post(ctx, subtreeQuery)
-		return err
+	subtreeRun := perRequest(devPID, func() latencies {
+		return pace("1,000-machine subtree with state over HTTP", 100, secs, func(ctx context.Context) error {
+			_, err := gql.post(ctx, subtreeQuery)
+			return err
+		})
 	})
 	keys := make([]string, benchMachines)
 	for i := range keys {
@@ -282,12 +291,13 @@ func BenchmarkProductionPath(b *testing.B) {
 	b.ReportMetric(float64(replayed)/rebuildTime.Seconds(), "rebuild-records/s")
 	b.Logf("\n"+
 		"ingest of %d records, Kafka → Redis state + PostgreSQL history/rollups/events: %.0f events/s (%.2f s; producing took %.2f s)\n"+
+		"  CPU meanwhile: %s\n"+
 		"baseline: raw consume of the same topic: %.0f records/s\n"+
 		"baseline: PostgreSQL alone inserting %d rows of the same shape into an empty samples table, %d connections: %.0f rows/s\n"+
 		"gateway RSS peak after ingest %.0f MiB, after the query runs %.0f MiB\n%s\n%s\n  flush meanwhile: %s\n%s\n%s\n%s\n%s\n%s\n%s\n%s\n%s\n%s\n%s\n%s (%.1f KiB of gateway heap and stack per subscriber)\n%s\n"+
 		"rebuild --verify of %d records: %.0f records/s (%.2f s, the whole process from start); %s\n"+
 		"baseline: raw consume of the same records: %.0f records/s",
-		n, ingestRate, ingestTime.Seconds(), produceTime.Seconds(),
+		n, ingestRate, ingestTime.Seconds(), produceTime.Seconds(), ingestCPU,
 		float64(n+historyPoints)/rawTime.Seconds(), n, postgres.DefaultWriters, ceiling, peakIngest, peak,
 		freshFirst, freshRun, freshStages, stateRun, getRun, stateBare, columnsRun, sqlRun, subtreeRun, mgetRun, subtreeBare, historyRun, historyBare,
 		fan.latencies, fan.perSubKiB, bareFan.latencies,
